@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Text.Json;
+using AgentRl.Client.Connection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentRl.Client.Commands;
+
+/// <summary>The options every command shares and the way a command gets a cluster connection.</summary>
+public sealed class CliContext
+{
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public Option<string?> Cluster { get; } = new("--cluster")
+    {
+        Description = "redis://host:port, localhost[:gatewayPort], or embedded (default: a silo in this process). Also AGENTRL_CLUSTER.",
+        Recursive = true,
+    };
+
+    public Option<string> ClusterId { get; } = new("--cluster-id")
+    {
+        Description = "Orleans cluster id (default agentrl). Also AGENTRL_CLUSTER_ID.",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AGENTRL_CLUSTER_ID") ?? "agentrl",
+    };
+
+    public Option<bool> Verbose { get; } = new("--verbose", "-v")
+    {
+        Description = "Show Orleans and AgentRl logs (on stderr).",
+        Recursive = true,
+    };
+
+    /// <summary>Connects, runs <paramref name="body"/>, disconnects; turns failures into a message on stderr and an exit code.</summary>
+    public async Task<int> RunAsync(ParseResult parse, Func<ClusterConnection, TextWriter, Task<int>> body, CancellationToken cancellationToken)
+    {
+        ClusterTarget target;
+        try
+        {
+            var cluster = parse.GetValue(Cluster) ?? Environment.GetEnvironmentVariable("AGENTRL_CLUSTER");
+            target = ClusterTarget.Parse(cluster, parse.GetValue(ClusterId)!, parse.GetValue(ClusterId)!);
+        }
+        catch (FormatException e)
+        {
+            await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
+            return 2;
+        }
+
+        try
+        {
+            await using var connection = await ClusterConnection.ConnectAsync(target, parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Critical, cancellationToken);
+            return await body(connection, Console.Out);
+        }
+        catch (ClusterConnectionException e)
+        {
+            await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
+            return 3;
+        }
+        catch (Silo.SiloConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
+            return 2;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("agentrl: cancelled.");
+            return 130;
+        }
+    }
+}

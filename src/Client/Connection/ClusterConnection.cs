@@ -1,0 +1,138 @@
+using System.Net;
+using System.Net.Sockets;
+using AgentRl.Silo;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace AgentRl.Client.Connection;
+
+/// <summary>A started host (a client, or an embedded silo) and the cluster client the commands use.</summary>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ClusterConnection(IHost host, ClusterTarget target)
+    {
+        _host = host;
+        Target = target;
+        Client = host.Services.GetRequiredService<IClusterClient>();
+    }
+
+    public ClusterTarget Target { get; }
+
+    public IClusterClient Client { get; }
+
+    /// <summary>Starts an embedded silo or connects to a cluster; throws <see cref="ClusterConnectionException"/> with a clear message.</summary>
+    public static async Task<ClusterConnection> ConnectAsync(ClusterTarget target, LogLevel logLevel, CancellationToken cancellationToken)
+    {
+        var host = target.Kind == ClusterTargetKind.Embedded ? BuildEmbeddedSilo(target, logLevel) : BuildClient(target, logLevel);
+        try
+        {
+            await host.StartAsync(cancellationToken);
+            return new ClusterConnection(host, target);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            host.Dispose();
+            throw new ClusterConnectionException($"cannot connect to the {target}: {SiloStartupErrors.Describe(e)}", e);
+        }
+    }
+
+    private static IHost BuildEmbeddedSilo(ClusterTarget target, LogLevel logLevel)
+    {
+        // The embedded silo takes free loopback ports so that it never collides with a silo already running here.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AgentRl:Cluster:Clustering"] = "localhost",
+            ["AgentRl:Cluster:ClusterId"] = target.ClusterId,
+            ["AgentRl:Cluster:ServiceId"] = target.ServiceId,
+            ["AgentRl:Cluster:SiloPort"] = FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["AgentRl:Cluster:GatewayPort"] = FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["AgentRl:Cluster:SiloName"] = "embedded",
+        });
+        SetLogging(builder, logLevel);
+        AgentRlSiloHost.Configure(builder);
+        return builder.Build();
+    }
+
+    private static IHost BuildClient(ClusterTarget target, LogLevel logLevel)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        SetLogging(builder, logLevel);
+        builder.UseOrleansClient(client =>
+        {
+            if (target.Kind == ClusterTargetKind.Redis)
+            {
+                client.UseRedisClustering(target.Address!);
+            }
+            else
+            {
+                client.UseLocalhostClustering(int.Parse(target.Address!, System.Globalization.CultureInfo.InvariantCulture), target.ServiceId, target.ClusterId);
+            }
+
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = target.ClusterId;
+                o.ServiceId = target.ServiceId;
+            });
+            var attempts = 0;
+            client.UseConnectionRetryFilter(async (exception, ct) =>
+            {
+                // A few quick retries ride out a gateway that is still starting; then fail with the reason.
+                if (++attempts > 5)
+                {
+                    return false;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                return true;
+            });
+        });
+        return builder.Build();
+    }
+
+    private static void SetLogging(HostApplicationBuilder builder, LogLevel level)
+    {
+        // Command-line levels win over the Logging section of appsettings.json.
+        var name = level.ToString();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = name,
+            ["Logging:LogLevel:Orleans"] = name,
+            ["Logging:LogLevel:Microsoft"] = name,
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(level);
+        // Log to stderr so that command output on stdout stays clean for scripts.
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+    }
+
+    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
+    public static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _host.StopAsync(timeout.Token);
+        }
+        finally
+        {
+            _host.Dispose();
+        }
+    }
+}
+
+/// <summary>The client could not reach the cluster (or start the embedded silo); the message says why.</summary>
+public sealed class ClusterConnectionException(string message, Exception inner) : Exception(message, inner);

@@ -1,0 +1,72 @@
+using AgentRl.Abstractions.Cluster;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using TorchSharp;
+
+namespace AgentRl.Grains.Hosting;
+
+/// <summary>The one entry point that puts AgentRl into a silo: grains, options, metadata, placement.</summary>
+public static class AgentRlSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds AgentRl to a silo: sets torch's thread count (once, before any torch work), resolves the accelerator,
+    /// publishes <c>agentrl.accelerator</c> and <c>agentrl.roles</c> as silo metadata and registers AgentRl's services.
+    /// Throws <see cref="ArgumentException"/> listing every problem when the options are invalid.
+    /// </summary>
+    public static ISiloBuilder AddAgentRl(this ISiloBuilder builder, AgentRlSiloOptions options)
+    {
+        var problems = options.Validate().ToList();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid AgentRl silo options:" + Environment.NewLine + string.Join(Environment.NewLine, problems));
+        }
+
+        TorchRuntime.Initialize(options.TorchThreads);
+        var metadata = new Dictionary<string, string>(options.Metadata, StringComparer.Ordinal)
+        {
+            [SiloMetadataKeys.Accelerator] = TorchRuntime.ResolveAccelerator(options.Accelerator),
+            [SiloMetadataKeys.Roles] = string.Join(',', options.Roles.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)),
+        };
+        builder.UseSiloMetadata(metadata);
+        builder.Services.AddSingleton(options);
+        return builder;
+    }
+
+    /// <inheritdoc cref="AddAgentRl(ISiloBuilder, AgentRlSiloOptions)"/>
+    public static ISiloBuilder AddAgentRl(this ISiloBuilder builder, Action<AgentRlSiloOptions>? configure = null)
+    {
+        var options = new AgentRlSiloOptions();
+        configure?.Invoke(options);
+        return builder.AddAgentRl(options);
+    }
+}
+
+/// <summary>Process-wide torch set-up. Thread counts only bind threads that have not run torch code yet.</summary>
+public static class TorchRuntime
+{
+    private static readonly Lock Gate = new();
+    private static bool _initialized;
+
+    /// <summary>Sets torch's intra-op thread count once per process; later calls are ignored.</summary>
+    public static void Initialize(int threads)
+    {
+        lock (Gate)
+        {
+            if (_initialized)
+            {
+                return;
+            }
+
+            torch.set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
+            _initialized = true;
+        }
+    }
+
+    /// <summary><c>cuda</c> or <c>cpu</c>: the configured value, or what TorchSharp sees for <c>auto</c>.</summary>
+    public static string ResolveAccelerator(string configured) =>
+        configured switch
+        {
+            "cpu" or "cuda" => configured,
+            _ => torch.cuda.is_available() ? "cuda" : "cpu",
+        };
+}

@@ -1,0 +1,43 @@
+namespace AgentRl.Grains.Hosting;
+
+/// <summary>What a silo tells the cluster about itself, and how it runs torch. Section <c>AgentRl:Silo</c>.</summary>
+public sealed class AgentRlSiloOptions
+{
+    public const string SectionName = "AgentRl:Silo";
+
+    /// <summary><c>auto</c> (default: <c>cuda</c> when TorchSharp sees a GPU, else <c>cpu</c>), <c>cpu</c> or <c>cuda</c>.</summary>
+    public string Accelerator { get; set; } = "auto";
+
+    /// <summary>Comma-separated roles this silo serves. Default <c>rollout,trainer,tools</c> (an all-in-one silo).</summary>
+    public string Roles { get; set; } = "rollout,trainer,tools";
+
+    /// <summary>Torch intra-op threads, set once at start-up before any torch work. 0 (default) = the number of cores.</summary>
+    public int TorchThreads { get; set; }
+
+    /// <summary>Extra metadata published with the silo (in addition to <c>Orleans:Metadata</c>).</summary>
+    public Dictionary<string, string> Metadata { get; set; } = new(StringComparer.Ordinal);
+
+    public static readonly string[] KnownRoles = ["rollout", "trainer", "tools"];
+
+    /// <summary>Returns every problem with these options, or none.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (Accelerator is not ("auto" or "cpu" or "cuda"))
+        {
+            yield return $"{SectionName}:Accelerator must be auto, cpu or cuda (got '{Accelerator}').";
+        }
+
+        foreach (var role in Roles.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!KnownRoles.Contains(role))
+            {
+                yield return $"{SectionName}:Roles has unknown role '{role}'; known roles: {string.Join(", ", KnownRoles)}.";
+            }
+        }
+
+        if (TorchThreads < 0)
+        {
+            yield return $"{SectionName}:TorchThreads must be 0 (all cores) or positive (got {TorchThreads}).";
+        }
+    }
+}

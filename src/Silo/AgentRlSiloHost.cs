@@ -1,0 +1,118 @@
+using AgentRl.Grains.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+
+namespace AgentRl.Silo;
+
+/// <summary>The configuration problems found before a silo starts.</summary>
+public sealed class SiloConfigurationException(IReadOnlyList<string> problems)
+    : Exception("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}
+
+/// <summary>Builds an AgentRl silo host. Used by the silo program and by the client's embedded mode.</summary>
+public static class AgentRlSiloHost
+{
+    /// <summary>Short command-line switches accepted next to the full <c>--AgentRl:Cluster:X</c> keys.</summary>
+    public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>
+    {
+        ["--clustering"] = "AgentRl:Cluster:Clustering",
+        ["--cluster-id"] = "AgentRl:Cluster:ClusterId",
+        ["--service-id"] = "AgentRl:Cluster:ServiceId",
+        ["--silo-port"] = "AgentRl:Cluster:SiloPort",
+        ["--gateway-port"] = "AgentRl:Cluster:GatewayPort",
+        ["--advertised-ip"] = "AgentRl:Cluster:AdvertisedIp",
+        ["--primary-silo-port"] = "AgentRl:Cluster:PrimarySiloPort",
+        ["--redis"] = "AgentRl:Cluster:Redis",
+        ["--adonet-invariant"] = "AgentRl:Cluster:AdoNetInvariant",
+        ["--adonet"] = "AgentRl:Cluster:AdoNetConnectionString",
+        ["--name"] = "AgentRl:Cluster:SiloName",
+        ["--accelerator"] = "AgentRl:Silo:Accelerator",
+        ["--roles"] = "AgentRl:Silo:Roles",
+        ["--torch-threads"] = "AgentRl:Silo:TorchThreads",
+    };
+
+    /// <summary>Creates the host builder: appsettings.json, environment, command line; then clustering and AgentRl.</summary>
+    public static HostApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddCommandLine(args, SwitchMappings.ToDictionary());
+        Configure(builder);
+        return builder;
+    }
+
+    /// <summary>Reads and validates the options from <paramref name="builder"/>'s configuration and adds an AgentRl silo.</summary>
+    public static void Configure(IHostApplicationBuilder builder, Action<ISiloBuilder>? configureSilo = null)
+    {
+        var (cluster, silo) = ReadOptions(builder.Configuration);
+        builder.UseOrleans(siloBuilder =>
+        {
+            ConfigureClustering(siloBuilder, cluster);
+            siloBuilder.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+            siloBuilder.Configure<SiloOptions>(o => o.SiloName = cluster.SiloName ?? $"{Environment.MachineName}-{cluster.SiloPort}");
+            siloBuilder.AddAgentRl(silo);
+            configureSilo?.Invoke(siloBuilder);
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Binds <see cref="SiloClusterOptions"/> and <see cref="AgentRlSiloOptions"/> and throws one exception listing every problem.</summary>
+    public static (SiloClusterOptions Cluster, AgentRlSiloOptions Silo) ReadOptions(IConfiguration configuration)
+    {
+        var cluster = new SiloClusterOptions();
+        var silo = new AgentRlSiloOptions();
+        var problems = new List<string>();
+        try
+        {
+            configuration.GetSection(SiloClusterOptions.SectionName).Bind(cluster);
+            configuration.GetSection(AgentRlSiloOptions.SectionName).Bind(silo);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A value that does not convert (e.g. --silo-port abc) surfaces here.
+            problems.Add(e.Message);
+        }
+
+        problems.AddRange(cluster.Validate());
+        problems.AddRange(silo.Validate());
+        return problems.Count > 0 ? throw new SiloConfigurationException(problems) : (cluster, silo);
+    }
+
+    private static void ConfigureClustering(ISiloBuilder silo, SiloClusterOptions options)
+    {
+        switch (options.Clustering)
+        {
+            case "localhost":
+                silo.UseLocalhostClustering(
+                    options.SiloPort,
+                    options.GatewayPort,
+                    new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, options.PrimarySiloPort ?? options.SiloPort),
+                    options.ServiceId,
+                    options.ClusterId);
+                break;
+            case "redis":
+                silo.UseRedisClustering(options.Redis!);
+                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(options.AdvertisedIp), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                break;
+            case "adonet":
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = options.AdoNetInvariant;
+                    o.ConnectionString = options.AdoNetConnectionString;
+                });
+                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(options.AdvertisedIp), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                break;
+        }
+    }
+}
