@@ -36,7 +36,7 @@ public sealed class CliContext
         try
         {
             var cluster = parse.GetValue(Cluster) ?? Environment.GetEnvironmentVariable("AGENTRL_CLUSTER");
-            target = ClusterTarget.Parse(cluster, parse.GetValue(ClusterId)!, parse.GetValue(ClusterId)!);
+            target = ClusterTarget.Parse(cluster, parse.GetValue(ClusterId)!);
         }
         catch (FormatException e)
         {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need when it is missing, then runs every test project.
+#   ./test.sh                 all tests
+#   ./test.sh --filter X      passed through to dotnet test
+# Needs root (or sudo) only when a Debian package is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need_apt[*]} with apt-get"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+for script in tests/scripts/install-*.sh; do
+  [ -f "$script" ] && bash "$script"
+done
+
+dotnet restore AgentRl.sln
+dotnet build AgentRl.sln --no-restore -c Release
+dotnet test AgentRl.sln --no-build -c Release --logger "console;verbosity=normal" "$@"

@@ -1,0 +1,76 @@
+using AgentRl.Client.Connection;
+using AgentRl.Grains.Hosting;
+using AgentRl.Silo;
+using Microsoft.Extensions.Configuration;
+
+namespace AgentRl.Cluster.Tests;
+
+public sealed class ConfigurationTests
+{
+    [Theory]
+    [InlineData(null, ClusterTargetKind.Embedded, null)]
+    [InlineData("embedded", ClusterTargetKind.Embedded, null)]
+    [InlineData("redis://10.0.0.5:6380", ClusterTargetKind.Redis, "10.0.0.5:6380")]
+    [InlineData("localhost", ClusterTargetKind.Localhost, "30000")]
+    [InlineData("localhost:30123", ClusterTargetKind.Localhost, "30123")]
+    public void ClusterTargetParse_KnownForms_GiveKindAndAddress(string? text, ClusterTargetKind kind, string? address)
+    {
+        var target = ClusterTarget.Parse(text);
+
+        Assert.Equal(kind, target.Kind);
+        Assert.Equal(address, target.Address);
+    }
+
+    [Theory]
+    [InlineData("zk://host")]
+    [InlineData("redis://")]
+    [InlineData("localhost:99999")]
+    public void ClusterTargetParse_UnknownForms_ThrowFormatExceptionNamingTheValue(string text)
+    {
+        var e = Assert.Throws<FormatException>(() => ClusterTarget.Parse(text));
+        Assert.Contains(text, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadOptions_ShortSwitches_BindToClusterAndSiloOptions()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddCommandLine(["--clustering", "redis", "--redis", "127.0.0.1:7000", "--silo-port", "12000", "--gateway-port", "31000", "--roles", "trainer", "--accelerator", "cuda"], AgentRlSiloHost.SwitchMappings.ToDictionary())
+            .Build();
+
+        var (cluster, silo) = AgentRlSiloHost.ReadOptions(configuration);
+
+        Assert.Equal("redis", cluster.Clustering);
+        Assert.Equal("127.0.0.1:7000", cluster.Redis);
+        Assert.Equal(12000, cluster.SiloPort);
+        Assert.Equal(31000, cluster.GatewayPort);
+        Assert.Equal("trainer", silo.Roles);
+        Assert.Equal("cuda", silo.Accelerator);
+    }
+
+    [Fact]
+    public void ReadOptions_RedisWithoutAddressAndEqualPorts_ReportsBothProblems()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["AgentRl:Cluster:Clustering"] = "redis",
+                ["AgentRl:Cluster:SiloPort"] = "30000",
+                ["AgentRl:Cluster:GatewayPort"] = "30000",
+            })
+            .Build();
+
+        var e = Assert.Throws<SiloConfigurationException>(() => AgentRlSiloHost.ReadOptions(configuration));
+
+        Assert.Contains(e.Problems, p => p.Contains("Redis is required", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.Contains("must differ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SiloOptionsValidate_BadAcceleratorAndThreads_AreReported()
+    {
+        var problems = new AgentRlSiloOptions { Accelerator = "tpu", TorchThreads = -1 }.Validate().ToList();
+
+        Assert.Equal(2, problems.Count);
+    }
+}

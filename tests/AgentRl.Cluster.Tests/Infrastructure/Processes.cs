@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace AgentRl.Cluster.Tests.Infrastructure;
+
+/// <summary>Helpers for tests that run real processes: free ports, repository paths, signals.</summary>
+public static partial class Processes
+{
+    public static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The repository root: the folder holding AgentRl.sln above the test assembly.</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>Debug or Release: the configuration this test assembly was built in, used to find sibling outputs.</summary>
+    public static string BuildConfiguration { get; } =
+        typeof(Processes).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+
+    public static string SiloDll => Path.Combine(RepoRoot, "src", "Silo", "bin", BuildConfiguration, "net10.0", "AgentRl.Silo.dll");
+
+    public static string ClientDll => Path.Combine(RepoRoot, "src", "Client", "bin", BuildConfiguration, "net10.0", "agentrl.dll");
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "AgentRl.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("AgentRl.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    /// <summary>Sends SIGTERM (a polite stop) to a process.</summary>
+    public static void Terminate(Process process)
+    {
+        if (!process.HasExited && Kill(process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Runs a command to completion and returns its exit code, stdout and stderr.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout)
+    {
+        using var process = Start(file, args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {timeout}. stderr: {await stderr}");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    public static Process Start(string file, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
+    }
+}
+
+/// <summary>A process started by a test, its output collected, stopped by PID when disposed.</summary>
+public sealed class OwnedProcess : IAsyncDisposable
+{
+    private readonly StringBuilder _output = new();
+
+    public OwnedProcess(string name, string file, IEnumerable<string> args)
+    {
+        Name = name;
+        Process = Processes.Start(file, args);
+        Process.OutputDataReceived += (_, e) => Append(e.Data);
+        Process.ErrorDataReceived += (_, e) => Append(e.Data);
+        Process.BeginOutputReadLine();
+        Process.BeginErrorReadLine();
+    }
+
+    public string Name { get; }
+
+    public Process Process { get; }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited)
+        {
+            Processes.Terminate(Process);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await Process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Process.Kill(entireProcessTree: true);
+                await Process.WaitForExitAsync();
+            }
+        }
+
+        Process.Dispose();
+    }
+}
+
+/// <summary>A real redis-server on a free 127.0.0.1 port, without persistence, stopped by PID.</summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private RedisServer(OwnedProcess process, int port)
+    {
+        Process = process;
+        Port = port;
+    }
+
+    public OwnedProcess Process { get; }
+
+    public int Port { get; }
+
+    public string Address => $"127.0.0.1:{Port}";
+
+    public static async Task<RedisServer> StartAsync()
+    {
+        var port = Processes.FreeTcpPort();
+        var process = new OwnedProcess("redis", "redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.Process.HasExited)
+            {
+                throw new InvalidOperationException("redis-server exited: " + process.Output);
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return new RedisServer(process, port);
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        await process.DisposeAsync();
+        throw new TimeoutException("redis-server did not listen within 10 s: " + process.Output);
+    }
+
+    public ValueTask DisposeAsync() => Process.DisposeAsync();
+}

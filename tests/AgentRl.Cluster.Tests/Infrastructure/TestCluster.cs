@@ -1,0 +1,56 @@
+using AgentRl.Grains.Hosting;
+using Orleans.TestingHost;
+
+namespace AgentRl.Cluster.Tests.Infrastructure;
+
+/// <summary>
+/// An in-process multi-silo Orleans cluster with AgentRl added to every silo. the <c>configureSilo</c> callback of <see cref="StartAsync"/> gets the
+/// silo's index (0 = the first silo) and may change that silo's AgentRl options, e.g. to declare one silo <c>cuda</c>.
+/// </summary>
+public sealed class AgentRlTestCluster : IAsyncDisposable
+{
+    private AgentRlTestCluster(InProcessTestCluster cluster) => Cluster = cluster;
+
+    public InProcessTestCluster Cluster { get; }
+
+    public IClusterClient Client => Cluster.Client;
+
+    public static async Task<AgentRlTestCluster> StartAsync(int silos = 2, Action<int, AgentRlSiloOptions>? configureSilo = null, Action<ISiloBuilder>? configureBuilder = null)
+    {
+        var builder = new InProcessTestClusterBuilder((short)silos);
+        builder.ConfigureSilo((options, silo) =>
+        {
+            var index = SiloIndex(options.SiloName);
+            silo.AddAgentRl(o =>
+            {
+                o.Accelerator = "cpu";
+                o.TorchThreads = 1;
+                configureSilo?.Invoke(index, o);
+            });
+            configureBuilder?.Invoke(silo);
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new AgentRlTestCluster(cluster);
+    }
+
+    /// <summary>The in-process test host names silos "Silo_0", "Silo_1", …</summary>
+    public static int SiloIndex(string siloName) =>
+        int.TryParse(siloName[(siloName.LastIndexOf('_') + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var index) ? index : 0;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+}
+
+/// <summary>xunit fixture: one two-silo cluster shared by the tests of a class.</summary>
+public sealed class TwoSiloClusterFixture : IAsyncLifetime
+{
+    public AgentRlTestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Cluster = await AgentRlTestCluster.StartAsync(2);
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}

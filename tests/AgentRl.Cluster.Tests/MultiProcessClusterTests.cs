@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text.Json;
+using AgentRl.Abstractions.Cluster;
+using AgentRl.Cluster.Tests.Infrastructure;
+
+namespace AgentRl.Cluster.Tests;
+
+/// <summary>Real processes: redis-server, two silo processes and the agentrl client, joined through Redis clustering.</summary>
+public sealed class MultiProcessClusterTests
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task ClusterStatus_TwoSiloProcessesOnRedis_ListsBothThenDropsTheOneStopped()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var clusterId = "it-" + Guid.NewGuid().ToString("N")[..8];
+        await using var cpuSilo = StartSilo(redis, clusterId, "rollout,tools", "cpu");
+        await using var gpuSilo = StartSilo(redis, clusterId, "trainer", "cuda");
+
+        var silos = await WaitForAsync(redis, clusterId, s => s.Count(x => x.Status == "Active") == 2, "both silos active");
+        var trainer = Assert.Single(silos, s => s.Metadata.GetValueOrDefault(SiloMetadataKeys.Roles) == "trainer");
+        Assert.Equal("cuda", trainer.Metadata[SiloMetadataKeys.Accelerator]);
+        var rollout = Assert.Single(silos, s => s.Metadata.GetValueOrDefault(SiloMetadataKeys.Roles) == "rollout,tools");
+        Assert.Equal("cpu", rollout.Metadata[SiloMetadataKeys.Accelerator]);
+
+        Processes.Terminate(gpuSilo.Process);
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await gpuSilo.Process.WaitForExitAsync(cts.Token);
+        }
+
+        Assert.True(gpuSilo.Process.ExitCode == 0, $"the silo should exit 0 on SIGTERM; output:\n{gpuSilo.Output}");
+        var after = await WaitForAsync(redis, clusterId, s => s.Count(x => x.Status == "Active") == 1, "one silo left");
+        Assert.Equal(rollout.Address, Assert.Single(after, s => s.Status == "Active").Address);
+        Assert.Contains(after, s => s.Address == trainer.Address && s.Status is "Dead" or "ShuttingDown" or "Stopping");
+    }
+
+    [Fact]
+    public async Task Silo_UnreachableRedis_ExitsWithAClearErrorAndCode3()
+    {
+        var port = Processes.FreeTcpPort(); // nothing listens there
+        var (code, _, stderr) = await Processes.RunAsync("dotnet", [Processes.SiloDll, "--clustering", "redis", "--redis", $"127.0.0.1:{port}", "--silo-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture), "--gateway-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture)], CommandTimeout);
+
+        Assert.Equal(3, code);
+        Assert.Contains("cannot reach the Redis cluster store", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Silo_InvalidConfiguration_ListsEveryProblemAndExits2()
+    {
+        var (code, _, stderr) = await Processes.RunAsync("dotnet", [Processes.SiloDll, "--clustering", "zookeeper", "--silo-port", "70000", "--roles", "rollout,painter"], CommandTimeout);
+
+        Assert.Equal(2, code);
+        Assert.Contains("Clustering must be localhost, redis or adonet", stderr, StringComparison.Ordinal);
+        Assert.Contains("SiloPort must be between 1 and 65535", stderr, StringComparison.Ordinal);
+        Assert.Contains("unknown role 'painter'", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClientClusterStatus_Embedded_ShowsTheEmbeddedSiloOnCpu()
+    {
+        var (code, stdout, stderr) = await Processes.RunAsync("dotnet", [Processes.ClientDll, "cluster", "status"], CommandTimeout);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("embedded", stdout, StringComparison.Ordinal);
+        Assert.Contains("agentrl.accelerator=cpu", stdout, StringComparison.Ordinal);
+        Assert.Contains("Active", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClientClusterStatus_UnreachableRedis_ExitsWith3AndSaysWhy()
+    {
+        var (code, _, stderr) = await Processes.RunAsync("dotnet", [Processes.ClientDll, "--cluster", $"redis://127.0.0.1:{Processes.FreeTcpPort()}", "cluster", "status"], CommandTimeout);
+
+        Assert.Equal(3, code);
+        Assert.Contains("cannot reach the Redis cluster store", stderr, StringComparison.Ordinal);
+    }
+
+    private static OwnedProcess StartSilo(RedisServer redis, string clusterId, string roles, string accelerator) =>
+        new($"silo-{roles}", "dotnet",
+        [
+            Processes.SiloDll,
+            "--clustering", "redis",
+            "--redis", redis.Address,
+            "--cluster-id", clusterId,
+            "--silo-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture),
+            "--gateway-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture),
+            "--roles", roles,
+            "--accelerator", accelerator,
+            "--torch-threads", "1",
+            "--name", $"silo-{roles}",
+        ]);
+
+    /// <summary>Runs <c>agentrl --cluster redis://… cluster status --json</c> until <paramref name="done"/> holds.</summary>
+    private static async Task<IReadOnlyList<SiloInfo>> WaitForAsync(RedisServer redis, string clusterId, Func<IReadOnlyList<SiloInfo>, bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            var (code, stdout, stderr) = await Processes.RunAsync("dotnet", [Processes.ClientDll, "--cluster", $"redis://{redis.Address}", "--cluster-id", clusterId, "cluster", "status", "--json"], CommandTimeout);
+            last = $"exit {code}\n{stdout}\n{stderr}";
+            if (code == 0)
+            {
+                var silos = JsonSerializer.Deserialize<List<SiloInfo>>(stdout, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+                if (done(silos))
+                {
+                    return silos;
+                }
+            }
+
+            await Task.Delay(500);
+        }
+
+        throw new TimeoutException($"cluster status never showed {what}; last answer: {last}");
+    }
+}
