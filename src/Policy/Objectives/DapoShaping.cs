@@ -42,6 +42,27 @@ public static class DynamicSampling
         var kept = Enumerable.Range(0, metric.Count).Where(i => keep[i]).ToArray();
         return new GroupFilterResult(kept, keptGroups, droppedGroups, droppedTrajectories);
     }
+
+    /// <summary>
+    /// The accumulation rule of verl's DAPO trainer, asked after each generation batch: true while fewer than
+    /// <paramref name="trainBatchSize"/> prompts (groups) have been kept and the budget allows another generation batch;
+    /// false once enough are kept (the caller then truncates to train_batch_size·n trajectories). Throws when more are
+    /// needed but <paramref name="generationBatches"/> has reached <paramref name="maxNumGenBatches"/> (≤ 0: unlimited).
+    /// </summary>
+    public static bool NeedsAnotherGenerationBatch(int keptPrompts, int trainBatchSize, int generationBatches, int maxNumGenBatches)
+    {
+        if (keptPrompts >= trainBatchSize)
+        {
+            return false;
+        }
+        if (maxNumGenBatches <= 0 || generationBatches < maxNumGenBatches)
+        {
+            return true;
+        }
+        throw new InvalidOperationException(
+            $"Dynamic sampling kept {keptPrompts} of {trainBatchSize} prompts after {generationBatches} generation batches " +
+            $"(max_num_gen_batches = {maxNumGenBatches}); the data may be too easy or too hard.");
+    }
 }
 
 /// <summary>DAPO overlong reward shaping (ALGORITHMS.md §3.2, verl <c>reward_manager/dapo.py</c>).</summary>

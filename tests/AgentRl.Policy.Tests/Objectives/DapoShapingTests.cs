@@ -29,6 +29,17 @@ public sealed class DapoShapingTests
     }
 
     [Theory]
+    [InlineData(3, 8, 1, 10, true)]   // 3 < 8 kept, 1 < 10 batches → generate more
+    [InlineData(8, 8, 4, 10, false)]  // enough prompts kept
+    [InlineData(3, 8, 50, 0, true)]   // max ≤ 0: unlimited
+    public void NeedsAnotherGenerationBatch_Budget_FollowsDapoTrainer(int kept, int train, int batches, int max, bool expected) =>
+        Assert.Equal(expected, DynamicSampling.NeedsAnotherGenerationBatch(kept, train, batches, max));
+
+    [Fact]
+    public void NeedsAnotherGenerationBatch_BudgetExhausted_Throws() =>
+        Assert.Throws<InvalidOperationException>(() => DynamicSampling.NeedsAnotherGenerationBatch(3, 8, 10, 10));
+
+    [Theory]
     [InlineData(10000, 0.0)]   // below L_exp = 20480 − 4096 = 16384: min(positive, 0) = 0
     [InlineData(16384, 0.0)]   // exactly L_exp
     [InlineData(18432, -0.5)]  // −(18432 − 16384)/4096 = −2048/4096

@@ -140,6 +140,15 @@ public sealed class PolicyLossesTests
         Close([0f, 0f, 0f, 0.08335f, 0.08335f, 0.08335f], Values(logProb.grad!));
     }
 
+    [Fact]
+    public void Gspo_HugeSequenceLogRatio_IsClampedAtTen()
+    {
+        using var scope = NewDisposeScope();
+        // log s = (14 + 16)/2 = 15 → clamped to 10: s = e^10 = 22026.466; A = −1 → max(22026.466, 1.0004) = 22026.466
+        var input = new PolicyLossInput(Matrix(1, 2, 14, 16), zeros(1, 2), Matrix(1, 2, -1, -1), ones(1, 2));
+        Close([22026.466f, 22026.466f], Values(PolicyLosses.Gspo(input).LossMatrix), 0.01);
+    }
+
     // Covariance example, rows 0–1 valid, row 2 fully masked with garbage:
     //   A     = 6, −2, 0, −2, −6, 4   → mean 0
     //   logπ  = −1, −3, −2, −1, −3, −2 → mean −2, centred 1, −1, 0, 1, −1, 0
