@@ -43,6 +43,24 @@ public sealed record ObjectiveOptions
     /// <summary>KL estimator of the KL term [<c>kl_loss_type</c>]. Default <see cref="KlEstimator.K3"/> (low_var_kl).</summary>
     public KlEstimator KlLossType { get; init; } = KlEstimator.K3;
 
+    /// <summary>Penalise the token rewards with β·kl(old, ref) instead (PPO style) [<c>algorithm.use_kl_in_reward</c>]. Default false.</summary>
+    public bool UseKlInReward { get; init; }
+
+    /// <summary>KL estimator of the reward penalty [<c>algorithm.kl_penalty</c>]. Default <see cref="KlEstimator.K1"/> (kl).</summary>
+    public KlEstimator KlInRewardType { get; init; } = KlEstimator.K1;
+
+    /// <summary>Initial β of the reward penalty [<c>algorithm.kl_ctrl.kl_coef</c>]. Default 0.001.</summary>
+    public double KlCtrlCoef { get; init; } = 0.001;
+
+    /// <summary>Adapt β towards <see cref="KlCtrlTarget"/> [<c>algorithm.kl_ctrl.type</c> = adaptive]. Default false (fixed).</summary>
+    public bool KlCtrlAdaptive { get; init; }
+
+    /// <summary>Target KL of the adaptive controller [<c>algorithm.kl_ctrl.target_kl</c>]. Default 0.1.</summary>
+    public double KlCtrlTarget { get; init; } = 0.1;
+
+    /// <summary>Horizon of the adaptive controller [<c>algorithm.kl_ctrl.horizon</c>]. Default 10000.</summary>
+    public double KlCtrlHorizon { get; init; } = 10000;
+
     /// <summary>Weight of the entropy bonus, subtracted from the loss [<c>entropy_coeff</c>]. Default 0.</summary>
     public double EntropyCoeff { get; init; }
 
@@ -91,7 +109,7 @@ public sealed record ObjectiveOptions
     /// <list type="bullet">
     /// <item><c>grpo</c>: GRPO advantage, vanilla, token-mean (verl default; the paper used seq-mean-token-mean), clip 0.2/0.2, k3 KL loss 0.001.</item>
     /// <item><c>drgrpo</c>: Dr.GRPO advantage (no std), vanilla, seq-mean-token-sum-norm, clip 0.2/0.2, no KL.</item>
-    /// <item><c>rloo</c>: RLOO advantage, vanilla, token-mean, clip 0.2/0.2, no KL loss (verl's RLOO example puts KL in the reward instead).</item>
+    /// <item><c>rloo</c>: RLOO advantage, vanilla, token-mean, clip 0.2/0.2, no KL loss; k1 KL in the reward (β 0.001, fixed) as verl's RLOO example.</item>
     /// <item><c>reinforce++</c>: REINFORCE++-baseline advantage, vanilla, token-mean, clip 0.2/0.2, k2 (mse) KL loss 0.001 as in verl's example.</item>
     /// <item><c>dapo</c>: GRPO advantage, vanilla with clip-higher 0.2/0.28, token-mean, no KL, dynamic sampling (≤ 10 generation batches), overlong buffer 4096 / 1.0.</item>
     /// <item><c>gspo</c>: GRPO advantage, GSPO loss, seq-mean-token-mean (forced), clip 3e-4/4e-4, no KL.</item>
@@ -106,7 +124,7 @@ public sealed record ObjectiveOptions
             AdvantageEstimator = AdvantageEstimator.DrGrpo,
             LossAggMode = LossAggMode.SeqMeanTokenSumNorm,
         },
-        "rloo" => new() { AdvantageEstimator = AdvantageEstimator.Rloo },
+        "rloo" => new() { AdvantageEstimator = AdvantageEstimator.Rloo, UseKlInReward = true },
         "reinforce++" or "reinforce_plus_plus_baseline" => new()
         {
             AdvantageEstimator = AdvantageEstimator.ReinforcePlusPlusBaseline,
@@ -145,6 +163,11 @@ public sealed record ObjectiveOptions
         MaxNumGenBatches = 10,
         OverlongBuffer = true,
     };
+
+    /// <summary>A fresh controller for the reward KL penalty, as configured.</summary>
+    public IKlController CreateKlController() => KlCtrlAdaptive
+        ? new AdaptiveKlController(KlCtrlCoef, KlCtrlTarget, KlCtrlHorizon)
+        : new FixedKlController(KlCtrlCoef);
 
     /// <summary>Throws when a combination is invalid (verl asserts the same); returns this for chaining.</summary>
     public ObjectiveOptions Validate()

@@ -25,7 +25,10 @@ public sealed class ObjectiveOptionsTests
         var drgrpo = ObjectiveOptions.ForAlgorithm("drgrpo");
         Assert.Equal((AdvantageEstimator.DrGrpo, LossAggMode.SeqMeanTokenSumNorm), (drgrpo.AdvantageEstimator, drgrpo.LossAggMode));
 
-        Assert.Equal(AdvantageEstimator.Rloo, ObjectiveOptions.ForAlgorithm("rloo").AdvantageEstimator);
+        var rloo = ObjectiveOptions.ForAlgorithm("rloo");
+        Assert.Equal((AdvantageEstimator.Rloo, false, true), (rloo.AdvantageEstimator, rloo.UseKlLoss, rloo.UseKlInReward));
+        Assert.IsType<FixedKlController>(rloo.CreateKlController());
+        Assert.IsType<AdaptiveKlController>((rloo with { KlCtrlAdaptive = true }).CreateKlController());
         Assert.Equal(AdvantageEstimator.ReinforcePlusPlusBaseline, ObjectiveOptions.ForAlgorithm("reinforce++").AdvantageEstimator);
 
         var dapo = ObjectiveOptions.ForAlgorithm("dapo");
