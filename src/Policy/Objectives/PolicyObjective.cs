@@ -41,6 +41,11 @@ public sealed record ObjectiveResult(
 /// </summary>
 public static class PolicyObjective
 {
+    /// <summary>
+    /// One (micro-)batch's loss. <paramref name="normalizers"/>: the mini-batch counts under gradient accumulation
+    /// (<see cref="AggregationNormalizers.FromMask"/>), null for this batch's own. <paramref name="random"/>: Clip-Cov's
+    /// sampler (seed it for reproducible runs; null uses <see cref="Random.Shared"/>).
+    /// </summary>
     public static ObjectiveResult Compute(
         ObjectiveOptions options,
         ObjectiveInput input,
