@@ -25,4 +25,13 @@ done
 
 dotnet restore AgentRl.sln
 dotnet build AgentRl.sln --no-restore -c Release
-dotnet test AgentRl.sln --no-build -c Release --logger "console;verbosity=normal" "$@"
+log=$(mktemp)
+status=0
+dotnet test AgentRl.sln --no-build -c Release "$@" 2>&1 | tee "$log" || status=$?
+# One summary line over all test projects, in the "N passed, N failed" form CI reads.
+awk '/^(Passed!|Failed!) +- +Failed:/ {
+       gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"
+exit $status
