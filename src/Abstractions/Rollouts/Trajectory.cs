@@ -1,0 +1,78 @@
+using AgentRl.Abstractions.Chat;
+
+namespace AgentRl.Abstractions.Rollouts;
+
+/// <summary>Why a trajectory (or one generation call) ended.</summary>
+public enum FinishReason
+{
+    /// <summary>The model ended its answer (end-of-turn or EOS).</summary>
+    Eos,
+
+    /// <summary>A stop token or stop string (e.g. a tool-call close tag) ended the generation call.</summary>
+    Stop,
+
+    /// <summary>The per-call new-token budget ran out.</summary>
+    Length,
+
+    /// <summary>The whole trajectory would exceed the context budget.</summary>
+    ContextBudget,
+
+    /// <summary>The maximum number of turns (model → tool → model) was reached.</summary>
+    MaxTurns,
+
+    /// <summary>The per-episode tool-call limit was reached.</summary>
+    ToolCallLimit,
+
+    /// <summary>The call was cancelled (run stopped, silo shutting down).</summary>
+    Cancelled,
+
+    /// <summary>An infrastructure error ended the trajectory; see the error text.</summary>
+    Error,
+}
+
+/// <summary>One tool call inside a trajectory: what was asked, what came back, where it sits in the token stream.</summary>
+[GenerateSerializer, Immutable, Alias("agentrl.tool-call-record.v1")]
+public sealed record ToolCallRecord(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string ArgumentsJson,
+    [property: Id(2)] string Observation,
+    [property: Id(3)] bool IsError,
+    [property: Id(4)] string? ErrorKind,
+    [property: Id(5)] double LatencyMs,
+    [property: Id(6)] int ObservationStart,
+    [property: Id(7)] int ObservationLength);
+
+/// <summary>
+/// One trajectory, token in and token out (DESIGN.md §5): the exact ids the model produced and the exact ids appended
+/// for tool results, never re-tokenized. Per-token arrays have the length of <see cref="TokenIds"/>; positions the
+/// model did not generate have mask 0, logprob 0, entropy 0 and version -1.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("agentrl.trajectory.v1")]
+public sealed record Trajectory
+{
+    [Id(0)] public required string GroupId { get; init; }
+    [Id(1)] public required string BranchPath { get; init; }
+    [Id(2)] public string? ParentPath { get; init; }
+    [Id(3)] public int? ForkPosition { get; init; }
+    [Id(4)] public int Depth { get; init; }
+    [Id(5)] public required int[] TokenIds { get; init; }
+    [Id(6)] public required int PromptLength { get; init; }
+    [Id(7)] public required byte[] LossMask { get; init; }
+    [Id(8)] public required float[] Logprobs { get; init; }
+    [Id(9)] public required float[] Entropies { get; init; }
+    [Id(10)] public required int[] PolicyVersions { get; init; }
+    [Id(11)] public IReadOnlyList<ToolCallRecord> ToolCalls { get; init; } = [];
+    [Id(12)] public required FinishReason FinishReason { get; init; }
+    [Id(13)] public string? Error { get; init; }
+    [Id(14)] public IReadOnlyList<ChatMessage> Conversation { get; init; } = [];
+    [Id(15)] public double Reward { get; init; }
+    [Id(16)] public IReadOnlyDictionary<string, double> RewardParts { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Mean entropy of the first k generated tokens after each tool result (the branching signal), in call order.</summary>
+    [Id(17)] public IReadOnlyList<float> EntropyAfterToolResults { get; init; } = [];
+
+    /// <summary>Mean entropy of the first k generated tokens of the first turn (the baseline H_initial).</summary>
+    [Id(18)] public float InitialEntropy { get; init; }
+
+    public int GeneratedTokenCount => LossMask.Count(m => m != 0);
+}
