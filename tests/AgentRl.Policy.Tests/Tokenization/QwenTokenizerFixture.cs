@@ -2,10 +2,10 @@ using AgentRl.Policy.Tokenization;
 
 namespace AgentRl.Policy.Tests.Tokenization;
 
-/// <summary>The Qwen3 tokenizer from the npm reference package, loaded once per test class.</summary>
+/// <summary>The Qwen3 tokenizer from the npm reference package, loaded once per test run and shared.</summary>
 public sealed class QwenTokenizerFixture
 {
-    private readonly Lazy<BpeTokenizer> _tokenizer = new(() => BpeTokenizer.Load(NodeReference.QwenTokenizerDir));
+    private static readonly Lazy<BpeTokenizer> Shared = new(() => BpeTokenizer.Load(NodeReference.QwenTokenizerDir));
 
-    public BpeTokenizer Tokenizer => _tokenizer.Value;
+    public BpeTokenizer Tokenizer => Shared.Value;
 }

@@ -33,6 +33,13 @@ internal static class TextSamples
         "!!!??? ... --- === *** ~~~ ### @@@",
     ];
 
+    /// <summary>Sequences whose NFC form differs from the input: composition, reordering, exclusions, Hangul.</summary>
+    public static IReadOnlyList<string> NfcStress { get; } =
+    [
+        "\u0041\u030a\u0301 \u00c5\u0301 \u1e9b\u0323 \u0071\u0307\u0323 \u0044\u0307\u0323 \u01c4 \ufb01 \u2126",
+        "\u1100\u1161\u11a8 \uac00\u11a8 \u0958 \u212b e\u0301\u0301 a\u0302\u0323 o\u0328\u0304",
+    ];
+
     /// <summary>Seeded random strings over a mixed alphabet (ASCII, whitespace, CJK, emoji as surrogate pairs, tags).</summary>
     public static IReadOnlyList<string> Random(int seed, int count, int maxLength, bool withLoneSurrogates = false)
     {
