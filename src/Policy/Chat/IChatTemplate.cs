@@ -1,4 +1,5 @@
 using AgentRl.Abstractions.Chat;
+using AgentRl.Abstractions.Tools;
 using AgentRl.Policy.Tokenization;
 
 namespace AgentRl.Policy.Chat;
@@ -59,7 +60,30 @@ public sealed record ToolResult(string ToolName, string Text);
 
 public static class ChatTemplateExtensions
 {
+    /// <summary>Ids to append for the observations of the model's tool calls (error observations render like any other).</summary>
+    public static int[] ToolResults(this IChatTemplate template, ReadOnlySpan<int> generated, IReadOnlyList<ToolObservation> observations) =>
+        template.ToolResults(generated, [.. observations.Select(o => new ToolResult(o.ToolName, o.Text))]);
+
     /// <summary>Ids to append for a single tool result.</summary>
     public static int[] ToolResult(this IChatTemplate template, ReadOnlySpan<int> generated, string toolName, string text) =>
         template.ToolResults(generated, [new ToolResult(toolName, text)]);
+}
+
+/// <summary>Chat templates by name (run configuration picks one with the tokenizer of the checkpoint).</summary>
+public static class ChatTemplates
+{
+    /// <summary>The Qwen2.5 template (<see cref="QwenChatTemplate"/>).</summary>
+    public const string Qwen25 = "qwen2.5";
+
+    /// <summary>The tiny-model template (<see cref="CompactChatTemplate"/>).</summary>
+    public const string Compact = "compact";
+
+    public static IReadOnlyList<string> Names { get; } = [Qwen25, Compact];
+
+    public static IChatTemplate Create(string name, ITokenizer tokenizer) => name switch
+    {
+        Qwen25 => new QwenChatTemplate(tokenizer),
+        Compact => new CompactChatTemplate(tokenizer),
+        _ => throw new ArgumentException($"Unknown chat template '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
+    };
 }

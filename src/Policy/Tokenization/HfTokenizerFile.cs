@@ -82,6 +82,14 @@ public sealed record HfTokenizerFile
         {
             foreach (var token in addedElement.EnumerateArray())
             {
+                foreach (var flag in new[] { "lstrip", "rstrip", "single_word" })
+                {
+                    if (token.TryGetProperty(flag, out var value) && value.ValueKind == JsonValueKind.True)
+                    {
+                        throw new NotSupportedException($"Added token {token.GetProperty("content").GetString()} sets {flag}, which is not supported.");
+                    }
+                }
+
                 added.Add(new AddedToken(
                     token.GetProperty("id").GetInt32(),
                     token.GetProperty("content").GetString()!,

@@ -75,3 +75,25 @@ public sealed class CompactChatTemplateTests
         Assert.Throws<ArgumentException>(() => new CompactChatTemplate(chatMlOnly));
     }
 }
+
+public sealed class ChatTemplatesTests
+{
+    [Fact]
+    public void Create_KnownNames_GiveTheirTemplatesAndUnknownThrows()
+    {
+        var tokenizer = new ByteLevelTokenizer();
+        Assert.IsType<QwenChatTemplate>(ChatTemplates.Create(ChatTemplates.Qwen25, tokenizer));
+        Assert.IsType<CompactChatTemplate>(ChatTemplates.Create(ChatTemplates.Compact, tokenizer));
+        Assert.Throws<ArgumentException>(() => ChatTemplates.Create("chatml-9000", tokenizer));
+    }
+
+    [Fact]
+    public void ToolResults_FromObservations_EqualsToolResultsFromNameAndText()
+    {
+        var template = ChatTemplates.Create(ChatTemplates.Compact, new ByteLevelTokenizer());
+        var observation = new AgentRl.Abstractions.Tools.ToolObservation("python", "ZeroDivisionError", IsError: true, "exception", 3.0);
+        Assert.Equal(
+            template.ToolResult([], "python", "ZeroDivisionError"),
+            template.ToolResults([], [observation]));
+    }
+}
