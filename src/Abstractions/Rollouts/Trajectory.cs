@@ -60,7 +60,7 @@ public sealed record Trajectory
     [Id(7)] public required byte[] LossMask { get; init; }
     [Id(8)] public required float[] Logprobs { get; init; }
     [Id(9)] public required float[] Entropies { get; init; }
-    [Id(10)] public required int[] PolicyVersions { get; init; }
+    [Id(10)] public required long[] PolicyVersions { get; init; }
     [Id(11)] public IReadOnlyList<ToolCallRecord> ToolCalls { get; init; } = [];
     [Id(12)] public required FinishReason FinishReason { get; init; }
     [Id(13)] public string? Error { get; init; }
