@@ -19,6 +19,9 @@ public sealed class AttentionInputs
 
     public KvCache? Cache { get; init; }
 
+    /// <summary>Cache row of the first batch row.</summary>
+    public long FirstCacheRow { get; init; }
+
     /// <summary>[batch, 1, seq, 1] int64 absolute position of each input token (where its key and value are written).</summary>
     public Tensor? WritePositions { get; init; }
 

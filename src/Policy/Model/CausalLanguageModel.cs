@@ -57,11 +57,12 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
     /// already cached in cache row <c>b</c>. Keys and values of the new tokens are written to the cache.
     /// </summary>
     /// <param name="inputIds">[batch, seq] int64</param>
-    /// <param name="cache">Cache whose rows <c>0 .. batch-1</c> belong to the rows of <paramref name="inputIds"/>.</param>
+    /// <param name="cache">Cache whose rows <c>firstCacheRow .. firstCacheRow + batch - 1</c> belong to the rows of <paramref name="inputIds"/>.</param>
     /// <param name="startPositions">Per row, the number of tokens already cached.</param>
     /// <param name="lengths">Per row, the number of real (non-padding) tokens in <paramref name="inputIds"/>, at least 1.</param>
+    /// <param name="firstCacheRow">Cache row of the first batch row.</param>
     /// <returns>[batch, vocab] logits of the last real token of each row.</returns>
-    public Tensor ForwardCached(Tensor inputIds, KvCache cache, IReadOnlyList<long> startPositions, IReadOnlyList<long> lengths)
+    public Tensor ForwardCached(Tensor inputIds, KvCache cache, IReadOnlyList<long> startPositions, IReadOnlyList<long> lengths, long firstCacheRow = 0)
     {
         var batch = inputIds.size(0);
         var seq = inputIds.size(1);
@@ -73,7 +74,7 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
             keyLength = Math.Max(keyLength, startPositions[row] + lengths[row]);
         }
 
-        cache.EnsureCapacity(batch, maxStart + seq);
+        cache.EnsureCapacity(firstCacheRow + batch, maxStart + seq);
         var starts = tensor(startPositions.ToArray(), device: Device).view(batch, 1);                    // [batch, 1]
         var lastOffsets = tensor(lengths.ToArray(), device: Device).sub(1).view(batch, 1);               // [batch, 1]
         var offsets = arange(seq, dtype: ScalarType.Int64, device: Device).view(1, seq);                 // [1, seq]
@@ -89,6 +90,7 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
             Sin = sin,
             Mask = mask,
             Cache = cache,
+            FirstCacheRow = firstCacheRow,
             WritePositions = positions.view(batch, 1, seq, 1),                                              // [batch, 1, seq, 1]
             KeyLength = keyLength,
         };

@@ -67,23 +67,24 @@ public sealed class KvCache : IDisposable
         return grown.DetachFromDisposeScope();
     }
 
-    /// <summary>Writes new keys and values of the first <c>batch</c> rows at the positions in <paramref name="index"/>.</summary>
+    /// <summary>Writes new keys and values of rows <c>firstRow .. firstRow + batch - 1</c> at the positions in <paramref name="index"/>.</summary>
     /// <param name="layer">Decoder layer.</param>
+    /// <param name="firstRow">First cache row of the batch.</param>
     /// <param name="key">[batch, kv_heads, seq, head_dim]</param>
     /// <param name="value">[batch, kv_heads, seq, head_dim]</param>
     /// <param name="index">[batch, kv_heads, seq, head_dim] absolute positions (int64).</param>
-    internal void Write(int layer, Tensor key, Tensor value, Tensor index)
+    internal void Write(int layer, long firstRow, Tensor key, Tensor value, Tensor index)
     {
         var batch = key.size(0);
-        _keys[layer]!.narrow(0, 0, batch).scatter_(2, index, key);       // [batch, kv_heads, capacity, head_dim]
-        _values[layer]!.narrow(0, 0, batch).scatter_(2, index, value);   // [batch, kv_heads, capacity, head_dim]
+        _keys[layer]!.narrow(0, firstRow, batch).scatter_(2, index, key);       // [batch, kv_heads, capacity, head_dim]
+        _values[layer]!.narrow(0, firstRow, batch).scatter_(2, index, value);   // [batch, kv_heads, capacity, head_dim]
     }
 
-    /// <summary>Views of the first <paramref name="batch"/> rows and <paramref name="length"/> positions.</summary>
-    internal (Tensor Keys, Tensor Values) Read(int layer, long batch, long length)
+    /// <summary>Views of rows <c>firstRow .. firstRow + batch - 1</c> and positions <c>0 .. length - 1</c>.</summary>
+    internal (Tensor Keys, Tensor Values) Read(int layer, long firstRow, long batch, long length)
     {
-        var keys = _keys[layer]!.narrow(0, 0, batch).narrow(2, 0, length);       // [batch, kv_heads, length, head_dim]
-        var values = _values[layer]!.narrow(0, 0, batch).narrow(2, 0, length);   // [batch, kv_heads, length, head_dim]
+        var keys = _keys[layer]!.narrow(0, firstRow, batch).narrow(2, 0, length);       // [batch, kv_heads, length, head_dim]
+        var values = _values[layer]!.narrow(0, firstRow, batch).narrow(2, 0, length);   // [batch, kv_heads, length, head_dim]
         return (keys, values);
     }
 

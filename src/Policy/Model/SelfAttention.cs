@@ -48,8 +48,8 @@ public sealed class SelfAttention : nn.Module<Tensor, AttentionInputs, Tensor>
         if (inputs.Cache is { } cache)
         {
             var index = inputs.WritePositions!.expand(batch, _kvHeads, seq, _headDim);          // [batch, kv_heads, seq, head_dim]
-            cache.Write(_layerIndex, k, v, index);
-            (k, v) = cache.Read(_layerIndex, batch, inputs.KeyLength);                           // [batch, kv_heads, keys, head_dim]
+            cache.Write(_layerIndex, inputs.FirstCacheRow, k, v, index);
+            (k, v) = cache.Read(_layerIndex, inputs.FirstCacheRow, batch, inputs.KeyLength);                           // [batch, kv_heads, keys, head_dim]
         }
 
         Tensor attended;   // [batch, seq, heads * head_dim]
