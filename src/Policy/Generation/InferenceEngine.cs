@@ -97,6 +97,8 @@ public sealed class InferenceEngine : IDisposable
     private void Run()
     {
         using var noGrad = no_grad();
+        var wasFused = _model.IsFused;
+        _model.FuseForInference();
         _cache = new KvCache(_model.Config, _model.Device, _model.DType);
         while (!_stop.IsCancellationRequested)
         {
@@ -153,6 +155,10 @@ public sealed class InferenceEngine : IDisposable
         }
 
         _cache.Dispose();
+        if (!wasFused)
+        {
+            _model.Unfuse();
+        }
     }
 
     private void ApplyWeightUpdates()

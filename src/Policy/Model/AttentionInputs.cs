@@ -25,6 +25,9 @@ public sealed class AttentionInputs
     /// <summary>[batch, 1, seq, 1] int64 absolute position of each input token (where its key and value are written).</summary>
     public Tensor? WritePositions { get; init; }
 
+    /// <summary>When every row starts at the same position: that position (writes become slice copies).</summary>
+    public long? UniformStart { get; init; }
+
     /// <summary>Number of cached positions attention reads (keys dimension of <see cref="Mask"/>).</summary>
     public long KeyLength { get; init; }
 }

@@ -75,6 +75,29 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         }
 
         cache.EnsureCapacity(firstCacheRow + batch, maxStart + seq);
+        var uniform = true;
+        for (var row = 0; row < batch; row++)
+        {
+            uniform &= startPositions[row] == maxStart && lengths[row] == seq;
+        }
+
+        if (uniform && (seq == 1 || maxStart == 0))
+        {
+            // Every row has the same positions and no padding: no mask (decode) or plain causal (prefill), slice writes.
+            var (uniformCos, uniformSin) = _rotary.ForRange(maxStart + seq);                                // [1, 1, start + seq, head_dim]
+            var uniformInputs = new AttentionInputs
+            {
+                Cos = uniformCos.narrow(2, maxStart, seq),                                                    // [1, 1, seq, head_dim]
+                Sin = uniformSin.narrow(2, maxStart, seq),                                                    // [1, 1, seq, head_dim]
+                Cache = cache,
+                FirstCacheRow = firstCacheRow,
+                UniformStart = maxStart,
+                KeyLength = keyLength,
+            };
+            var uniformHidden = _model.forward(inputIds, uniformInputs);                                      // [batch, seq, hidden]
+            return Logits(uniformHidden.select(1, seq - 1));                                                  // [batch, vocab]
+        }
+
         var starts = tensor(startPositions.ToArray(), device: Device).view(batch, 1);                    // [batch, 1]
         var lastOffsets = tensor(lengths.ToArray(), device: Device).sub(1).view(batch, 1);               // [batch, 1]
         var offsets = arange(seq, dtype: ScalarType.Int64, device: Device).view(1, seq);                 // [1, seq]
@@ -109,6 +132,33 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         return Logits(last);                                                                               // [batch, vocab]
     }
 
+    /// <summary>
+    /// Switches the attention blocks to one fused q/k/v projection (fewer, larger matmuls when decoding). The fused
+    /// copy does not follow later weight changes: call again after changing weights, or <see cref="Unfuse"/> before training.
+    /// </summary>
+    public void FuseForInference()
+    {
+        foreach (var layer in _model.Layers)
+        {
+            layer.Attention.Fuse();
+        }
+
+        IsFused = true;
+    }
+
+    /// <summary>Back to the separate q/k/v projections (the trainable parameters).</summary>
+    public void Unfuse()
+    {
+        foreach (var layer in _model.Layers)
+        {
+            layer.Attention.Unfuse();
+        }
+
+        IsFused = false;
+    }
+
+    public bool IsFused { get; private set; }
+
     /// <summary>Projects final hidden states onto the vocabulary (tied or untied head).</summary>
     /// <param name="hidden">[..., hidden]</param>
     /// <returns>[..., vocab]</returns>
@@ -138,6 +188,11 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
                 parameter.normal_(0.0, std, generator);
             }
         }
+
+        if (IsFused)
+        {
+            FuseForInference();
+        }
     }
 
     /// <summary>Copies tensors into the parameters of the same names (Hugging Face keys), under no_grad.</summary>
@@ -164,6 +219,11 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         foreach (var (name, parameter) in parameters)
         {
             parameter.copy_(weights[name]);
+        }
+
+        if (IsFused)
+        {
+            FuseForInference();
         }
     }
 

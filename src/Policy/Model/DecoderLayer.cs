@@ -24,6 +24,8 @@ public sealed class DecoderLayer : nn.Module<Tensor, AttentionInputs, Tensor>
         RegisterComponents();
     }
 
+    internal SelfAttention Attention => _selfAttention;
+
     public override Tensor forward(Tensor hidden, AttentionInputs inputs)
     {
         var attended = hidden.add(_selfAttention.forward(_inputLayerNorm.forward(hidden), inputs));   // [batch, seq, hidden]

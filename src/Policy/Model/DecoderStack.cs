@@ -26,6 +26,8 @@ public sealed class DecoderStack : nn.Module<Tensor, AttentionInputs, Tensor>
     /// <summary>[vocab, hidden] — the input embedding matrix, also the output projection when embeddings are tied.</summary>
     public Tensor EmbeddingWeight => _embedTokens.weight!;
 
+    internal IEnumerable<DecoderLayer> Layers => _layers;
+
     public override Tensor forward(Tensor inputIds, AttentionInputs inputs)
     {
         var hidden = _embedTokens.forward(inputIds);         // [batch, seq, hidden]

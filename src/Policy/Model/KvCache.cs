@@ -80,6 +80,20 @@ public sealed class KvCache : IDisposable
         _values[layer]!.narrow(0, firstRow, batch).scatter_(2, index, value);   // [batch, kv_heads, capacity, head_dim]
     }
 
+    /// <summary>Writes new keys and values of rows <c>firstRow ..</c> that all start at position <paramref name="start"/>.</summary>
+    /// <param name="layer">Decoder layer.</param>
+    /// <param name="firstRow">First cache row of the batch.</param>
+    /// <param name="start">Position of the first new token, the same in every row.</param>
+    /// <param name="key">[batch, kv_heads, seq, head_dim]</param>
+    /// <param name="value">[batch, kv_heads, seq, head_dim]</param>
+    internal void WriteAt(int layer, long firstRow, long start, Tensor key, Tensor value)
+    {
+        var batch = key.size(0);
+        var seq = key.size(2);
+        _keys[layer]!.narrow(0, firstRow, batch).narrow(2, start, seq).copy_(key);       // [batch, kv_heads, seq, head_dim]
+        _values[layer]!.narrow(0, firstRow, batch).narrow(2, start, seq).copy_(value);   // [batch, kv_heads, seq, head_dim]
+    }
+
     /// <summary>Views of rows <c>firstRow .. firstRow + batch - 1</c> and positions <c>0 .. length - 1</c>.</summary>
     internal (Tensor Keys, Tensor Values) Read(int layer, long firstRow, long batch, long length)
     {

@@ -19,6 +19,7 @@ public sealed class SelfAttention : nn.Module<Tensor, AttentionInputs, Tensor>
     private readonly long _heads;
     private readonly long _kvHeads;
     private readonly long _headDim;
+    private FusedProjection? _fused;
 
     public SelfAttention(ModelConfig config, int layerIndex, Device device, ScalarType dtype) : base("SelfAttention")
     {
@@ -39,16 +40,39 @@ public sealed class SelfAttention : nn.Module<Tensor, AttentionInputs, Tensor>
         var batch = hidden.size(0);
         var seq = hidden.size(1);
         var groups = _heads / _kvHeads;
-        var q = _qProj.forward(hidden).view(batch, seq, _heads, _headDim).transpose(1, 2);     // [batch, heads, seq, head_dim]
-        var k = _kProj.forward(hidden).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);   // [batch, kv_heads, seq, head_dim]
-        var v = _vProj.forward(hidden).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);   // [batch, kv_heads, seq, head_dim]
-        q = RotaryEmbedding.Apply(q, inputs.Cos, inputs.Sin);                                    // [batch, heads, seq, head_dim]
-        k = RotaryEmbedding.Apply(k, inputs.Cos, inputs.Sin);                                    // [batch, kv_heads, seq, head_dim]
+        Tensor q, k, v;
+        if (_fused is { } fused)
+        {
+            // Inference: one projection for q, k and v, one rotation for q and k together.
+            var qkv = nn.functional.linear(hidden, fused.Weight, fused.Bias)
+                .view(batch, seq, _heads + (2 * _kvHeads), _headDim).transpose(1, 2);                                   // [batch, heads + 2 kv_heads, seq, head_dim]
+            var qk = RotaryEmbedding.Apply(qkv.narrow(1, 0, _heads + _kvHeads), inputs.Cos, inputs.Sin);              // [batch, heads + kv_heads, seq, head_dim]
+            q = qk.narrow(1, 0, _heads);                                                                                // [batch, heads, seq, head_dim]
+            k = qk.narrow(1, _heads, _kvHeads);                                                                         // [batch, kv_heads, seq, head_dim]
+            v = qkv.narrow(1, _heads + _kvHeads, _kvHeads);                                                             // [batch, kv_heads, seq, head_dim]
+        }
+        else
+        {
+            q = _qProj.forward(hidden).view(batch, seq, _heads, _headDim).transpose(1, 2);     // [batch, heads, seq, head_dim]
+            k = _kProj.forward(hidden).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);   // [batch, kv_heads, seq, head_dim]
+            v = _vProj.forward(hidden).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);   // [batch, kv_heads, seq, head_dim]
+            q = RotaryEmbedding.Apply(q, inputs.Cos, inputs.Sin);                                // [batch, heads, seq, head_dim]
+            k = RotaryEmbedding.Apply(k, inputs.Cos, inputs.Sin);                                // [batch, kv_heads, seq, head_dim]
+        }
 
         if (inputs.Cache is { } cache)
         {
-            var index = inputs.WritePositions!.expand(batch, _kvHeads, seq, _headDim);          // [batch, kv_heads, seq, head_dim]
-            cache.Write(_layerIndex, inputs.FirstCacheRow, k, v, index);
+            if (inputs.UniformStart is { } start)
+            {
+                cache.WriteAt(_layerIndex, inputs.FirstCacheRow, start, k, v);
+            }
+            else
+            {
+                var index = inputs.WritePositions!.expand(batch, _kvHeads, seq, _headDim);      // [batch, kv_heads, seq, head_dim]
+                cache.Write(_layerIndex, inputs.FirstCacheRow, k, v, index);
+            }
+
+
             (k, v) = cache.Read(_layerIndex, inputs.FirstCacheRow, batch, inputs.KeyLength);                           // [batch, kv_heads, keys, head_dim]
         }
 
@@ -76,5 +100,47 @@ public sealed class SelfAttention : nn.Module<Tensor, AttentionInputs, Tensor>
         }
 
         return _oProj.forward(attended);                                                                             // [batch, seq, hidden]
+    }
+
+    /// <summary>Concatenates the q/k/v weights into one projection used by later forwards (inference only).</summary>
+    internal void Fuse()
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var weight = cat([_qProj.weight!, _kProj.weight!, _vProj.weight!], 0);                               // [(heads + 2 kv_heads) * head_dim, hidden]
+        var bias = _qProj.bias is null ? null : cat([_qProj.bias, _kProj.bias!, _vProj.bias!], 0);          // [(heads + 2 kv_heads) * head_dim]
+        _fused?.Dispose();
+        _fused = new FusedProjection(weight.DetachFromDisposeScope(), bias?.DetachFromDisposeScope());
+    }
+
+    /// <summary>Drops the fused projection; forwards use the separate (trainable) weights again.</summary>
+    internal void Unfuse()
+    {
+        _fused?.Dispose();
+        _fused = null;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Unfuse();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Holder (not a Tensor field, so never registered as a buffer) for the fused q/k/v projection.</summary>
+    private sealed class FusedProjection(Tensor weight, Tensor? bias) : IDisposable
+    {
+        public Tensor Weight { get; } = weight;
+
+        public Tensor? Bias { get; } = bias;
+
+        public void Dispose()
+        {
+            Weight.Dispose();
+            Bias?.Dispose();
+        }
     }
 }

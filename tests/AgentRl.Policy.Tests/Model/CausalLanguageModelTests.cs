@@ -48,14 +48,7 @@ public sealed class CausalLanguageModelTests
     {
         using var model = TestModels.Create(TestModels.Micro with { ModelType = "qwen2" });
         using var scope = NewDisposeScope();
-        using (no_grad())
-        {
-            foreach (var (name, parameter) in model.named_parameters().Where(p => p.name.EndsWith(".bias", StringComparison.Ordinal)))
-            {
-                parameter.normal_(0, 0.5);
-            }
-        }
-
+        RandomizeBiases(model);
         var ids = tensor(TestModels.RandomTokens(7, 64, 3), [1, 7]);   // [1, 7]
         var logits = model.forward(ids);                               // [1, 7, vocab]
         var reference = NaiveReference.Logits(model, TestModels.Micro with { ModelType = "qwen2" }, ids);   // [1, 7, vocab]
@@ -63,14 +56,23 @@ public sealed class CausalLanguageModelTests
         Assert.True(logits.sub(reference).abs().max().item<float>() < 1e-4f);
     }
 
-    [Fact]
-    public void ForwardCached_TokenByTokenDecoding_EqualsFullForward()
+    [Theory]
+    [InlineData(false, "llama")]
+    [InlineData(true, "llama")]
+    [InlineData(true, "qwen2")]
+    public void ForwardCached_TokenByTokenDecoding_EqualsFullForward(bool fused, string modelType)
     {
-        using var model = TestModels.Create();
+        using var model = TestModels.Create(TestModels.Micro with { ModelType = modelType });
         using var scope = NewDisposeScope();
+        RandomizeBiases(model);
+        var full = model.forward(tensor(TestModels.RandomTokens(12, 64, 5), [1, 12]));                 // [1, 12, vocab]
+        if (fused)
+        {
+            model.FuseForInference();
+        }
+
         using var cache = new KvCache(model.Config);
         var tokens = TestModels.RandomTokens(12, 64, 5);
-        var full = model.forward(tensor(tokens, [1, 12]));                                          // [1, 12, vocab]
 
         var prompt = model.ForwardCached(tensor(tokens[..5], [1, 5]), cache, [0], [5]);              // [1, vocab]
         Assert.True(prompt.sub(full[0, 4]).abs().max().item<float>() < 1e-4f);
@@ -82,11 +84,18 @@ public sealed class CausalLanguageModelTests
         }
     }
 
-    [Fact]
-    public void ForwardCached_RaggedBatch_EqualsEachRowAlone()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ForwardCached_RaggedBatch_EqualsEachRowAlone(bool fused)
     {
         using var model = TestModels.Create();
         using var scope = NewDisposeScope();
+        if (fused)
+        {
+            model.FuseForInference();
+        }
+
         long[][] sequences = [TestModels.RandomTokens(9, 64, 1), TestModels.RandomTokens(4, 64, 2), TestModels.RandomTokens(6, 64, 3)];
 
         // Batched: prefill all rows right-padded, then decode two more tokens per row at different positions.
@@ -107,6 +116,30 @@ public sealed class CausalLanguageModelTests
             var length = sequences[row].Length;
             Assert.True(prefill[row].sub(alone[0, length - 1]).abs().max().item<float>() < 1e-4f, $"prefill row {row}");
             Assert.True(decode[row].sub(alone[0, length]).abs().max().item<float>() < 1e-4f, $"decode row {row}");
+        }
+    }
+
+    [Fact]
+    public void ForwardCached_UniformBatchPrefillAndDecode_EqualsFullForward()
+    {
+        using var model = TestModels.Create();
+        model.FuseForInference();
+        using var scope = NewDisposeScope();
+        using var cache = new KvCache(model.Config);
+        var tokens = tensor(TestModels.RandomTokens(2 * 7, 64, 9), [2, 7]);                            // [2, 7]
+        var full = model.forward(tokens);                                                               // [2, 7, vocab]
+        var prefill = model.ForwardCached(tokens.narrow(1, 0, 6), cache, [0, 0], [6, 6]);              // [2, vocab]
+        var decode = model.ForwardCached(tokens.narrow(1, 6, 1), cache, [6, 6], [1, 1]);              // [2, vocab]
+        Assert.True(prefill.sub(full.select(1, 5)).abs().max().item<float>() < 1e-4f);
+        Assert.True(decode.sub(full.select(1, 6)).abs().max().item<float>() < 1e-4f);
+    }
+
+    private static void RandomizeBiases(CausalLanguageModel model)
+    {
+        using var noGrad = no_grad();
+        foreach (var (_, parameter) in model.named_parameters().Where(p => p.name.EndsWith(".bias", StringComparison.Ordinal)))
+        {
+            parameter.normal_(0, 0.5);
         }
     }
 }
