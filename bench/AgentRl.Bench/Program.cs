@@ -1,1 +1,118 @@
-Console.WriteLine("bench");
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using AgentRl.Policy.Generation;
+using AgentRl.Policy.Model;
+using AgentRl.Policy.Training;
+using static TorchSharp.torch;
+
+// agentrl-bench generate --config tiny|small --batch B --prompt-len 32 --new-tokens 96 --runs 5 [--threads 2]
+// agentrl-bench train    --config tiny|small --batch 16 --seq-len 128 --runs 5 [--threads 2]
+// Prints one JSON line: tokens_per_s is the median over the timed runs after one warm-up run.
+if (args.Length == 0 || args[0] is not ("generate" or "train"))
+{
+    Console.Error.WriteLine("usage: agentrl-bench generate|train [--config tiny|small] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
+    return 2;
+}
+
+var options = new Dictionary<string, string>(StringComparer.Ordinal);
+for (var i = 1; i + 1 < args.Length; i += 2)
+{
+    options[args[i].TrimStart('-')] = args[i + 1];
+}
+
+int Int(string name, int fallback) => options.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+var threads = Int("threads", 2);
+set_num_threads(threads);   // once, before any torch work (PLATFORM_NOTES.md)
+var configName = options.GetValueOrDefault("config", "tiny");
+var config = ModelConfig.Named(configName);
+var runs = Int("runs", 5);
+var batch = Int("batch", args[0] == "generate" ? 1 : 16);
+random.manual_seed(0);
+using var model = new CausalLanguageModel(config);
+model.InitializeWeights(0.02, seed: 0);
+var parameters = model.parameters().Sum(p => p.numel());
+
+double[] times;
+long tokensPerRun;
+if (args[0] == "generate")
+{
+    var promptLength = Int("prompt-len", 32);
+    var newTokens = Int("new-tokens", 96);
+    model.eval();
+    using var engine = new InferenceEngine(model, options: new InferenceEngineOptions { MaxBatchSize = Math.Max(64, batch), BatchingWindow = TimeSpan.Zero });
+    var promptRandom = new Random(1);
+    async Task<double> RunOnce(int run)
+    {
+        var requests = Enumerable.Range(0, batch).Select(i => new GenerationRequest
+        {
+            PromptTokenIds = Enumerable.Range(0, promptLength).Select(_ => promptRandom.Next(config.VocabSize)).ToArray(),
+            MaxNewTokens = newTokens,
+            Temperature = 1.0,
+            Seed = (run * batch) + i,
+        }).ToList();
+        var watch = Stopwatch.StartNew();
+        var results = await Task.WhenAll(requests.Select(r => engine.GenerateAsync(r)));
+        var elapsed = watch.Elapsed.TotalSeconds;
+        if (results.Any(r => r.TokenIds.Length != newTokens))
+        {
+            throw new InvalidOperationException("A request stopped early; the bench needs exactly new-tokens per request.");
+        }
+
+        return elapsed;
+    }
+
+    await RunOnce(-1);
+    times = new double[runs];
+    for (var run = 0; run < runs; run++)
+    {
+        times[run] = await RunOnce(run);
+    }
+
+    tokensPerRun = (long)batch * newTokens;
+}
+else
+{
+    var seqLength = Int("seq-len", 128);
+    model.train();
+    using var optimizer = optim.AdamW(model.parameters(), lr: 1e-5);
+    var dataRandom = new Random(2);
+    var sequences = Enumerable.Range(0, batch).Select(_ => new TrainingSequence(
+        Enumerable.Range(0, seqLength).Select(_ => dataRandom.Next(config.VocabSize)).ToArray(),
+        Enumerable.Range(0, seqLength).Select(t => t < seqLength / 4 ? 0f : 1f).ToArray())).ToArray();
+    var advantages = Enumerable.Range(0, batch).Select(_ => (float)((dataRandom.NextDouble() * 2) - 1)).ToArray();
+
+    double Step()
+    {
+        var watch = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        using var micro = MicroBatch.Create(sequences, Enumerable.Range(0, batch).ToArray());
+        optimizer.zero_grad();
+        var scores = PolicyForward.Score(model, micro, withEntropy: true);
+        var advantage = tensor(advantages).view(batch, 1);                                    // [batch, 1]
+        var loss = scores.LogProbs.mul(advantage).neg().mul(micro.LossMask).sum().div(micro.LossMask.sum());   // []
+        loss.backward();
+        optimizer.step();
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    Step();
+    times = Enumerable.Range(0, runs).Select(_ => Step()).ToArray();
+    tokensPerRun = (long)batch * seqLength;
+}
+
+var median = times.Order().ElementAt(times.Length / 2);
+Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+{
+    ["mode"] = args[0],
+    ["config"] = configName,
+    ["batch"] = batch,
+    ["threads"] = threads,
+    ["parameters"] = parameters,
+    ["runs"] = runs,
+    ["median_s"] = Math.Round(median, 5),
+    ["tokens_per_s"] = Math.Round(tokensPerRun / median, 1),
+    ["run_s"] = times.Select(t => Math.Round(t, 5)).ToArray(),
+}));
+return 0;

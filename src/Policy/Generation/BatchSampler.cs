@@ -1,0 +1,114 @@
+using static TorchSharp.torch;
+
+namespace AgentRl.Policy.Generation;
+
+/// <summary>
+/// Samples one token per row from a batch of logits, entirely in torch, and copies back only the picks: per row the
+/// token, its log-prob and the entropy of the sampling distribution (temperature, then top-k, then top-p), plus the
+/// top log-probs when asked. Randomness comes in as one uniform number per row (inverse-CDF sampling), drawn from
+/// the request's own generator, so a row's sample does not depend on the other rows.
+/// </summary>
+public static class BatchSampler
+{
+    /// <param name="logits">[batch, vocab] any float dtype.</param>
+    /// <param name="rows">One entry per batch row.</param>
+    public static SampledToken[] Sample(Tensor logits, IReadOnlyList<SamplingRow> rows)
+    {
+        using var scope = NewDisposeScope();
+        var batch = rows.Count;
+        var vocab = logits.size(1);
+        var device = logits.device;
+        var temperatures = new float[batch];
+        var uniforms = new float[batch];
+        var greedy = new bool[batch];
+        var filter = false;
+        var topLogProbs = 0;
+        for (var row = 0; row < batch; row++)
+        {
+            var r = rows[row];
+            greedy[row] = r.Temperature <= 0;
+            temperatures[row] = r.Temperature <= 0 ? 1f : (float)r.Temperature;
+            uniforms[row] = (float)r.Uniform;
+            filter |= (r.TopK > 0 && r.TopK < vocab) || r.TopP < 1.0;
+            topLogProbs = Math.Max(topLogProbs, Math.Min(r.TopLogProbs, (int)vocab));
+        }
+
+        var scaled = logits.to_type(ScalarType.Float32).div(tensor(temperatures, device: device).view(batch, 1));   // [batch, vocab]
+        var uniform = tensor(uniforms, device: device).view(batch, 1);                                              // [batch, 1]
+        var isGreedy = tensor(greedy, device: device).view(batch, 1);                                               // [batch, 1]
+
+        Tensor logProbs;     // [batch, vocab] log-probs of the sampling distribution (in sorted order when sorted)
+        Tensor? order = null;   // [batch, vocab] token id of each sorted position
+        Tensor entropy;      // [batch]
+        Tensor greedyPick;   // [batch, 1]
+        if (filter || topLogProbs > 0)
+        {
+            var sorted = scaled.sort(dim: -1, descending: true);
+            order = sorted.Indices;                                                                     // [batch, vocab]
+            var sortedLogits = sorted.Values;                                                           // [batch, vocab]
+            if (filter)
+            {
+                var topK = new long[batch];
+                var topP = new float[batch];
+                for (var row = 0; row < batch; row++)
+                {
+                    topK[row] = rows[row].TopK > 0 ? rows[row].TopK : vocab;
+                    topP[row] = rows[row].TopP < 1.0 ? (float)rows[row].TopP : 2f;
+                }
+
+                var ranks = arange(vocab, dtype: ScalarType.Int64, device: device).view(1, vocab);   // [1, vocab]
+                var keep = ranks.lt(tensor(topK, device: device).view(batch, 1));                    // [batch, vocab]
+                var probs = sortedLogits.softmax(-1);                                                // [batch, vocab]
+                var before = probs.cumsum(-1).sub(probs);                                            // [batch, vocab] mass of more likely tokens
+                keep = keep.logical_and(before.lt(tensor(topP, device: device).view(batch, 1)));     // [batch, vocab]
+                sortedLogits = sortedLogits.masked_fill(keep.logical_not(), double.NegativeInfinity);   // [batch, vocab]
+            }
+
+            logProbs = sortedLogits.log_softmax(-1);                                                    // [batch, vocab]
+            greedyPick = zeros([batch, 1], dtype: ScalarType.Int64, device: device);                   // [batch, 1]
+        }
+        else
+        {
+            logProbs = scaled.log_softmax(-1);                                                          // [batch, vocab]
+            greedyPick = scaled.argmax(-1, keepdim: true);                                              // [batch, 1]
+        }
+
+        var p = logProbs.exp();                                                                         // [batch, vocab]
+        entropy = p.mul(logProbs.nan_to_num(0.0, 0.0, 0.0)).sum(-1).neg();                            // [batch]
+        var cdf = p.cumsum(-1);                                                                         // [batch, vocab]
+        var target = uniform.mul(cdf.narrow(1, vocab - 1, 1));                                          // [batch, 1]
+        var drawn = searchsorted(cdf, target, right: true).clamp_max(vocab - 1);                        // [batch, 1]
+        var pick = where(isGreedy, greedyPick, drawn);                                                  // [batch, 1]
+        var pickLogProb = logProbs.gather(1, pick);                                                     // [batch, 1]
+        var tokenIds = order is null ? pick : order.gather(1, pick);                                    // [batch, 1]
+        var packed = cat([tokenIds.to_type(ScalarType.Float64), pickLogProb.to_type(ScalarType.Float64), entropy.unsqueeze(1).to_type(ScalarType.Float64)], 1);   // [batch, 3]
+        var values = packed.cpu().data<double>().ToArray();
+
+        float[]? topValues = null;
+        long[]? topIds = null;
+        if (topLogProbs > 0)
+        {
+            topValues = logProbs.narrow(1, 0, topLogProbs).cpu().data<float>().ToArray();   // batch × k
+            topIds = order!.narrow(1, 0, topLogProbs).cpu().data<long>().ToArray();         // batch × k
+        }
+
+        var result = new SampledToken[batch];
+        for (var row = 0; row < batch; row++)
+        {
+            TokenLogProb[]? top = null;
+            var k = Math.Min(rows[row].TopLogProbs, topLogProbs);
+            if (k > 0)
+            {
+                top = new TokenLogProb[k];
+                for (var i = 0; i < k; i++)
+                {
+                    top[i] = new TokenLogProb((int)topIds![(row * topLogProbs) + i], topValues![(row * topLogProbs) + i]);
+                }
+            }
+
+            result[row] = new SampledToken((int)values[row * 3], (float)values[(row * 3) + 1], (float)values[(row * 3) + 2], top);
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,239 @@
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace AgentRl.Policy.Model;
+
+/// <summary>
+/// A Llama / Qwen2 decoder-only language model (<c>LlamaForCausalLM</c> / <c>Qwen2ForCausalLM</c>). Its
+/// <c>state_dict()</c> keys are exactly the Hugging Face names (<c>model.embed_tokens.weight</c>,
+/// <c>model.layers.N.self_attn.q_proj.weight</c>, …, <c>lm_head.weight</c> only when embeddings are untied), so a
+/// safetensors checkpoint fills it by name.
+/// </summary>
+public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "model")]
+    private readonly DecoderStack _model;
+    [ComponentName(Name = "lm_head")]
+    private readonly Linear? _lmHead;
+    private readonly RotaryEmbedding _rotary;
+
+    public CausalLanguageModel(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32)
+        : base("CausalLanguageModel")
+    {
+        Config = config;
+        Device = device ?? CPU;
+        DType = dtype;
+        _model = new DecoderStack(config, Device, dtype);
+        _lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: Device, dtype: dtype);
+        _rotary = new RotaryEmbedding(config.HeadDim, config.RopeTheta, config.MaxPositionEmbeddings, Device, dtype);
+        RegisterComponents();
+    }
+
+    public ModelConfig Config { get; }
+
+    public Device Device { get; }
+
+    public ScalarType DType { get; }
+
+    /// <summary>
+    /// Training / scoring forward: causal attention over the inputs only, no cache. Rows may be right-padded: a real
+    /// token never attends to a later position, so padding does not change the logits of real tokens.
+    /// </summary>
+    /// <param name="inputIds">[batch, seq] int64</param>
+    /// <returns>[batch, seq, vocab] logits in the model dtype.</returns>
+    public override Tensor forward(Tensor inputIds)
+    {
+        var seq = inputIds.size(1);
+        var (cos, sin) = _rotary.ForRange(seq);                                     // [1, 1, seq, head_dim]
+        var inputs = new AttentionInputs { Cos = cos, Sin = sin };
+        var hidden = _model.forward(inputIds, inputs);                              // [batch, seq, hidden]
+        return Logits(hidden);                                                      // [batch, seq, vocab]
+    }
+
+    /// <summary>
+    /// Incremental forward with a KV cache. Row <c>b</c> of <paramref name="inputIds"/> holds <c>lengths[b]</c> new
+    /// tokens (right-padded to <c>seq</c>) that continue a sequence whose first <c>startPositions[b]</c> tokens are
+    /// already cached in cache row <c>b</c>. Keys and values of the new tokens are written to the cache.
+    /// </summary>
+    /// <param name="inputIds">[batch, seq] int64</param>
+    /// <param name="cache">Cache whose rows <c>firstCacheRow .. firstCacheRow + batch - 1</c> belong to the rows of <paramref name="inputIds"/>.</param>
+    /// <param name="startPositions">Per row, the number of tokens already cached.</param>
+    /// <param name="lengths">Per row, the number of real (non-padding) tokens in <paramref name="inputIds"/>, at least 1.</param>
+    /// <param name="firstCacheRow">Cache row of the first batch row.</param>
+    /// <returns>[batch, vocab] logits of the last real token of each row.</returns>
+    public Tensor ForwardCached(Tensor inputIds, KvCache cache, IReadOnlyList<long> startPositions, IReadOnlyList<long> lengths, long firstCacheRow = 0)
+    {
+        var batch = inputIds.size(0);
+        var seq = inputIds.size(1);
+        long maxStart = 0;
+        long keyLength = 0;
+        for (var row = 0; row < batch; row++)
+        {
+            maxStart = Math.Max(maxStart, startPositions[row]);
+            keyLength = Math.Max(keyLength, startPositions[row] + lengths[row]);
+        }
+
+        cache.EnsureCapacity(firstCacheRow + batch, maxStart + seq);
+        var uniform = true;
+        for (var row = 0; row < batch; row++)
+        {
+            uniform &= startPositions[row] == maxStart && lengths[row] == seq;
+        }
+
+        if (uniform && (seq == 1 || maxStart == 0))
+        {
+            // Every row has the same positions and no padding: no mask (decode) or plain causal (prefill), slice writes.
+            var (uniformCos, uniformSin) = _rotary.ForRange(maxStart + seq);                                // [1, 1, start + seq, head_dim]
+            var uniformInputs = new AttentionInputs
+            {
+                Cos = uniformCos.narrow(2, maxStart, seq),                                                    // [1, 1, seq, head_dim]
+                Sin = uniformSin.narrow(2, maxStart, seq),                                                    // [1, 1, seq, head_dim]
+                Cache = cache,
+                FirstCacheRow = firstCacheRow,
+                UniformStart = maxStart,
+                KeyLength = keyLength,
+            };
+            var uniformHidden = _model.forward(inputIds, uniformInputs);                                      // [batch, seq, hidden]
+            return Logits(uniformHidden.select(1, seq - 1));                                                  // [batch, vocab]
+        }
+
+        var starts = tensor(startPositions.ToArray(), device: Device).view(batch, 1);                    // [batch, 1]
+        var lastOffsets = tensor(lengths.ToArray(), device: Device).sub(1).view(batch, 1);               // [batch, 1]
+        var offsets = arange(seq, dtype: ScalarType.Int64, device: Device).view(1, seq);                 // [1, seq]
+        var positions = starts.add(offsets);                                                               // [batch, seq]
+        var (cos, sin) = _rotary.ForPositions(positions, maxStart + seq - 1);                             // [batch, 1, seq, head_dim]
+        // Query i of row b sees keys 0 .. start + min(i, length - 1); padded queries repeat the last real one.
+        var queryPositions = starts.add(minimum(offsets, lastOffsets));                                    // [batch, seq]
+        var keys = arange(keyLength, dtype: ScalarType.Int64, device: Device).view(1, 1, keyLength);     // [1, 1, keys]
+        var mask = keys.le(queryPositions.unsqueeze(-1)).unsqueeze(1);                                    // [batch, 1, seq, keys]
+        var inputs = new AttentionInputs
+        {
+            Cos = cos,
+            Sin = sin,
+            Mask = mask,
+            Cache = cache,
+            FirstCacheRow = firstCacheRow,
+            WritePositions = positions.view(batch, 1, seq, 1),                                              // [batch, 1, seq, 1]
+            KeyLength = keyLength,
+        };
+        var hidden = _model.forward(inputIds, inputs);                                                     // [batch, seq, hidden]
+        Tensor last;                                                                                       // [batch, hidden]
+        if (seq == 1)
+        {
+            last = hidden.squeeze(1);
+        }
+        else
+        {
+            var gatherIndex = lastOffsets.view(batch, 1, 1).expand(batch, 1, hidden.size(2));             // [batch, 1, hidden]
+            last = hidden.gather(1, gatherIndex).squeeze(1);                                               // [batch, hidden]
+        }
+
+        return Logits(last);                                                                               // [batch, vocab]
+    }
+
+    /// <summary>
+    /// Switches the attention blocks to one fused q/k/v projection (fewer, larger matmuls when decoding). The fused
+    /// copy does not follow later weight changes: call again after changing weights, or <see cref="Unfuse"/> before training.
+    /// </summary>
+    public void FuseForInference()
+    {
+        foreach (var layer in _model.Layers)
+        {
+            layer.Attention.Fuse();
+        }
+
+        IsFused = true;
+    }
+
+    /// <summary>Back to the separate q/k/v projections (the trainable parameters).</summary>
+    public void Unfuse()
+    {
+        foreach (var layer in _model.Layers)
+        {
+            layer.Attention.Unfuse();
+        }
+
+        IsFused = false;
+    }
+
+    public bool IsFused { get; private set; }
+
+    /// <summary>Projects final hidden states onto the vocabulary (tied or untied head).</summary>
+    /// <param name="hidden">[..., hidden]</param>
+    /// <returns>[..., vocab]</returns>
+    public Tensor Logits(Tensor hidden) =>
+        _lmHead is null ? nn.functional.linear(hidden, _model.EmbeddingWeight) : _lmHead.forward(hidden);   // [..., vocab]
+
+    /// <summary>
+    /// Random initialisation as in transformers (<c>normal(0, std)</c> for linear and embedding weights, zero
+    /// biases, unit norms). A larger <paramref name="std"/> gives a peakier random model, useful in tests.
+    /// </summary>
+    public void InitializeWeights(double std = 0.02, long? seed = null)
+    {
+        using var noGrad = no_grad();
+        using var generator = seed is { } s ? new Generator((ulong)s) : null;
+        foreach (var (name, parameter) in named_parameters())
+        {
+            if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name.EndsWith("norm.weight", StringComparison.Ordinal))
+            {
+                parameter.fill_(1.0);
+            }
+            else if (name.EndsWith(".bias", StringComparison.Ordinal))
+            {
+                parameter.zero_();
+            }
+            else
+            {
+                parameter.normal_(0.0, std, generator);
+            }
+        }
+
+        if (IsFused)
+        {
+            FuseForInference();
+        }
+    }
+
+    /// <summary>Copies tensors into the parameters of the same names (Hugging Face keys), under no_grad.</summary>
+    /// <exception cref="ArgumentException">A parameter is missing or a shape differs; nothing is copied then.</exception>
+    public void LoadParameters(IReadOnlyDictionary<string, Tensor> weights)
+    {
+        var parameters = named_parameters().ToList();
+        foreach (var (name, parameter) in parameters)
+        {
+            if (!weights.TryGetValue(name, out var source))
+            {
+                throw new ArgumentException($"Weights have no tensor named '{name}'.", nameof(weights));
+            }
+
+            if (!source.shape.SequenceEqual(parameter.shape))
+            {
+                throw new ArgumentException(
+                    $"Tensor '{name}' has shape [{string.Join(", ", source.shape)}], the model expects [{string.Join(", ", parameter.shape)}].",
+                    nameof(weights));
+            }
+        }
+
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in parameters)
+        {
+            parameter.copy_(weights[name]);
+        }
+
+        if (IsFused)
+        {
+            FuseForInference();
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _rotary.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

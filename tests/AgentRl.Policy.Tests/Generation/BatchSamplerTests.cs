@@ -1,0 +1,97 @@
+using AgentRl.Policy.Generation;
+using static TorchSharp.torch;
+
+namespace AgentRl.Policy.Tests.Generation;
+
+public sealed class BatchSamplerTests
+{
+    /// <summary>The sampling distribution written out by hand: temperature, top-k, top-p (keep while the mass before a token is below p).</summary>
+    private static double[] Reference(float[] logits, double temperature, int topK, double topP)
+    {
+        var scaled = logits.Select(l => l / temperature).ToArray();
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => scaled[i]).ToArray();
+        var max = scaled.Max();
+        var z = scaled.Sum(s => Math.Exp(s - max));
+        var keep = new bool[logits.Length];
+        var before = 0.0;
+        for (var rank = 0; rank < order.Length; rank++)
+        {
+            var p = Math.Exp(scaled[order[rank]] - max) / z;
+            keep[order[rank]] = (topK == 0 || rank < topK) && before < topP;
+            before += p;
+        }
+
+        var kept = Enumerable.Range(0, logits.Length).Where(i => keep[i]).Sum(i => Math.Exp(scaled[i] - max));
+        return Enumerable.Range(0, logits.Length).Select(i => keep[i] ? Math.Exp(scaled[i] - max) / kept : 0.0).ToArray();
+    }
+
+    [Theory]
+    [InlineData(1.0, 0, 1.0)]
+    [InlineData(0.7, 0, 1.0)]
+    [InlineData(1.3, 5, 1.0)]
+    [InlineData(1.0, 0, 0.6)]
+    [InlineData(0.8, 8, 0.9)]
+    public void Sample_AnySettings_EntropyAndLogProbAreThoseOfTheSamplingDistribution(double temperature, int topK, double topP)
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Random(4);
+        var vocab = 32;
+        var rows = new SamplingRow[6];
+        var logits = new float[rows.Length * vocab];
+        for (var i = 0; i < logits.Length; i++)
+        {
+            logits[i] = (float)((generator.NextDouble() * 6) - 3);
+        }
+
+        for (var row = 0; row < rows.Length; row++)
+        {
+            rows[row] = new SamplingRow(temperature, topK, topP, 0, generator.NextDouble());
+        }
+
+        var sampled = BatchSampler.Sample(tensor(logits, [rows.Length, vocab]), rows);
+
+        for (var row = 0; row < rows.Length; row++)
+        {
+            var p = Reference(logits[(row * vocab)..((row + 1) * vocab)], temperature, topK, topP);
+            var entropy = -p.Where(x => x > 0).Sum(x => x * Math.Log(x));
+            Assert.Equal(entropy, sampled[row].Entropy, 1e-4);
+            Assert.True(p[sampled[row].TokenId] > 0, "the sampled token must be inside the filtered set");
+            Assert.Equal(Math.Log(p[sampled[row].TokenId]), sampled[row].LogProb, 1e-4);
+            // Inverse CDF over the kept tokens in descending order picks the token whose cumulative mass passes u.
+            var order = Enumerable.Range(0, vocab).Where(i => p[i] > 0).OrderByDescending(i => p[i]).ToArray();
+            var cumulative = 0.0;
+            var expected = order[^1];
+            foreach (var token in order)
+            {
+                cumulative += p[token];
+                if (cumulative > rows[row].Uniform)
+                {
+                    expected = token;
+                    break;
+                }
+            }
+
+            if (topK > 0 || topP < 1)
+            {
+                Assert.Equal(expected, sampled[row].TokenId);
+            }
+        }
+    }
+
+    [Fact]
+    public void Sample_ManyDraws_FollowTheDistribution()
+    {
+        using var scope = NewDisposeScope();
+        var logits = new float[] { 2f, 1f, 0f, -1f };
+        var expected = Reference(logits, 1.0, 0, 1.0);
+        var generator = new Random(1);
+        var rows = Enumerable.Range(0, 4000).Select(_ => new SamplingRow(1.0, 0, 1.0, 0, generator.NextDouble())).ToArray();
+        var batch = tensor(logits, [1, 4]).expand(rows.Length, 4);   // [rows, 4]
+        var sampled = BatchSampler.Sample(batch, rows);
+        for (var token = 0; token < 4; token++)
+        {
+            var frequency = sampled.Count(s => s.TokenId == token) / (double)rows.Length;
+            Assert.Equal(expected[token], frequency, 0.03);
+        }
+    }
+}
