@@ -1,4 +1,6 @@
 using AgentRl.Abstractions.Cluster;
+using AgentRl.Grains.Policies;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using TorchSharp;
@@ -29,6 +31,10 @@ public static class AgentRlSiloBuilderExtensions
         };
         builder.UseSiloMetadata(metadata);
         builder.Services.AddSingleton(options);
+        // AgentRl:Policies:{id}:… from the host's configuration, when it has one.
+        builder.Services.AddOptions<PolicyHostOptions>().Configure<IServiceProvider>((o, sp) =>
+            sp.GetService<IConfiguration>()?.GetSection("AgentRl").Bind(o));
+        builder.Services.AddSingleton<PolicyHost>();
         return builder;
     }
 

@@ -1,0 +1,130 @@
+using AgentRl.Policy.Chat;
+using AgentRl.Policy.Generation;
+using AgentRl.Policy.Model;
+using AgentRl.Policy.Tokenization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgentRl.Grains.Policies;
+
+/// <summary>How a silo builds a policy it serves. Section <c>AgentRl:Policies:{policyId}</c>.</summary>
+public sealed class PolicyOptions
+{
+    /// <summary>A Hugging Face model directory (config.json, model.safetensors, tokenizer.json). Empty: use <see cref="Preset"/>.</summary>
+    public string? ModelDir { get; set; }
+
+    /// <summary>Model configuration when no <see cref="ModelDir"/> is given: <c>tiny</c> (default) or <c>small</c>, randomly initialised.</summary>
+    public string Preset { get; set; } = "tiny";
+
+    /// <summary>Chat template: <c>compact</c> (default; single special tokens, for tiny byte-level models) or <c>qwen2.5</c>.</summary>
+    public string Template { get; set; } = "compact";
+
+    /// <summary>Seed of the random initialisation, so every silo builds the same version-0 weights. Default 0.</summary>
+    public long Seed { get; set; }
+
+    /// <summary>Rows the inference engine decodes together. Default 64.</summary>
+    public int MaxBatchSize { get; set; } = 64;
+}
+
+/// <summary>The options of every policy a silo may serve. Policies not listed get the defaults of <see cref="PolicyOptions"/>.</summary>
+public sealed class PolicyHostOptions
+{
+    public const string SectionName = "AgentRl:Policies";
+
+    public Dictionary<string, PolicyOptions> Policies { get; set; } = new(StringComparer.Ordinal);
+
+    public PolicyOptions For(string policyId) => Policies.TryGetValue(policyId, out var options) ? options : new PolicyOptions();
+}
+
+/// <summary>One policy loaded in this process: model, tokenizer, chat template and the inference engine that owns the model.</summary>
+public sealed class LocalPolicy : IDisposable
+{
+    public LocalPolicy(string id, CausalLanguageModel model, ITokenizer tokenizer, IChatTemplate template, InferenceEngineOptions engineOptions)
+    {
+        Id = id;
+        Model = model;
+        Tokenizer = tokenizer;
+        Template = template;
+        Engine = new InferenceEngine(model, 0, new TokenizerDecoder(tokenizer), engineOptions);
+    }
+
+    public string Id { get; }
+
+    public CausalLanguageModel Model { get; }
+
+    public ITokenizer Tokenizer { get; }
+
+    public IChatTemplate Template { get; }
+
+    public InferenceEngine Engine { get; }
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        Model.Dispose();
+    }
+
+    private sealed class TokenizerDecoder(ITokenizer tokenizer) : ITokenDecoder
+    {
+        public string Decode(IReadOnlyList<int> tokenIds) => tokenizer.Decode(tokenIds.ToArray());
+    }
+}
+
+/// <summary>The policies this silo serves, built on first use (one inference engine per policy per process).</summary>
+public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, ILogger<PolicyHost> logger) : IDisposable
+{
+    private readonly PolicyHostOptions _options = hostOptions.Value;
+    private readonly Dictionary<string, Lazy<LocalPolicy>> _policies = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public LocalPolicy Get(string policyId)
+    {
+        Lazy<LocalPolicy> entry;
+        lock (_gate)
+        {
+            if (!_policies.TryGetValue(policyId, out entry!))
+            {
+                entry = new Lazy<LocalPolicy>(() => Build(policyId), LazyThreadSafetyMode.ExecutionAndPublication);
+                _policies[policyId] = entry;
+            }
+        }
+
+        return entry.Value;
+    }
+
+    private LocalPolicy Build(string policyId)
+    {
+        var policy = _options.For(policyId);
+        if (!string.IsNullOrWhiteSpace(policy.ModelDir))
+        {
+            throw new NotSupportedException($"Policy '{policyId}': loading ModelDir '{policy.ModelDir}' needs the Hugging Face loader, which is not wired into the silo yet; use Preset.");
+        }
+
+        var config = ModelConfig.Named(policy.Preset);
+        var tokenizer = new ByteLevelTokenizer();
+        if (tokenizer.VocabSize > config.VocabSize)
+        {
+            throw new InvalidOperationException($"Policy '{policyId}': the byte-level tokenizer has {tokenizer.VocabSize} tokens, more than preset '{policy.Preset}' has rows ({config.VocabSize}).");
+        }
+
+        var model = new CausalLanguageModel(config);
+        model.InitializeWeights(seed: policy.Seed);
+        model.eval();
+        var template = ChatTemplates.Create(policy.Template, tokenizer);
+        logger.LogInformation("Policy {PolicyId}: preset {Preset}, template {Template}, seed {Seed}", policyId, policy.Preset, policy.Template, policy.Seed);
+        return new LocalPolicy(policyId, model, tokenizer, template, new InferenceEngineOptions { MaxBatchSize = policy.MaxBatchSize });
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var entry in _policies.Values.Where(e => e.IsValueCreated))
+            {
+                entry.Value.Dispose();
+            }
+
+            _policies.Clear();
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Grains.Policies;
+using AgentRl.Policy.Generation;
+using Orleans.Concurrency;
+using EngineFinish = AgentRl.Policy.Generation.FinishReason;
+using FinishReason = AgentRl.Abstractions.Rollouts.FinishReason;
+
+namespace AgentRl.Grains.Rollouts;
+
+/// <summary>
+/// Fronts this silo's inference engine. A local stateless worker: the engine batches requests from all callers, so
+/// the grain itself holds nothing, must not serialize callers, and must never send generation to another silo.
+/// </summary>
+[StatelessWorker]
+public sealed class GeneratorGrain(PolicyHost policies) : Grain, IGeneratorGrain
+{
+    public async Task<GenerateResponse> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken = default)
+    {
+        var policy = policies.Get(this.GetPrimaryKeyString());
+        var result = await policy.Engine.GenerateAsync(
+            new GenerationRequest
+            {
+                PromptTokenIds = request.PrefixIds,
+                MaxNewTokens = request.MaxNewTokens,
+                StopTokenIds = request.StopTokenIds,
+                StopStrings = request.StopStrings,
+                Temperature = request.Sampling.Temperature,
+                TopP = request.Sampling.TopP,
+                TopK = request.Sampling.TopK,
+                TopLogProbs = request.Sampling.TopLogprobs,
+                Seed = request.Seed,
+            },
+            cancellationToken);
+        var finish = result.FinishReason switch
+        {
+            EngineFinish.StopToken or EngineFinish.StopString => FinishReason.Stop,
+            EngineFinish.Cancelled => FinishReason.Cancelled,
+            _ => FinishReason.Length,
+        };
+        return new GenerateResponse(result.TokenIds, result.LogProbs, result.Entropies, result.PolicyVersions, finish, result.StopMatch);
+    }
+}
