@@ -23,13 +23,19 @@ public sealed record WeightLoadOptions
 
     /// <summary>Accept checkpoint tensors the model lacks (they are ignored). Off by default.</summary>
     public bool AllowUnexpected { get; init; }
+
+    /// <summary>
+    /// Checkpoint tensors that are not weights and are never loaded nor reported unexpected: by default the rotary
+    /// <c>inv_freq</c> buffers some older Llama conversions saved (reported as skipped when the model lacks them).
+    /// </summary>
+    public Func<string, bool> IsIgnoredCheckpointTensor { get; init; } = static name => name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
 }
 
 /// <summary>What a load did, by tensor name (each list sorted).</summary>
 /// <param name="Loaded">Model tensors copied from the checkpoint.</param>
 /// <param name="Missing">Model tensors the checkpoint lacks (only with <see cref="WeightLoadOptions.AllowMissing"/>).</param>
 /// <param name="Unexpected">Checkpoint tensors the model lacks (only with <see cref="WeightLoadOptions.AllowUnexpected"/>).</param>
-/// <param name="Skipped">Checkpoint tensors deliberately not loaded: the output embedding of a tied model.</param>
+/// <param name="Skipped">Checkpoint tensors deliberately not loaded: the output embedding of a tied model, ignored non-weights.</param>
 /// <param name="Tied">Model tensors filled from the input embedding because the model ties them.</param>
 public sealed record WeightLoadReport(
     IReadOnlyList<string> Loaded,
@@ -118,7 +124,10 @@ public static class ModuleWeights
         var state = module.state_dict();
         var source = sourceNames.ToHashSet(StringComparer.Ordinal);
 
-        var skipped = tied && source.Contains(options.OutputEmbeddingName) ? new List<string> { options.OutputEmbeddingName } : [];
+        var skipped = source
+            .Where(n => (tied && n == options.OutputEmbeddingName) || (!state.ContainsKey(n) && options.IsIgnoredCheckpointTensor(n)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
         var wanted = state.Keys.Where(n => !(tied && n == options.OutputEmbeddingName)).Order(StringComparer.Ordinal).ToList();
         var missing = wanted.Where(n => !source.Contains(n)).ToList();
         var unexpected = source.Where(n => !state.ContainsKey(n) && !skipped.Contains(n)).Order(StringComparer.Ordinal).ToList();

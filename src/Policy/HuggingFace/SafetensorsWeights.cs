@@ -4,7 +4,8 @@ namespace AgentRl.Policy.HuggingFace;
 
 /// <summary>
 /// The weights of a checkpoint, from one <c>model.safetensors</c> or from the shards an index names, seen as one
-/// set of named tensors. Headers are read on open; tensor data only when a tensor is read.
+/// set of named tensors. Headers are read on open; tensor data only when a tensor is read. Reads are positional,
+/// so several threads may read different tensors at once.
 /// </summary>
 public sealed class SafetensorsWeights : IDisposable
 {
@@ -16,6 +17,7 @@ public sealed class SafetensorsWeights : IDisposable
         _files = files;
         _fileOf = fileOf;
         Index = index;
+        Names = [.. fileOf.Keys.Order(StringComparer.Ordinal)];
     }
 
     /// <summary>The index of a sharded checkpoint; null for a single file.</summary>
@@ -24,7 +26,7 @@ public sealed class SafetensorsWeights : IDisposable
     public IReadOnlyList<SafetensorsFile> Files => _files;
 
     /// <summary>Tensor names, sorted.</summary>
-    public IReadOnlyList<string> Names => [.. _fileOf.Keys.Order(StringComparer.Ordinal)];
+    public IReadOnlyList<string> Names { get; }
 
     /// <summary>The <c>__metadata__</c> of the first file (shards of one save share it).</summary>
     public IReadOnlyDictionary<string, string> Metadata => _files[0].Header.Metadata;

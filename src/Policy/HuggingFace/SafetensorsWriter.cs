@@ -56,7 +56,7 @@ public static class SafetensorsWriter
             using var scope = NewDisposeScope();
             var source = byName[info.Name];
             var stored = info.Dtype.ToScalarType()!.Value;
-            var cpu = source.to(stored, CPU).contiguous();                 // [shape] on the CPU, stored dtype
+            var cpu = source.detach().to(stored, CPU).contiguous();        // [shape] on the CPU, stored dtype
             TensorBytes.WriteTo(stream, cpu);
         }
         stream.Flush();

@@ -1,6 +1,9 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using TorchSharp;
 using static TorchSharp.torch;
+
+[assembly: InternalsVisibleTo("AgentRl.Policy.Tests")]
 
 namespace AgentRl.Policy.HuggingFace;
 
@@ -10,7 +13,8 @@ namespace AgentRl.Policy.HuggingFace;
 /// </summary>
 internal static class TensorBytes
 {
-    private const long ChunkBytes = 1L << 30;
+    /// <summary>Bytes per span: 1 GiB by default; tests lower it to exercise the chunked path on small tensors.</summary>
+    internal static long ChunkBytes { get; set; } = 1L << 30;
 
     /// <summary>Fills contiguous CPU tensor <paramref name="destination"/> with the bytes at <paramref name="fileOffset"/>.</summary>
     public static void ReadInto(SafeFileHandle file, long fileOffset, Tensor destination, string name)

@@ -118,17 +118,17 @@ public sealed class HfCheckpointTests
         var tensors = source.state_dict();
         tensors.Remove("model.layers.1.mlp.up_proj.weight");
         tensors.Remove("model.layers.0.self_attn.q_proj.bias");
-        tensors["model.layers.0.self_attn.rotary_emb.inv_freq"] = ones(2);
+        tensors["model.layers.0.self_attn.extra_proj.weight"] = ones(2);
 
         HfCheckpoint.Save(dir.Path, config, tensors);
         using var checkpoint = HfCheckpoint.Open(dir.Path);
         var error = Assert.Throws<WeightMismatchException>(() => checkpoint.LoadInto(target));
 
         Assert.Equal(["model.layers.0.self_attn.q_proj.bias", "model.layers.1.mlp.up_proj.weight"], error.Missing);
-        Assert.Equal(["model.layers.0.self_attn.rotary_emb.inv_freq"], error.Unexpected);
+        Assert.Equal(["model.layers.0.self_attn.extra_proj.weight"], error.Unexpected);
         Assert.Empty(error.ShapeMismatches);
         Assert.Contains("Missing from the checkpoint (2): model.layers.0.self_attn.q_proj.bias, model.layers.1.mlp.up_proj.weight", error.Message);
-        Assert.Contains("Unexpected (in the checkpoint, not in the model) (1): model.layers.0.self_attn.rotary_emb.inv_freq", error.Message);
+        Assert.Contains("Unexpected (in the checkpoint, not in the model) (1): model.layers.0.self_attn.extra_proj.weight", error.Message);
         Assert.Equal(before, Qwen2LikeTestModule.Snapshot(target));
     }
 
@@ -249,5 +249,39 @@ public sealed class HfCheckpointTests
         var inspected = HfCheckpoint.Inspect(saved);
         Assert.Equal(checkpoint.Weights.Names, inspected.Select(i => i.Name));
         Assert.Equal(new long[] { 40, 16 }, inspected.Single(i => i.Name == "model.embed_tokens.weight").Shape);
+    }
+}
+
+public sealed class ModuleWeightsTests
+{
+    [Fact]
+    public void Load_InMemoryTensorsWithOldRotaryBuffer_SkipsItAndLoadsTheRest()
+    {
+        using var scope = NewDisposeScope();
+        var config = Qwen2LikeTestModule.Config(tied: false);
+        using var source = Qwen2LikeTestModule.Create(config);
+        using var target = Qwen2LikeTestModule.Create(config);
+        var tensors = source.state_dict();
+        tensors["model.layers.0.self_attn.rotary_emb.inv_freq"] = ones(2);
+
+        var report = ModuleWeights.Load(target, tensors);
+
+        Assert.Equal(["model.layers.0.self_attn.rotary_emb.inv_freq"], report.Skipped);
+        Assert.Empty(report.Unexpected);
+        Assert.Equal(Qwen2LikeTestModule.Snapshot(source), Qwen2LikeTestModule.Snapshot(target));
+    }
+
+    [Fact]
+    public void StateForSaving_TiedModel_LeavesOutOnlyLmHead()
+    {
+        using var scope = NewDisposeScope();
+        var config = Qwen2LikeTestModule.Config(tied: true);
+        using var module = Qwen2LikeTestModule.Create(config);
+
+        var tied = ModuleWeights.StateForSaving(module, tieWordEmbeddings: true).Select(kv => kv.Key).ToList();
+        var untied = ModuleWeights.StateForSaving(module, tieWordEmbeddings: false).Select(kv => kv.Key).ToList();
+
+        Assert.Equal(untied.Where(n => n != "lm_head.weight"), tied);
+        Assert.Contains("lm_head.weight", untied);
     }
 }

@@ -242,4 +242,28 @@ public sealed class SafetensorsTests
         Assert.Equal(["x F16 [2, 3]", "y I32 [7]"], header.Tensors.Select(t => t.ToString()).Order());
         Assert.Equal(12 + 28, header.DataLength);
     }
+
+    [Fact]
+    public void RoundTrip_TensorLargerThanOneChunk_IsBitExactAcrossChunkBoundaries()
+    {
+        using var dir = new TempDirectory();
+        using var scope = NewDisposeScope();
+        var original = randn(37, 5).to(ScalarType.BFloat16);                // [37, 5], 370 bytes
+        var previous = TensorBytes.ChunkBytes;
+        TensorBytes.ChunkBytes = 24;                                         // 12 bf16 elements per span: 16 chunks, the last partial
+        try
+        {
+            SafetensorsWriter.Write(dir.File("c.safetensors"), [new("c", original)]);
+            using var st = SafetensorsFile.Open(dir.File("c.safetensors"));
+            var loaded = st.Read("c");
+            TensorBytes.ChunkBytes = previous;
+
+            Assert.Equal(RawBytes(original), RawBytes(loaded));
+            Assert.Equal(RawBytes(original), File.ReadAllBytes(dir.File("c.safetensors"))[(int)st.Header.DataOffset..]);
+        }
+        finally
+        {
+            TensorBytes.ChunkBytes = previous;
+        }
+    }
 }
