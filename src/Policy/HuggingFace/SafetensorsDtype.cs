@@ -2,7 +2,10 @@ using static TorchSharp.torch;
 
 namespace AgentRl.Policy.HuggingFace;
 
-/// <summary>The element types of the safetensors format, named as in its header (<c>"F32"</c>, <c>"BF16"</c>, …).</summary>
+/// <summary>
+/// The element types of the safetensors format, named as in its header (<c>"F32"</c>, <c>"BF16"</c>, …), declared in
+/// the format's own order (the writer sorts by it).
+/// </summary>
 public enum SafetensorsDtype
 {
     Bool,

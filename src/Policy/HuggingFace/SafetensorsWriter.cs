@@ -4,9 +4,10 @@ using static TorchSharp.torch;
 namespace AgentRl.Policy.HuggingFace;
 
 /// <summary>
-/// Writes safetensors files. The layout is deterministic: tensors sorted by element size (largest first, so every
-/// tensor's data is aligned to its element size, as the reference writer arranges it) and then by name, header
-/// JSON compact with <c>__metadata__</c> first, padded with spaces to a multiple of 8 bytes.
+/// Writes safetensors files. The layout is deterministic and the reference writer's: tensors sorted by dtype in
+/// descending order of the format's dtype list (which runs from narrow to wide, so every tensor's data is aligned
+/// to its element size) and then by name; header JSON compact with <c>__metadata__</c> first, padded with spaces
+/// to a multiple of 8 bytes.
 /// </summary>
 public static class SafetensorsWriter
 {
@@ -143,7 +144,7 @@ public static class SafetensorsWriter
         }
         var entries = byName
             .Select(kv => (Name: kv.Key, Dtype: SafetensorsDtypes.FromScalarType(StoredType(kv.Value.dtype, dtype)), Shape: kv.Value.shape))
-            .OrderByDescending(e => e.Dtype.ElementSize())
+            .OrderByDescending(e => (int)e.Dtype)                           // SafetensorsDtype follows the format's order
             .ThenBy(e => e.Name, StringComparer.Ordinal);
         var layout = new List<SafetensorsTensorInfo>();
         long offset = 0;

@@ -37,6 +37,22 @@ public sealed class SafetensorsTests
     }
 
     [Fact]
+    public void Write_I32ZerosTwoByTwo_MatchesHandWrittenSpecBytes()
+    {
+        using var scope = NewDisposeScope();
+        var bytes = ToBytes([new("test", zeros([2, 2], ScalarType.Int32))]);
+
+        // 60 bytes of JSON padded with 4 spaces to 64 (0x40), then 16 zero bytes.
+        byte[] expected =
+        [
+            0x40, 0, 0, 0, 0, 0, 0, 0,
+            .. Encoding.ASCII.GetBytes("{\"test\":{\"dtype\":\"I32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}    "),
+            .. new byte[16],
+        ];
+        Assert.Equal(expected, bytes);
+    }
+
+    [Fact]
     public void Write_WithMetadata_PutsMetadataFirstAndPadsToEightBytes()
     {
         using var scope = NewDisposeScope();
@@ -166,10 +182,14 @@ public sealed class SafetensorsTests
             new("b.flag", zeros([1], ScalarType.Bool)),
             new("a.float", zeros([2], ScalarType.Float32)),
             new("c.long", zeros([1], ScalarType.Int64)),
+            new("d.double", zeros([1], ScalarType.Float64)),
+            new("y.bf16", zeros([1], ScalarType.BFloat16)),
+            new("x.i8", zeros([1], ScalarType.Int8)),
         ]);
 
-        Assert.Equal(["c.long", "a.float", "z.half", "b.flag"], header.Select(t => t.Name));
-        Assert.Equal([0L, 8, 16, 22], header.Select(t => t.DataBegin));
+        // The format's dtype order, descending: ... F64 < I64, F16 < BF16, U8 < I8, BOOL first of all.
+        Assert.Equal(["c.long", "d.double", "a.float", "y.bf16", "z.half", "x.i8", "b.flag"], header.Select(t => t.Name));
+        Assert.Equal([0L, 8, 16, 24, 26, 32, 33], header.Select(t => t.DataBegin));
         Assert.All(header, t => Assert.Equal(0, t.DataBegin % t.Dtype.ElementSize()));
     }
 
