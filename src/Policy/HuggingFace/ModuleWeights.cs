@@ -94,15 +94,16 @@ public static class ModuleWeights
 
     /// <summary>
     /// Checks names and shapes against the checkpoint headers first (nothing is copied when they disagree), then
-    /// reads one tensor at a time and copies it into the module's tensor, converting to that tensor's dtype and device.
+    /// fills the module's tensors one at a time, converting to each tensor's dtype and device. A CPU tensor of the
+    /// stored dtype is read straight from the file into its memory, so loading needs no second copy of the weights.
     /// </summary>
     /// <exception cref="WeightMismatchException">Missing or unexpected names (unless allowed) or any shape mismatch.</exception>
     public static WeightLoadReport Load(Module module, SafetensorsWeights weights, WeightLoadOptions? options = null) =>
-        Load(module, weights.Names, name => weights.Info(name).ShapeArray, name => weights.Read(name), options);
+        Load(module, weights.Names, name => weights.Info(name).ShapeArray, weights.ReadInto, options);
 
     /// <summary>Same as the checkpoint overload, from tensors already in memory (the caller keeps ownership of them).</summary>
     public static WeightLoadReport Load(Module module, IReadOnlyDictionary<string, Tensor> tensors, WeightLoadOptions? options = null) =>
-        Load(module, tensors.Keys, name => tensors[name].shape, name => tensors[name].alias(), options);
+        Load(module, tensors.Keys, name => tensors[name].shape, (name, destination) => destination.copy_(tensors[name]), options);
 
     /// <summary>
     /// The tensors to save for a module: its <c>state_dict()</c> in order, without the output embedding when the
@@ -116,7 +117,7 @@ public static class ModuleWeights
         Module module,
         IEnumerable<string> sourceNames,
         Func<string, long[]> shapeOf,
-        Func<string, Tensor> read,
+        Action<string, Tensor> readInto,
         WeightLoadOptions? options)
     {
         options ??= new WeightLoadOptions();
@@ -150,8 +151,7 @@ public static class ModuleWeights
         {
             foreach (var name in toLoad)
             {
-                using var value = read(name);                              // [shape] as stored, on the CPU
-                state[name].copy_(value);
+                readInto(name, state[name]);                               // [shape] into the module's own tensor
             }
             if (tied && state.TryGetValue(options.OutputEmbeddingName, out var output)
                 && state.TryGetValue(options.InputEmbeddingName, out var input) && source.Contains(options.InputEmbeddingName))

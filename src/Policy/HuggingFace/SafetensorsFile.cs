@@ -66,6 +66,31 @@ public sealed class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Fills an existing tensor of the same shape (any dtype, any device) with a stored tensor. A contiguous CPU
+    /// destination of the stored dtype receives the bytes straight from the file, with no temporary tensor;
+    /// otherwise the tensor is read and copied over with conversion. Autograd does not see the write.
+    /// </summary>
+    public void ReadInto(string name, Tensor destination)
+    {
+        var info = Header[name];
+        if (!info.Shape.SequenceEqual(destination.shape))
+        {
+            throw new ArgumentException(
+                $"Tensor '{name}' in {Path} has shape [{string.Join(", ", info.Shape)}], the destination [{string.Join(", ", destination.shape)}].",
+                nameof(destination));
+        }
+        using var noGrad = no_grad();
+        if (destination.device_type == TorchSharp.DeviceType.CPU && destination.is_contiguous() && info.Dtype.ToScalarType() == destination.dtype)
+        {
+            using var view = destination.detach();                          // [shape], same storage, outside autograd
+            TensorBytes.ReadInto(_handle, Header.DataOffset + info.DataBegin, view, name);
+            return;
+        }
+        using var value = Read(name);                                      // [shape] stored dtype, on the CPU
+        destination.copy_(value);
+    }
+
     /// <summary>Reads every tensor, keyed by name, in header order.</summary>
     public Dictionary<string, Tensor> ReadAll(ScalarType? dtype = null, Device? device = null)
     {

@@ -41,6 +41,9 @@ public sealed class SafetensorsWeights : IDisposable
     /// <summary>Reads one tensor (stored dtype, bit-exact, unless <paramref name="dtype"/> converts it). The caller owns the result.</summary>
     public Tensor Read(string name, ScalarType? dtype = null, Device? device = null) => FileOf(name).Read(name, dtype, device);
 
+    /// <summary>Fills an existing tensor of the same shape; see <see cref="SafetensorsFile.ReadInto"/>.</summary>
+    public void ReadInto(string name, Tensor destination) => FileOf(name).ReadInto(name, destination);
+
     /// <summary>Reads every tensor. Holds the whole model in memory: prefer <see cref="Read"/> per tensor for large models.</summary>
     public Dictionary<string, Tensor> ReadAll(ScalarType? dtype = null, Device? device = null)
     {

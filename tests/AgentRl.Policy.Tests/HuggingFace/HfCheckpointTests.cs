@@ -272,6 +272,27 @@ public sealed class ModuleWeightsTests
     }
 
     [Fact]
+    public void ReadInto_ParameterOfStoredDtype_FillsItInPlaceAndKeepsItTrainable()
+    {
+        using var dir = new TempDirectory();
+        using var scope = NewDisposeScope();
+        var values = randn(3, 5);                                           // [3, 5]
+        SafetensorsWriter.Write(dir.File("w.safetensors"), [new("w", values)]);
+        var parameter = new TorchSharp.Modules.Parameter(zeros(3, 5));
+
+        using (var weights = SafetensorsWeights.OpenFile(dir.File("w.safetensors")))
+        {
+            weights.ReadInto("w", parameter);
+            Assert.Throws<ArgumentException>(() => weights.ReadInto("w", zeros(5, 3)));
+        }
+        parameter.sum().backward();
+
+        Assert.Equal(values.data<float>().ToArray(), parameter.detach().data<float>().ToArray());
+        Assert.True(parameter.requires_grad);
+        Assert.Equal(Enumerable.Repeat(1f, 15), parameter.grad!.data<float>().ToArray());
+    }
+
+    [Fact]
     public void StateForSaving_TiedModel_LeavesOutOnlyLmHead()
     {
         using var scope = NewDisposeScope();
