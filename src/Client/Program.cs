@@ -9,5 +9,6 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     context.ClusterId,
     context.Verbose,
     ClusterCommands.Create(context),
+    ModelCommands.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,5 +1,6 @@
 using AgentRl.Policy.Chat;
 using AgentRl.Policy.Generation;
+using AgentRl.Policy.HuggingFace;
 using AgentRl.Policy.Model;
 using AgentRl.Policy.Tokenization;
 using Microsoft.Extensions.Logging;
@@ -97,7 +98,9 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, ILogger<
         var policy = _options.For(policyId);
         if (!string.IsNullOrWhiteSpace(policy.ModelDir))
         {
-            throw new NotSupportedException($"Policy '{policyId}': loading ModelDir '{policy.ModelDir}' needs the Hugging Face loader, which is not wired into the silo yet; use Preset.");
+            var (loaded, loadedTokenizer) = PolicyLoader.Load(policy.ModelDir);
+            logger.LogInformation("Policy {PolicyId}: loaded {ModelDir} ({Parameters} parameters), template {Template}", policyId, policy.ModelDir, loaded.parameters().Sum(p => p.numel()), policy.Template);
+            return new LocalPolicy(policyId, loaded, loadedTokenizer, ChatTemplates.Create(policy.Template, loadedTokenizer), new InferenceEngineOptions { MaxBatchSize = policy.MaxBatchSize });
         }
 
         var config = ModelConfig.Named(policy.Preset);
