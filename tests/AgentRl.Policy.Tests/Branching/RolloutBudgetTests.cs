@@ -69,44 +69,65 @@ public sealed class RolloutBudgetTests
     public void Budget_ConcurrentForkRequests_NeverExceedsM()
     {
         const int total = 16;
-        var budget = new RolloutBudget(total, initialTrajectories: 8);
-        var granted = new ConcurrentBag<RolloutNode>();
-        Parallel.For(0, 4000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        const int workers = 4;
+        for (var trial = 0; trial < 2000; trial++)
         {
-            var random = new Random(i);
-            var nodes = budget.Nodes;
-            var parent = nodes[random.Next(nodes.Count)];
-            if (i % 2 == 0)
+            var budget = new RolloutBudget(total, initialTrajectories: 8);
+            var granted = new ConcurrentBag<RolloutNode>();
+            using var start = new Barrier(workers);
+            // Dedicated threads behind a barrier so the requests really race (Parallel.For may run them one by one).
+            var threads = Enumerable.Range(0, workers).Select(w => new Thread(() =>
             {
-                foreach (var node in budget.TryReserveForks(parent.Path, random.Next(100), children: 1 + random.Next(3)))
+                var random = new Random((trial * workers) + w);
+                start.SignalAndWait();
+                for (var i = 0; i < 16; i++)
                 {
-                    granted.Add(node);
-                }
-            }
-            else
-            {
-                budget.ProposeFork(new ForkCandidate(parent.Path, random.Next(100), random.NextDouble(), 1 + random.Next(3)));
-                if (i % 7 == 1)
-                {
-                    foreach (var node in budget.ResolveRound())
+                    var parent = RolloutNode.RootPath(random.Next(8));
+                    var nodes = (i + w) % 2 == 0
+                        ? budget.TryReserveForks(parent, random.Next(100), children: 1 + random.Next(3))
+                        : ProposeAndResolve(budget, new ForkCandidate(parent, random.Next(100), random.NextDouble(), 1 + random.Next(3)));
+                    foreach (var node in nodes)
                     {
                         granted.Add(node);
                     }
                 }
-            }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
 
-            Assert.InRange(budget.Created, 8, total);
-        });
-        foreach (var node in budget.ResolveRound())
-        {
-            granted.Add(node);
+            Assert.Equal(total, budget.Created);
+            Assert.Equal(total - 8, granted.Count);
+            Assert.Equal(total, granted.Concat(budget.InitialNodes).Select(n => n.Path).Distinct().Count());
+            Assert.Empty(RolloutTreeValidator.Validate(budget.Nodes, total));
         }
+    }
 
-        Assert.Equal(total, budget.Created);
-        Assert.Equal(total - 8, granted.Count);
-        Assert.Equal(total, budget.Nodes.Select(n => n.Path).Distinct().Count());
-        Assert.Empty(RolloutTreeValidator.Validate(budget.Nodes, total));
-        Assert.Empty(budget.ReserveTopUps());
+    [Fact]
+    public void Budget_ParallelForRequests_GrantsExactlyTheForkBudget()
+    {
+        var budget = new RolloutBudget(totalTrajectories: 16, initialTrajectories: 8);
+        var granted = new ConcurrentBag<RolloutNode>();
+        Parallel.For(0, 2000, i =>
+        {
+            var random = new Random(i);
+            var parent = RolloutNode.RootPath(random.Next(8));
+            var nodes = i % 2 == 0
+                ? budget.TryReserveForks(parent, random.Next(100), children: 1 + random.Next(3))
+                : ProposeAndResolve(budget, new ForkCandidate(parent, random.Next(100), random.NextDouble(), 1 + random.Next(3)));
+            foreach (var node in nodes)
+            {
+                granted.Add(node);
+            }
+        });
+        Assert.Equal(16, budget.Created);
+        Assert.Equal(8, granted.Count);
+        Assert.Empty(RolloutTreeValidator.Validate(budget.Nodes, 16));
+    }
+
+    private static IReadOnlyList<RolloutNode> ProposeAndResolve(RolloutBudget budget, ForkCandidate candidate)
+    {
+        budget.ProposeFork(candidate);
+        return budget.ResolveRound();
     }
 
     [Fact]
