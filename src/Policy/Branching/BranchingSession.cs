@@ -74,4 +74,10 @@ public sealed class BranchingSession
         var candidate = Evaluate(path, forkPosition, segment);
         return candidate is null ? [] : Budget.TryReserveForks(path, forkPosition, candidate.Children);
     }
+
+    /// <summary>Top-ups once every path has ended, <see cref="BranchingOptions.TopUpsPerRound"/> at a time.</summary>
+    public IReadOnlyList<RolloutNode> ReserveTopUps() => Budget.ReserveTopUps(Options.TopUpsPerRound);
+
+    /// <summary>The finished group under <see cref="BranchingOptions.ShortGroup"/>.</summary>
+    public GroupAssembly Assemble() => Budget.Assemble(Options.ShortGroup);
 }
