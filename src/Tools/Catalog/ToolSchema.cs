@@ -33,9 +33,10 @@ public static class ToolSchema
                 schema["description"] = parameter.Description;
             }
 
-            if (!parameter.IsRequired && parameter.DefaultValue is { } defaultValue && !schema.ContainsKey("default"))
+            if (!parameter.IsRequired && parameter.DefaultValue is { } defaultValue)
             {
-                schema["default"] = JsonSerializer.SerializeToNode(defaultValue, defaultValue.GetType(), ToolCatalog.JsonOptions);
+                // Semantic Kernel keeps defaults as text ("3"): give the schema the parameter's own type (3).
+                schema["default"] = TypedDefault(defaultValue, parameter.ParameterType);
             }
 
             properties[parameter.Name] = schema;
@@ -53,5 +54,24 @@ public static class ToolSchema
             ["additionalProperties"] = false,
         };
         return new ToolSpec(toolName, metadata.Description ?? string.Empty, root.ToJsonString());
+    }
+
+    private static JsonNode? TypedDefault(object value, Type? parameterType)
+    {
+        var type = parameterType is null ? null : Nullable.GetUnderlyingType(parameterType) ?? parameterType;
+        if (value is string text && type is not null && type != typeof(string) && !type.IsEnum)
+        {
+            try
+            {
+                var typed = JsonSerializer.Deserialize(text, type, ToolCatalog.JsonOptions);
+                return JsonSerializer.SerializeToNode(typed, type, ToolCatalog.JsonOptions);
+            }
+            catch (JsonException)
+            {
+                // Not JSON-shaped (e.g. a culture-formatted value): keep the text.
+            }
+        }
+
+        return JsonSerializer.SerializeToNode(value, value.GetType(), ToolCatalog.JsonOptions);
     }
 }

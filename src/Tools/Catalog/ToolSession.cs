@@ -75,7 +75,8 @@ public sealed class ToolSession : IToolExecutor, IDisposable
         {
             if (!_functions.TryGetValue(name, out var function))
             {
-                return Error(name, ToolErrorKinds.UnknownTool, UnknownToolMessage(name), stopwatch);
+                var kind = _catalog.Contains(name) ? ToolErrorKinds.NotAllowed : ToolErrorKinds.UnknownTool;
+                return Error(name, kind, UnknownToolMessage(name), stopwatch);
             }
 
             if (!ArgumentBinder.TryBind(function.Metadata, call.ArgumentsJson, out var arguments, out var bindError))
