@@ -60,7 +60,7 @@ public sealed partial class ProcessSandbox : IDisposable
 
     private readonly ProcessSandboxOptions _options;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<int, (Process Process, bool OwnGroup)> _running = new();
+    private readonly ConcurrentDictionary<int, (Process Process, bool OwnGroup, string? Marker)> _running = new();
     private SandboxIsolation? _resolved;
     private bool _disposed;
 
@@ -123,9 +123,9 @@ public sealed partial class ProcessSandbox : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        foreach (var (process, ownGroup) in _running.Values)
+        foreach (var (process, ownGroup, marker) in _running.Values)
         {
-            KillTree(process, ownGroup);
+            KillTree(process, ownGroup, marker);
         }
     }
 
@@ -135,16 +135,21 @@ public sealed partial class ProcessSandbox : IDisposable
         var startInfo = BuildStartInfo(program, request.Arguments, workDir, isolation);
         var stopwatch = Stopwatch.StartNew();
         using var process = new Process { StartInfo = startInfo };
-        process.Start();
+        await Launcher.StartAsync(process).ConfigureAwait(false);
 
         // Outside bubblewrap the program leads its own process group (setsid); bubblewrap uses a PID namespace instead.
+        // In bubblewrap mode the sandbox's PID-namespace init is a forked bwrap that carries the run's unique working
+        // directory in its command line: killing it kills the whole namespace, even if it missed its parent's death.
         var ownGroup = isolation != SandboxIsolation.Bubblewrap;
-        _running[process.Id] = (process, ownGroup);
+        var marker = ownGroup ? null : workDir;
+        _running[process.Id] = (process, ownGroup, marker);
         var timedOut = false;
         try
         {
-            var stdoutTask = CappedReader.ReadAsync(process.StandardOutput.BaseStream, _options.OutputLimitBytes);
-            var stderrTask = CappedReader.ReadAsync(process.StandardError.BaseStream, _options.OutputLimitBytes);
+            // The readers stop at end of stream; if something still held a pipe open, they give up 5 s after the kill.
+            using var readers = new CancellationTokenSource();
+            var stdoutTask = CappedReader.ReadAsync(process.StandardOutput.BaseStream, _options.OutputLimitBytes, readers.Token);
+            var stderrTask = CappedReader.ReadAsync(process.StandardError.BaseStream, _options.OutputLimitBytes, readers.Token);
             await WriteStandardInputAsync(process, request.StandardInput).ConfigureAwait(false);
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -156,15 +161,16 @@ public sealed partial class ProcessSandbox : IDisposable
             catch (OperationCanceledException)
             {
                 timedOut = !cancellationToken.IsCancellationRequested;
-                KillTree(process, ownGroup);
+                KillTree(process, ownGroup, marker);
                 await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None)
                     .ConfigureAwait(false);
             }
 
             // Background children the program left behind die with it (their pipes would otherwise keep readers open).
-            KillTree(process, ownGroup);
-            var stdout = await stdoutTask.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
-            var stderr = await stderrTask.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            KillTree(process, ownGroup, marker);
+            readers.CancelAfter(TimeSpan.FromSeconds(5));
+            var stdout = await stdoutTask.ConfigureAwait(false);
+            var stderr = await stderrTask.ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             var exitCode = process.ExitCode;
             stopwatch.Stop();
@@ -174,7 +180,7 @@ public sealed partial class ProcessSandbox : IDisposable
         }
         finally
         {
-            KillTree(process, ownGroup);
+            KillTree(process, ownGroup, marker);
             _running.TryRemove(process.Id, out _);
         }
     }
@@ -441,7 +447,7 @@ public sealed partial class ProcessSandbox : IDisposable
         }
     }
 
-    private static void KillTree(Process process, bool ownGroup)
+    private static void KillTree(Process process, bool ownGroup, string? marker)
     {
         try
         {
@@ -465,6 +471,41 @@ public sealed partial class ProcessSandbox : IDisposable
         {
             // Already gone.
         }
+        catch (AggregateException)
+        {
+            // Some descendants exited while the tree was walked.
+        }
+
+        if (marker is not null)
+        {
+            KillByCommandLine(marker);
+        }
+    }
+
+    /// <summary>SIGKILLs every process whose command line contains <paramref name="marker"/> (a unique path).</summary>
+    private static void KillByCommandLine(string marker)
+    {
+        var needle = Encoding.UTF8.GetBytes(marker);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            try
+            {
+                var cmdline = File.ReadAllBytes(Path.Combine(dir, "cmdline"));
+                if (cmdline.AsSpan().IndexOf(needle) >= 0)
+                {
+                    _ = Kill(pid, SigKill);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Exited while we looked.
+            }
+        }
     }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
@@ -484,10 +525,49 @@ public sealed partial class ProcessSandbox : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove sandbox working directory {Directory}: {Reason}")]
     private static partial void LogCleanupFailed(ILogger logger, string directory, string reason);
 
+    /// <summary>
+    /// Starts processes from one long-lived thread. bwrap's <c>--die-with-parent</c> (PR_SET_PDEATHSIG) fires when the
+    /// parent <em>thread</em> ends, and thread-pool threads retire while idle: a sandbox started from one would be killed
+    /// at a random moment.
+    /// </summary>
+    private static class Launcher
+    {
+        private static readonly System.Collections.Concurrent.BlockingCollection<(Process Process, TaskCompletionSource Started)> Queue = [];
+
+        static Launcher()
+        {
+            var thread = new Thread(Run) { IsBackground = true, Name = "agentrl-sandbox-launcher" };
+            thread.Start();
+        }
+
+        public static Task StartAsync(Process process)
+        {
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Queue.Add((process, started));
+            return started.Task;
+        }
+
+        private static void Run()
+        {
+            foreach (var (process, started) in Queue.GetConsumingEnumerable())
+            {
+                try
+                {
+                    process.Start();
+                    started.SetResult();
+                }
+                catch (Exception ex)
+                {
+                    started.SetException(ex);
+                }
+            }
+        }
+    }
+
     /// <summary>Reads a stream to its end, keeping the first <c>limit</c> bytes and counting the rest.</summary>
     private static class CappedReader
     {
-        public static async Task<(string Text, long DroppedBytes)> ReadAsync(Stream stream, int limit)
+        public static async Task<(string Text, long DroppedBytes)> ReadAsync(Stream stream, int limit, CancellationToken cancellationToken)
         {
             var kept = new MemoryStream();
             var buffer = new byte[16 * 1024];
@@ -495,7 +575,7 @@ public sealed partial class ProcessSandbox : IDisposable
             try
             {
                 int read;
-                while ((read = await stream.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+                while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                 {
                     var room = (int)Math.Min(read, limit - kept.Length);
                     if (room > 0)
@@ -512,6 +592,10 @@ public sealed partial class ProcessSandbox : IDisposable
             }
             catch (ObjectDisposedException)
             {
+            }
+            catch (OperationCanceledException)
+            {
+                // A pipe stayed open after the kill: keep what was read.
             }
 
             var text = Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
