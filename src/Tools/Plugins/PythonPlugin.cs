@@ -12,7 +12,9 @@ namespace AgentRl.Tools.Plugins;
 /// directory: no state carries over between calls. As in ARPO, the value of a final bare expression is printed.
 /// Output: stdout, then stderr under <c>[stderr]</c> when not empty, then <c>[exit code N]</c> when not 0 (a Python
 /// error is a normal observation: the model reads the traceback). A timeout or a killed-by-limit run is an error
-/// (<see cref="ToolErrorKinds.Timeout"/>, <see cref="ToolErrorKinds.ResourceLimit"/>).
+/// (<see cref="ToolErrorKinds.Timeout"/>, <see cref="ToolErrorKinds.ResourceLimit"/>). Python ignores SIGXFSZ, so a
+/// write past the file-size limit fails inside Python (<c>OSError: [Errno 27] File too large</c>) and comes back as a
+/// traceback; a memory bomb likewise ends in <c>MemoryError</c> and a fork bomb in <c>BlockingIOError</c>.
 /// </summary>
 public sealed class PythonPlugin(ProcessSandbox sandbox)
 {
@@ -64,9 +66,12 @@ public sealed class PythonPlugin(ProcessSandbox sandbox)
 
         return result.Signal switch
         {
-            24 or 9 => throw new ToolErrorException(
+            24 => throw new ToolErrorException(
                 ToolErrorKinds.ResourceLimit,
                 $"Python exceeded the CPU time limit of {options.CpuSeconds} s and was killed." + Suffix(output)),
+            9 => throw new ToolErrorException(
+                ToolErrorKinds.ResourceLimit,
+                $"Python was killed (SIGKILL): it reached the hard CPU limit of {options.CpuSeconds + 1} s or the sandbox was stopped." + Suffix(output)),
             25 => throw new ToolErrorException(
                 ToolErrorKinds.ResourceLimit,
                 $"Python exceeded the file size limit of {options.FileSizeBytes} bytes and was killed." + Suffix(output)),

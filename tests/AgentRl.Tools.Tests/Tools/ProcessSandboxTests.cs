@@ -180,11 +180,13 @@ public sealed class ProcessSandboxTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_root)); // the run's working directory was removed
     }
 
-    [Fact]
-    public async Task Run_ConnectToHostLoopback_IsBlocked()
+    [Theory]
+    [InlineData(SandboxIsolation.Auto)]
+    [InlineData(SandboxIsolation.NetworkNamespace)]
+    public async Task Run_ConnectToHostLoopback_IsBlocked(SandboxIsolation isolation)
     {
-        using var sandbox = NewSandbox();
-        Assert.Equal(SandboxIsolation.Bubblewrap, await sandbox.GetIsolationAsync());
+        using var sandbox = NewSandbox(o => o.Isolation = isolation);
+        Assert.Equal(isolation == SandboxIsolation.Auto ? SandboxIsolation.Bubblewrap : isolation, await sandbox.GetIsolationAsync());
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
