@@ -1,0 +1,605 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AgentRl.Tools.Sandbox;
+
+/// <summary>One program to run in a <see cref="ProcessSandbox"/>.</summary>
+/// <param name="Program">Executable name (looked up in <see cref="ProcessSandboxOptions.ProgramSearchPath"/>) or absolute path.</param>
+/// <param name="Arguments">Arguments, passed without a shell.</param>
+/// <param name="Files">Files written into the fresh working directory before the run: relative name → UTF-8 text.</param>
+/// <param name="StandardInput">Text written to stdin (then closed); null closes stdin at once.</param>
+public sealed record SandboxRequest(
+    string Program,
+    IReadOnlyList<string> Arguments,
+    IReadOnlyDictionary<string, string>? Files = null,
+    string? StandardInput = null);
+
+/// <summary>What a sandboxed run produced.</summary>
+/// <param name="ExitCode">Exit status; 128 + signal when killed by a signal (e.g. 137 SIGKILL, 152 SIGXCPU, 153 SIGXFSZ).</param>
+/// <param name="TimedOut">The wall-clock timeout fired and the process tree was killed.</param>
+/// <param name="Stdout">Captured stdout, capped, with a <c>…[truncated N bytes]</c> marker when cut.</param>
+/// <param name="Stderr">Captured stderr, capped likewise.</param>
+/// <param name="StdoutTruncatedBytes">Bytes of stdout dropped by the cap.</param>
+/// <param name="StderrTruncatedBytes">Bytes of stderr dropped by the cap.</param>
+/// <param name="Elapsed">Wall-clock time of the run.</param>
+/// <param name="Isolation">The isolation mode that was actually used.</param>
+public sealed record SandboxResult(
+    int ExitCode,
+    bool TimedOut,
+    string Stdout,
+    string Stderr,
+    long StdoutTruncatedBytes,
+    long StderrTruncatedBytes,
+    TimeSpan Elapsed,
+    SandboxIsolation Isolation)
+{
+    /// <summary>The signal that killed the process, when <see cref="ExitCode"/> is 128 + a signal number.</summary>
+    public int? Signal => ExitCode is > 128 and < 160 ? ExitCode - 128 : null;
+}
+
+/// <summary>
+/// Runs programs with limits: see <see cref="SandboxIsolation"/> for what each mode enforces. Every run gets a fresh
+/// working directory (removed afterwards) and a scrubbed environment; rlimits are set with <c>prlimit</c> and, when the
+/// host runs as root, the program runs as <see cref="ProcessSandboxOptions.SandboxUserId"/> (via <c>setpriv</c>) so that
+/// the process-count limit applies and host files owned by root stay unwritable. stdout and stderr are read concurrently
+/// into capped buffers (the rest is drained and counted, never buffered). On timeout, cancellation, after a normal exit
+/// and on <see cref="Dispose"/>, the whole process tree is killed (process group + tree walk; in bubblewrap mode the PID
+/// namespace dies with its init). Reusable and thread-safe: concurrent runs are independent.
+/// </summary>
+public sealed partial class ProcessSandbox : IDisposable
+{
+    private const int SigKill = 9;
+
+    private static readonly SemaphoreSlim ProbeLock = new(1, 1);
+    private static readonly ConcurrentDictionary<string, bool> ProbeResults = new();
+
+    private readonly ProcessSandboxOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<int, (Process Process, bool OwnGroup, string? Marker)> _running = new();
+    private SandboxIsolation? _resolved;
+    private bool _disposed;
+
+    public ProcessSandbox(ProcessSandboxOptions options, ILogger<ProcessSandbox>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    public ProcessSandboxOptions Options => _options;
+
+    /// <summary>The isolation mode runs use on this host (probed once: bubblewrap, then <c>unshare -n</c>).</summary>
+    public async Task<SandboxIsolation> GetIsolationAsync(CancellationToken cancellationToken = default)
+    {
+        if (_resolved is { } known)
+        {
+            return known;
+        }
+
+        var mode = await ResolveIsolationAsync(cancellationToken).ConfigureAwait(false);
+        _resolved = mode;
+        return mode;
+    }
+
+    /// <summary>Runs <paramref name="request"/> under the limits; never leaves a process behind.</summary>
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled (the tree is killed first).</exception>
+    /// <exception cref="InvalidOperationException">When isolation is required but unavailable, or the program is not found.</exception>
+    public async Task<SandboxResult> RunAsync(SandboxRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var isolation = await GetIsolationAsync(cancellationToken).ConfigureAwait(false);
+        var program = ResolveProgram(request.Program);
+        var workDir = CreateWorkingDirectory();
+        try
+        {
+            foreach (var (name, content) in request.Files ?? new Dictionary<string, string>())
+            {
+                var path = Path.GetFullPath(Path.Combine(workDir, name));
+                if (!path.StartsWith(workDir + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"file '{name}' is outside the working directory", nameof(request));
+                }
+
+                await File.WriteAllTextAsync(path, content, cancellationToken).ConfigureAwait(false);
+                SetMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+
+            return await RunInDirectoryAsync(program, request, workDir, isolation, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            DeleteWorkingDirectory(workDir);
+        }
+    }
+
+    /// <summary>Kills every process tree this sandbox still runs.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        foreach (var (process, ownGroup, marker) in _running.Values)
+        {
+            KillTree(process, ownGroup, marker);
+        }
+    }
+
+    private async Task<SandboxResult> RunInDirectoryAsync(
+        string program, SandboxRequest request, string workDir, SandboxIsolation isolation, CancellationToken cancellationToken)
+    {
+        var startInfo = BuildStartInfo(program, request.Arguments, workDir, isolation);
+        var stopwatch = Stopwatch.StartNew();
+        using var process = new Process { StartInfo = startInfo };
+        await Launcher.StartAsync(process).ConfigureAwait(false);
+
+        // Outside bubblewrap the program leads its own process group (setsid); bubblewrap uses a PID namespace instead.
+        // In bubblewrap mode the sandbox's PID-namespace init is a forked bwrap that carries the run's unique working
+        // directory in its command line: killing it kills the whole namespace, even if it missed its parent's death.
+        var ownGroup = isolation != SandboxIsolation.Bubblewrap;
+        var marker = ownGroup ? null : workDir;
+        _running[process.Id] = (process, ownGroup, marker);
+        var timedOut = false;
+        try
+        {
+            // The readers stop at end of stream; if something still held a pipe open, they give up 5 s after the kill.
+            using var readers = new CancellationTokenSource();
+            var stdoutTask = CappedReader.ReadAsync(process.StandardOutput.BaseStream, _options.OutputLimitBytes, readers.Token);
+            var stderrTask = CappedReader.ReadAsync(process.StandardError.BaseStream, _options.OutputLimitBytes, readers.Token);
+            await WriteStandardInputAsync(process, request.StandardInput).ConfigureAwait(false);
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.Timeout);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                timedOut = !cancellationToken.IsCancellationRequested;
+                KillTree(process, ownGroup, marker);
+                await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None)
+                    .ConfigureAwait(false);
+            }
+
+            // Background children the program left behind die with it (their pipes would otherwise keep readers open).
+            KillTree(process, ownGroup, marker);
+            readers.CancelAfter(TimeSpan.FromSeconds(5));
+            var stdout = await stdoutTask.ConfigureAwait(false);
+            var stderr = await stderrTask.ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            var exitCode = process.ExitCode;
+            stopwatch.Stop();
+            LogRun(_logger, program, isolation, exitCode, timedOut, stopwatch.Elapsed.TotalMilliseconds);
+            return new SandboxResult(
+                exitCode, timedOut, stdout.Text, stderr.Text, stdout.DroppedBytes, stderr.DroppedBytes, stopwatch.Elapsed, isolation);
+        }
+        finally
+        {
+            KillTree(process, ownGroup, marker);
+            _running.TryRemove(process.Id, out _);
+        }
+    }
+
+    private static async Task WriteStandardInputAsync(Process process, string? input)
+    {
+        try
+        {
+            if (input is not null)
+            {
+                await process.StandardInput.WriteAsync(input).ConfigureAwait(false);
+            }
+
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The program exited (or closed stdin) before reading its input.
+        }
+    }
+
+    private ProcessStartInfo BuildStartInfo(string program, IReadOnlyList<string> arguments, string workDir, SandboxIsolation isolation)
+    {
+        var startInfo = new ProcessStartInfo
+        {
+            WorkingDirectory = workDir,
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+
+        var args = startInfo.ArgumentList;
+        switch (isolation)
+        {
+            case SandboxIsolation.Bubblewrap:
+                startInfo.FileName = FindTool("bwrap");
+                foreach (var arg in new[]
+                {
+                    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+                    "--bind", workDir, workDir, "--chdir", workDir,
+                    "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                    "--die-with-parent", "--new-session", "--",
+                })
+                {
+                    args.Add(arg);
+                }
+
+                args.Add(FindTool("prlimit"));
+                break;
+            case SandboxIsolation.NetworkNamespace:
+                startInfo.FileName = FindTool("setsid");
+                args.Add("--wait");
+                args.Add(FindTool("unshare"));
+                args.Add("--net");
+                args.Add("--");
+                args.Add(FindTool("prlimit"));
+                break;
+            default:
+                startInfo.FileName = FindTool("setsid");
+                args.Add("--wait");
+                args.Add(FindTool("prlimit"));
+                break;
+        }
+
+        // prlimit applies the limits to itself, then execs the program (no extra process stays around).
+        args.Add(string.Create(CultureInfo.InvariantCulture, $"--cpu={_options.CpuSeconds}:{_options.CpuSeconds + 1}"));
+        args.Add(string.Create(CultureInfo.InvariantCulture, $"--as={_options.MemoryBytes}"));
+        args.Add(string.Create(CultureInfo.InvariantCulture, $"--fsize={_options.FileSizeBytes}"));
+        args.Add(string.Create(CultureInfo.InvariantCulture, $"--nproc={_options.MaxProcesses}"));
+        args.Add("--core=0");
+        args.Add("--");
+        if (Environment.IsPrivilegedProcess)
+        {
+            args.Add(FindTool("setpriv"));
+            args.Add(string.Create(CultureInfo.InvariantCulture, $"--reuid={_options.SandboxUserId}"));
+            args.Add(string.Create(CultureInfo.InvariantCulture, $"--regid={_options.SandboxUserId}"));
+            args.Add("--clear-groups");
+            args.Add("--no-new-privs");
+            args.Add("--");
+        }
+
+        args.Add(program);
+        foreach (var arg in arguments)
+        {
+            args.Add(arg);
+        }
+
+        startInfo.Environment.Clear();
+        startInfo.Environment["PATH"] = string.Join(':', _options.ProgramSearchPath);
+        startInfo.Environment["HOME"] = workDir;
+        startInfo.Environment["TMPDIR"] = isolation == SandboxIsolation.Bubblewrap ? "/tmp" : workDir;
+        startInfo.Environment["LANG"] = "C.UTF-8";
+        startInfo.Environment["PYTHONIOENCODING"] = "utf-8";
+        startInfo.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+        startInfo.Environment["PYTHONUNBUFFERED"] = "1";
+        return startInfo;
+    }
+
+    private async Task<SandboxIsolation> ResolveIsolationAsync(CancellationToken cancellationToken)
+    {
+        var requested = _options.Isolation;
+        if (requested == SandboxIsolation.ProcessOnly)
+        {
+            return requested;
+        }
+
+        if (requested is SandboxIsolation.Auto or SandboxIsolation.Bubblewrap)
+        {
+            if (await ProbeAsync(
+                    "bwrap",
+                    ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-net", "--unshare-pid",
+                        "--die-with-parent", "--new-session", "--", "/bin/true"],
+                    cancellationToken).ConfigureAwait(false))
+            {
+                return SandboxIsolation.Bubblewrap;
+            }
+
+            if (requested == SandboxIsolation.Bubblewrap && !_options.AllowWeakerIsolation)
+            {
+                throw new InvalidOperationException("bubblewrap (bwrap) is required by the sandbox options but does not work on this host");
+            }
+
+            LogFallback(_logger, "bubblewrap", "unshare -n");
+        }
+
+        if (await ProbeAsync("unshare", ["--net", "--", "/bin/true"], cancellationToken).ConfigureAwait(false))
+        {
+            if (requested != SandboxIsolation.NetworkNamespace && !_options.AllowWeakerIsolation)
+            {
+                throw new InvalidOperationException("bubblewrap (bwrap) is unavailable and weaker isolation is not allowed");
+            }
+
+            return SandboxIsolation.NetworkNamespace;
+        }
+
+        if (!_options.AllowWeakerIsolation)
+        {
+            throw new InvalidOperationException("no network isolation (bwrap or unshare -n) works on this host and weaker isolation is not allowed");
+        }
+
+        LogFallback(_logger, "unshare -n", "a plain process (no network or file-system isolation)");
+        return SandboxIsolation.ProcessOnly;
+    }
+
+    private async Task<bool> ProbeAsync(string tool, string[] arguments, CancellationToken cancellationToken)
+    {
+        var key = tool + " " + string.Join(' ', arguments);
+        if (ProbeResults.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        await ProbeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (ProbeResults.TryGetValue(key, out cached))
+            {
+                return cached;
+            }
+
+            var path = TryFindTool(tool);
+            var ok = false;
+            if (path is not null)
+            {
+                var startInfo = new ProcessStartInfo(path, arguments)
+                {
+                    UseShellExecute = false,
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                };
+                using var process = Process.Start(startInfo)!;
+                var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+                _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
+                await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+                ok = process.ExitCode == 0;
+                if (!ok)
+                {
+                    LogProbeFailed(_logger, tool, process.ExitCode, (await stderr.ConfigureAwait(false)).Trim());
+                }
+            }
+
+            ProbeResults[key] = ok;
+            return ok;
+        }
+        finally
+        {
+            ProbeLock.Release();
+        }
+    }
+
+    private string ResolveProgram(string program)
+    {
+        if (Path.IsPathRooted(program))
+        {
+            return program;
+        }
+
+        foreach (var dir in _options.ProgramSearchPath)
+        {
+            var candidate = Path.Combine(dir, program);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException(
+            $"program '{program}' not found in {string.Join(':', _options.ProgramSearchPath)} (run tests/scripts/install-tool-deps.sh)");
+    }
+
+    private static string? TryFindTool(string name)
+    {
+        foreach (var dir in new[] { "/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin" })
+        {
+            var candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    private static string FindTool(string name) =>
+        TryFindTool(name) ?? throw new InvalidOperationException($"'{name}' (util-linux / bubblewrap) is not installed");
+
+    private string CreateWorkingDirectory()
+    {
+        var root = Path.GetFullPath(_options.WorkingDirectoryRoot);
+        Directory.CreateDirectory(root);
+        var dir = Path.Combine(root, "run-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+
+        // The program may run as another user (SandboxUserId): the directory is its to write.
+        const UnixFileMode all = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        SetMode(dir, all);
+        return dir;
+    }
+
+    private void DeleteWorkingDirectory(string dir)
+    {
+        try
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogCleanupFailed(_logger, dir, ex.Message);
+        }
+    }
+
+    private static void SetMode(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, mode);
+        }
+    }
+
+    private static void KillTree(Process process, bool ownGroup, string? marker)
+    {
+        try
+        {
+            // The group outlives its leader while members remain, so its id cannot be reused by another group then.
+            if (ownGroup)
+            {
+                _ = Kill(-process.Id, SigKill);
+            }
+
+            // Then walk the tree for anything that left the group (or, in bubblewrap mode, the namespace's init).
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started or already reaped.
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // Already gone.
+        }
+        catch (AggregateException)
+        {
+            // Some descendants exited while the tree was walked.
+        }
+
+        if (marker is not null)
+        {
+            KillByCommandLine(marker);
+        }
+    }
+
+    /// <summary>SIGKILLs every process whose command line contains <paramref name="marker"/> (a unique path).</summary>
+    private static void KillByCommandLine(string marker)
+    {
+        var needle = Encoding.UTF8.GetBytes(marker);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            try
+            {
+                var cmdline = File.ReadAllBytes(Path.Combine(dir, "cmdline"));
+                if (cmdline.AsSpan().IndexOf(needle) >= 0)
+                {
+                    _ = Kill(pid, SigKill);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Exited while we looked.
+            }
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+#pragma warning disable SYSLIB1054 // Blittable signature: DllImport needs no unsafe code, LibraryImport would.
+    private static extern int Kill(int pid, int signal);
+#pragma warning restore SYSLIB1054
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Sandbox ran {Program} ({Isolation}): exit {ExitCode}, timed out {TimedOut}, {ElapsedMs} ms")]
+    private static partial void LogRun(ILogger logger, string program, SandboxIsolation isolation, int exitCode, bool timedOut, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox isolation {Wanted} is unavailable on this host; falling back to {Fallback}")]
+    private static partial void LogFallback(ILogger logger, string wanted, string fallback);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox probe of {Tool} failed with exit code {ExitCode}: {Stderr}")]
+    private static partial void LogProbeFailed(ILogger logger, string tool, int exitCode, string stderr);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove sandbox working directory {Directory}: {Reason}")]
+    private static partial void LogCleanupFailed(ILogger logger, string directory, string reason);
+
+    /// <summary>
+    /// Starts processes from one long-lived thread. bwrap's <c>--die-with-parent</c> (PR_SET_PDEATHSIG) fires when the
+    /// parent <em>thread</em> ends, and thread-pool threads retire while idle: a sandbox started from one would be killed
+    /// at a random moment.
+    /// </summary>
+    private static class Launcher
+    {
+        private static readonly System.Collections.Concurrent.BlockingCollection<(Process Process, TaskCompletionSource Started)> Queue = [];
+
+        static Launcher()
+        {
+            var thread = new Thread(Run) { IsBackground = true, Name = "agentrl-sandbox-launcher" };
+            thread.Start();
+        }
+
+        public static Task StartAsync(Process process)
+        {
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Queue.Add((process, started));
+            return started.Task;
+        }
+
+        private static void Run()
+        {
+            foreach (var (process, started) in Queue.GetConsumingEnumerable())
+            {
+                try
+                {
+                    process.Start();
+                    started.SetResult();
+                }
+                catch (Exception ex)
+                {
+                    started.SetException(ex);
+                }
+            }
+        }
+    }
+
+    /// <summary>Reads a stream to its end, keeping the first <c>limit</c> bytes and counting the rest.</summary>
+    private static class CappedReader
+    {
+        public static async Task<(string Text, long DroppedBytes)> ReadAsync(Stream stream, int limit, CancellationToken cancellationToken)
+        {
+            var kept = new MemoryStream();
+            var buffer = new byte[16 * 1024];
+            long dropped = 0;
+            try
+            {
+                int read;
+                while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    var room = (int)Math.Min(read, limit - kept.Length);
+                    if (room > 0)
+                    {
+                        kept.Write(buffer, 0, room);
+                    }
+
+                    dropped += read - Math.Max(room, 0);
+                }
+            }
+            catch (IOException)
+            {
+                // The pipe broke when the process was killed: keep what was read.
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            catch (OperationCanceledException)
+            {
+                // A pipe stayed open after the kill: keep what was read.
+            }
+
+            var text = Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
+            return (dropped > 0 ? text + OutputLimiter.Marker(dropped, "bytes") : text, dropped);
+        }
+    }
+}

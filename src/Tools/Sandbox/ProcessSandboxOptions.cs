@@ -1,0 +1,88 @@
+namespace AgentRl.Tools.Sandbox;
+
+/// <summary>How strongly a <see cref="ProcessSandbox"/> isolates the process it runs.</summary>
+public enum SandboxIsolation
+{
+    /// <summary>The strongest mode the host supports: <see cref="Bubblewrap"/>, else <see cref="NetworkNamespace"/>, else <see cref="ProcessOnly"/> (with a logged warning).</summary>
+    Auto,
+
+    /// <summary>
+    /// <c>bwrap</c>: read-only <c>/</c>, private <c>/tmp</c>, <c>/dev</c> and <c>/proc</c>, only the working directory
+    /// writable, new network namespace (no network, own empty loopback), new PID, IPC and UTS namespaces, new session,
+    /// killed with its parent. Plus everything of <see cref="ProcessOnly"/>.
+    /// </summary>
+    Bubblewrap,
+
+    /// <summary><c>unshare -n</c>: no network; the file system is the host's (writes limited by user permissions only). Plus <see cref="ProcessOnly"/>.</summary>
+    NetworkNamespace,
+
+    /// <summary>
+    /// A plain child process: rlimits (CPU seconds, address space, file size, process count), scrubbed environment,
+    /// fresh working directory, own process group, wall-clock timeout and tree kill. No network or file-system isolation.
+    /// </summary>
+    ProcessOnly,
+}
+
+/// <summary>Limits of a <see cref="ProcessSandbox"/>. Bound from configuration section <c>AgentRl:Tools:Sandbox</c>.</summary>
+public sealed class ProcessSandboxOptions
+{
+    public const string SectionName = "AgentRl:Tools:Sandbox";
+
+    /// <summary>Wall-clock limit per run; the whole process tree is killed when it passes. Default 10 s.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>CPU seconds (RLIMIT_CPU soft; SIGXCPU, then SIGKILL one second later). Default 10.</summary>
+    public int CpuSeconds { get; set; } = 10;
+
+    /// <summary>Address-space limit in bytes (RLIMIT_AS): allocations beyond it fail (Python raises MemoryError). Default 512 MiB.</summary>
+    public long MemoryBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Largest file the process may write, in bytes (RLIMIT_FSIZE; SIGXFSZ beyond it). Default 16 MiB.</summary>
+    public long FileSizeBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// Process limit (RLIMIT_NPROC), counted per real user id. When the host runs as root the sandboxed process
+    /// switches to <see cref="SandboxUserId"/> so that this limit applies (root ignores it). Default 64.
+    /// </summary>
+    public int MaxProcesses { get; set; } = 64;
+
+    /// <summary>Bytes kept from each of stdout and stderr; the rest is drained, counted and replaced by a marker. Default 16 KiB.</summary>
+    public int OutputLimitBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Requested isolation; <see cref="SandboxIsolation.Auto"/> picks the strongest available. Default Auto.</summary>
+    public SandboxIsolation Isolation { get; set; } = SandboxIsolation.Auto;
+
+    /// <summary>
+    /// When false (default true) a run fails instead of falling back from bubblewrap to a weaker mode. Set it to
+    /// false on hosts where running without a network/file-system sandbox is unacceptable.
+    /// </summary>
+    public bool AllowWeakerIsolation { get; set; } = true;
+
+    /// <summary>User (and group) id the process runs as when the host runs as root. Default 65534 (nobody).</summary>
+    public int SandboxUserId { get; set; } = 65534;
+
+    /// <summary>Where per-run working directories are created (and removed afterwards). Default: <c>$TMPDIR/agentrl-sandbox</c>.</summary>
+    public string WorkingDirectoryRoot { get; set; } = Path.Combine(Path.GetTempPath(), "agentrl-sandbox");
+
+    /// <summary>Directories searched, in order, for the program a run names without a path (PATH is not used).</summary>
+    public IList<string> ProgramSearchPath { get; set; } = ["/usr/local/bin", "/usr/bin", "/bin"];
+
+    /// <summary>Throws when a value is out of range (call on start).</summary>
+    public void Validate()
+    {
+        if (Timeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "must be positive");
+        }
+
+        if (CpuSeconds <= 0 || MemoryBytes <= 0 || FileSizeBytes <= 0 || MaxProcesses <= 0 || OutputLimitBytes <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CpuSeconds), "sandbox limits must be positive");
+        }
+
+        if (string.IsNullOrWhiteSpace(WorkingDirectoryRoot))
+        {
+            throw new ArgumentException("WorkingDirectoryRoot is required", nameof(WorkingDirectoryRoot));
+        }
+    }
+}
