@@ -22,7 +22,7 @@ public static class SplitSampler
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfLessThan(evalModulus, 2);
-        var rng = new Random(StableHash.Seed($"{taskName}/{split}/{seed}"));
+        var rng = new Random(TaskHash.Seed($"{taskName}/{split}/{seed}"));
         var seen = new HashSet<ulong>();
         var items = new List<TaskItem>(count);
         var maxAttempts = 1000 + (count * evalModulus * 50);
@@ -39,7 +39,7 @@ public static class SplitSampler
                 continue;
             }
 
-            var hash = StableHash.Of(taskName + "\n" + c.Prompt);
+            var hash = TaskHash.Of(taskName + "\n" + c.Prompt);
             var isEval = hash % (ulong)evalModulus == 0;
             if (isEval != (split == TaskSplit.Eval) || !seen.Add(hash))
             {

@@ -3,7 +3,7 @@ using System.Text;
 namespace AgentRl.Tasks.Data;
 
 /// <summary>FNV-1a 64-bit hash of UTF-8 text: the same on every machine and run (unlike string.GetHashCode).</summary>
-public static class StableHash
+public static class TaskHash
 {
     public static ulong Of(string text)
     {

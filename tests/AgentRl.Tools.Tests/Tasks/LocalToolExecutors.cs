@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using AgentRl.Abstractions.Chat;
+using AgentRl.Abstractions.Tools;
+
+namespace AgentRl.Tools.Tests.Tasks;
+
+/// <summary>
+/// Small honest stand-ins for the real tool catalog, used to build demonstrations in these tests: each really
+/// computes its result (an independent shunting-yard calculator, a keyword search over the item's documents,
+/// a real python3 process).
+/// </summary>
+internal abstract class LocalExecutor(string name, string argument) : IToolExecutor
+{
+    public List<ToolCall> Calls { get; } = [];
+
+    public IReadOnlyList<ToolSpec> Tools { get; } = [new ToolSpec(name, name, "{\"type\":\"object\",\"properties\":{\"" + argument + "\":{\"type\":\"string\"}}}")];
+
+    public async Task<ToolObservation> ExecuteAsync(ToolCall call, CancellationToken cancellationToken = default)
+    {
+        Calls.Add(call);
+        if (call.Name != name)
+        {
+            return new ToolObservation(call.Name, $"unknown tool {call.Name}", true, "unknown_tool", 0);
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(call.ArgumentsJson);
+            var text = await RunAsync(doc.RootElement, cancellationToken);
+            return new ToolObservation(name, text, false, null, 0);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or ArithmeticException or KeyNotFoundException or InvalidOperationException)
+        {
+            return new ToolObservation(name, "error: " + e.Message, true, "bad_arguments", 0);
+        }
+    }
+
+    protected abstract Task<string> RunAsync(JsonElement arguments, CancellationToken cancellationToken);
+}
+
+/// <summary>calculator-evaluate: shunting-yard over long integers, exact division only.</summary>
+internal sealed class LocalCalculator() : LocalExecutor("calculator-evaluate", "expression")
+{
+    public static long Evaluate(string expression)
+    {
+        var output = new Stack<long>();
+        var ops = new Stack<char>();
+        var expectOperand = true;
+        for (var i = 0; i < expression.Length; i++)
+        {
+            var c = expression[i];
+            if (c == ' ')
+            {
+                continue;
+            }
+
+            if (char.IsAsciiDigit(c))
+            {
+                var j = i;
+                while (j < expression.Length && char.IsAsciiDigit(expression[j]))
+                {
+                    j++;
+                }
+
+                output.Push(long.Parse(expression[i..j], CultureInfo.InvariantCulture));
+                i = j - 1;
+                expectOperand = false;
+            }
+            else if (c == '(')
+            {
+                ops.Push(c);
+                expectOperand = true;
+            }
+            else if (c == ')')
+            {
+                while (ops.Peek() != '(')
+                {
+                    Apply(output, ops.Pop());
+                }
+
+                ops.Pop();
+                expectOperand = false;
+            }
+            else if (c == '-' && expectOperand)
+            {
+                output.Push(0);
+                ops.Push('~');
+            }
+            else
+            {
+                while (ops.Count > 0 && ops.Peek() != '(' && Rank(ops.Peek()) >= Rank(c))
+                {
+                    Apply(output, ops.Pop());
+                }
+
+                ops.Push(c);
+                expectOperand = true;
+            }
+        }
+
+        while (ops.Count > 0)
+        {
+            Apply(output, ops.Pop());
+        }
+
+        return output.Single();
+    }
+
+    protected override Task<string> RunAsync(JsonElement arguments, CancellationToken cancellationToken) =>
+        Task.FromResult(Evaluate(arguments.GetProperty("expression").GetString()!).ToString(CultureInfo.InvariantCulture));
+
+    private static int Rank(char op) => op is '+' or '-' ? 1 : op == '~' ? 3 : 2;
+
+    private static void Apply(Stack<long> output, char op)
+    {
+        var b = output.Pop();
+        var a = output.Pop();
+        output.Push(op switch
+        {
+            '+' => a + b,
+            '-' or '~' => a - b,
+            '*' => a * b,
+            '/' when b != 0 && a % b == 0 => a / b,
+            '/' => throw new ArithmeticException($"{a}/{b} is not exact"),
+            _ => throw new FormatException($"bad operator {op}"),
+        });
+    }
+}
+
+/// <summary>kb-search: ranks the item's documents by how many query words they contain (title words count double).</summary>
+internal sealed class LocalKbSearch(IReadOnlyList<KbDocument> documents) : LocalExecutor("kb-search", "query")
+{
+    protected override Task<string> RunAsync(JsonElement arguments, CancellationToken cancellationToken)
+    {
+        var query = Words(arguments.GetProperty("query").GetString()!);
+        var k = arguments.TryGetProperty("k", out var kValue) ? kValue.GetInt32() : 3;
+        var ranked = documents
+            .Select(d => (Doc: d, Score: query.Sum(w => (Words(d.Title).Contains(w) ? 2 : 0) + (Words(d.Text).Contains(w) ? 1 : 0))))
+            .Where(x => x.Score > 0)
+            .OrderByDescending(x => x.Score)
+            .Take(k)
+            .Select(x => x.Doc.Text);
+        return Task.FromResult(string.Join("\n", ranked));
+    }
+
+    private static HashSet<string> Words(string text) =>
+        text.ToLowerInvariant().Split([' ', '.', ',', '?', '\''], StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+}
+
+/// <summary>python-run: runs the code in a real python3 process and returns its stdout (stderr on failure).</summary>
+internal sealed class LocalPython() : LocalExecutor("python-run", "code")
+{
+    protected override async Task<string> RunAsync(JsonElement arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("python3", ["-I", "-c", arguments.GetProperty("code").GetString()!])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        return process.ExitCode == 0 ? (await stdout).Trim() : "error: " + (await stderr).Trim();
+    }
+}
