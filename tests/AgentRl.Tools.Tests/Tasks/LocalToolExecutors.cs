@@ -152,9 +152,18 @@ internal sealed class LocalKbSearch(IReadOnlyList<KbDocument> documents) : Local
 /// <summary>python-run: runs the code in a real python3 process and returns its stdout (stderr on failure).</summary>
 internal sealed class LocalPython() : LocalExecutor("python-run", "code")
 {
+    // Resolved once: version-manager shims (pyenv) cost a second per start on a busy machine.
+    private static readonly Lazy<string> Interpreter = new(() =>
+    {
+        using var probe = Process.Start(new ProcessStartInfo("python3", ["-c", "import sys; print(sys.executable)"]) { RedirectStandardOutput = true })!;
+        var path = probe.StandardOutput.ReadToEnd().Trim();
+        probe.WaitForExit();
+        return path.Length > 0 ? path : "python3";
+    });
+
     protected override async Task<string> RunAsync(JsonElement arguments, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("python3", ["-I", "-c", arguments.GetProperty("code").GetString()!])
+        var start = new ProcessStartInfo(Interpreter.Value, ["-I", "-S", "-c", arguments.GetProperty("code").GetString()!])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
