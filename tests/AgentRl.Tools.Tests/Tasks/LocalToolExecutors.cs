@@ -129,24 +129,38 @@ internal sealed class LocalCalculator() : LocalExecutor("calculator-evaluate", "
     }
 }
 
-/// <summary>kb-search: ranks the item's documents by how many query words they contain (title words count double).</summary>
+/// <summary>
+/// kb-search: Okapi BM25 (k1 = 1.5, b = 0.75) over title and text of the item's documents, tokens are lower-cased runs
+/// of letters and digits, like the catalog's index; returns "[rank] title" and the text of the k best hits.
+/// </summary>
 internal sealed class LocalKbSearch(IReadOnlyList<KbDocument> documents) : LocalExecutor("kb-search", "query")
 {
+    private readonly List<string[]> _tokens = [.. documents.Select(d => Tokens(d.Title + " " + d.Text))];
+
     protected override Task<string> RunAsync(JsonElement arguments, CancellationToken cancellationToken)
     {
-        var query = Words(arguments.GetProperty("query").GetString()!);
+        var query = Tokens(arguments.GetProperty("query").GetString()!).Distinct().ToArray();
         var k = arguments.TryGetProperty("k", out var kValue) ? kValue.GetInt32() : 3;
-        var ranked = documents
-            .Select(d => (Doc: d, Score: query.Sum(w => (Words(d.Title).Contains(w) ? 2 : 0) + (Words(d.Text).Contains(w) ? 1 : 0))))
-            .Where(x => x.Score > 0)
-            .OrderByDescending(x => x.Score)
+        var averageLength = _tokens.Average(t => t.Length);
+        double Score(int i) => query.Sum(term =>
+        {
+            var tf = _tokens[i].Count(t => t == term);
+            var n = _tokens.Count(t => t.Contains(term));
+            var idf = Math.Log(1 + ((_tokens.Count - n + 0.5) / (n + 0.5)));
+            return tf == 0 ? 0 : idf * tf * 2.5 / (tf + (1.5 * (0.25 + (0.75 * _tokens[i].Length / averageLength))));
+        });
+        var hits = Enumerable.Range(0, documents.Count)
+            .Select(i => (Index: i, Score: Score(i)))
+            .Where(h => h.Score > 0)
+            .OrderByDescending(h => h.Score)
+            .ThenBy(h => h.Index)
             .Take(k)
-            .Select(x => x.Doc.Text);
-        return Task.FromResult(string.Join("\n", ranked));
+            .Select((h, rank) => $"[{rank + 1}] {documents[h.Index].Title}\n{documents[h.Index].Text}");
+        return Task.FromResult(string.Join("\n", hits));
     }
 
-    private static HashSet<string> Words(string text) =>
-        text.ToLowerInvariant().Split([' ', '.', ',', '?', '\''], StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+    private static string[] Tokens(string text) =>
+        System.Text.RegularExpressions.Regex.Matches(text.ToLowerInvariant(), @"[\p{L}\p{Nd}]+").Select(m => m.Value).ToArray();
 }
 
 /// <summary>python-run: runs the code in a real python3 process and returns its stdout (stderr on failure).</summary>
