@@ -34,6 +34,13 @@ public interface IAgentTask
     /// </summary>
     IReadOnlyList<TaskItem> Generate(TaskSplit split, int count, int seed);
 
+    /// <summary>
+    /// Why <paramref name="item"/> cannot be used by this task (wrong task name, missing or inconsistent metadata, an
+    /// answer that disagrees with the task's own computation), or null when it can. Pass it to
+    /// <see cref="Data.TaskItemJsonl.Read"/> so bad imported lines are reported with their line numbers.
+    /// </summary>
+    string? Validate(TaskItem item);
+
     /// <summary>What the tool executor needs for this item.</summary>
     TaskToolContext GetToolContext(TaskItem item);
 

@@ -49,6 +49,29 @@ public sealed partial class ArithmeticTask : IAgentTask
                 new Dictionary<string, string> { [ExpressionKey] = expression });
         });
 
+    public string? Validate(TaskItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        if (item.Task != TaskName)
+        {
+            return $"item of task '{item.Task}', expected '{TaskName}'";
+        }
+
+        if (!item.Metadata.TryGetValue(ExpressionKey, out var expression))
+        {
+            return $"metadata '{ExpressionKey}' is missing";
+        }
+
+        if (!ArithmeticExpression.TryEvaluate(expression, out var value))
+        {
+            return $"expression '{expression}' does not evaluate to an integer";
+        }
+
+        return AnswerText.TryParseInteger(item.Answer, out var answer) && answer == value
+            ? null
+            : $"answer '{item.Answer}' differs from the expression's value {value.ToString(CultureInfo.InvariantCulture)}";
+    }
+
     public TaskToolContext GetToolContext(TaskItem item) => new(Tools, []);
 
     public RewardResult Score(TaskItem item, FinishedConversation conversation) =>

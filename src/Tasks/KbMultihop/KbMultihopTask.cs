@@ -84,6 +84,44 @@ public sealed class KbMultihopTask : IAgentTask
         });
     }
 
+    public string? Validate(TaskItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        if (item.Task != TaskName)
+        {
+            return $"item of task '{item.Task}', expected '{TaskName}'";
+        }
+
+        var missing = new[] { HopsKey, QueriesKey, ChainKey, WrongQueriesKey, WrongAnswerKey }.Where(k => !item.Metadata.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+        {
+            return $"metadata missing: {string.Join(", ", missing)}";
+        }
+
+        var queries = item.Metadata[QueriesKey].Split(Separator);
+        var chain = item.Metadata[ChainKey].Split(Separator);
+        if (queries.Length != chain.Length || item.Metadata[HopsKey] != chain.Length.ToString(CultureInfo.InvariantCulture))
+        {
+            return "queries, chain and hops disagree in length";
+        }
+
+        for (var hop = 0; hop < chain.Length; hop++)
+        {
+            var next = hop + 1 < chain.Length ? queries[hop + 1] : item.Answer;
+            if (item.Documents.FirstOrDefault(d => d.Id == chain[hop]) is not { } doc)
+            {
+                return $"chain document '{chain[hop]}' is not among the item's documents";
+            }
+
+            if (!doc.Text.Contains(next, StringComparison.Ordinal))
+            {
+                return $"chain document '{doc.Id}' does not mention '{next}'";
+            }
+        }
+
+        return null;
+    }
+
     public TaskToolContext GetToolContext(TaskItem item)
     {
         ArgumentNullException.ThrowIfNull(item);

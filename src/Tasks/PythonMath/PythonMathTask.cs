@@ -55,6 +55,38 @@ public sealed class PythonMathTask : IAgentTask
         });
     }
 
+    public string? Validate(TaskItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        if (item.Task != TaskName)
+        {
+            return $"item of task '{item.Task}', expected '{TaskName}'";
+        }
+
+        if (!item.Metadata.TryGetValue(FamilyKey, out var name) || PythonMathProblems.Families.FirstOrDefault(f => f.Name == name) is not { } family)
+        {
+            return $"metadata '{FamilyKey}' is missing or names no known family";
+        }
+
+        long[] args;
+        try
+        {
+            args = PythonMathProblems.ParseArgs(item.Metadata.TryGetValue(ArgsKey, out var text) ? text : string.Empty);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            return $"metadata '{ArgsKey}' is not a comma-separated list of integers";
+        }
+
+        if (args.Length != family.Sample(new Random(0), 100).Length || !family.IsValid(args))
+        {
+            return $"arguments '{PythonMathProblems.FormatArgs(args)}' are not valid for {family.Name}";
+        }
+
+        var truth = family.Truth(args);
+        return truth == item.Answer ? null : $"answer '{item.Answer}' differs from the computed {truth}";
+    }
+
     public TaskToolContext GetToolContext(TaskItem item) => new(Tools, []);
 
     public RewardResult Score(TaskItem item, FinishedConversation conversation) =>

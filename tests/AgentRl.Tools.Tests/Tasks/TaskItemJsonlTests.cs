@@ -77,3 +77,47 @@ public sealed class TaskItemJsonlTests
         Assert.Equal(3, Assert.Single(read.Errors).LineNumber);
     }
 }
+
+public sealed class TaskValidationTests
+{
+    [Fact]
+    public void Validate_GeneratedItemsOfEveryTask_Valid()
+    {
+        foreach (var task in TaskRegistry.CreateDefault().List().Select(i => TaskRegistry.CreateDefault().Create(i.Name)))
+        {
+            Assert.All(task.Generate(TaskSplit.Train, 20, 1), i => Assert.Null(task.Validate(i)));
+        }
+    }
+
+    [Fact]
+    public void Validate_TamperedItems_Rejected()
+    {
+        var arithmetic = new ArithmeticTask();
+        var a = arithmetic.Generate(TaskSplit.Train, 1, 1)[0];
+        Assert.Contains("differs", arithmetic.Validate(a with { Answer = a.Answer + "1" }), StringComparison.Ordinal);
+        Assert.Contains("expected 'arithmetic'", arithmetic.Validate(a with { Task = "python-math" }), StringComparison.Ordinal);
+
+        var python = new PythonMathTask();
+        var p = python.Generate(TaskSplit.Train, 1, 1)[0];
+        Assert.Contains("differs", python.Validate(p with { Answer = "-1" }), StringComparison.Ordinal);
+        Assert.NotNull(python.Validate(p with { Metadata = new Dictionary<string, string> { [PythonMathTask.FamilyKey] = "collatz-steps", [PythonMathTask.ArgsKey] = "x" } }));
+
+        var kb = new KbMultihopTask();
+        var k = kb.Generate(TaskSplit.Train, 1, 1)[0];
+        Assert.Contains("does not mention", kb.Validate(k with { Answer = "Atlantis" }), StringComparison.Ordinal);
+        Assert.Contains("not among", kb.Validate(k with { Documents = [] }), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_WithTaskValidation_TamperedLineReportedByNumber()
+    {
+        var task = new ArithmeticTask();
+        var items = task.Generate(TaskSplit.Train, 3, 2).ToList();
+        items[1] = items[1] with { Answer = "0" == items[1].Answer ? "1" : "0" };
+        using var writer = new StringWriter();
+        TaskItemJsonl.Write(writer, items);
+        var read = TaskItemJsonl.Read(new StringReader(writer.ToString()), task.Validate);
+        Assert.Equal(2, read.Items.Count);
+        Assert.Equal(2, Assert.Single(read.Errors).LineNumber);
+    }
+}
