@@ -1,0 +1,50 @@
+namespace AgentRl.Tasks.Arithmetic;
+
+/// <summary>Difficulty knobs of the arithmetic task.</summary>
+public sealed record ArithmeticOptions : TaskOptions
+{
+    /// <summary>Fewest binary operations per expression. Default 3.</summary>
+    public int MinOperations { get; init; } = 3;
+
+    /// <summary>Most binary operations per expression. Default 4.</summary>
+    public int MaxOperations { get; init; } = 4;
+
+    /// <summary>Fewest digits of an operand. Default 2.</summary>
+    public int MinDigits { get; init; } = 2;
+
+    /// <summary>Most digits of an operand. Default 4.</summary>
+    public int MaxDigits { get; init; } = 4;
+
+    /// <summary>Whether exact integer divisions appear. Default true.</summary>
+    public bool AllowDivision { get; init; } = true;
+
+    /// <summary>Largest absolute value of the result and of every intermediate value. Default 100,000,000.</summary>
+    public long MaxAbsValue { get; init; } = 100_000_000;
+
+    /// <summary>The user prompt; <c>{expression}</c> is replaced. Default "Compute {expression}".</summary>
+    public string PromptTemplate { get; init; } = "Compute {expression}";
+
+    public override void Validate()
+    {
+        base.Validate();
+        if (MinOperations < 1 || MaxOperations < MinOperations)
+        {
+            throw new ArgumentException($"Need 1 <= MinOperations <= MaxOperations, got {MinOperations}..{MaxOperations}.");
+        }
+
+        if (MinDigits < 1 || MaxDigits < MinDigits || MaxDigits > 9)
+        {
+            throw new ArgumentException($"Need 1 <= MinDigits <= MaxDigits <= 9, got {MinDigits}..{MaxDigits}.");
+        }
+
+        if (MaxAbsValue < 100)
+        {
+            throw new ArgumentException($"MaxAbsValue must be at least 100, got {MaxAbsValue}.");
+        }
+
+        if (!PromptTemplate.Contains("{expression}", StringComparison.Ordinal))
+        {
+            throw new ArgumentException("PromptTemplate must contain {expression}.");
+        }
+    }
+}

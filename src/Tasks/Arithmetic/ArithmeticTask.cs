@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using AgentRl.Abstractions.Chat;
+using AgentRl.Abstractions.Tools;
+using AgentRl.Tasks.Data;
+using AgentRl.Tasks.Demonstrations;
+using AgentRl.Tasks.Rewards;
+
+namespace AgentRl.Tasks.Arithmetic;
+
+/// <summary>Multi-step integer expressions solved with <c>calculator-evaluate</c>; exact-match reward.</summary>
+public sealed partial class ArithmeticTask : IAgentTask
+{
+    public const string TaskName = "arithmetic";
+    public const string CalculatorTool = "calculator-evaluate";
+    public const string ExpressionArgument = "expression";
+
+    /// <summary>Metadata key holding the expression.</summary>
+    public const string ExpressionKey = "expression";
+
+    public const string DefaultSystemPrompt =
+        "Compute the expression exactly. Call calculator-evaluate with it, then reply with the integer as <answer>N</answer>.";
+
+    internal static readonly IReadOnlyList<string> Tools = [CalculatorTool];
+
+    private readonly ArithmeticOptions _options;
+
+    public ArithmeticTask(ArithmeticOptions? options = null)
+    {
+        _options = options ?? new ArithmeticOptions();
+        _options.Validate();
+    }
+
+    public string Name => TaskName;
+
+    public string Description => "Multi-step integer arithmetic with parentheses, solved with calculator-evaluate; exact-match reward.";
+
+    public string SystemPrompt => _options.SystemPrompt ?? DefaultSystemPrompt;
+
+    public IReadOnlyList<string> AllowedTools => Tools;
+
+    public IReadOnlyList<TaskItem> Generate(TaskSplit split, int count, int seed) =>
+        SplitSampler.Sample(TaskName, split, count, seed, _options.EvalModulus, rng =>
+        {
+            var (expression, value) = ArithmeticExpression.Generate(rng, _options);
+            return new TaskCandidate(
+                _options.PromptTemplate.Replace("{expression}", expression, StringComparison.Ordinal),
+                value.ToString(CultureInfo.InvariantCulture),
+                new Dictionary<string, string> { [ExpressionKey] = expression });
+        });
+
+    public string? Validate(TaskItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        if (item.Task != TaskName)
+        {
+            return $"item of task '{item.Task}', expected '{TaskName}'";
+        }
+
+        if (!item.Metadata.TryGetValue(ExpressionKey, out var expression))
+        {
+            return $"metadata '{ExpressionKey}' is missing";
+        }
+
+        if (!ArithmeticExpression.TryEvaluate(expression, out var value))
+        {
+            return $"expression '{expression}' does not evaluate to an integer";
+        }
+
+        return AnswerText.TryParseInteger(item.Answer, out var answer) && answer == value
+            ? null
+            : $"answer '{item.Answer}' differs from the expression's value {value.ToString(CultureInfo.InvariantCulture)}";
+    }
+
+    public TaskToolContext GetToolContext(TaskItem item) => new(Tools, []);
+
+    public RewardResult Score(TaskItem item, FinishedConversation conversation) =>
+        ArithmeticReward.Score(item, conversation, _options.Weights);
+
+    public async Task<Demonstration> BuildDemonstrationAsync(
+        TaskItem item,
+        IToolExecutor tools,
+        DemonstrationFlaw flaw = DemonstrationFlaw.None,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(tools);
+        var expression = item.RequireMetadata(ExpressionKey);
+        var truth = long.Parse(item.Answer, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var rng = new Random(TaskHash.Seed($"{item.Id}/{flaw}"));
+
+        var calledExpression = expression;
+        var answer = truth;
+        if (flaw == DemonstrationFlaw.WrongToolArgument)
+        {
+            if (TryPerturb(expression, truth, rng, out var perturbed, out var perturbedValue))
+            {
+                (calledExpression, answer) = (perturbed, perturbedValue);
+            }
+            else
+            {
+                flaw = DemonstrationFlaw.WrongFinalAnswer;
+            }
+        }
+
+        var call = new ToolCall(CalculatorTool, ToolArguments.Json((ExpressionArgument, calledExpression)));
+        var observation = await tools.ExecuteAsync(call, cancellationToken).ConfigureAwait(false);
+        var agree = !observation.IsError && AnswerText.TryParseInteger(observation.Text, out var observed) && observed == answer;
+
+        if (flaw == DemonstrationFlaw.WrongFinalAnswer)
+        {
+            var delta = rng.Next(1, 10) * (rng.Next(2) == 0 ? 1 : -1) * (rng.Next(2) == 0 ? 1 : 10);
+            answer = truth + delta;
+        }
+
+        var answerText = answer.ToString(CultureInfo.InvariantCulture);
+        var final = flaw == DemonstrationFlaw.MissingAnswerTag ? $"The answer is {answerText}." : AnswerText.Tag(answerText);
+        IReadOnlyList<ChatMessage> messages =
+        [
+            ChatMessage.System(SystemPrompt),
+            ChatMessage.User(item.Prompt),
+            ChatMessage.Assistant(string.Empty, call),
+            ChatMessage.Tool(CalculatorTool, observation.Text),
+            ChatMessage.Assistant(final),
+        ];
+        return new Demonstration(item, messages, flaw, agree);
+    }
+
+    /// <summary>Changes one operand so the expression still evaluates exactly but to a different value.</summary>
+    private static bool TryPerturb(string expression, long truth, Random rng, out string perturbed, out long value)
+    {
+        var numbers = Operand().Matches(expression);
+        for (var attempt = 0; attempt < 100 && numbers.Count > 0; attempt++)
+        {
+            var match = numbers[rng.Next(numbers.Count)];
+            var original = long.Parse(match.Value, CultureInfo.InvariantCulture);
+            var changed = original + (rng.Next(1, 10) * (rng.Next(2) == 0 ? 1 : -1));
+            if (changed < 1)
+            {
+                continue;
+            }
+
+            var candidate = string.Concat(
+                expression.AsSpan(0, match.Index), changed.ToString(CultureInfo.InvariantCulture), expression.AsSpan(match.Index + match.Length));
+            if (ArithmeticExpression.TryEvaluate(candidate, out value) && value != truth)
+            {
+                perturbed = candidate;
+                return true;
+            }
+        }
+
+        perturbed = expression;
+        value = truth;
+        return false;
+    }
+
+    [GeneratedRegex(@"\d+")]
+    private static partial Regex Operand();
+}

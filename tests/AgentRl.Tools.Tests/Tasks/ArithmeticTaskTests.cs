@@ -1,0 +1,197 @@
+using System.Text.RegularExpressions;
+using AgentRl.Abstractions.Chat;
+using AgentRl.Tasks;
+using AgentRl.Tasks.Arithmetic;
+using AgentRl.Tasks.Demonstrations;
+using AgentRl.Tasks.Rewards;
+
+namespace AgentRl.Tools.Tests.Tasks;
+
+public sealed class ArithmeticTaskTests
+{
+    private static readonly ArithmeticTask Task = new();
+
+    private static TaskItem Item(string expression, string answer) =>
+        new("a-1", ArithmeticTask.TaskName, "Compute " + expression, answer, TaskSplit.Train,
+            new Dictionary<string, string> { [ArithmeticTask.ExpressionKey] = expression }, []);
+
+    private static FinishedConversation Conversation(string final, params ToolCall[] calls) => new(final, calls);
+
+    private static readonly ToolCall GoodCall = new("calculator-evaluate", """{"expression":"(12 + 30) * 2"}""");
+
+    [Fact]
+    public void Generate_SameSeed_SameItems()
+    {
+        Assert.Equal(Task.Generate(TaskSplit.Train, 50, 7), Task.Generate(TaskSplit.Train, 50, 7));
+    }
+
+    [Fact]
+    public void Generate_DifferentSeeds_DifferentItems()
+    {
+        var a = Task.Generate(TaskSplit.Train, 50, 7).Select(i => i.Prompt);
+        var b = Task.Generate(TaskSplit.Train, 50, 8).Select(i => i.Prompt);
+        Assert.True(a.Intersect(b).Count() < 5);
+    }
+
+    [Fact]
+    public void Generate_TrainAndEval_NeverShareAProblem()
+    {
+        var train = Task.Generate(TaskSplit.Train, 400, 1);
+        var eval = Task.Generate(TaskSplit.Eval, 100, 1).Concat(Task.Generate(TaskSplit.Eval, 100, 2)).ToList();
+        Assert.All(train, i => Assert.Equal(TaskSplit.Train, i.Split));
+        Assert.All(eval, i => Assert.Equal(TaskSplit.Eval, i.Split));
+        Assert.Empty(train.Select(i => i.Prompt).Intersect(eval.Select(i => i.Prompt)));
+        Assert.Equal(400, train.Select(i => i.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public void Generate_Answers_EqualIndependentEvaluation()
+    {
+        foreach (var item in Task.Generate(TaskSplit.Train, 300, 3))
+        {
+            var expression = item.Metadata[ArithmeticTask.ExpressionKey];
+            Assert.Equal(item.Answer, LocalCalculator.Evaluate(expression).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal("Compute " + expression, item.Prompt);
+            Assert.InRange(Regex.Matches(expression, @" [-+*/] ").Count, 3, 4);
+            Assert.InRange(Math.Abs(long.Parse(item.Answer, System.Globalization.CultureInfo.InvariantCulture)), 0, 100_000_000);
+        }
+    }
+
+    [Fact]
+    public void Generate_ManyItems_UseEveryOperatorAndParentheses()
+    {
+        var text = string.Concat(Task.Generate(TaskSplit.Train, 200, 4).Select(i => i.Metadata[ArithmeticTask.ExpressionKey]));
+        Assert.Contains(" / ", text, StringComparison.Ordinal);
+        Assert.Contains(" * ", text, StringComparison.Ordinal);
+        Assert.Contains(" - ", text, StringComparison.Ordinal);
+        Assert.Contains(" + ", text, StringComparison.Ordinal);
+        Assert.Contains("(", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Generate_EasyOptions_TwoOperationsOnTwoDigitNumbers()
+    {
+        var easy = new ArithmeticTask(new ArithmeticOptions { MinOperations = 2, MaxOperations = 2, MinDigits = 2, MaxDigits = 2, AllowDivision = false });
+        foreach (var item in easy.Generate(TaskSplit.Eval, 100, 5))
+        {
+            var expression = item.Metadata[ArithmeticTask.ExpressionKey];
+            Assert.Equal(2, Regex.Matches(expression, @" [-+*] ").Count);
+            Assert.DoesNotContain("/", expression, StringComparison.Ordinal);
+            Assert.All(Regex.Matches(expression, @"\d+"), m => Assert.InRange(int.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture), 10, 99));
+        }
+    }
+
+    [Fact]
+    public void Evaluate_PrecedenceParenthesesAndExactDivision_AsWritten()
+    {
+        Assert.Equal(84, ArithmeticExpression.Evaluate("(12 + 30) * 2"));
+        Assert.Equal(72, ArithmeticExpression.Evaluate("12 + 30 * 2"));
+        Assert.Equal(-1, ArithmeticExpression.Evaluate("10 - (5 + 6)"));
+        Assert.Equal(21, ArithmeticExpression.Evaluate("84 / 2 / 2"));
+        Assert.Throws<ArithmeticException>(() => ArithmeticExpression.Evaluate("7 / 2"));
+        Assert.Throws<FormatException>(() => ArithmeticExpression.Evaluate("7 +"));
+    }
+
+    [Fact]
+    public void Reward_CorrectTaggedAnswerWithTool_FullScore()
+    {
+        var r = Task.Score(Item("(12 + 30) * 2", "84"), Conversation("So <answer>84</answer>", GoodCall));
+        Assert.Equal(1.0, r.Score, 9);
+        Assert.Equal(1.0, r.Parts[RewardParts.Correctness]);
+        Assert.Equal(1.0, r.Parts[RewardParts.Format]);
+        Assert.Equal(1.0, r.Parts[RewardParts.ToolUse]);
+    }
+
+    [Fact]
+    public void Reward_WrongAnswer_OnlyFormatAndToolUse()
+    {
+        var r = Task.Score(Item("(12 + 30) * 2", "84"), Conversation("<answer>85</answer>", GoodCall));
+        Assert.Equal(0.0, r.Parts[RewardParts.Correctness]);
+        Assert.Equal(0.2, r.Score, 9);
+    }
+
+    [Fact]
+    public void Reward_MissingAnswerTag_NoCorrectnessNoFormat()
+    {
+        var r = Task.Score(Item("(12 + 30) * 2", "84"), Conversation("The answer is 84.", GoodCall));
+        Assert.Equal(0.0, r.Parts[RewardParts.Correctness]);
+        Assert.Equal(0.0, r.Parts[RewardParts.Format]);
+        Assert.Equal(0.1, r.Score, 9);
+    }
+
+    [Theory]
+    [InlineData("<answer>84</answer><answer>84</answer>", 1.0, 0.0)]
+    [InlineData("<answer>84", 0.0, 0.0)]
+    [InlineData("<answer></answer> 84", 0.0, 0.0)]
+    [InlineData("<answer> 84. </answer>", 1.0, 1.0)]
+    [InlineData("<answer>eighty-four</answer>", 0.0, 1.0)]
+    public void Reward_BadlyFormattedAnswers_ScoredPartByPart(string final, double correctness, double format)
+    {
+        var r = Task.Score(Item("(12 + 30) * 2", "84"), Conversation(final, GoodCall));
+        Assert.Equal(correctness, r.Parts[RewardParts.Correctness]);
+        Assert.Equal(format, r.Parts[RewardParts.Format]);
+    }
+
+    [Fact]
+    public void Reward_LargeAnswerWithThousandsSeparators_Correct()
+    {
+        var r = Task.Score(Item("1234 * 1000", "1234000"), Conversation("<answer>1,234,000</answer>", GoodCall));
+        Assert.Equal(1.0, r.Parts[RewardParts.Correctness]);
+    }
+
+    [Theory]
+    [InlineData("python-run", """{"code":"print(84)"}""")]
+    [InlineData("calculator-evaluate", "{not json")]
+    [InlineData("calculator-evaluate", """{"expr":"1+1"}""")]
+    public void Reward_NoValidCalculatorCall_NoToolUse(string tool, string arguments)
+    {
+        var r = Task.Score(Item("(12 + 30) * 2", "84"), Conversation("<answer>84</answer>", new ToolCall(tool, arguments)));
+        Assert.Equal(0.0, r.Parts[RewardParts.ToolUse]);
+        Assert.Equal(0.9, r.Score, 9);
+    }
+
+    [Fact]
+    public async Task Demonstrations_Gold_ScoreFullRewardAndCallTheCalculator()
+    {
+        var items = Task.Generate(TaskSplit.Train, 20, 11);
+        var calculator = new LocalCalculator();
+        var demos = await DemonstrationGenerator.GenerateAsync(Task, items, _ => calculator);
+        Assert.Equal(20, calculator.Calls.Count);
+        foreach (var demo in demos)
+        {
+            Assert.Equal(DemonstrationFlaw.None, demo.Flaw);
+            Assert.True(demo.ToolResultsAgree);
+            Assert.Equal([ChatRole.System, ChatRole.User, ChatRole.Assistant, ChatRole.Tool, ChatRole.Assistant], demo.Messages.Select(m => m.Role));
+            Assert.Equal(demo.Item.Answer, demo.Messages[3].Content);
+            Assert.Equal(1.0, Task.Score(demo.Item, FinishedConversation.FromMessages(demo.Messages)).Score, 9);
+        }
+    }
+
+    [Fact]
+    public async Task Demonstrations_FlawedFraction_ThatShareScoresLess()
+    {
+        var items = Task.Generate(TaskSplit.Train, 40, 12);
+        var options = new DemonstrationOptions { FlawedFraction = 0.5, Seed = 3 };
+        var demos = await DemonstrationGenerator.GenerateAsync(Task, items, _ => new LocalCalculator(), options);
+        var again = await DemonstrationGenerator.GenerateAsync(Task, items, _ => new LocalCalculator(), options);
+        Assert.Equal(20, demos.Count(d => d.Flaw != DemonstrationFlaw.None));
+        Assert.Equal(demos.Select(d => d.Flaw), again.Select(d => d.Flaw));
+        Assert.Equal(3, demos.Select(d => d.Flaw).Where(f => f != DemonstrationFlaw.None).Distinct().Count());
+        foreach (var demo in demos)
+        {
+            var score = Task.Score(demo.Item, FinishedConversation.FromMessages(demo.Messages)).Score;
+            Assert.True(demo.Flaw == DemonstrationFlaw.None ? score == 1.0 : score < 1.0, $"{demo.Flaw}: {score}");
+        }
+    }
+
+    [Fact]
+    public async Task Demonstrations_WrongToolArgument_CallsADifferentExpressionAndAnswersItsValue()
+    {
+        var item = Task.Generate(TaskSplit.Train, 1, 13)[0];
+        var demo = await Task.BuildDemonstrationAsync(item, new LocalCalculator(), DemonstrationFlaw.WrongToolArgument);
+        var called = ToolCallChecks.TryGetString(demo.Messages[2].ToolCalls![0].ArgumentsJson, "expression")!;
+        Assert.NotEqual(item.Metadata[ArithmeticTask.ExpressionKey], called);
+        Assert.Equal(AnswerText.Tag(LocalCalculator.Evaluate(called).ToString(System.Globalization.CultureInfo.InvariantCulture)), demo.Messages[4].Content);
+        Assert.True(demo.ToolResultsAgree);
+    }
+}

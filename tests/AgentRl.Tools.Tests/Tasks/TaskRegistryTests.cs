@@ -1,0 +1,51 @@
+using AgentRl.Abstractions.Chat;
+using AgentRl.Tasks;
+using AgentRl.Tasks.Arithmetic;
+using AgentRl.Tasks.Rewards;
+
+namespace AgentRl.Tools.Tests.Tasks;
+
+public sealed class TaskRegistryTests
+{
+    private readonly TaskRegistry _registry = TaskRegistry.CreateDefault();
+
+    [Fact]
+    public void List_Default_TheThreeBundledTasksWithToolsAndOptions()
+    {
+        var tasks = _registry.List();
+        Assert.Equal(["arithmetic", "kb-multihop", "python-math"], tasks.Select(t => t.Name));
+        Assert.All(tasks, t => Assert.False(string.IsNullOrWhiteSpace(t.Description)));
+        Assert.Equal(["calculator-evaluate"], tasks[0].AllowedTools);
+        Assert.Equal(["kb-search"], tasks[1].AllowedTools);
+        Assert.Equal(["python-run"], tasks[2].AllowedTools);
+        Assert.Equal("3", tasks[0].OptionDefaults["MinOperations"]);
+        Assert.Equal("3", tasks[1].OptionDefaults["MaxHops"]);
+    }
+
+    [Fact]
+    public void Create_WithOptions_TaskUsesThem()
+    {
+        var task = _registry.Create("Arithmetic", new Dictionary<string, string>
+        {
+            ["min-operations"] = "1",
+            ["max_operations"] = "1",
+            ["AllowDivision"] = "false",
+            ["correctness-weight"] = "1",
+            ["system-prompt"] = "Be exact.",
+        });
+        Assert.IsType<ArithmeticTask>(task);
+        Assert.Equal("Be exact.", task.SystemPrompt);
+        Assert.All(task.Generate(TaskSplit.Train, 20, 1), i => Assert.Single(System.Text.RegularExpressions.Regex.Matches(i.Prompt, " [-+*/] ")));
+        var item = task.Generate(TaskSplit.Train, 1, 1)[0];
+        Assert.Equal(1.2, task.Score(item, new FinishedConversation(AnswerText.Tag(item.Answer), [new ToolCall("calculator-evaluate", """{"expression":"1"}""")])).Score, 9);
+    }
+
+    [Fact]
+    public void Create_UnknownTaskOrOption_ClearErrors()
+    {
+        Assert.Contains("known tasks: arithmetic, kb-multihop, python-math", Assert.Throws<ArgumentException>(() => _registry.Create("chess")).Message, StringComparison.Ordinal);
+        Assert.Contains("no option 'depth'", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["depth"] = "3" })).Message, StringComparison.Ordinal);
+        Assert.Contains("expects Int32", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["max-hops"] = "three" })).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["max-hops"] = "4" }));
+    }
+}
