@@ -1,7 +1,12 @@
 using AgentRl.Abstractions.Cluster;
 using AgentRl.Grains.Policies;
+using AgentRl.Grains.Tasks;
+using AgentRl.Grains.Tools;
+using AgentRl.Tools.Catalog;
+using AgentRl.Tools.Parsing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using TorchSharp;
 
@@ -35,6 +40,16 @@ public static class AgentRlSiloBuilderExtensions
         builder.Services.AddOptions<PolicyHostOptions>().Configure<IServiceProvider>((o, sp) =>
             sp.GetService<IConfiguration>()?.GetSection("AgentRl").Bind(o));
         builder.Services.AddSingleton<PolicyHost>();
+        builder.Services.AddSingleton<TaskCatalog>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var configuration = sp.GetService<IConfiguration>();
+            var catalog = configuration?.GetSection(ToolCatalogOptions.SectionName).Get<ToolCatalogOptions>() ?? new ToolCatalogOptions();
+            var format = configuration?.GetSection(ToolCallFormatOptions.SectionName).Get<ToolCallFormatOptions>() ?? new ToolCallFormatOptions();
+            var runtime = configuration?.GetSection("AgentRl:ToolRuntime").Get<ToolRuntimeOptions>() ?? new ToolRuntimeOptions();
+            catalog.Validate();
+            return new ToolRuntime(catalog, format, runtime, sp.GetRequiredService<ILoggerFactory>());
+        });
         return builder;
     }
 

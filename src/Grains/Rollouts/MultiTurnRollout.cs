@@ -1,0 +1,235 @@
+using AgentRl.Abstractions.Chat;
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Tools;
+using AgentRl.Policy.Chat;
+using AgentRl.Tools.Catalog;
+using AgentRl.Tools.Parsing;
+
+namespace AgentRl.Grains.Rollouts;
+
+/// <summary>
+/// The multi-turn loop of one trajectory, as a plain class so that it runs (and is tested) without a cluster:
+/// generate until a tool-call close tag, end of turn, EOS or the token budget; parse the calls; run them; append the
+/// observation tokens (loss mask 0) as the chat template's exact delta; repeat up to the turn and context budgets.
+/// Token in, token out: the trajectory holds the ids the model produced and the ids appended, never re-tokenized.
+/// </summary>
+public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser parser, RolloutLimits limits)
+{
+    /// <summary>Generates a continuation of a prefix.</summary>
+    public delegate Task<GenerateResponse> Generate(GenerateRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Runs a well-formed tool call; never throws for a bad call.</summary>
+    public delegate Task<ToolObservation> InvokeTool(ToolCall call, CancellationToken cancellationToken);
+
+    public async Task<Trajectory> RunAsync(
+        string groupId,
+        string branchPath,
+        string? systemPrompt,
+        string userPrompt,
+        IReadOnlyList<ToolSpec> tools,
+        SamplingSettings sampling,
+        int seed,
+        Generate generate,
+        InvokeTool invoke,
+        CancellationToken cancellationToken = default)
+    {
+        var prompt = template.Start(systemPrompt, tools, userPrompt);
+        var state = new State(prompt);
+        var conversation = new List<ChatMessage>();
+        if (systemPrompt is not null)
+        {
+            conversation.Add(ChatMessage.System(systemPrompt));
+        }
+
+        conversation.Add(ChatMessage.User(userPrompt));
+        var records = new List<ToolCallRecord>();
+        var entropyAfterTools = new List<float>();
+        float initialEntropy = 0;
+        FinishReason finish;
+        string? error = null;
+        var turn = 0;
+        while (true)
+        {
+            if (turn >= limits.MaxTurns)
+            {
+                finish = FinishReason.MaxTurns;
+                break;
+            }
+
+            var room = limits.ContextBudget - state.Length;
+            if (room <= 0)
+            {
+                finish = FinishReason.ContextBudget;
+                break;
+            }
+
+            GenerateResponse response;
+            try
+            {
+                response = await generate(
+                    new GenerateRequest(state.Ids.ToArray(), Math.Min(limits.MaxNewTokensPerTurn, room), sampling, unchecked((seed * 1_000_003) + turn), template.StopTokenIds, template.StopStrings),
+                    cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                finish = FinishReason.Cancelled;
+                break;
+            }
+
+            state.AppendGenerated(response);
+            var window = MeanOfFirst(response.Entropies, limits.EntropyWindow);
+            if (turn == 0)
+            {
+                initialEntropy = window;
+            }
+            else
+            {
+                entropyAfterTools.Add(window);
+            }
+
+            var text = template.Tokenizer.Decode(response.TokenIds);
+            var endsWithToolCall = response.TokenIds.Length > 0 && response.TokenIds[^1] == template.ToolCallEndId;
+            if (response.FinishReason == FinishReason.Cancelled)
+            {
+                conversation.Add(ChatMessage.Assistant(StripMarkers(text)));
+                finish = FinishReason.Cancelled;
+                break;
+            }
+
+            if (!endsWithToolCall)
+            {
+                conversation.Add(ChatMessage.Assistant(StripMarkers(text)));
+                finish = response.FinishReason == FinishReason.Stop ? FinishReason.Eos
+                    : state.Length >= limits.ContextBudget ? FinishReason.ContextBudget
+                    : FinishReason.Length;
+                break;
+            }
+
+            var parsed = parser.Parse(text);
+            var observations = new List<ToolObservation>();
+            foreach (var call in parsed.Calls)
+            {
+                ToolObservation observation;
+                if (call.IsMalformed)
+                {
+                    observation = new ToolObservation(call.Call.Name, $"Malformed tool call: {call.Error}. Write <tool_call>{{\"name\": \"tool-name\", \"arguments\": {{...}}}}</tool_call>.", true, ToolErrorKinds.BadJson, 0);
+                }
+                else if (records.Count >= limits.MaxToolCalls)
+                {
+                    observation = new ToolObservation(call.Call.Name, $"Tool-call limit reached ({limits.MaxToolCalls} per episode); answer now.", true, "tool_call_limit", 0);
+                }
+                else
+                {
+                    observation = await invoke(call.Call, cancellationToken);
+                }
+
+                observations.Add(observation);
+                records.Add(new ToolCallRecord(call.Call.Name, call.Call.ArgumentsJson, observation.Text, observation.IsError, observation.ErrorKind, observation.LatencyMs, 0, 0));
+            }
+
+            if (observations.Count == 0)
+            {
+                // A close tag with no parsable block: tell the model, as an observation, rather than end silently.
+                var observation = new ToolObservation("", "No tool call found before </tool_call>.", true, ToolErrorKinds.BadJson, 0);
+                observations.Add(observation);
+                records.Add(new ToolCallRecord("", text, observation.Text, true, observation.ErrorKind, 0, 0, 0));
+            }
+
+            conversation.Add(new ChatMessage(ChatRole.Assistant, parsed.Content, parsed.Calls.Where(c => !c.IsMalformed).Select(c => c.Call).ToList()));
+            conversation.AddRange(observations.Select(o => ChatMessage.Tool(o.ToolName, o.Text)));
+            var delta = template.ToolResults(response.TokenIds, observations.Select(o => new ToolResult(o.ToolName, o.Text)).ToList());
+            if (state.Length + delta.Length >= limits.ContextBudget)
+            {
+                finish = FinishReason.ContextBudget;
+                break;
+            }
+
+            var start = state.Length;
+            state.AppendObservation(delta);
+            for (var i = records.Count - observations.Count; i < records.Count; i++)
+            {
+                records[i] = records[i] with { ObservationStart = start, ObservationLength = delta.Length };
+            }
+
+            turn++;
+        }
+
+        return new Trajectory
+        {
+            GroupId = groupId,
+            BranchPath = branchPath,
+            TokenIds = [.. state.Ids],
+            PromptLength = prompt.Length,
+            LossMask = [.. state.Mask],
+            Logprobs = [.. state.Logprobs],
+            Entropies = [.. state.Entropies],
+            PolicyVersions = [.. state.Versions],
+            ToolCalls = records,
+            FinishReason = finish,
+            Error = error,
+            Conversation = conversation,
+            EntropyAfterToolResults = entropyAfterTools,
+            InitialEntropy = initialEntropy,
+        };
+    }
+
+    private static float MeanOfFirst(float[] values, int k)
+    {
+        var n = Math.Min(k, values.Length);
+        if (n == 0)
+        {
+            return 0;
+        }
+
+        double sum = 0;
+        for (var i = 0; i < n; i++)
+        {
+            sum += values[i];
+        }
+
+        return (float)(sum / n);
+    }
+
+    /// <summary>The assistant's text without the chat template's end-of-turn marker, as a reward function reads it.</summary>
+    private string StripMarkers(string text)
+    {
+        foreach (var stop in template.StopStrings)
+        {
+            if (text.EndsWith(stop, StringComparison.Ordinal))
+            {
+                return text[..^stop.Length];
+            }
+        }
+
+        return text;
+    }
+
+    private sealed class State(int[] prompt)
+    {
+        public List<int> Ids { get; } = [.. prompt];
+        public List<byte> Mask { get; } = [.. new byte[prompt.Length]];
+        public List<float> Logprobs { get; } = [.. new float[prompt.Length]];
+        public List<float> Entropies { get; } = [.. new float[prompt.Length]];
+        public List<long> Versions { get; } = [.. Enumerable.Repeat(-1L, prompt.Length)];
+
+        public int Length => Ids.Count;
+
+        public void AppendGenerated(GenerateResponse response)
+        {
+            Ids.AddRange(response.TokenIds);
+            Mask.AddRange(Enumerable.Repeat((byte)1, response.TokenIds.Length));
+            Logprobs.AddRange(response.Logprobs);
+            Entropies.AddRange(response.Entropies);
+            Versions.AddRange(response.PolicyVersions);
+        }
+
+        public void AppendObservation(int[] delta)
+        {
+            Ids.AddRange(delta);
+            Mask.AddRange(new byte[delta.Length]);
+            Logprobs.AddRange(new float[delta.Length]);
+            Entropies.AddRange(new float[delta.Length]);
+            Versions.AddRange(Enumerable.Repeat(-1L, delta.Length));
+        }
+    }
+}
