@@ -26,7 +26,8 @@ public static class ArgumentBinder
             return false;
         }
 
-        var parameters = metadata.Parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        // Names match case-insensitively (as the web JSON defaults do for objects) and bind to the declared name.
+        var parameters = metadata.Parameters.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
         var bound = new KernelArguments();
         foreach (var property in root.EnumerateObject())
         {
@@ -38,11 +39,20 @@ public static class ArgumentBinder
                 return false;
             }
 
+            if (bound.ContainsName(parameter.Name))
+            {
+                error = new BindError(ToolErrorKinds.BadArguments, $"argument '{parameter.Name}' is given twice");
+                return false;
+            }
+
             var type = parameter.ParameterType ?? typeof(string);
             object? value;
             try
             {
-                value = property.Value.Deserialize(type, ToolCatalog.JsonOptions);
+                // A number or boolean where text is expected ("expression": 12) is taken as its JSON text.
+                value = type == typeof(string) && property.Value.ValueKind is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False
+                    ? property.Value.GetRawText()
+                    : property.Value.Deserialize(type, ToolCatalog.JsonOptions);
             }
             catch (Exception ex) when (ex is JsonException or NotSupportedException or FormatException or InvalidOperationException)
             {
@@ -58,7 +68,7 @@ public static class ArgumentBinder
                 return false;
             }
 
-            bound[property.Name] = value;
+            bound[parameter.Name] = value;
         }
 
         var missing = metadata.Parameters.Where(p => p.IsRequired && !bound.ContainsName(p.Name)).Select(p => p.Name).ToList();

@@ -62,6 +62,14 @@ public sealed partial class ToolCatalog
                 throw new ArgumentException($"plugin '{name}' ({type.FullName}) has no [KernelFunction] methods", nameof(options));
             }
 
+            var usesSandbox = type.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(Sandbox.ProcessSandbox)));
+            if (usesSandbox && options.CallTimeout <= options.Sandbox.Timeout)
+            {
+                throw new ArgumentException(
+                    $"CallTimeout ({options.CallTimeout}) must exceed Sandbox.Timeout ({options.Sandbox.Timeout}) so that plugin '{name}' reports its own timeout",
+                    nameof(options));
+            }
+
             _pluginTypes[name] = type;
             foreach (var function in functions)
             {

@@ -147,6 +147,7 @@ public sealed class ProcessSandboxTests : IDisposable
         Assert.Equal(100_000_000 - (16 * 1024), result.StdoutTruncatedBytes);
         Assert.Equal(new string('x', 16 * 1024) + "…[truncated 99983616 bytes]", result.Stdout);
         Assert.InRange(result.Elapsed.TotalSeconds, 0, 8);
+        await AssertNoSurvivorsAsync();
     }
 
     [Fact]
@@ -178,6 +179,7 @@ public sealed class ProcessSandboxTests : IDisposable
         Assert.False(File.Exists("/escape-" + _marker));
         Assert.Contains("inside ok True", result.Stdout, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFileSystemEntries(_root)); // the run's working directory was removed
+        await AssertNoSurvivorsAsync();
     }
 
     [Theory]

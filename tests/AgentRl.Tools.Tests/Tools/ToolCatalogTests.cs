@@ -88,6 +88,9 @@ public sealed class ToolCatalogTests
         var defaults = await session.ExecuteAsync(new ToolCall("weather-forecast", "{\"city\": \"Rome\", \"days\": 0}"));
         Assert.Equal("Rome|0|Celsius", defaults.Text);
 
+        var lenient = await session.ExecuteAsync(new ToolCall("weather-forecast", "{\"City\": 42, \"DAYS\": 1}"));
+        Assert.Equal("42|1|Celsius", lenient.Text);
+
         var structured = await session.ExecuteAsync(new ToolCall("weather-stats", ""));
         Assert.Equal("{\"count\":2}", structured.Text);
     }
@@ -134,6 +137,7 @@ public sealed class ToolCatalogTests
     [InlineData("weather-forecast", "{\"city\": \"Oslo\", \"days\": 1, \"unit\": \"kelvin\"}", ToolErrorKinds.BadArguments, "'unit' must be one of Celsius, Fahrenheit")]
     [InlineData("weather-forecast", "{\"city\": \"Oslo\", \"days\": 1, \"town\": \"x\"}", ToolErrorKinds.BadArguments, "unknown argument 'town'")]
     [InlineData("weather-forecast", "{\"city\": null, \"days\": 1}", ToolErrorKinds.BadArguments, "'city' must not be null")]
+    [InlineData("weather-forecast", "{\"city\": \"Oslo\", \"City\": \"Rome\", \"days\": 1}", ToolErrorKinds.BadArguments, "'city' is given twice")]
     [InlineData("weather-fail", "{}", ToolErrorKinds.ToolException, "Error in weather-fail: sensor offline")]
     [InlineData("calculator-evaluate", "{\"expression\": \"1/0\"}", ToolErrorKinds.ToolException, "division by zero at position 2")]
     public async Task Execute_FailedCall_IsErrorObservationWithKind(string name, string arguments, string kind, string message)
@@ -148,9 +152,24 @@ public sealed class ToolCatalogTests
     }
 
     [Fact]
+    public void Specs_PythonRun_HidesCancellationTokenParameter()
+    {
+        using var session = NewCatalog().OpenSession(["python-run"]);
+
+        var schema = JsonDocument.Parse(Assert.Single(session.Tools).ParametersSchemaJson).RootElement;
+
+        Assert.Equal(["code"], schema.GetProperty("properties").EnumerateObject().Select(p => p.Name));
+        Assert.Equal("Python 3 source code to run", schema.GetProperty("properties").GetProperty("code").GetProperty("description").GetString());
+    }
+
+    [Fact]
     public async Task Execute_ToolIgnoringCancellation_TimesOutOnTime()
     {
-        using var session = NewCatalog(o => o.CallTimeout = TimeSpan.FromMilliseconds(300)).OpenSession(AllWeather);
+        using var session = NewCatalog(o =>
+        {
+            o.CallTimeout = TimeSpan.FromMilliseconds(300);
+            o.Sandbox.Timeout = TimeSpan.FromMilliseconds(100);
+        }).OpenSession(AllWeather);
 
         var observation = await session.ExecuteAsync(new ToolCall("weather-hang", "{}"));
 
@@ -220,5 +239,6 @@ public sealed class ToolCatalogTests
         Assert.Throws<ArgumentException>(() => NewCatalog(o => o.Plugins["bad-name"] = ToolPluginRegistration.For<WeatherPlugin>()));
         Assert.Throws<ArgumentException>(() => NewCatalog(o => o.Plugins["ghost"] = new ToolPluginRegistration { Type = "No.Such.Type" }));
         Assert.Throws<ArgumentException>(() => NewCatalog(o => o.Plugins["plain"] = ToolPluginRegistration.For<ToolCatalogTests>()));
+        Assert.Contains("must exceed Sandbox.Timeout", Assert.Throws<ArgumentException>(() => NewCatalog(o => o.CallTimeout = TimeSpan.FromSeconds(5))).Message, StringComparison.Ordinal);
     }
 }
