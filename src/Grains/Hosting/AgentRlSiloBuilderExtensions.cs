@@ -1,5 +1,7 @@
 using AgentRl.Abstractions.Cluster;
+using AgentRl.Grains.Placement;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using TorchSharp;
 
@@ -10,7 +12,9 @@ public static class AgentRlSiloBuilderExtensions
 {
     /// <summary>
     /// Adds AgentRl to a silo: sets torch's thread count (once, before any torch work), resolves the accelerator,
-    /// publishes <c>agentrl.accelerator</c> and <c>agentrl.roles</c> as silo metadata and registers AgentRl's services.
+    /// publishes <c>agentrl.accelerator</c>, <c>agentrl.roles</c> and <c>agentrl.allow-cpu-trainer</c> as silo metadata and registers
+    /// AgentRl's services and placement filters (<see cref="RequireSiloMetadataAttribute"/>, <see cref="TrainerPlacementAttribute"/>,
+    /// <see cref="PreferSiloRoleAttribute"/>).
     /// Throws <see cref="ArgumentException"/> listing every problem when the options are invalid.
     /// </summary>
     public static ISiloBuilder AddAgentRl(this ISiloBuilder builder, AgentRlSiloOptions options)
@@ -26,9 +30,14 @@ public static class AgentRlSiloBuilderExtensions
         {
             [SiloMetadataKeys.Accelerator] = TorchRuntime.ResolveAccelerator(options.Accelerator),
             [SiloMetadataKeys.Roles] = string.Join(',', options.Roles.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)),
+            [SiloMetadataKeys.AllowCpuTrainer] = options.AllowCpuTrainer ? "true" : "false",
         };
         builder.UseSiloMetadata(metadata);
         builder.Services.AddSingleton(options);
+
+        // Strategies are transient: the runtime initializes one instance per grain type from that type's manifest.
+        builder.Services.AddPlacementFilter<RequiredSiloMetadataPlacementFilterStrategy, RequiredSiloMetadataPlacementFilterDirector>(ServiceLifetime.Transient);
+        builder.Services.AddPlacementFilter<PreferredSiloRolePlacementFilterStrategy, PreferredSiloRolePlacementFilterDirector>(ServiceLifetime.Transient);
         return builder;
     }
 
