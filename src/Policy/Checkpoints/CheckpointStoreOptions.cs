@@ -32,8 +32,9 @@ public sealed partial class CheckpointStoreOptions
     /// <summary>Azure store: retries of a failed request before the store reports an outage. Default 3.</summary>
     public int MaxRetries { get; set; } = 3;
 
-    /// <summary>Azure store: the time one request (one block of a large upload) may take. Default 100 s.</summary>
-    public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
+    /// <summary>Azure store: the time one request (one block of at most 8 MB of a large transfer) may take. Default 30 s; a
+    /// storage that accepts connections but never answers fails after (MaxRetries + 1) × NetworkTimeout.</summary>
+    public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Returns every problem with these options, or none.</summary>
     public IEnumerable<string> Validate()

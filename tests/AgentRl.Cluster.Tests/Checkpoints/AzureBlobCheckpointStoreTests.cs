@@ -5,7 +5,7 @@ using Azure.Storage.Blobs;
 
 namespace AgentRl.Cluster.Tests.Checkpoints;
 
-public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite, TempFolders temp) : IClassFixture<AzuriteFixture>, IClassFixture<TempFolders>
 {
     private ICheckpointStore Store(string container, string run = "run-1") =>
         CheckpointStoreFactory.Create(
@@ -16,10 +16,10 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite) : ICla
     public async Task Publish_ThenDownload_RoundTripsEveryFileBitExactThroughAzurite()
     {
         var store = Store("roundtrip");
-        var source = CheckpointTestData.CreateVersionFolder(seed: 11);
+        var source = temp.NewVersionFolder(seed: 11);
 
         var published = await store.PublishAsync(123, source);
-        var target = CheckpointTestData.TempFolder("blob-dl");
+        var target = temp.New("blob-dl");
         var downloaded = await store.DownloadAsync(123, target);
 
         CheckpointTestData.AssertSameFiles(source, target);
@@ -35,7 +35,7 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite) : ICla
     public async Task ListVersions_UploadWithoutManifest_IsNotListed()
     {
         var store = Store("incomplete");
-        var source = CheckpointTestData.CreateVersionFolder(seed: 12);
+        var source = temp.NewVersionFolder(seed: 12);
         Assert.Empty(await store.ListVersionsAsync());
         Assert.Null(await store.GetLatestVersionAsync());
         await store.PublishAsync(1, source);
@@ -47,14 +47,14 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite) : ICla
 
         Assert.Equal([1L, 3L], await store.ListVersionsAsync());
         Assert.Equal(3L, await store.GetLatestVersionAsync());
-        await Assert.ThrowsAsync<CheckpointNotFoundException>(() => store.DownloadAsync(7, CheckpointTestData.TempFolder("blob-partial")));
+        await Assert.ThrowsAsync<CheckpointNotFoundException>(() => store.DownloadAsync(7, temp.New("blob-partial")));
     }
 
     [Fact]
     public async Task DeleteOldVersions_KeepsTheNewestN_AndRemovesTheirBlobs()
     {
         var store = Store("delete");
-        var source = CheckpointTestData.CreateVersionFolder(seed: 13);
+        var source = temp.NewVersionFolder(seed: 13);
         foreach (var version in new long[] { 4, 5, 6 })
         {
             await store.PublishAsync(version, source);
@@ -78,7 +78,7 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite) : ICla
     public async Task Publish_ExistingVersion_IsRefused()
     {
         var store = Store("twice");
-        var source = CheckpointTestData.CreateVersionFolder(seed: 14);
+        var source = temp.NewVersionFolder(seed: 14);
         await store.PublishAsync(2, source);
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => store.PublishAsync(2, source));
@@ -93,7 +93,7 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite) : ICla
 
         var watch = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<CheckpointStoreException>(() => store.ListVersionsAsync());
-        var publish = await Assert.ThrowsAsync<CheckpointStoreException>(() => store.PublishAsync(1, CheckpointTestData.CreateVersionFolder(seed: 15)));
+        var publish = await Assert.ThrowsAsync<CheckpointStoreException>(() => store.PublishAsync(1, temp.NewVersionFolder(seed: 15)));
         watch.Stop();
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"two failed operations took {watch.Elapsed}");
@@ -104,16 +104,39 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite) : ICla
     }
 
     [Fact]
+    public async Task Operations_StorageAcceptsButNeverAnswers_TimeOutWithinTheConfiguredBound()
+    {
+        // A listener that accepts connections and never answers: the store must give up after its bounded retries.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        var store = CheckpointStoreFactory.Create(
+            new CheckpointStoreOptions
+            {
+                Kind = "azure-blob", ConnectionString = AzuriteServer.ConnectionStringFor(port), Container = "silent",
+                MaxRetries = 1, NetworkTimeout = TimeSpan.FromSeconds(1),
+            },
+            "run-3");
+
+        var watch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<CheckpointStoreException>(() => store.GetLatestVersionAsync());
+        watch.Stop();
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"a silent storage held the call for {watch.Elapsed}");
+        Assert.Contains("container 'silent'", error.Message);
+    }
+
+    [Fact]
     public async Task Operations_AzuriteStopped_FailFastWithAClearError()
     {
         var own = await AzuriteServer.StartAsync();
         var store = CheckpointStoreFactory.Create(
             new CheckpointStoreOptions { Kind = "azure-blob", ConnectionString = own.ConnectionString, Container = "outage" }, "run-2");
-        await store.PublishAsync(1, CheckpointTestData.CreateVersionFolder(seed: 16));
+        await store.PublishAsync(1, temp.NewVersionFolder(seed: 16));
         await own.DisposeAsync();
 
         var watch = Stopwatch.StartNew();
-        var error = await Assert.ThrowsAsync<CheckpointStoreException>(() => store.DownloadAsync(1, CheckpointTestData.TempFolder("blob-outage")));
+        var error = await Assert.ThrowsAsync<CheckpointStoreException>(() => store.DownloadAsync(1, temp.New("blob-outage")));
         watch.Stop();
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"failed download took {watch.Elapsed}");

@@ -1,12 +1,45 @@
 namespace AgentRl.Cluster.Tests.Checkpoints;
 
+/// <summary>Temporary folders of one test class, deleted when the class's tests are done.</summary>
+public sealed class TempFolders : IDisposable
+{
+    private readonly List<string> _folders = [];
+
+    public string New(string name)
+    {
+        var folder = Directory.CreateTempSubdirectory("agentrl-" + name + "-").FullName;
+        lock (_folders)
+        {
+            _folders.Add(folder);
+        }
+
+        return folder;
+    }
+
+    /// <summary>A version folder like a trainer writes: config, a few-MB model, nested optimizer state, run state, an empty file.</summary>
+    public string NewVersionFolder(int seed) => CheckpointTestData.FillVersionFolder(New("ckpt-src"), seed);
+
+    public void Dispose()
+    {
+        foreach (var folder in _folders)
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort.
+            }
+        }
+    }
+}
+
 /// <summary>Random checkpoint folders and bit-exact comparison.</summary>
 internal static class CheckpointTestData
 {
-    /// <summary>A version folder like a trainer writes: config, a few-MB model, nested optimizer state, run state, an empty file.</summary>
-    public static string CreateVersionFolder(int seed)
+    public static string FillVersionFolder(string folder, int seed)
     {
-        var folder = Directory.CreateTempSubdirectory("agentrl-ckpt-src-").FullName;
         var random = new Random(seed);
         Write(folder, "config.json", System.Text.Encoding.UTF8.GetBytes($$"""{"seed": {{seed}}, "layers": 2}"""));
         Write(folder, "model.safetensors", Bytes(random, (3 << 20) + 12_345));
@@ -28,8 +61,6 @@ internal static class CheckpointTestData
             Assert.True(a.AsSpan().SequenceEqual(b), $"{name} differs ({a.Length} vs {b.Length} bytes)");
         }
     }
-
-    public static string TempFolder(string name) => Directory.CreateTempSubdirectory("agentrl-" + name + "-").FullName;
 
     private static string[] Files(string folder) =>
         Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)

@@ -2,17 +2,17 @@ using AgentRl.Policy.Checkpoints;
 
 namespace AgentRl.Cluster.Tests.Checkpoints;
 
-public sealed class LocalFolderCheckpointStoreTests
+public sealed class LocalFolderCheckpointStoreTests(TempFolders temp) : IClassFixture<TempFolders>
 {
     [Fact]
     public async Task Publish_ThenDownload_RoundTripsEveryFileBitExact()
     {
-        var root = CheckpointTestData.TempFolder("local-root");
+        var root = temp.New("local-root");
         var store = CheckpointStoreFactory.Create(new CheckpointStoreOptions { Kind = "local", Root = root }, "run-1");
-        var source = CheckpointTestData.CreateVersionFolder(seed: 1);
+        var source = temp.NewVersionFolder(seed: 1);
 
         var published = await store.PublishAsync(123, source);
-        var target = CheckpointTestData.TempFolder("local-dl");
+        var target = temp.New("local-dl");
         var downloaded = await store.DownloadAsync(123, target);
 
         Assert.Equal(Path.Combine(root, "run-1", "checkpoints", "v000123"), store.GetLocation(123));
@@ -29,8 +29,8 @@ public sealed class LocalFolderCheckpointStoreTests
     [Fact]
     public async Task ListVersions_IgnoresIncompleteFolders_AndLatestIsTheNewestComplete()
     {
-        var store = new LocalFolderCheckpointStore(CheckpointTestData.TempFolder("local-list"));
-        var source = CheckpointTestData.CreateVersionFolder(seed: 2);
+        var store = new LocalFolderCheckpointStore(temp.New("local-list"));
+        var source = temp.NewVersionFolder(seed: 2);
         await store.PublishAsync(1, source);
         await store.PublishAsync(10, source);
         await store.PublishAsync(2, source);
@@ -47,8 +47,8 @@ public sealed class LocalFolderCheckpointStoreTests
     [Fact]
     public async Task DeleteOldVersions_KeepsTheNewestN()
     {
-        var store = new LocalFolderCheckpointStore(CheckpointTestData.TempFolder("local-delete"));
-        var source = CheckpointTestData.CreateVersionFolder(seed: 3);
+        var store = new LocalFolderCheckpointStore(temp.New("local-delete"));
+        var source = temp.NewVersionFolder(seed: 3);
         foreach (var version in new long[] { 1, 2, 3, 4 })
         {
             await store.PublishAsync(version, source);
@@ -64,8 +64,8 @@ public sealed class LocalFolderCheckpointStoreTests
     [Fact]
     public async Task Publish_ExistingVersion_IsRefused()
     {
-        var store = new LocalFolderCheckpointStore(CheckpointTestData.TempFolder("local-twice"));
-        var source = CheckpointTestData.CreateVersionFolder(seed: 4);
+        var store = new LocalFolderCheckpointStore(temp.New("local-twice"));
+        var source = temp.NewVersionFolder(seed: 4);
         await store.PublishAsync(5, source);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.PublishAsync(5, source));
@@ -78,11 +78,11 @@ public sealed class LocalFolderCheckpointStoreTests
     public async Task Publish_UnwritableRoot_ThrowsNamingTheFolder()
     {
         // A regular file where the store expects a folder: every write below it fails.
-        var blocker = Path.Combine(CheckpointTestData.TempFolder("local-broken"), "not-a-folder");
+        var blocker = Path.Combine(temp.New("local-broken"), "not-a-folder");
         File.WriteAllText(blocker, "x");
         var store = new LocalFolderCheckpointStore(Path.Combine(blocker, "checkpoints"));
 
-        var error = await Assert.ThrowsAsync<CheckpointStoreException>(() => store.PublishAsync(1, CheckpointTestData.CreateVersionFolder(seed: 5)));
+        var error = await Assert.ThrowsAsync<CheckpointStoreException>(() => store.PublishAsync(1, temp.NewVersionFolder(seed: 5)));
 
         Assert.Contains("local checkpoint folder " + store.Folder, error.Message);
         Assert.Contains("could not publish version 1", error.Message);
