@@ -113,8 +113,11 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite, TempFo
         var store = CheckpointStoreFactory.Create(
             new CheckpointStoreOptions
             {
-                Kind = "azure-blob", ConnectionString = AzuriteServer.ConnectionStringFor(port), Container = "silent",
-                MaxRetries = 1, NetworkTimeout = TimeSpan.FromSeconds(1),
+                Kind = "azure-blob",
+                ConnectionString = AzuriteServer.ConnectionStringFor(port),
+                Container = "silent",
+                MaxRetries = 1,
+                NetworkTimeout = TimeSpan.FromSeconds(1),
             },
             "run-3");
 
