@@ -8,6 +8,9 @@ public static class SiloMetadataKeys
 
     /// <summary>Comma-separated roles the silo serves, e.g. <c>rollout,trainer,tools</c>.</summary>
     public const string Roles = "agentrl.roles";
+
+    /// <summary><c>true</c> when the silo may host a trainer on CPU while no <c>cuda</c> silo is active (<c>AgentRl:Silo:AllowCpuTrainer</c>).</summary>
+    public const string AllowCpuTrainer = "agentrl.allow-cpu-trainer";
 }
 
 /// <summary>One silo as <c>agentrl cluster status</c> shows it.</summary>

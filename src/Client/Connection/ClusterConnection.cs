@@ -53,6 +53,8 @@ public sealed class ClusterConnection : IAsyncDisposable
             ["AgentRl:Cluster:SiloPort"] = FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["AgentRl:Cluster:GatewayPort"] = FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["AgentRl:Cluster:SiloName"] = "embedded",
+            // Embedded runs have no GPU silo: the trainer may run on this CPU silo (cluster silos default to false).
+            ["AgentRl:Silo:AllowCpuTrainer"] = "true",
         });
         SetLogging(builder, logLevel);
         AgentRlSiloHost.Configure(builder);

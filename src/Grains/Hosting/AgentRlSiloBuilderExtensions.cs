@@ -1,4 +1,5 @@
 using AgentRl.Abstractions.Cluster;
+using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
@@ -7,6 +8,7 @@ using AgentRl.Tools.Parsing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using TorchSharp;
 
@@ -17,7 +19,9 @@ public static class AgentRlSiloBuilderExtensions
 {
     /// <summary>
     /// Adds AgentRl to a silo: sets torch's thread count (once, before any torch work), resolves the accelerator,
-    /// publishes <c>agentrl.accelerator</c> and <c>agentrl.roles</c> as silo metadata and registers AgentRl's services.
+    /// publishes <c>agentrl.accelerator</c>, <c>agentrl.roles</c> and <c>agentrl.allow-cpu-trainer</c> as silo metadata and registers
+    /// AgentRl's services and placement filters (<see cref="RequireSiloMetadataAttribute"/>, <see cref="TrainerPlacementAttribute"/>,
+    /// <see cref="PreferSiloRoleAttribute"/>).
     /// Throws <see cref="ArgumentException"/> listing every problem when the options are invalid.
     /// </summary>
     public static ISiloBuilder AddAgentRl(this ISiloBuilder builder, AgentRlSiloOptions options)
@@ -33,6 +37,7 @@ public static class AgentRlSiloBuilderExtensions
         {
             [SiloMetadataKeys.Accelerator] = TorchRuntime.ResolveAccelerator(options.Accelerator),
             [SiloMetadataKeys.Roles] = string.Join(',', options.Roles.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)),
+            [SiloMetadataKeys.AllowCpuTrainer] = options.AllowCpuTrainer ? "true" : "false",
         };
         builder.UseSiloMetadata(metadata);
         builder.Services.AddSingleton(options);
@@ -50,6 +55,10 @@ public static class AgentRlSiloBuilderExtensions
             catalog.Validate();
             return new ToolRuntime(catalog, format, runtime, sp.GetRequiredService<ILoggerFactory>());
         });
+
+        // Strategies are transient: the runtime initializes one instance per grain type from that type's manifest.
+        builder.Services.AddPlacementFilter<RequiredSiloMetadataPlacementFilterStrategy, RequiredSiloMetadataPlacementFilterDirector>(ServiceLifetime.Transient);
+        builder.Services.AddPlacementFilter<PreferredSiloRolePlacementFilterStrategy, PreferredSiloRolePlacementFilterDirector>(ServiceLifetime.Transient);
         return builder;
     }
 

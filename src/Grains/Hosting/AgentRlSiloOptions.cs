@@ -11,6 +11,14 @@ public sealed class AgentRlSiloOptions
     /// <summary>Comma-separated roles this silo serves. Default <c>rollout,trainer,tools</c> (an all-in-one silo).</summary>
     public string Roles { get; set; } = "rollout,trainer,tools";
 
+    /// <summary>
+    /// Whether this silo may host a trainer on CPU while no <c>cuda</c> silo is active (it also needs the <c>trainer</c> role).
+    /// Default <c>false</c>: cluster silos fail closed, so a run never trains on CPU by accident. The client's embedded
+    /// silo sets it to <c>true</c>. A run can also allow it for its own trainer (run config <c>allowCpuTraining</c>,
+    /// carried by <see cref="Placement.PlacementRequestContext.AllowCpuTrainer"/>).
+    /// </summary>
+    public bool AllowCpuTrainer { get; set; }
+
     /// <summary>Torch intra-op threads, set once at start-up before any torch work. 0 (default) = the number of cores.</summary>
     public int TorchThreads { get; set; }
 

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Grains.Placement;
 using AgentRl.Grains.Tasks;
 using AgentRl.Tasks.Rewards;
 
 namespace AgentRl.Grains.Rollouts;
 
 /// <summary>One prompt's group: runs G branches concurrently, scores each with the task's reward function, returns the group.</summary>
+[PreferSiloRole("rollout")]
 public sealed class EpisodeGrain(TaskCatalog tasks) : Grain, IEpisodeGrain
 {
     public async Task<EpisodeResult> RunAsync(EpisodeSpec spec, CancellationToken cancellationToken = default)

@@ -1,4 +1,5 @@
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
@@ -6,6 +7,7 @@ using AgentRl.Grains.Tools;
 namespace AgentRl.Grains.Rollouts;
 
 /// <summary>One trajectory: the multi-turn loop of <see cref="MultiTurnRollout"/>, generating through the local generator grain and calling tools through this branch's sandbox grain.</summary>
+[PreferSiloRole("rollout")]
 public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, ToolRuntime tools) : Grain, IRolloutBranchGrain
 {
     public async Task<Trajectory> RunAsync(BranchSpec spec, CancellationToken cancellationToken = default)
