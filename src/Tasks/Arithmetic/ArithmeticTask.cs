@@ -21,7 +21,7 @@ public sealed partial class ArithmeticTask : IAgentTask
     public const string DefaultSystemPrompt =
         "Compute the expression exactly. Call calculator-evaluate with it, then reply with the integer as <answer>N</answer>.";
 
-    internal static readonly IReadOnlyList<string> Tools = [CalculatorTool];
+    internal static readonly IReadOnlyList<string> Tools = new[] { CalculatorTool };
 
     private readonly ArithmeticOptions _options;
 
@@ -115,7 +115,7 @@ public sealed partial class ArithmeticTask : IAgentTask
 
         var answerText = answer.ToString(CultureInfo.InvariantCulture);
         var final = flaw == DemonstrationFlaw.MissingAnswerTag ? $"The answer is {answerText}." : AnswerText.Tag(answerText);
-        IReadOnlyList<ChatMessage> messages =
+        ChatMessage[] messages =
         [
             ChatMessage.System(SystemPrompt),
             ChatMessage.User(item.Prompt),

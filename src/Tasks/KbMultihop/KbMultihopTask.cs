@@ -32,7 +32,7 @@ public sealed class KbMultihopTask : IAgentTask
     public const string DefaultSystemPrompt =
         "Answer with kb-search. Search one name at a time and follow the facts you find. Reply as <answer>name</answer>.";
 
-    internal static readonly IReadOnlyList<string> Tools = [SearchTool];
+    internal static readonly IReadOnlyList<string> Tools = new[] { SearchTool };
 
     private readonly KbMultihopOptions _options;
 

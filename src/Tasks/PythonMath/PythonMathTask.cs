@@ -23,7 +23,7 @@ public sealed class PythonMathTask : IAgentTask
     public const string DefaultSystemPrompt =
         "Solve it by running a short Python program with python-run that prints the result. Reply as <answer>N</answer>.";
 
-    internal static readonly IReadOnlyList<string> Tools = [PythonTool];
+    internal static readonly IReadOnlyList<string> Tools = new[] { PythonTool };
 
     private readonly PythonMathOptions _options;
 
@@ -128,7 +128,7 @@ public sealed class PythonMathTask : IAgentTask
         }
 
         var final = flaw == DemonstrationFlaw.MissingAnswerTag ? $"The answer is {answer}." : AnswerText.Tag(answer);
-        IReadOnlyList<ChatMessage> messages =
+        ChatMessage[] messages =
         [
             ChatMessage.System(SystemPrompt),
             ChatMessage.User(item.Prompt),
