@@ -49,9 +49,9 @@ public sealed class TrainingPlot
         plot.Axes.Left.Label.Text = "reward (mean)";
         plot.Axes.Right.Label.Text = "accuracy";
 
-        var reward = AddSeries(plot, "reward (mean)", p => p.RewardMean, Colors.C0, plot.Axes.Left, markers: false);
-        var accuracy = AddSeries(plot, "train accuracy", p => p.Accuracy, Colors.C1, plot.Axes.Right, markers: false);
-        var eval = AddSeries(plot, "eval accuracy", p => p.EvalAccuracy, Colors.C2, plot.Axes.Right, markers: true);
+        var reward = AddSeries(plot, "reward mean (left axis)", p => p.RewardMean, Colors.C0, plot.Axes.Left, markers: false);
+        var accuracy = AddSeries(plot, "train accuracy (right axis)", p => p.Accuracy, Colors.C1, plot.Axes.Right, markers: false);
+        var eval = AddSeries(plot, "eval accuracy (right axis)", p => p.EvalAccuracy, Colors.C2, plot.Axes.Right, markers: true);
 
         plot.Axes.AutoScale();
         plot.Axes.SetLimitsY(-0.02, 1.02, plot.Axes.Right);
