@@ -16,10 +16,15 @@ internal sealed class AppendOnlyFile : IDisposable
         _what = what;
         try
         {
-            _stream = new FileStream(path, mode, FileAccess.Write, FileShare.Read, bufferSize: 0);
+            // FileMode.Append would forbid cutting back data that was there before this writer opened
+            // the file (a resumed run merging into its last CSV row), so open and seek to the end instead.
+            var openMode = mode == FileMode.Append ? FileMode.OpenOrCreate : mode;
+            _stream = new FileStream(path, openMode, FileAccess.Write, FileShare.Read, bufferSize: 0);
+            _stream.Seek(0, SeekOrigin.End);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            _stream?.Dispose();
             throw new ArtifactWriteException(path, what, e);
         }
     }
@@ -38,6 +43,7 @@ internal sealed class AppendOnlyFile : IDisposable
         try
         {
             start = stream.Length;
+            stream.Seek(start, SeekOrigin.Begin);
             stream.Write(data);
             stream.Flush();
         }
@@ -52,6 +58,21 @@ internal sealed class AppendOnlyFile : IDisposable
             {
                 // Nothing more to do: the failure is reported below.
             }
+            throw new ArtifactWriteException(Path, _what, e);
+        }
+    }
+
+    /// <summary>Cuts the file back to <paramref name="length"/> bytes (to replace its last record).</summary>
+    public void Truncate(long length)
+    {
+        var stream = Stream;
+        try
+        {
+            stream.SetLength(length);
+            stream.Seek(length, SeekOrigin.Begin);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
             throw new ArtifactWriteException(Path, _what, e);
         }
     }

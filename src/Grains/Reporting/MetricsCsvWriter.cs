@@ -12,7 +12,8 @@ namespace AgentRl.Grains.Reporting;
 /// <remarks>
 /// The header is written once. When a step brings a metric with no column yet, the file is rewritten
 /// (to a temporary file, then moved over) with the extended header and the earlier rows padded with
-/// empty cells. Opening an existing file appends to it under its own header; a torn last line (a crash
+/// empty cells. Appending the step of the last row again (train and eval metrics recorded separately)
+/// merges into that row instead of adding a second one: new values win, cells not given stay. Opening an existing file appends to it under its own header; a torn last line (a crash
 /// mid-write) is dropped, and with <c>resumeAfterStep</c> rows of later steps (replayed after a
 /// checkpoint restore) are dropped too.
 /// </remarks>
@@ -24,6 +25,7 @@ public sealed class MetricsCsvWriter : IDisposable
     private readonly List<string> _columns;
     private readonly Dictionary<string, int> _index;
     private AppendOnlyFile? _file;
+    private string? _lastRow;
 
     /// <param name="path">The CSV file; its directory is created when missing.</param>
     /// <param name="resumeAfterStep">When resuming from a checkpoint of this step, rows of later steps are dropped.</param>
@@ -59,6 +61,10 @@ public sealed class MetricsCsvWriter : IDisposable
                     _columns.Add(column);
                 }
                 Rewrite(kept);
+            }
+            else
+            {
+                _lastRow = rows.LastOrDefault();
             }
         }
         else
@@ -128,15 +134,38 @@ public sealed class MetricsCsvWriter : IDisposable
             }
         }
 
-        var cells = new string[_columns.Count];
-        Array.Fill(cells, "");
+        _file ??= new AppendOnlyFile(Path, What);
+        var previous = _lastRow is not null && ParseStep(_lastRow) == step ? _lastRow : null;
+        var cells = previous?.Split(',') ?? [];
+        var filled = Math.Min(cells.Length, _columns.Count);
+        Array.Resize(ref cells, _columns.Count);
+        Array.Fill(cells, "", filled, cells.Length - filled);
         cells[0] = step.ToString(CultureInfo.InvariantCulture);
         foreach (var (column, value) in byColumn)
         {
             cells[_index[column]] = FormatValue(value);
         }
-        _file ??= new AppendOnlyFile(Path, What);
-        _file.Append(Encoding.UTF8.GetBytes(string.Join(',', cells) + "\n"));
+        var row = string.Join(',', cells);
+        if (previous is null)
+        {
+            _file.Append(Encoding.UTF8.GetBytes(row + "\n"));
+        }
+        else
+        {
+            // The previous row of this step is the file's last line: replace it with the merged row.
+            var previousBytes = Encoding.UTF8.GetBytes(previous + "\n");
+            _file.Truncate(_file.Length - previousBytes.Length);
+            try
+            {
+                _file.Append(Encoding.UTF8.GetBytes(row + "\n"));
+            }
+            catch (ArtifactWriteException)
+            {
+                TryRestore(previousBytes);
+                throw;
+            }
+        }
+        _lastRow = row;
     }
 
     public void Dispose()
@@ -177,6 +206,7 @@ public sealed class MetricsCsvWriter : IDisposable
     private void Rewrite(IReadOnlyList<string> rows)
     {
         var temporary = Path + ".tmp";
+        string? last = null;
         try
         {
             var text = new StringBuilder();
@@ -184,7 +214,8 @@ public sealed class MetricsCsvWriter : IDisposable
             foreach (var row in rows)
             {
                 var cellCount = row.Count(c => c == ',') + 1;
-                text.Append(row).Append(',', Math.Max(0, _columns.Count - cellCount)).Append('\n');
+                last = row + new string(',', Math.Max(0, _columns.Count - cellCount));
+                text.Append(last).Append('\n');
             }
             File.WriteAllText(temporary, text.ToString(), new UTF8Encoding(false));
             File.Move(temporary, Path, overwrite: true);
@@ -194,7 +225,20 @@ public sealed class MetricsCsvWriter : IDisposable
             TryDelete(temporary);
             throw new ArtifactWriteException(Path, What, e);
         }
+        _lastRow = last;
         _file = new AppendOnlyFile(Path, What);
+    }
+
+    private void TryRestore(byte[] previousRow)
+    {
+        try
+        {
+            _file?.Append(previousRow);
+        }
+        catch (ArtifactWriteException)
+        {
+            // The original failure is reported by the caller.
+        }
     }
 
     private static (string? Header, List<string> Rows, bool Torn) ReadLines(string path)

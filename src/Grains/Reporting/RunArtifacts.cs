@@ -46,17 +46,18 @@ public sealed class RunArtifacts : IDisposable
             _trajectories = new TrajectoryLogWriter(
                 Path.Combine(RunDirectory, TrajectoryDirectoryName), _options.TrajectoryMaxBytesPerFile);
             opened.Add(_trajectories);
+
+            // A resumed run plots its earlier steps too.
+            _plot = new TrainingPlot(_options.PlotTitle ?? Path.GetFileName(RunDirectory.TrimEnd(Path.DirectorySeparatorChar)));
+            foreach (var row in MetricsCsvWriter.Read(_csv.Path))
+            {
+                AddToPlot(row.Step, column => row.Values.TryGetValue(column, out var v) ? v : null);
+            }
         }
         catch
         {
             opened.ForEach(d => d.Dispose());
             throw;
-        }
-
-        _plot = new TrainingPlot(_options.PlotTitle ?? Path.GetFileName(RunDirectory.TrimEnd(Path.DirectorySeparatorChar)));
-        foreach (var row in MetricsCsvWriter.Read(_csv.Path))
-        {
-            AddToPlot(row.Step, column => row.Values.TryGetValue(column, out var v) ? v : null);
         }
     }
 

@@ -4,8 +4,8 @@ namespace AgentRl.Grains.Reporting;
 
 /// <summary>
 /// The run's learning curves as a PNG (ScottPlot): mean reward on the left axis, train and eval
-/// accuracy on the right axis (0–1), over steps. Steps may arrive in any order; a step added twice
-/// keeps its last values; a missing or non-finite value leaves a gap in that series only.
+/// accuracy on the right axis (0–1), over steps. Steps may arrive in any order; a step added again
+/// merges (its new non-null values win); a missing or non-finite value leaves a gap in that series only.
 /// </summary>
 public sealed class TrainingPlot
 {
@@ -27,14 +27,16 @@ public sealed class TrainingPlot
     /// <summary>Number of steps with at least one value.</summary>
     public int Count => _points.Count;
 
-    /// <summary>Adds (or replaces) the values of one step; nulls leave gaps.</summary>
+    /// <summary>Adds the values of one step (merged into values already there); nulls leave gaps.</summary>
     public void Add(long step, double? rewardMean, double? accuracy, double? evalAccuracy)
     {
         if (rewardMean is null && accuracy is null && evalAccuracy is null)
         {
             return;
         }
-        _points[step] = new Point(rewardMean, accuracy, evalAccuracy);
+        _points[step] = _points.TryGetValue(step, out var old)
+            ? new Point(rewardMean ?? old.RewardMean, accuracy ?? old.Accuracy, evalAccuracy ?? old.EvalAccuracy)
+            : new Point(rewardMean, accuracy, evalAccuracy);
     }
 
     /// <summary>Renders the plot to PNG bytes.</summary>

@@ -130,6 +130,28 @@ public sealed class MetricsCsvWriterTests
     }
 
     [Fact]
+    public void MetricsCsvWriter_SameStepAgain_MergesIntoLastRowNewValuesWinning()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Combine("metrics.csv");
+        using (var writer = new MetricsCsvWriter(path))
+        {
+            writer.Append(1, new Dictionary<string, double> { [MetricColumns.RewardMean] = 0.1 });
+            writer.Append(2, new Dictionary<string, double> { [MetricColumns.RewardMean] = 0.2, [MetricColumns.Accuracy] = 0.3 });
+            writer.Append(2, new Dictionary<string, double> { [MetricColumns.EvalAccuracy] = 0.4, [MetricColumns.Accuracy] = 0.35 });
+            writer.Append(2, new Dictionary<string, double> { ["eval/pass@4"] = 0.5 });
+        }
+        using (var resumed = new MetricsCsvWriter(path))
+        {
+            resumed.Append(2, new Dictionary<string, double> { [MetricColumns.Entropy] = 1.5 });
+        }
+
+        Assert.Equal(
+            [FixedHeader + ",eval/pass@4", "1,0.1,,,,,,,,,", "2,0.2,0.35,0.4,,1.5,,,,,0.5"],
+            File.ReadAllLines(path));
+    }
+
+    [Fact]
     public void MetricsCsvWriter_EachRow_IsOnDiskBeforeDispose()
     {
         using var dir = new TempDirectory();

@@ -35,15 +35,15 @@ public sealed class TrainingPlotTests
     }
 
     [Fact]
-    public void TrainingPlotAdd_SameStepTwice_KeepsLastValues()
+    public void TrainingPlotAdd_SameStepTwice_MergesWithNewValuesWinning()
     {
         var twice = new TrainingPlot("t");
         twice.Add(1, 0.1, 0.1, null);
         twice.Add(2, 0.9, 0.2, null);
-        twice.Add(2, 0.3, 0.4, 0.5);
+        twice.Add(2, 0.3, null, 0.5);
         var once = new TrainingPlot("t");
         once.Add(1, 0.1, 0.1, null);
-        once.Add(2, 0.3, 0.4, 0.5);
+        once.Add(2, 0.3, 0.2, 0.5);
 
         Assert.Equal(2, twice.Count);
         Assert.Equal(once.RenderPng(400, 300), twice.RenderPng(400, 300));
