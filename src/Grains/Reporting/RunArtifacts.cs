@@ -1,0 +1,157 @@
+namespace AgentRl.Grains.Reporting;
+
+/// <summary>
+/// The files a training run writes into its directory (<c>runs/&lt;run&gt;/</c>):
+/// <list type="bullet">
+/// <item><c>metrics.csv</c> — <see cref="MetricsCsvWriter"/>, columns per <see cref="MetricColumns"/>;</item>
+/// <item><c>events.out.tfevents.*</c> — <see cref="TensorBoardWriter"/>, tags are the stable metric names
+/// (<c>tensorboard --logdir runs</c> shows each run under its directory name);</item>
+/// <item><c>training.png</c> — <see cref="TrainingPlot"/> of <c>rollout/reward_mean</c>,
+/// <c>rollout/accuracy</c> and <c>eval/accuracy</c>, re-rendered every
+/// <see cref="RunArtifactsOptions.PlotEveryNSteps"/> steps and on dispose;</item>
+/// <item><c>trajectories/trajectories.NNNN.jsonl</c> — <see cref="TrajectoryLogWriter"/>.</item>
+/// </list>
+/// Thread-safe. Write failures surface as <see cref="ArtifactWriteException"/>; the caller decides
+/// whether a run goes on without its artifacts.
+/// </summary>
+public sealed class RunArtifacts : IDisposable
+{
+    public const string TrajectoryDirectoryName = "trajectories";
+
+    private readonly RunArtifactsOptions _options;
+    private readonly MetricsCsvWriter _csv;
+    private readonly TensorBoardWriter _tensorBoard;
+    private readonly TrajectoryLogWriter _trajectories;
+    private readonly TrainingPlot _plot;
+    private readonly Lock _gate = new();
+    private int _stepsSincePlot;
+    private bool _disposed;
+
+    /// <summary>Creates the run directory when missing and opens (or resumes) every writer.</summary>
+    /// <exception cref="ArgumentException">Invalid options.</exception>
+    /// <exception cref="ArtifactWriteException">The directory or a file could not be written.</exception>
+    public RunArtifacts(string runDirectory, RunArtifactsOptions? options = null)
+    {
+        _options = options ?? new RunArtifactsOptions();
+        _options.Validate();
+        RunDirectory = Path.GetFullPath(runDirectory);
+
+        var opened = new List<IDisposable>();
+        try
+        {
+            _csv = new MetricsCsvWriter(Path.Combine(RunDirectory, MetricsCsvWriter.FileName), _options.ResumeAfterStep);
+            opened.Add(_csv);
+            _tensorBoard = new TensorBoardWriter(RunDirectory, _options.HostName);
+            opened.Add(_tensorBoard);
+            _trajectories = new TrajectoryLogWriter(
+                Path.Combine(RunDirectory, TrajectoryDirectoryName), _options.TrajectoryMaxBytesPerFile);
+            opened.Add(_trajectories);
+
+            // A resumed run plots its earlier steps too.
+            _plot = new TrainingPlot(_options.PlotTitle ?? Path.GetFileName(RunDirectory.TrimEnd(Path.DirectorySeparatorChar)));
+            foreach (var row in MetricsCsvWriter.Read(_csv.Path))
+            {
+                AddToPlot(row.Step, column => row.Values.TryGetValue(column, out var v) ? v : null);
+            }
+        }
+        catch
+        {
+            opened.ForEach(d => d.Dispose());
+            throw;
+        }
+    }
+
+    public string RunDirectory { get; }
+
+    public string MetricsCsvPath => _csv.Path;
+
+    public string TensorBoardEventFilePath => _tensorBoard.Path;
+
+    public string PlotPath => Path.Combine(RunDirectory, TrainingPlot.FileName);
+
+    public string TrajectoryDirectory => Path.Combine(RunDirectory, TrajectoryDirectoryName);
+
+    /// <summary>
+    /// Records one step's metrics (keys are stable metric names, see <see cref="MetricColumns"/>):
+    /// a CSV row, a TensorBoard event, and every <see cref="RunArtifactsOptions.PlotEveryNSteps"/> steps the plot.
+    /// </summary>
+    public void RecordStep(long step, IReadOnlyDictionary<string, double> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _csv.Append(step, metrics);
+            // The CSV accepted the names, so each maps to its own column; tags use the stable names.
+            var byColumn = metrics.ToDictionary(m => MetricColumns.ToColumn(m.Key), m => m.Value, StringComparer.Ordinal);
+            _tensorBoard.WriteScalars(
+                step,
+                byColumn.Select(m => KeyValuePair.Create(MetricColumns.ToMetricName(m.Key), m.Value))
+                    .OrderBy(m => m.Key, StringComparer.Ordinal));
+            AddToPlot(step, column => byColumn.TryGetValue(column, out var v) ? v : null);
+            if (++_stepsSincePlot >= _options.PlotEveryNSteps)
+            {
+                RenderPlotLocked();
+            }
+        }
+    }
+
+    /// <summary>Appends a sampled trajectory (any JSON-serializable record) to the trajectory log.</summary>
+    public void RecordTrajectory<T>(T trajectory)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+        }
+        _trajectories.Write(trajectory);
+    }
+
+    /// <summary>Renders <c>training.png</c> now.</summary>
+    public void RenderPlot()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            RenderPlotLocked();
+        }
+    }
+
+    /// <summary>Renders the plot if steps were recorded since the last render, then closes every file.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            try
+            {
+                if (_stepsSincePlot > 0)
+                {
+                    RenderPlotLocked();
+                }
+            }
+            finally
+            {
+                _csv.Dispose();
+                _tensorBoard.Dispose();
+                _trajectories.Dispose();
+            }
+        }
+    }
+
+    private void RenderPlotLocked()
+    {
+        _plot.Save(PlotPath, _options.PlotWidth, _options.PlotHeight);
+        _stepsSincePlot = 0;
+    }
+
+    private void AddToPlot(long step, Func<string, double?> byColumn) =>
+        _plot.Add(
+            step,
+            byColumn(MetricColumns.ToColumn(MetricColumns.RewardMean)),
+            byColumn(MetricColumns.ToColumn(MetricColumns.Accuracy)),
+            byColumn(MetricColumns.ToColumn(MetricColumns.EvalAccuracy)));
+}

@@ -1,0 +1,124 @@
+using System.Text.Json;
+using AgentRl.Grains.Reporting;
+
+namespace AgentRl.Cluster.Tests.Reporting;
+
+public sealed class RunArtifactsTests
+{
+    private static Dictionary<string, double> Metrics(long step) => new()
+    {
+        [MetricColumns.RewardMean] = 0.1 * step,
+        [MetricColumns.Accuracy] = 0.05 * step,
+        [MetricColumns.ToolCallsPerTrajectory] = 2,
+        ["loss/kl"] = 0.001 * step,
+    };
+
+    [Fact]
+    public void RunArtifactsRecordStep_Metrics_GoToCsvColumnsAndTensorBoardTags()
+    {
+        using var dir = new TempDirectory();
+        var runDirectory = dir.Combine("runs", "toy");
+        using var artifacts = new RunArtifacts(runDirectory, new RunArtifactsOptions { HostName = "h", PlotEveryNSteps = 100 });
+
+        artifacts.RecordStep(1, Metrics(1));
+        artifacts.RecordStep(2, new Dictionary<string, double> { ["eval_accuracy"] = 0.5 });
+
+        var rows = MetricsCsvWriter.Read(Path.Combine(runDirectory, "metrics.csv"));
+        Assert.Equal([1L, 2L], rows.Select(r => r.Step));
+        Assert.Equal(0.1, rows[0].Values["reward_mean"]);
+        Assert.Equal(0.05, rows[0].Values["accuracy"]);
+        Assert.Equal(2, rows[0].Values["tool_calls_per_traj"]);
+        Assert.Equal(0.001, rows[0].Values["loss/kl"]);
+        Assert.Equal(0.5, rows[1].Values["eval_accuracy"]);
+
+        var events = EventFileReader.Read(artifacts.TensorBoardEventFilePath);
+        Assert.Equal(runDirectory, Path.GetDirectoryName(artifacts.TensorBoardEventFilePath));
+        Assert.Equal(
+            ["loss/kl", "rollout/accuracy", "rollout/reward_mean", "tools/calls_per_traj"],
+            events[1].Values.Select(v => v.Tag));
+        Assert.Equal([new EventFileReader.ScalarValue("eval/accuracy", 0.5f)], events[2].Values);
+    }
+
+    [Fact]
+    public void RunArtifactsRecordStep_EveryNSteps_RendersPlotAndDisposeRendersTheRest()
+    {
+        using var dir = new TempDirectory();
+        var artifacts = new RunArtifacts(dir.Combine("run"), new RunArtifactsOptions { PlotEveryNSteps = 3, PlotWidth = 400, PlotHeight = 300 });
+
+        artifacts.RecordStep(1, Metrics(1));
+        artifacts.RecordStep(2, Metrics(2));
+        Assert.False(File.Exists(artifacts.PlotPath));
+        artifacts.RecordStep(3, Metrics(3));
+        var afterThree = File.ReadAllBytes(artifacts.PlotPath);
+        artifacts.RecordStep(4, Metrics(4));
+        Assert.Equal(afterThree, File.ReadAllBytes(artifacts.PlotPath));
+        artifacts.Dispose();
+
+        var final = File.ReadAllBytes(artifacts.PlotPath);
+        Assert.Equal((400, 300), TrainingPlotTests.ReadSize(final));
+        Assert.NotEqual(afterThree, final);
+    }
+
+    [Fact]
+    public void RunArtifacts_ResumedRun_PlotsEarlierStepsFromCsvAndDropsReplayedRows()
+    {
+        using var dir = new TempDirectory();
+        var options = new RunArtifactsOptions { PlotEveryNSteps = 1000, PlotTitle = "toy", PlotWidth = 400, PlotHeight = 300 };
+        using (var straight = new RunArtifacts(dir.Combine("straight"), options))
+        {
+            for (var step = 1; step <= 4; step++)
+            {
+                straight.RecordStep(step, Metrics(step));
+            }
+        }
+        using (var interrupted = new RunArtifacts(dir.Combine("resumed"), options))
+        {
+            for (var step = 1; step <= 3; step++)
+            {
+                interrupted.RecordStep(step, Metrics(step));
+            }
+        }
+        var resumeOptions = new RunArtifactsOptions
+        {
+            PlotEveryNSteps = 1000,
+            PlotTitle = "toy",
+            PlotWidth = 400,
+            PlotHeight = 300,
+            ResumeAfterStep = 2,
+        };
+        using (var resumed = new RunArtifacts(dir.Combine("resumed"), resumeOptions))
+        {
+            resumed.RecordStep(3, Metrics(3));
+            resumed.RecordStep(4, Metrics(4));
+        }
+
+        Assert.Equal(
+            File.ReadAllLines(dir.Combine("straight", "metrics.csv")),
+            File.ReadAllLines(dir.Combine("resumed", "metrics.csv")));
+        Assert.Equal(
+            File.ReadAllBytes(dir.Combine("straight", TrainingPlot.FileName)),
+            File.ReadAllBytes(dir.Combine("resumed", TrainingPlot.FileName)));
+    }
+
+    [Fact]
+    public void RunArtifactsRecordTrajectory_Record_LandsInTrajectoryLog()
+    {
+        using var dir = new TempDirectory();
+        using var artifacts = new RunArtifacts(dir.Combine("run"));
+
+        artifacts.RecordTrajectory(new { step = 3, reward = 1.0 });
+
+        var line = File.ReadAllLines(Path.Combine(artifacts.TrajectoryDirectory, "trajectories.0000.jsonl")).Single();
+        Assert.Equal(3, JsonDocument.Parse(line).RootElement.GetProperty("step").GetInt32());
+    }
+
+    [Fact]
+    public void RunArtifacts_InvalidOptions_ThrowNamingTheField()
+    {
+        using var dir = new TempDirectory();
+
+        var e = Assert.Throws<ArgumentException>(() => new RunArtifacts(dir.Path, new RunArtifactsOptions { PlotEveryNSteps = 0 }));
+
+        Assert.Contains(nameof(RunArtifactsOptions.PlotEveryNSteps), e.Message);
+    }
+}
