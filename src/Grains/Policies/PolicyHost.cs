@@ -14,7 +14,10 @@ public sealed class PolicyOptions
     /// <summary>A Hugging Face model directory (config.json, model.safetensors, tokenizer.json). Empty: use <see cref="Preset"/>.</summary>
     public string? ModelDir { get; set; }
 
-    /// <summary>Model configuration when no <see cref="ModelDir"/> is given: <c>tiny</c> (default) or <c>small</c>, randomly initialised.</summary>
+    /// <summary>
+    /// Model shape when no <see cref="ModelDir"/> is given: <c>tiny</c> (default) or <c>small</c>, randomly initialised, with the
+    /// byte-level tokenizer's vocabulary.
+    /// </summary>
     public string Preset { get; set; } = "tiny";
 
     /// <summary>Chat template: <c>compact</c> (default; single special tokens, for tiny byte-level models) or <c>qwen2.5</c>.</summary>
@@ -103,12 +106,10 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, ILogger<
             return new LocalPolicy(policyId, loaded, loadedTokenizer, ChatTemplates.Create(policy.Template, loadedTokenizer), new InferenceEngineOptions { MaxBatchSize = policy.MaxBatchSize });
         }
 
-        var config = ModelConfig.Named(policy.Preset);
+        // The preset's shape with exactly the tokenizer's vocabulary: a random model must never sample an id
+        // the tokenizer cannot decode.
         var tokenizer = new ByteLevelTokenizer();
-        if (tokenizer.VocabSize > config.VocabSize)
-        {
-            throw new InvalidOperationException($"Policy '{policyId}': the byte-level tokenizer has {tokenizer.VocabSize} tokens, more than preset '{policy.Preset}' has rows ({config.VocabSize}).");
-        }
+        var config = ModelConfig.Named(policy.Preset) with { VocabSize = tokenizer.VocabSize };
 
         var model = new CausalLanguageModel(config);
         model.InitializeWeights(seed: policy.Seed);
