@@ -151,6 +151,100 @@ internal static class Profile
             using var scope = NewDisposeScope();
             nn.functional.linear(hid, emb.weight!);
         });
+        using var cache16 = new KvCache(model.Config);
+        model.ForwardCached(zeros([16, 32], dtype: ScalarType.Int64), cache16, Enumerable.Repeat(0L, 16).ToArray(), Enumerable.Repeat(32L, 16).ToArray());
+        var position16 = 32L;
+        var ones16 = Enumerable.Repeat(1L, 16).ToArray();
+        Measure("decode step batch 16 (model)", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            if (position16 >= 120)
+            {
+                position16 = 32;
+            }
+
+            model.ForwardCached(zeros([16, 1], dtype: ScalarType.Int64), cache16, Enumerable.Repeat(position16, 16).ToArray(), ones16);
+            position16++;
+        });
+        var ids16 = zeros([16, 1], dtype: ScalarType.Int64);
+        Measure("forward b16 [16,1] no cache", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            model.forward(ids16);
+        });
+        var layer16 = new DecoderLayer(model.Config, 0, CPU, ScalarType.Float32);
+        var hid16 = randn(16, 1, 128);
+        var (c16, s16) = new RotaryEmbedding(32, 10000, 64, CPU, ScalarType.Float32).ForRange(1);
+        Measure("layer b16 no cache", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            layer16.forward(hid16, new AttentionInputs { Cos = c16, Sin = s16 });
+        });
+        var mlp16 = new Mlp(model.Config, CPU, ScalarType.Float32);
+        Measure("mlp b16", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            mlp16.forward(hid16);
+        });
+        var attn16 = new SelfAttention(model.Config, 0, CPU, ScalarType.Float32);
+        Measure("attention b16 no cache", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            attn16.forward(hid16, new AttentionInputs { Cos = c16, Sin = s16 });
+        });
+        var norm16 = new RmsNorm(128, 1e-6, CPU, ScalarType.Float32);
+        Measure("norm b16", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            norm16.forward(hid16);
+        });
+        var q16 = randn(16, 2, 2, 32);
+        var big16 = randn(64, 2, 256, 32);
+        var kv16 = big16.narrow(0, 0, 16).narrow(2, 0, 100);
+        Measure("sdpa b16 cache view", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            nn.functional.scaled_dot_product_attention(q16, kv16, kv16);
+        });
+        Measure("manual b16 cache view", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            q16.matmul(kv16.transpose(2, 3)).mul(0.17).softmax(-1).matmul(kv16);
+        });
+        var h16 = randn(16, 1, 128);
+        var w16 = randn(256, 128);
+        Measure("linear b16", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            nn.functional.linear(h16, w16);
+        });
+        var wv = randn(512, 128);
+        Measure("logits b16", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            nn.functional.linear(h16, wv);
+        });
+        var new16 = randn(16, 2, 1, 32);
+        Measure("cache write b16", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            big16.narrow(0, 0, 16).narrow(2, 50, 1).copy_(new16);
+        });
+        position16 = 32;
+        Measure("decode step batch 16, T in 32..40", 200, () =>
+        {
+            using var scope = NewDisposeScope();
+            if (position16 >= 40)
+            {
+                position16 = 32;
+            }
+
+            model.ForwardCached(zeros([16, 1], dtype: ScalarType.Int64), cache16, Enumerable.Repeat(position16, 16).ToArray(), ones16);
+            position16++;
+        });
+        var logits16 = randn(16, model.Config.VocabSize);
+        var rows16 = Enumerable.Range(0, 16).Select(_ => new SamplingRow(1.0, 0, 1.0, 0, 0.5)).ToArray();
+        Measure("sampler batch 16", 200, () => BatchSampler.Sample(logits16, rows16));
         var logits = randn(1, model.Config.VocabSize);
         Measure("sampler", 300, () => BatchSampler.Sample(logits, [new SamplingRow(1.0, 0, 1.0, 0, 0.5)]));
     }
