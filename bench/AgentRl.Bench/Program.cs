@@ -99,7 +99,7 @@ else
         using var scope = NewDisposeScope();
         using var micro = MicroBatch.Create(sequences, Enumerable.Range(0, batch).ToArray());
         optimizer.zero_grad();
-        var scores = PolicyForward.Score(model, micro, withEntropy: true);
+        var scores = PolicyForward.Score(model, micro, withEntropy: false);
         var advantage = tensor(advantages).view(batch, 1);                                    // [batch, 1]
         var loss = scores.LogProbs.mul(advantage).neg().mul(micro.LossMask).sum().div(micro.LossMask.sum());   // []
         loss.backward();
