@@ -100,6 +100,13 @@ public sealed class InferenceEngine : IDisposable
         return update.Completion.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>Replaces the weights with those of <paramref name="source"/> (same architecture), see the dictionary overload.</summary>
+    public Task LoadWeightsAsync(long version, nn.Module source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return LoadWeightsAsync(version, source.state_dict(), cancellationToken);
+    }
+
     private void Run()
     {
         using var noGrad = no_grad();
@@ -489,6 +496,11 @@ public sealed class InferenceEngine : IDisposable
 
         _stop.Cancel();
         _thread.Join();
+        while (_pending.TryDequeue(out var late))
+        {
+            late.Fail(new ObjectDisposedException(nameof(InferenceEngine)));
+        }
+
         _stop.Dispose();
         _signal.Dispose();
     }
