@@ -22,6 +22,9 @@ public static class BatchSampler
         var uniforms = new float[batch];
         var greedy = new bool[batch];
         var filter = false;
+        var anyGreedy = false;
+        var allGreedy = true;
+        var unitTemperature = true;
         var topLogProbs = 0;
         for (var row = 0; row < batch; row++)
         {
@@ -29,18 +32,24 @@ public static class BatchSampler
             greedy[row] = r.Temperature <= 0;
             temperatures[row] = r.Temperature <= 0 ? 1f : (float)r.Temperature;
             uniforms[row] = (float)r.Uniform;
+            anyGreedy |= greedy[row];
+            allGreedy &= greedy[row];
+            unitTemperature &= temperatures[row] == 1f;
             filter |= (r.TopK > 0 && r.TopK < vocab) || r.TopP < 1.0;
             topLogProbs = Math.Max(topLogProbs, Math.Min(r.TopLogProbs, (int)vocab));
         }
 
-        var scaled = logits.to_type(ScalarType.Float32).div(tensor(temperatures, device: device).view(batch, 1));   // [batch, vocab]
-        var uniform = tensor(uniforms, device: device).view(batch, 1);                                              // [batch, 1]
-        var isGreedy = tensor(greedy, device: device).view(batch, 1);                                               // [batch, 1]
+        // Each shortcut below only skips work whose result is known (unit temperatures, no greedy rows, no filters).
+        var scaled = logits.dtype == ScalarType.Float32 ? logits : logits.to_type(ScalarType.Float32);            // [batch, vocab]
+        if (!unitTemperature)
+        {
+            scaled = scaled.div(tensor(temperatures, device: device).view(batch, 1));                              // [batch, vocab]
+        }
 
         Tensor logProbs;     // [batch, vocab] log-probs of the sampling distribution (in sorted order when sorted)
         Tensor? order = null;   // [batch, vocab] token id of each sorted position
-        Tensor entropy;      // [batch]
-        Tensor greedyPick;   // [batch, 1]
+        Tensor entropy;      // [batch, 1]
+        Tensor? greedyPick = null;   // [batch, 1], only when some row is greedy
         if (filter || topLogProbs > 0)
         {
             var sorted = scaled.sort(dim: -1, descending: true);
@@ -65,24 +74,44 @@ public static class BatchSampler
             }
 
             logProbs = sortedLogits.log_softmax(-1);                                                    // [batch, vocab]
-            greedyPick = zeros([batch, 1], dtype: ScalarType.Int64, device: device);                   // [batch, 1]
+            if (anyGreedy)
+            {
+                greedyPick = zeros([batch, 1], dtype: ScalarType.Int64, device: device);               // [batch, 1]
+            }
         }
         else
         {
             logProbs = scaled.log_softmax(-1);                                                          // [batch, vocab]
-            greedyPick = scaled.argmax(-1, keepdim: true);                                              // [batch, 1]
+            if (anyGreedy)
+            {
+                greedyPick = scaled.argmax(-1, keepdim: true);                                          // [batch, 1]
+            }
         }
 
         var p = logProbs.exp();                                                                         // [batch, vocab]
-        entropy = p.mul(logProbs.nan_to_num(0.0, 0.0, 0.0)).sum(-1).neg();                            // [batch]
-        var cdf = p.cumsum(-1);                                                                         // [batch, vocab]
-        var target = uniform.mul(cdf.narrow(1, vocab - 1, 1));                                          // [batch, 1]
-        var drawn = searchsorted(cdf, target, right: true).clamp_max(vocab - 1);                        // [batch, 1]
-        var pick = where(isGreedy, greedyPick, drawn);                                                  // [batch, 1]
+        var finiteLogProbs = filter ? logProbs.nan_to_num(0.0, 0.0, 0.0) : logProbs;                    // [batch, vocab] filtered tokens contribute 0
+        entropy = p.mul(finiteLogProbs).sum(-1, keepdim: true).neg();                                   // [batch, 1]
+        Tensor pick;                                                                                    // [batch, 1]
+        if (allGreedy)
+        {
+            pick = greedyPick!;
+        }
+        else
+        {
+            var cdf = p.cumsum(-1);                                                                     // [batch, vocab]
+            var uniform = tensor(uniforms, device: device).view(batch, 1);                              // [batch, 1]
+            var target = uniform.mul(cdf.narrow(1, vocab - 1, 1));                                      // [batch, 1]
+            pick = searchsorted(cdf, target, right: true).clamp_max(vocab - 1);                         // [batch, 1]
+            if (anyGreedy)
+            {
+                pick = where(tensor(greedy, device: device).view(batch, 1), greedyPick!, pick);        // [batch, 1]
+            }
+        }
+
         var pickLogProb = logProbs.gather(1, pick);                                                     // [batch, 1]
         var tokenIds = order is null ? pick : order.gather(1, pick);                                    // [batch, 1]
-        var packed = cat([tokenIds.to_type(ScalarType.Float64), pickLogProb.to_type(ScalarType.Float64), entropy.unsqueeze(1).to_type(ScalarType.Float64)], 1);   // [batch, 3]
-        var values = packed.cpu().data<double>().ToArray();
+        var ids = tokenIds.cpu().data<long>().ToArray();
+        var values = cat([pickLogProb, entropy], 1).cpu().data<float>().ToArray();                     // [batch, 2]
 
         float[]? topValues = null;
         long[]? topIds = null;
@@ -106,7 +135,7 @@ public static class BatchSampler
                 }
             }
 
-            result[row] = new SampledToken((int)values[row * 3], (float)values[(row * 3) + 1], (float)values[(row * 3) + 2], top);
+            result[row] = new SampledToken((int)ids[row], values[row * 2], values[(row * 2) + 1], top);
         }
 
         return result;

@@ -23,8 +23,11 @@ public sealed class InferenceEngine : IDisposable
     private readonly Thread _thread;
     private readonly List<ActiveSequence> _active = [];
     private readonly int _maxSequenceLength;
+    private readonly List<RetainedPrefix> _retained = [];
     private KvCache? _cache;
     private long _version;
+    private long _reusedPromptTokens;
+    private long _useClock;
 
     /// <param name="model">The model; from now on only the engine thread may use it. The caller keeps ownership.</param>
     /// <param name="initialVersion">Policy version of the model's current weights.</param>
@@ -44,6 +47,9 @@ public sealed class InferenceEngine : IDisposable
 
     /// <summary>Version of the weights the engine generates with now.</summary>
     public long PolicyVersion => Interlocked.Read(ref _version);
+
+    /// <summary>Prompt tokens whose keys and values came from the prefix cache instead of a forward pass (total).</summary>
+    public long ReusedPromptTokens => Interlocked.Read(ref _reusedPromptTokens);
 
     /// <summary>Queues a request. Cancelling returns the tokens produced so far with <see cref="FinishReason.Cancelled"/>.</summary>
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
@@ -94,12 +100,20 @@ public sealed class InferenceEngine : IDisposable
         return update.Completion.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>Replaces the weights with those of <paramref name="source"/> (same architecture), see the dictionary overload.</summary>
+    public Task LoadWeightsAsync(long version, nn.Module source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return LoadWeightsAsync(version, source.state_dict(), cancellationToken);
+    }
+
     private void Run()
     {
         using var noGrad = no_grad();
         var wasFused = _model.IsFused;
         _model.FuseForInference();
         _cache = new KvCache(_model.Config, _model.Device, _model.DType);
+        _cache.EnsureCapacity(_options.MaxBatchSize + _options.PrefixCacheEntries, 64);
         while (!_stop.IsCancellationRequested)
         {
             try
@@ -179,12 +193,17 @@ public sealed class InferenceEngine : IDisposable
             }
         }
 
+        if (applied)
+        {
+            _retained.Clear();   // computed with the old weights
+        }
+
         if (applied && _active.Count > 0)
         {
             // The cached keys and values came from the old weights: recompute them (AReaL's interruptible rollouts).
             using var scope = NewDisposeScope();
             var lengths = _active.Select(s => s.CachedLength).ToArray();
-            Prefill(0, _active, lengths);
+            Prefill(0, _active, new int[_active.Count], lengths);
         }
     }
 
@@ -195,6 +214,7 @@ public sealed class InferenceEngine : IDisposable
             if (_active[row].IsCancelled)
             {
                 _active[row].Complete(FinishReason.Cancelled, null, _version);
+                Retain(row);
                 RemoveRow(row);
             }
         }
@@ -225,32 +245,138 @@ public sealed class InferenceEngine : IDisposable
         }
 
         var firstRow = _active.Count;
+        var starts = new int[admitted.Count];
+        for (var i = 0; i < admitted.Count; i++)
+        {
+            starts[i] = ReusePrefix(admitted[i], firstRow, firstRow + i);
+        }
+
         _active.AddRange(admitted);
         using var scope = NewDisposeScope();
-        var logits = Prefill(firstRow, admitted, admitted.Select(s => s.Tokens.Count).ToArray());   // [admitted, vocab]
+        var logits = Prefill(firstRow, admitted, starts, admitted.Select(s => s.Tokens.Count).ToArray());   // [admitted, vocab]
         SampleAndAdvance(firstRow, admitted, logits);
     }
 
-    /// <summary>Runs the first <paramref name="lengths"/> tokens of each sequence from position 0 into cache rows from <paramref name="firstRow"/>.</summary>
-    private Tensor Prefill(int firstRow, IReadOnlyList<ActiveSequence> sequences, int[] lengths)
+    /// <summary>
+    /// Copies the longest cached prefix of the new sequence's prompt (from a running row or a retained finished
+    /// sequence) into its cache row; returns how many tokens need no recomputation. At least one prompt token is
+    /// always left to run, for the logits of the first new token.
+    /// </summary>
+    private int ReusePrefix(ActiveSequence sequence, int runningRows, int targetRow)
+    {
+        if (_options.PrefixCacheEntries <= 0)
+        {
+            return 0;
+        }
+
+        var prompt = sequence.Tokens;
+        var limit = prompt.Count - 1;
+        var bestLength = 0;
+        var bestRow = -1;
+        RetainedPrefix? bestRetained = null;
+        for (var row = 0; row < runningRows; row++)
+        {
+            var length = CommonPrefix(_active[row].Tokens, _active[row].CachedLength, prompt, limit);
+            if (length > bestLength)
+            {
+                (bestLength, bestRow, bestRetained) = (length, row, null);
+            }
+        }
+
+        foreach (var retained in _retained)
+        {
+            var length = CommonPrefix(retained.Tokens, retained.Tokens.Length, prompt, limit);
+            if (length > bestLength)
+            {
+                (bestLength, bestRow, bestRetained) = (length, retained.Row, retained);
+            }
+        }
+
+        if (bestLength < _options.MinPrefixTokens)
+        {
+            return 0;
+        }
+
+        if (bestRetained is not null)
+        {
+            bestRetained.LastUse = ++_useClock;
+        }
+
+        _cache!.CopyRow(bestRow, targetRow, bestLength);
+        Interlocked.Add(ref _reusedPromptTokens, bestLength);
+        return bestLength;
+    }
+
+    private static int CommonPrefix(IReadOnlyList<int> cached, int cachedLength, List<int> prompt, int limit)
+    {
+        var max = Math.Min(cachedLength, limit);
+        var length = 0;
+        while (length < max && cached[length] == prompt[length])
+        {
+            length++;
+        }
+
+        return length;
+    }
+
+    /// <summary>Keeps the cached tokens of a finishing row in the prefix cache (least recently used entry replaced).</summary>
+    private void Retain(int row)
+    {
+        var sequence = _active[row];
+        if (_options.PrefixCacheEntries <= 0 || sequence.CachedLength < _options.MinPrefixTokens)
+        {
+            return;
+        }
+
+        RetainedPrefix entry;
+        if (_retained.Count < _options.PrefixCacheEntries)
+        {
+            entry = new RetainedPrefix { Row = _options.MaxBatchSize + _retained.Count };
+            _retained.Add(entry);
+        }
+        else
+        {
+            entry = _retained.MinBy(r => r.LastUse)!;
+        }
+
+        _cache!.CopyRow(row, entry.Row, sequence.CachedLength);
+        entry.Tokens = sequence.Tokens.GetRange(0, sequence.CachedLength).ToArray();
+        entry.LastUse = ++_useClock;
+    }
+
+    /// <summary>
+    /// Runs tokens <c>starts[i] .. ends[i] - 1</c> of each sequence (earlier ones are already cached in its row)
+    /// into cache rows from <paramref name="firstRow"/>.
+    /// </summary>
+    private Tensor Prefill(int firstRow, IReadOnlyList<ActiveSequence> sequences, int[] starts, int[] ends)
     {
         var batch = sequences.Count;
-        var width = lengths.Max();
+        var width = 0;
+        for (var row = 0; row < batch; row++)
+        {
+            width = Math.Max(width, ends[row] - starts[row]);
+        }
+
         var ids = new long[batch * width];
         for (var row = 0; row < batch; row++)
         {
-            for (var t = 0; t < lengths[row]; t++)
+            for (var t = starts[row]; t < ends[row]; t++)
             {
-                ids[(row * width) + t] = sequences[row].Tokens[t];
+                ids[(row * width) + t - starts[row]] = sequences[row].Tokens[t];
             }
 
-            sequences[row].CachedLength = lengths[row];
+            sequences[row].CachedLength = ends[row];
         }
 
         var input = tensor(ids, [batch, width], device: _model.Device);                                  // [batch, width]
-        var starts = new long[batch];
-        var counts = lengths.Select(l => (long)l).ToArray();
-        return _model.ForwardCached(input, _cache!, starts, counts, firstRow);                          // [batch, vocab]
+        var startPositions = starts.Select(s => (long)s).ToArray();
+        var counts = new long[batch];
+        for (var row = 0; row < batch; row++)
+        {
+            counts[row] = ends[row] - starts[row];
+        }
+
+        return _model.ForwardCached(input, _cache!, startPositions, counts, firstRow);                 // [batch, vocab]
     }
 
     private void DecodeStep()
@@ -314,6 +440,7 @@ public sealed class InferenceEngine : IDisposable
         {
             var (row, reason, match) = finished[i];
             _active[row].Complete(reason, match, _version);
+            Retain(row);
             RemoveRow(row);
         }
     }
@@ -369,8 +496,22 @@ public sealed class InferenceEngine : IDisposable
 
         _stop.Cancel();
         _thread.Join();
+        while (_pending.TryDequeue(out var late))
+        {
+            late.Fail(new ObjectDisposedException(nameof(InferenceEngine)));
+        }
+
         _stop.Dispose();
         _signal.Dispose();
+    }
+
+    private sealed class RetainedPrefix
+    {
+        public int Row { get; init; }
+
+        public int[] Tokens { get; set; } = [];
+
+        public long LastUse { get; set; }
     }
 
     private sealed record WeightUpdate(long Version, IReadOnlyDictionary<string, Tensor> Weights, TaskCompletionSource Completion);

@@ -9,6 +9,16 @@ public sealed record InferenceEngineOptions
     /// <summary>How long an idle engine waits after the first request for more to batch with (default 2 ms).</summary>
     public TimeSpan BatchingWindow { get; init; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// Prefix cache: how many finished sequences keep their keys and values (default 16; 0 turns reuse off). A new
+    /// request whose prompt starts with the cached tokens of a finished or running sequence copies those instead of
+    /// recomputing them, e.g. a branch forked from its parent's trajectory or the next turn of a conversation.
+    /// </summary>
+    public int PrefixCacheEntries { get; init; } = 16;
+
+    /// <summary>Shortest shared prefix, in tokens, worth reusing (default 4).</summary>
+    public int MinPrefixTokens { get; init; } = 4;
+
     /// <summary>Longest sequence (prompt + generated) in tokens; null means the model's <c>max_position_embeddings</c>.</summary>
     public int? MaxSequenceLength { get; init; }
 }

@@ -121,7 +121,7 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         Tensor last;                                                                                       // [batch, hidden]
         if (seq == 1)
         {
-            last = hidden.squeeze(1);
+            last = hidden.squeeze(1);                                                                      // [batch, hidden]
         }
         else
         {

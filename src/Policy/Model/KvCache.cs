@@ -60,7 +60,7 @@ public sealed class KvCache : IDisposable
         var grown = zeros([rows, _kvHeads, length, _headDim], dtype: _dtype, device: _device);   // [rows, kv_heads, length, head_dim]
         if (old is not null)
         {
-            grown.narrow(0, 0, RowCapacity).narrow(2, 0, LengthCapacity).copy_(old);
+            grown.narrow(0, 0, RowCapacity).narrow(2, 0, LengthCapacity).copy_(old);   // [old rows, kv_heads, old length, head_dim]
             old.Dispose();
         }
 
@@ -114,8 +114,10 @@ public sealed class KvCache : IDisposable
         {
             for (var layer = 0; layer < _keys.Length; layer++)
             {
-                _keys[layer]!.narrow(0, to, 1).narrow(2, 0, length).copy_(_keys[layer]!.narrow(0, from, 1).narrow(2, 0, length));
-                _values[layer]!.narrow(0, to, 1).narrow(2, 0, length).copy_(_values[layer]!.narrow(0, from, 1).narrow(2, 0, length));
+                var keys = _keys[layer]!;       // [rows, kv_heads, capacity, head_dim]
+                var values = _values[layer]!;   // [rows, kv_heads, capacity, head_dim]
+                keys.narrow(0, to, 1).narrow(2, 0, length).copy_(keys.narrow(0, from, 1).narrow(2, 0, length));         // [1, kv_heads, length, head_dim]
+                values.narrow(0, to, 1).narrow(2, 0, length).copy_(values.narrow(0, from, 1).narrow(2, 0, length));     // [1, kv_heads, length, head_dim]
             }
         }
     }

@@ -44,7 +44,7 @@ public sealed class SelfAttention : nn.Module<Tensor, AttentionInputs, Tensor>
         if (_fused is { } fused)
         {
             // Inference: one projection for q, k and v, one rotation for q and k together.
-            var qkv = nn.functional.linear(hidden, fused.Weight, fused.Bias)
+            var qkv = nn.functional.linear(hidden, fused.Weight, fused.Bias)                                           // [batch, seq, (heads + 2 kv_heads) * head_dim]
                 .view(batch, seq, _heads + (2 * _kvHeads), _headDim).transpose(1, 2);                                   // [batch, heads + 2 kv_heads, seq, head_dim]
             var qk = RotaryEmbedding.Apply(qkv.narrow(1, 0, _heads + _kvHeads), inputs.Cos, inputs.Sin);              // [batch, heads + kv_heads, seq, head_dim]
             q = qk.narrow(1, 0, _heads);                                                                                // [batch, heads, seq, head_dim]

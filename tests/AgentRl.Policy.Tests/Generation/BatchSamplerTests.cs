@@ -94,4 +94,16 @@ public sealed class BatchSamplerTests
             Assert.Equal(expected[token], frequency, 0.03);
         }
     }
+
+    [Fact]
+    public void Sample_GreedyAndSampledRowsTogether_GreedyRowTakesArgMax()
+    {
+        using var scope = NewDisposeScope();
+        var logits = tensor(new float[] { 0.1f, 3f, 0.2f, 0.3f, 2.9f, 0.5f, 2.5f, 0.4f }, [2, 4]);   // [2, 4]
+        var sampled = BatchSampler.Sample(logits, [new SamplingRow(0, 0, 1.0, 0, 0.999), new SamplingRow(1.0, 0, 1.0, 0, 0.999)]);
+        Assert.Equal(1, sampled[0].TokenId);
+        Assert.Equal(3, sampled[1].TokenId);   // u close to 1 picks the last token of the CDF
+        var p = Reference([0.1f, 3f, 0.2f, 0.3f], 1.0, 0, 1.0);
+        Assert.Equal(Math.Log(p[1]), sampled[0].LogProb, 1e-5);
+    }
 }

@@ -149,7 +149,7 @@ public sealed class InferenceEngineTests
         using var engine = new InferenceEngine(model);
         using var cancellation = new CancellationTokenSource();
         var task = engine.GenerateAsync(new GenerationRequest { PromptTokenIds = Prompt(3, 1), MaxNewTokens = 50_000 }, cancellation.Token);
-        await Task.Delay(50);
+        await engine.GenerateAsync(new GenerationRequest { PromptTokenIds = Prompt(3, 2), MaxNewTokens = 2 });   // the long one has tokens now
         await cancellation.CancelAsync();
         var result = await task.WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -174,5 +174,58 @@ public sealed class InferenceEngineTests
             Assert.Equal(result.LogProbs[i], top[0].LogProb, 1e-6);
             Assert.True(top.Zip(top.Skip(1)).All(pair => pair.First.LogProb >= pair.Second.LogProb));
         }
+    }
+
+    [Fact]
+    public async Task GenerateAsync_PromptExtendingAFinishedSequence_ReusesItsCacheAndMatchesNoReuse()
+    {
+        using var model = TestModels.Create(std: 0.1);
+        var prompt = Prompt(9, 21);
+        var first = new GenerationRequest { PromptTokenIds = prompt, MaxNewTokens = 8, Seed = 1 };
+        GenerationResult withReuse, withoutReuse;
+        long reused;
+        int[] branchPrompt;
+        using (var engine = new InferenceEngine(model))
+        {
+            var parent = await engine.GenerateAsync(first);
+            // A branch forked from the parent: its full trajectory plus a "tool result", then a mixed batch of newcomers.
+            branchPrompt = [.. prompt, .. parent.TokenIds, 5, 6, 7];
+            var other = engine.GenerateAsync(new GenerationRequest { PromptTokenIds = Prompt(4, 3), MaxNewTokens = 5, Seed = 2 });
+            withReuse = await engine.GenerateAsync(new GenerationRequest { PromptTokenIds = branchPrompt, MaxNewTokens = 10, Seed = 3, TopK = 20 });
+            await other;
+            reused = engine.ReusedPromptTokens;
+        }
+
+        using (var engine = new InferenceEngine(model, options: new InferenceEngineOptions { PrefixCacheEntries = 0 }))
+        {
+            withoutReuse = await engine.GenerateAsync(new GenerationRequest { PromptTokenIds = branchPrompt, MaxNewTokens = 10, Seed = 3, TopK = 20 });
+            Assert.Equal(0, engine.ReusedPromptTokens);
+        }
+
+        Assert.Equal(prompt.Length + 7, reused);   // the parent's last token was sampled but never run through the model
+        Assert.Equal(withoutReuse.TokenIds, withReuse.TokenIds);
+        for (var i = 0; i < withReuse.LogProbs.Length; i++)
+        {
+            Assert.Equal(withoutReuse.LogProbs[i], withReuse.LogProbs[i], 1e-4);
+        }
+    }
+
+    [Fact]
+    public async Task LoadWeightsAsync_DuringGeneration_LaterTokensCarryTheNewVersion()
+    {
+        using var model = TestModels.Create(TestModels.Micro with { MaxPositionEmbeddings = 100_000 }, seed: 1);
+        using var other = TestModels.Create(TestModels.Micro with { MaxPositionEmbeddings = 100_000 }, seed: 2);
+        using var engine = new InferenceEngine(model, initialVersion: 1);
+        using var cancellation = new CancellationTokenSource();
+        var running = engine.GenerateAsync(new GenerationRequest { PromptTokenIds = Prompt(3, 4), MaxNewTokens = 50_000 }, cancellation.Token);
+        await engine.GenerateAsync(new GenerationRequest { PromptTokenIds = Prompt(3, 2), MaxNewTokens = 2 });   // the long one has tokens now
+        await engine.LoadWeightsAsync(2, other.state_dict());
+        await engine.GenerateAsync(new GenerationRequest { PromptTokenIds = Prompt(3, 2), MaxNewTokens = 2 });   // and some after the swap
+        await cancellation.CancelAsync();
+        var result = await running.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, result.PolicyVersions[0]);
+        Assert.Equal(2, result.PolicyVersions[^1]);
+        Assert.True(result.PolicyVersions.Zip(result.PolicyVersions.Skip(1)).All(p => p.First <= p.Second));
     }
 }

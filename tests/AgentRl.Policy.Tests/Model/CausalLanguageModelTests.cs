@@ -134,6 +134,25 @@ public sealed class CausalLanguageModelTests
         Assert.True(decode.sub(full.select(1, 6)).abs().max().item<float>() < 1e-4f);
     }
 
+    [Fact]
+    public void ForwardCached_Bfloat16Model_StaysCloseToFloat32()
+    {
+        using var model = TestModels.Create();
+        using var half = new CausalLanguageModel(TestModels.Micro, dtype: ScalarType.BFloat16);
+        half.LoadParameters(model.state_dict());
+        half.FuseForInference();
+        using var scope = NewDisposeScope();
+        using var cache = new KvCache(half.Config, dtype: ScalarType.BFloat16);
+        var tokens = TestModels.RandomTokens(8, 64, 4);
+        var full = model.forward(tensor(tokens, [1, 8]));                                               // [1, 8, vocab]
+        half.ForwardCached(tensor(tokens[..7], [1, 7]), cache, [0], [7]);
+        var step = half.ForwardCached(tensor(tokens[7..], [1, 1]), cache, [7], [1]);                  // [1, vocab] bf16
+
+        Assert.Equal(ScalarType.BFloat16, step.dtype);
+        var difference = step.to_type(ScalarType.Float32).sub(full[0, 7]).abs().max().item<float>();
+        Assert.True(difference < 0.15f * full.abs().max().item<float>(), $"max |Δ| = {difference}");
+    }
+
     private static void RandomizeBiases(CausalLanguageModel model)
     {
         using var noGrad = no_grad();
