@@ -1,0 +1,497 @@
+using System.Diagnostics;
+using AgentRl.Policy.Branching;
+using AgentRl.Policy.Model;
+using AgentRl.Policy.Objectives;
+using static TorchSharp.torch;
+using Parameter = TorchSharp.Modules.Parameter;
+
+namespace AgentRl.Policy.Training;
+
+/// <summary>
+/// Trains one policy: owns the model, an <see cref="AdamW"/> optimizer and, when the KL loss needs it, a frozen copy of
+/// the initial weights as the reference policy. An RL update (<see cref="TrainStep"/>) runs PpoEpochs passes over the
+/// batch, each split into MiniBatches; every mini-batch is one optimizer step whose gradient is accumulated over
+/// micro-batches of at most <see cref="TrainerOptions.TokenBudget"/> padded tokens with the mini-batch's global loss
+/// normalisers, so the accumulated gradient equals that of the mini-batch as one batch. One dispose scope per
+/// micro-batch; everything returned is managed. Not thread-safe: one caller at a time.
+/// </summary>
+public sealed class PolicyTrainer : IDisposable
+{
+    private readonly List<(string Name, Parameter Parameter)> _parameters;
+    private readonly ObjectiveOptions _objective;
+    private readonly AepoObjectiveOptions? _aepo;
+
+    /// <summary>Takes ownership of <paramref name="model"/> (unfused and put in training mode).</summary>
+    public PolicyTrainer(CausalLanguageModel model, TrainerOptions? options = null)
+    {
+        Options = (options ?? new TrainerOptions()).Validate();
+        Model = model;
+        if (model.IsFused)
+        {
+            model.Unfuse();
+        }
+        model.train();
+        _objective = Options.ResolveObjective();
+        _aepo = Options.ResolveAepo();
+        _parameters = [.. model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter))];
+        Optimizer = new AdamW(
+            _parameters,
+            (_, parameter) => Options.DecayAllParameters || parameter.dim() >= 2,
+            Options.Beta1,
+            Options.Beta2,
+            Options.Epsilon,
+            Options.WeightDecay);
+        if (Options.KeepReferenceModel ?? _objective.UseKlLoss)
+        {
+            ReferenceModel = CopyFrozen(model);
+        }
+    }
+
+    public TrainerOptions Options { get; }
+
+    /// <summary>The objective in force (the algorithm preset or the explicit one).</summary>
+    public ObjectiveOptions Objective => _objective;
+
+    /// <summary>The policy being trained.</summary>
+    public CausalLanguageModel Model { get; }
+
+    /// <summary>Frozen copy of the weights at construction (or as loaded), or null when no KL to a reference is needed.</summary>
+    public CausalLanguageModel? ReferenceModel { get; private set; }
+
+    public AdamW Optimizer { get; }
+
+    /// <summary>Incremented by every update (RL or SFT): the version of the weights now held.</summary>
+    public long PolicyVersion { get; private set; }
+
+    /// <summary>RL updates taken; the learning rate schedule of <see cref="TrainStep"/> follows the optimizer steps they took.</summary>
+    public long RlSteps { get; private set; }
+
+    /// <summary>RL optimizer steps taken (the schedule's step index).</summary>
+    public long RlOptimizerSteps { get; private set; }
+
+    /// <summary>SFT steps taken.</summary>
+    public long SftSteps { get; private set; }
+
+    /// <summary>
+    /// One RL update on a batch of examples (ALGORITHMS.md §0.3–§0.5): for each epoch and mini-batch, the loss
+    /// <c>pg + kl_coef·agg(kl) − entropy_coeff·agg(H)</c> is back-propagated micro-batch by micro-batch, the gradient
+    /// norm clipped, and AdamW stepped with the scheduled learning rate. The policy version is incremented once.
+    /// </summary>
+    public TrainStepMetrics TrainStep(IReadOnlyList<TrainingExample> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0)
+        {
+            throw new ArgumentException("A training step needs at least one example.", nameof(batch));
+        }
+        foreach (var example in batch)
+        {
+            example.Validate();
+        }
+
+        var watch = Stopwatch.StartNew();
+        var random = new Random(unchecked(Options.Seed + (int)RlSteps));
+        var sums = new MetricSums();
+        var steps = 0;
+        double lastLr = 0;
+        for (var epoch = 0; epoch < Options.PpoEpochs; epoch++)
+        {
+            foreach (var miniBatch in SplitMiniBatches(batch.Count, random))
+            {
+                var examples = miniBatch.Select(i => batch[i]).ToArray();
+                var parts = ComputeGradients(examples, random);
+                var gradNorm = ClipGradients();
+                lastLr = LearningRateSchedule.At(Options, RlOptimizerSteps);
+                if (double.IsFinite(gradNorm))
+                {
+                    Optimizer.Step(lastLr);
+                    RlOptimizerSteps++;
+                    steps++;
+                }
+                Optimizer.ZeroGrad();
+                sums.Add(parts, gradNorm);
+            }
+        }
+
+        RlSteps++;
+        PolicyVersion++;
+        watch.Stop();
+        var passes = sums.Count;
+        var tokens = (long)Options.PpoEpochs * batch.Sum(e => (long)e.TokenIds.Length);
+        return new TrainStepMetrics
+        {
+            PolicyVersion = PolicyVersion,
+            Loss = sums.Loss / passes,
+            PolicyLoss = sums.PolicyLoss / passes,
+            KlLoss = _objective.UseKlLoss ? sums.KlLoss / passes : null,
+            EntropyLoss = sums.EntropyLoss / passes,
+            PgClipFrac = sums.PgClipFrac / passes,
+            PgClipFracLower = sums.PgClipFracLower / passes,
+            PpoKl = sums.PpoKl / passes,
+            ReferenceKl = ReferenceModel is null ? null : sums.ReferenceKl / passes,
+            MeanEntropy = sums.MeanEntropy / passes,
+            GradNorm = sums.GradNorm / passes,
+            LearningRate = lastLr,
+            OptimizerSteps = steps,
+            TokensTrained = tokens,
+            LossTokens = batch.Sum(e => (long)e.TrainableTokenCount),
+            TokensPerSecond = tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9),
+            Seconds = watch.Elapsed.TotalSeconds,
+        };
+    }
+
+    /// <summary>
+    /// Zeroes the gradients and accumulates the gradient of one mini-batch's loss into the parameters' <c>.grad</c>,
+    /// micro-batch by micro-batch with the mini-batch's global normalisers; no optimizer step. Returns the loss parts.
+    /// </summary>
+    public MiniBatchLoss ComputeGradients(IReadOnlyList<TrainingExample> miniBatch, Random? random = null)
+    {
+        Optimizer.ZeroGrad();
+        var sequences = miniBatch.Select(e => new TrainingSequence(e.TokenIds, ToFloats(e.LossMask))).ToArray();
+        var (tokenCount, sequenceCount) = CountValid(miniBatch.Select(e => e.LossMask));
+        var normalizers = new AggregationNormalizers { TokenCount = tokenCount, SequenceCount = sequenceCount };
+        var width = miniBatch.Max(e => e.TokenIds.Length) - 1;
+        var objective = _objective with { LossScaleFactor = _objective.LossScaleFactor ?? width };
+        var validTokens = Math.Max(tokenCount, 1);
+        var result = new MiniBatchLoss();
+        foreach (var indices in TokenBudgetBatcher.Pack(sequences.Select(s => s.TokenIds.Count).ToArray(), Options.TokenBudget))
+        {
+            using var scope = NewDisposeScope();
+            using var micro = MicroBatch.Create(sequences, indices, Model.Device);
+            var rows = indices.Length;
+            var columns = (int)micro.Columns;
+            var mask = micro.LossMask;                                                              // [rows, cols]
+            var oldLogProbs = ShiftedRows(indices, columns, i => miniBatch[i].OldLogProbs);        // [rows, cols]
+            var advantages = Advantages(miniBatch, indices, columns, mask);                        // [rows, cols]
+            var weights = miniBatch.Any(e => e.TokenWeights is not null)
+                ? ShiftedRows(indices, columns, i => miniBatch[i].TokenWeights, fill: 1f)          // [rows, cols]
+                : null;
+
+            var scores = PolicyForward.Score(Model, micro, withEntropy: true);
+            var logProbs = scores.LogProbs;                                                         // [rows, cols]
+            var entropy = scores.Entropies!;                                                        // [rows, cols]
+            var entropyInLoss = _objective.EntropyCoeff != 0 ? entropy : entropy.detach();          // [rows, cols]
+            var microValid = mask.sum().item<float>();
+
+            Tensor lossMatrix;                                                                      // [rows, cols]
+            double clipFrac, clipFracLower, ppoKl;
+            if (_aepo is { } aepo)
+            {
+                advantages = AepoObjective.EntropyAwareAdvantages(advantages, entropy, mask, aepo.EntropyAdvantageAlpha);
+                var aepoLoss = AepoObjective.EntropyBalancedClipLoss(logProbs, oldLogProbs, advantages, mask, aepo);
+                lossMatrix = weights is null ? aepoLoss.Loss : aepoLoss.Loss * weights;
+                clipFrac = aepoLoss.Metrics["loss/pg_clipfrac"];
+                clipFracLower = aepoLoss.Metrics["loss/pg_clipfrac_lower"];
+                ppoKl = aepoLoss.Metrics["loss/ppo_kl"];
+            }
+            else
+            {
+                var pg = PolicyLosses.Compute(
+                    objective.PolicyLoss,
+                    new PolicyLossInput(logProbs, oldLogProbs, advantages, mask) { RolloutWeights = weights },
+                    objective,
+                    random);
+                lossMatrix = pg.LossMatrix;
+                clipFrac = pg.Metrics.PgClipFrac;
+                clipFracLower = pg.Metrics.PgClipFracLower;
+                ppoKl = pg.Metrics.PpoKl;
+            }
+
+            var pgLoss = Aggregate(lossMatrix, mask, objective, normalizers);                      // []
+            var total = pgLoss;                                                                     // []
+            Tensor? klLoss = null;
+            if (ReferenceModel is not null)
+            {
+                Tensor refLogProbs;                                                                 // [rows, cols]
+                using (no_grad())
+                {
+                    refLogProbs = PolicyForward.Score(ReferenceModel, micro, withEntropy: false).LogProbs;
+                }
+                if (objective.UseKlLoss)
+                {
+                    var kl = KlPenalties.Compute(objective.KlLossType, logProbs, refLogProbs);     // [rows, cols]
+                    klLoss = Aggregate(kl, mask, objective, normalizers);                           // []
+                    total = total + (klLoss * objective.KlLossCoef);                                // []
+                }
+                var k3 = KlPenalties.K3(logProbs.detach(), refLogProbs);                            // [rows, cols]
+                result.ReferenceKl += (k3 * mask).sum().item<float>() / validTokens;
+            }
+            var entropyLoss = Aggregate(entropyInLoss, mask, objective, normalizers);              // []
+            if (objective.EntropyCoeff != 0)
+            {
+                total = total - (entropyLoss * objective.EntropyCoeff);                             // []
+            }
+
+            total.backward();
+            result.Loss += total.item<float>();
+            result.PolicyLoss += pgLoss.item<float>();
+            result.KlLoss += klLoss?.item<float>() ?? 0;
+            result.EntropyLoss += entropyLoss.item<float>();
+            result.MeanEntropy += (entropy.detach() * mask).sum().item<float>() / validTokens;
+            result.PgClipFrac += clipFrac * microValid / validTokens;
+            result.PgClipFracLower += clipFracLower * microValid / validTokens;
+            result.PpoKl += ppoKl * microValid / validTokens;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// One supervised step: mean cross-entropy over the mask-1 tokens of the whole batch (token-mean, accumulated over
+    /// micro-batches with the global token count), gradient clipping, AdamW at <paramref name="learningRate"/>.
+    /// </summary>
+    public SftStepMetrics SftStep(IReadOnlyList<SftExample> batch, double learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0)
+        {
+            throw new ArgumentException("An SFT step needs at least one example.", nameof(batch));
+        }
+        var watch = Stopwatch.StartNew();
+        Optimizer.ZeroGrad();
+        var sequences = batch.Select(e => new TrainingSequence(e.TokenIds, ToFloats(e.LossMask))).ToArray();
+        if (sequences.Any(s => s.TokenIds.Count < 2 || s.LossMask!.Count != s.TokenIds.Count))
+        {
+            throw new ArgumentException("Every SFT example needs ≥ 2 tokens and one mask value per token.", nameof(batch));
+        }
+        var (tokenCount, _) = CountValid(batch.Select(e => e.LossMask));
+        var validTokens = Math.Max(tokenCount, 1);
+        double loss = 0;
+        foreach (var indices in TokenBudgetBatcher.Pack(sequences.Select(s => s.TokenIds.Count).ToArray(), Options.TokenBudget))
+        {
+            using var scope = NewDisposeScope();
+            using var micro = MicroBatch.Create(sequences, indices, Model.Device);
+            var logProbs = PolicyForward.Score(Model, micro, withEntropy: false).LogProbs;          // [rows, cols]
+            var nll = -(logProbs * micro.LossMask).sum() / validTokens;                             // []
+            nll.backward();
+            loss += nll.item<float>();
+        }
+        var gradNorm = ClipGradients();
+        if (double.IsFinite(gradNorm))
+        {
+            Optimizer.Step(learningRate);
+        }
+        Optimizer.ZeroGrad();
+        SftSteps++;
+        PolicyVersion++;
+        watch.Stop();
+        var tokens = batch.Sum(e => (long)e.TokenIds.Length);
+        return new SftStepMetrics(
+            PolicyVersion, loss, gradNorm, learningRate, tokenCount, tokens,
+            tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Clips the global L2 norm of the gradients to <see cref="TrainerOptions.MaxGradNorm"/> (when &gt; 0) and returns
+    /// the norm before clipping (NaN or ∞ when a gradient is not finite; the caller then skips the step).
+    /// </summary>
+    public double ClipGradients()
+    {
+        using var scope = NewDisposeScope();
+        var grads = _parameters.Select(p => p.Parameter.grad).Where(g => g is not null).Select(g => g!).ToList();
+        if (grads.Count == 0)
+        {
+            return 0;
+        }
+        var norm = stack(grads.Select(g => g.norm()).ToArray()).norm().item<float>();          // []
+        if (Options.MaxGradNorm > 0 && double.IsFinite(norm) && norm > Options.MaxGradNorm)
+        {
+            var factor = Options.MaxGradNorm / (norm + 1e-6);
+            using var noGrad = no_grad();
+            foreach (var grad in grads)
+            {
+                grad.mul_(factor);
+            }
+        }
+        return norm;
+    }
+
+    /// <summary>Detached copies of the current weights by Hugging Face name (for <c>InferenceEngine.LoadWeightsAsync</c>); the caller disposes them.</summary>
+    public Dictionary<string, Tensor> ExportWeights()
+    {
+        using var noGrad = no_grad();
+        return _parameters.ToDictionary(p => p.Name, p => p.Parameter.detach().clone().DetachFromDisposeScope());
+    }
+
+    /// <summary>Replaces the reference policy with a frozen copy of the current weights (e.g. after SFT warm start).</summary>
+    public void ResetReference()
+    {
+        if (ReferenceModel is null)
+        {
+            return;
+        }
+        ReferenceModel.Dispose();
+        ReferenceModel = CopyFrozen(Model);
+    }
+
+    /// <summary>Saves weights, optimizer state, reference weights and counters into <paramref name="directory"/> (<see cref="TrainerState"/>).</summary>
+    public void Save(string directory) => TrainerState.Save(directory, this);
+
+    /// <summary>Restores what <see cref="Save"/> wrote into this trainer (same model configuration and options).</summary>
+    public void Load(string directory)
+    {
+        var counters = TrainerState.Load(directory, this);
+        PolicyVersion = counters.PolicyVersion;
+        RlSteps = counters.RlSteps;
+        RlOptimizerSteps = counters.RlOptimizerSteps;
+        SftSteps = counters.SftSteps;
+    }
+
+    /// <summary>A trainer whose model, optimizer, reference and counters are those saved in <paramref name="directory"/>.</summary>
+    public static PolicyTrainer Resume(string directory, TrainerOptions? options = null, Device? device = null)
+    {
+        var model = TrainerState.CreateModel(directory, device);
+        var trainer = new PolicyTrainer(model, options);
+        try
+        {
+            trainer.Load(directory);
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        ReferenceModel?.Dispose();
+        Model.Dispose();
+    }
+
+    internal IReadOnlyList<(string Name, Parameter Parameter)> Parameters => _parameters;
+
+    private IEnumerable<int[]> SplitMiniBatches(int count, Random random)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        if (Options.MiniBatches == 1)
+        {
+            yield return order;
+            yield break;
+        }
+        random.Shuffle(order);
+        var parts = Math.Min(Options.MiniBatches, count);
+        for (var k = 0; k < parts; k++)
+        {
+            var start = k * count / parts;
+            var end = (k + 1) * count / parts;
+            yield return order[start..end];
+        }
+    }
+
+    private static Tensor Aggregate(Tensor matrix, Tensor mask, ObjectiveOptions objective, AggregationNormalizers normalizers) =>
+        LossAggregation.Aggregate(matrix, mask, objective.LossAggMode, normalizers, objective.LossScaleFactor);
+
+    /// <summary>[rows, cols] advantages: per-token arrays shifted to target columns, or the trajectory value on mask-1 targets.</summary>
+    private Tensor Advantages(IReadOnlyList<TrainingExample> examples, int[] indices, int columns, Tensor mask)
+    {
+        if (indices.Any(i => examples[i].TokenAdvantages is not null))
+        {
+            var perToken = ShiftedRows(indices, columns, i => examples[i].TokenAdvantages);        // [rows, cols]
+            return perToken * mask;                                                                  // [rows, cols]
+        }
+        var column = tensor(indices.Select(i => examples[i].Advantage).ToArray(), [indices.Length, 1], device: Model.Device); // [rows, 1]
+        return column * mask;                                                                        // [rows, cols]
+    }
+
+    /// <summary>[rows, cols] f32 where row r holds <c>values[1..]</c> of example indices[r], padded with <paramref name="fill"/>.</summary>
+    private Tensor ShiftedRows(int[] indices, int columns, Func<int, float[]?> values, float fill = 0f)
+    {
+        var data = new float[indices.Length * columns];
+        if (fill != 0f)
+        {
+            Array.Fill(data, fill);
+        }
+        for (var row = 0; row < indices.Length; row++)
+        {
+            if (values(indices[row]) is { } source)
+            {
+                source.AsSpan(1).CopyTo(data.AsSpan(row * columns, source.Length - 1));
+            }
+        }
+        return tensor(data, [indices.Length, columns], device: Model.Device);
+    }
+
+    private static float[] ToFloats(byte[] mask)
+    {
+        var result = new float[mask.Length];
+        for (var t = 0; t < mask.Length; t++)
+        {
+            result[t] = mask[t] != 0 ? 1f : 0f;
+        }
+        return result;
+    }
+
+    /// <summary>Mask-1 tokens after position 0, and sequences with at least one.</summary>
+    private static (long Tokens, long Sequences) CountValid(IEnumerable<byte[]> masks)
+    {
+        long tokens = 0, sequences = 0;
+        foreach (var mask in masks)
+        {
+            var count = mask.AsSpan(1).Length - mask.AsSpan(1).Count((byte)0);
+            tokens += count;
+            sequences += count > 0 ? 1 : 0;
+        }
+        return (tokens, sequences);
+    }
+
+    private static CausalLanguageModel CopyFrozen(CausalLanguageModel model)
+    {
+        var copy = new CausalLanguageModel(model.Config, model.Device, model.DType);
+        using (var scope = NewDisposeScope())
+        {
+            copy.LoadParameters(model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter));
+        }
+        foreach (var parameter in copy.parameters())
+        {
+            parameter.requires_grad = false;
+        }
+        copy.eval();
+        return copy;
+    }
+
+    private sealed class MetricSums
+    {
+        public int Count { get; private set; }
+        public double Loss { get; private set; }
+        public double PolicyLoss { get; private set; }
+        public double KlLoss { get; private set; }
+        public double EntropyLoss { get; private set; }
+        public double PgClipFrac { get; private set; }
+        public double PgClipFracLower { get; private set; }
+        public double PpoKl { get; private set; }
+        public double ReferenceKl { get; private set; }
+        public double MeanEntropy { get; private set; }
+        public double GradNorm { get; private set; }
+
+        public void Add(MiniBatchLoss parts, double gradNorm)
+        {
+            Count++;
+            Loss += parts.Loss;
+            PolicyLoss += parts.PolicyLoss;
+            KlLoss += parts.KlLoss;
+            EntropyLoss += parts.EntropyLoss;
+            PgClipFrac += parts.PgClipFrac;
+            PgClipFracLower += parts.PgClipFracLower;
+            PpoKl += parts.PpoKl;
+            ReferenceKl += parts.ReferenceKl;
+            MeanEntropy += parts.MeanEntropy;
+            GradNorm += gradNorm;
+        }
+    }
+}
+
+/// <summary>Loss parts of one mini-batch (sums over its micro-batches, which add up to the mini-batch values).</summary>
+public sealed class MiniBatchLoss
+{
+    public double Loss { get; internal set; }
+    public double PolicyLoss { get; internal set; }
+    public double KlLoss { get; internal set; }
+    public double EntropyLoss { get; internal set; }
+    public double PgClipFrac { get; internal set; }
+    public double PgClipFracLower { get; internal set; }
+    public double PpoKl { get; internal set; }
+    public double ReferenceKl { get; internal set; }
+    public double MeanEntropy { get; internal set; }
+}

@@ -1,0 +1,150 @@
+using AgentRl.Policy.Branching;
+using AgentRl.Policy.Objectives;
+
+namespace AgentRl.Policy.Training;
+
+/// <summary>Shape of the learning rate after warm-up.</summary>
+public enum LearningRateScheduleKind
+{
+    /// <summary>The peak learning rate for every step after warm-up.</summary>
+    Constant,
+
+    /// <summary>Half a cosine from the peak down to <see cref="TrainerOptions.MinLearningRateRatio"/>·peak at <see cref="TrainerOptions.TotalSteps"/>.</summary>
+    Cosine,
+}
+
+/// <summary>
+/// Every knob of <see cref="PolicyTrainer"/> with its documented default (STYLE.md rule 20). The objective comes from
+/// <see cref="Algorithm"/> through <see cref="ObjectiveOptions.ForAlgorithm"/> unless <see cref="Objective"/> is given.
+/// </summary>
+public sealed record TrainerOptions
+{
+    /// <summary>
+    /// Peak learning rate of AdamW. Default 1e-5, a real-model value (ARPO/AEPO scripts use 1e-6, AReaL 2e-5); a
+    /// randomly initialised tiny model needs about 1e-3 to move within a few steps.
+    /// </summary>
+    public double LearningRate { get; init; } = 1e-5;
+
+    /// <summary>Decoupled weight decay of AdamW. Default 0.01; applied to matrices only (not to norms or biases, see <see cref="DecayAllParameters"/>).</summary>
+    public double WeightDecay { get; init; } = 0.01;
+
+    /// <summary>Apply weight decay to every parameter, as <c>torch.optim.AdamW</c> does by default. Default false (matrices only).</summary>
+    public bool DecayAllParameters { get; init; }
+
+    /// <summary>β1 of AdamW. Default 0.9.</summary>
+    public double Beta1 { get; init; } = 0.9;
+
+    /// <summary>β2 of AdamW. Default 0.999 (torch default; verl's FSDP actor uses the same).</summary>
+    public double Beta2 { get; init; } = 0.999;
+
+    /// <summary>ε of AdamW, added to √v̂. Default 1e-8.</summary>
+    public double Epsilon { get; init; } = 1e-8;
+
+    /// <summary>Linear warm-up from 0 to the peak over this many optimizer steps. Default 0.</summary>
+    public int WarmupSteps { get; init; }
+
+    /// <summary>Schedule after warm-up. Default <see cref="LearningRateScheduleKind.Constant"/> (verl's default).</summary>
+    public LearningRateScheduleKind Schedule { get; init; } = LearningRateScheduleKind.Constant;
+
+    /// <summary>Optimizer steps the cosine schedule spans (steps beyond stay at the floor). Default 1000; unused by Constant.</summary>
+    public int TotalSteps { get; init; } = 1000;
+
+    /// <summary>Cosine floor as a fraction of the peak. Default 0.</summary>
+    public double MinLearningRateRatio { get; init; }
+
+    /// <summary>Gradient norm clipping (global L2 norm over all parameters); ≤ 0 disables. Default 1.0 (verl <c>grad_clip</c>).</summary>
+    public double MaxGradNorm { get; init; } = 1.0;
+
+    /// <summary>Most padded tokens (rows × longest row) per micro-batch; gradients accumulate across micro-batches. Default 4096.</summary>
+    public int TokenBudget { get; init; } = 4096;
+
+    /// <summary>Passes over each batch [<c>ppo_epochs</c>]. Default 1.</summary>
+    public int PpoEpochs { get; init; } = 1;
+
+    /// <summary>
+    /// Optimizer steps per pass: the batch is split into this many mini-batches [batch / <c>ppo_mini_batch_size</c>].
+    /// Default 1 (the whole batch is one mini-batch: on-policy, ratio 1, but still the clipped objective).
+    /// </summary>
+    public int MiniBatches { get; init; } = 1;
+
+    /// <summary>
+    /// Algorithm preset name for <see cref="ObjectiveOptions.ForAlgorithm"/>, plus <c>aepo</c> (GRPO advantages, AEPO's
+    /// entropy-balanced clip and entropy-aware advantages, no KL). Default <c>grpo</c>.
+    /// </summary>
+    public string Algorithm { get; init; } = "grpo";
+
+    /// <summary>Explicit objective; overrides the <see cref="Algorithm"/> preset when set. Default null.</summary>
+    public ObjectiveOptions? Objective { get; init; }
+
+    /// <summary>AEPO optimisation (§2.2 c, d); set by the <c>aepo</c> preset or explicitly. Default null (off).</summary>
+    public AepoObjectiveOptions? Aepo { get; init; }
+
+    /// <summary>
+    /// Keep a frozen copy of the initial weights as the reference policy for the KL loss. Default null: a reference
+    /// is kept exactly when the objective's <see cref="ObjectiveOptions.UseKlLoss"/> is on.
+    /// </summary>
+    public bool? KeepReferenceModel { get; init; }
+
+    /// <summary>Seed of the trainer's own randomness (mini-batch shuffling, Clip-Cov); step k uses seed + k, so a resumed run repeats it. Default 0.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>The objective in force: <see cref="Objective"/> or the <see cref="Algorithm"/> preset.</summary>
+    public ObjectiveOptions ResolveObjective() =>
+        Objective ?? (IsAepo(Algorithm) ? ObjectiveOptions.ForAlgorithm("grpo") with { UseKlLoss = false } : ObjectiveOptions.ForAlgorithm(Algorithm));
+
+    /// <summary>The AEPO options in force: <see cref="Aepo"/>, or the defaults for the <c>aepo</c> preset.</summary>
+    public AepoObjectiveOptions? ResolveAepo() => Aepo ?? (IsAepo(Algorithm) ? new AepoObjectiveOptions() : null);
+
+    /// <summary>Throws on an invalid combination; returns this for chaining.</summary>
+    public TrainerOptions Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(LearningRate, nameof(LearningRate));
+        ArgumentOutOfRangeException.ThrowIfNegative(WeightDecay, nameof(WeightDecay));
+        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1)
+        {
+            throw new ArgumentException("Beta1 and Beta2 must lie in [0, 1).");
+        }
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Epsilon, nameof(Epsilon));
+        ArgumentOutOfRangeException.ThrowIfNegative(WarmupSteps, nameof(WarmupSteps));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(TotalSteps, nameof(TotalSteps));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(TokenBudget, nameof(TokenBudget));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(PpoEpochs, nameof(PpoEpochs));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MiniBatches, nameof(MiniBatches));
+        if (MinLearningRateRatio is < 0 or > 1)
+        {
+            throw new ArgumentException("MinLearningRateRatio must lie in [0, 1].");
+        }
+        ResolveObjective().Validate();
+        ResolveAepo()?.Validate();
+        return this;
+    }
+
+    private static bool IsAepo(string name) => name.Trim().Equals("aepo", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Learning rate by optimizer step: linear warm-up, then constant or cosine.</summary>
+public static class LearningRateSchedule
+{
+    /// <summary>
+    /// The rate for optimizer step <paramref name="step"/> (0-based, the step about to be taken):
+    /// <c>peak·(step + 1)/warmup</c> while <c>step &lt; warmup</c>; then the peak (constant), or
+    /// <c>floor + (peak − floor)·½(1 + cos(π·p))</c> with <c>p = (step − warmup)/(total − warmup)</c> clamped to [0, 1] (cosine).
+    /// </summary>
+    public static double At(TrainerOptions options, long step)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        var peak = options.LearningRate;
+        if (step < options.WarmupSteps)
+        {
+            return peak * (step + 1) / options.WarmupSteps;
+        }
+        if (options.Schedule == LearningRateScheduleKind.Constant)
+        {
+            return peak;
+        }
+        var floor = peak * options.MinLearningRateRatio;
+        var span = Math.Max(1, options.TotalSteps - options.WarmupSteps);
+        var progress = Math.Clamp((double)(step - options.WarmupSteps) / span, 0.0, 1.0);
+        return floor + ((peak - floor) * 0.5 * (1.0 + Math.Cos(Math.PI * progress)));
+    }
+}
