@@ -19,7 +19,8 @@ public sealed record GenerateRequest(
     [property: Id(2)] SamplingSettings Sampling,
     [property: Id(3)] int Seed,
     [property: Id(4)] IReadOnlyList<int> StopTokenIds,
-    [property: Id(5)] IReadOnlyList<string> StopStrings);
+    [property: Id(5)] IReadOnlyList<string> StopStrings,
+    [property: Id(6)] long MinPolicyVersion = 0);
 
 /// <summary>The generated tokens with, per token, the logprob under the sampling distribution, its entropy and the policy version.</summary>
 [GenerateSerializer, Immutable, Alias("agentrl.generate-response.v1")]
@@ -89,7 +90,8 @@ public sealed record BranchSpec(
     [property: Id(3)] string ItemJson,
     [property: Id(4)] SamplingSettings Sampling,
     [property: Id(5)] RolloutLimits Limits,
-    [property: Id(6)] int Seed);
+    [property: Id(6)] int Seed,
+    [property: Id(7)] long MinPolicyVersion = 0);
 
 /// <summary>One trajectory path (key: <c>{episode}/{path}</c>, e.g. <c>run/3/7/0.2</c>): generate → tool call → observation, until done.</summary>
 public interface IRolloutBranchGrain : IGrainWithStringKey
@@ -106,7 +108,8 @@ public sealed record EpisodeSpec(
     [property: Id(3)] int GroupSize,
     [property: Id(4)] SamplingSettings Sampling,
     [property: Id(5)] RolloutLimits Limits,
-    [property: Id(6)] int Seed);
+    [property: Id(6)] int Seed,
+    [property: Id(7)] long MinPolicyVersion = 0);
 
 /// <summary>A finished group: its trajectories with rewards and their named parts.</summary>
 [GenerateSerializer, Immutable, Alias("agentrl.episode-result.v1")]

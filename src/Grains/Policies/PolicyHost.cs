@@ -62,10 +62,14 @@ public sealed class LocalPolicy : IDisposable
 
     public InferenceEngine Engine { get; }
 
+    /// <summary>Serialises weight loads of this policy.</summary>
+    public SemaphoreSlim VersionGate { get; } = new(1, 1);
+
     public void Dispose()
     {
         Engine.Dispose();
         Model.Dispose();
+        VersionGate.Dispose();
     }
 
     private sealed class TokenizerDecoder(ITokenizer tokenizer) : ITokenDecoder
@@ -99,24 +103,96 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, ILogger<
     private LocalPolicy Build(string policyId)
     {
         var policy = _options.For(policyId);
+        var (model, tokenizer) = CreateModel(policyId);
+        model.eval();
+        logger.LogInformation("Policy {PolicyId}: {Source}, {Parameters} parameters, template {Template}", policyId, policy.ModelDir ?? $"preset {policy.Preset} (seed {policy.Seed})", model.parameters().Sum(p => p.numel()), policy.Template);
+        return new LocalPolicy(policyId, model, tokenizer, ChatTemplates.Create(policy.Template, tokenizer), new InferenceEngineOptions { MaxBatchSize = policy.MaxBatchSize });
+    }
+
+    /// <summary>
+    /// A new instance of the policy's version-0 model (its Hugging Face directory, or the seeded preset) and its tokenizer.
+    /// Every silo builds the same weights, so the trainer's copy and each engine's copy start equal.
+    /// </summary>
+    public (CausalLanguageModel Model, ITokenizer Tokenizer) CreateModel(string policyId)
+    {
+        var policy = _options.For(policyId);
         if (!string.IsNullOrWhiteSpace(policy.ModelDir))
         {
-            var (loaded, loadedTokenizer) = PolicyLoader.Load(policy.ModelDir);
-            logger.LogInformation("Policy {PolicyId}: loaded {ModelDir} ({Parameters} parameters), template {Template}", policyId, policy.ModelDir, loaded.parameters().Sum(p => p.numel()), policy.Template);
-            return new LocalPolicy(policyId, loaded, loadedTokenizer, ChatTemplates.Create(policy.Template, loadedTokenizer), new InferenceEngineOptions { MaxBatchSize = policy.MaxBatchSize });
+            return PolicyLoader.Load(policy.ModelDir);
         }
 
         // The preset's shape with exactly the tokenizer's vocabulary: a random model must never sample an id
         // the tokenizer cannot decode.
         var tokenizer = new ByteLevelTokenizer();
-        var config = ModelConfig.Named(policy.Preset) with { VocabSize = tokenizer.VocabSize };
-
-        var model = new CausalLanguageModel(config);
+        var model = new CausalLanguageModel(ModelConfig.Named(policy.Preset) with { VocabSize = tokenizer.VocabSize });
         model.InitializeWeights(seed: policy.Seed);
-        model.eval();
-        var template = ChatTemplates.Create(policy.Template, tokenizer);
-        logger.LogInformation("Policy {PolicyId}: preset {Preset}, template {Template}, seed {Seed}", policyId, policy.Preset, policy.Template, policy.Seed);
-        return new LocalPolicy(policyId, model, tokenizer, template, new InferenceEngineOptions { MaxBatchSize = policy.MaxBatchSize });
+        return (model, tokenizer);
+    }
+
+    /// <summary>The chat template of a policy, for components that render prompts without generating.</summary>
+    public IChatTemplate Template(string policyId) => Get(policyId).Template;
+
+    /// <summary>
+    /// Makes this silo's engine generate with at least <paramref name="minVersion"/>: loads the newest published version
+    /// from its checkpoint location when the engine is older. Concurrent callers share one load.
+    /// </summary>
+    public async Task EnsureVersionAsync(string policyId, long minVersion, Func<Task<(long Version, string? Location)>> latest, CancellationToken cancellationToken)
+    {
+        var policy = Get(policyId);
+        if (policy.Engine.PolicyVersion >= minVersion)
+        {
+            return;
+        }
+
+        await policy.VersionGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (policy.Engine.PolicyVersion >= minVersion)
+            {
+                return;
+            }
+
+            var (version, location) = await latest();
+            if (version < minVersion || location is null)
+            {
+                throw new InvalidOperationException($"Policy '{policyId}' version {minVersion} is not published (latest: {version}).");
+            }
+
+            using var checkpoint = HfCheckpoint.Open(location);
+            var weights = checkpoint.Weights.ReadAll();
+            try
+            {
+                await policy.Engine.LoadWeightsAsync(version, weights, cancellationToken);
+            }
+            finally
+            {
+                foreach (var tensor in weights.Values)
+                {
+                    tensor.Dispose();
+                }
+            }
+
+            logger.LogInformation("Policy {PolicyId}: loaded version {Version} from {Location}", policyId, version, location);
+        }
+        finally
+        {
+            policy.VersionGate.Release();
+        }
+    }
+
+    /// <summary>In-process shortcut: a trainer on this silo hands new weights straight to this silo's engine, if it runs one.</summary>
+    public async Task PublishLocalAsync(string policyId, long version, IReadOnlyDictionary<string, TorchSharp.torch.Tensor> weights, CancellationToken cancellationToken)
+    {
+        Lazy<LocalPolicy>? entry;
+        lock (_gate)
+        {
+            _policies.TryGetValue(policyId, out entry);
+        }
+
+        if (entry is { IsValueCreated: true } && entry.Value.Engine.PolicyVersion < version)
+        {
+            await entry.Value.Engine.LoadWeightsAsync(version, weights, cancellationToken);
+        }
     }
 
     public void Dispose()

@@ -19,7 +19,7 @@ public sealed class EpisodeGrain(TaskCatalog tasks) : Grain, IEpisodeGrain
         var item = TaskCatalog.FromJson(spec.ItemJson);
         var branches = Enumerable.Range(0, spec.GroupSize).Select(i =>
             GrainFactory.GetGrain<IRolloutBranchGrain>($"{episodeId}/{i}").RunAsync(
-                new BranchSpec(episodeId, spec.PolicyId, spec.TaskName, spec.ItemJson, spec.Sampling, spec.Limits, unchecked((spec.Seed * 7919) + i)),
+                new BranchSpec(episodeId, spec.PolicyId, spec.TaskName, spec.ItemJson, spec.Sampling, spec.Limits, unchecked((spec.Seed * 7919) + i), spec.MinPolicyVersion),
                 cancellationToken));
         var trajectories = await Task.WhenAll(branches);
         var scored = trajectories.Select(t =>

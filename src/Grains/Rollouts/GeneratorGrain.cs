@@ -1,4 +1,5 @@
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Policies;
 using AgentRl.Policy.Generation;
 using Orleans.Concurrency;
@@ -16,7 +17,18 @@ public sealed class GeneratorGrain(PolicyHost policies) : Grain, IGeneratorGrain
 {
     public async Task<GenerateResponse> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken = default)
     {
-        var policy = policies.Get(this.GetPrimaryKeyString());
+        var policyId = this.GetPrimaryKeyString();
+        var policy = policies.Get(policyId);
+        if (policy.Engine.PolicyVersion < request.MinPolicyVersion)
+        {
+            var registry = GrainFactory.GetGrain<IPolicyRegistryGrain>(policyId);
+            await policies.EnsureVersionAsync(policyId, request.MinPolicyVersion, async () =>
+            {
+                var latest = await registry.GetLatestAsync(cancellationToken);
+                return (latest.Version, latest.Location);
+            }, cancellationToken);
+        }
+
         var result = await policy.Engine.GenerateAsync(
             new GenerationRequest
             {

@@ -13,7 +13,7 @@ namespace AgentRl.Grains.Rollouts;
 /// observation tokens (loss mask 0) as the chat template's exact delta; repeat up to the turn and context budgets.
 /// Token in, token out: the trajectory holds the ids the model produced and the ids appended, never re-tokenized.
 /// </summary>
-public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser parser, RolloutLimits limits)
+public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser parser, RolloutLimits limits, long minPolicyVersion = 0)
 {
     /// <summary>Generates a continuation of a prefix.</summary>
     public delegate Task<GenerateResponse> Generate(GenerateRequest request, CancellationToken cancellationToken);
@@ -67,7 +67,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             try
             {
                 response = await generate(
-                    new GenerateRequest(state.Ids.ToArray(), Math.Min(limits.MaxNewTokensPerTurn, room), sampling, unchecked((seed * 1_000_003) + turn), template.StopTokenIds, template.StopStrings),
+                    new GenerateRequest(state.Ids.ToArray(), Math.Min(limits.MaxNewTokensPerTurn, room), sampling, unchecked((seed * 1_000_003) + turn), template.StopTokenIds, template.StopStrings, minPolicyVersion),
                     cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

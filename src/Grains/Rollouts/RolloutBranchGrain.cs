@@ -22,7 +22,7 @@ public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, T
         try
         {
             var toolSpecs = await sandbox.GetToolsAsync(cancellationToken);
-            var rollout = new MultiTurnRollout(policy.Template, tools.Parser, spec.Limits);
+            var rollout = new MultiTurnRollout(policy.Template, tools.Parser, spec.Limits, spec.MinPolicyVersion);
             return await rollout.RunAsync(
                 spec.GroupId,
                 BranchPath(key),

@@ -15,6 +15,19 @@ public sealed class TaskCatalog
     /// <exception cref="ArgumentException">No task has that name.</exception>
     public IAgentTask Get(string name) => _tasks.GetOrAdd(name, n => _registry.Create(n));
 
+    /// <summary>A task with options (see <c>agentrl tasks list</c>); instances are cached per name and options.</summary>
+    /// <exception cref="ArgumentException">Unknown task, unknown option or a bad value.</exception>
+    public IAgentTask Get(string name, IReadOnlyDictionary<string, string>? options)
+    {
+        if (options is null || options.Count == 0)
+        {
+            return Get(name);
+        }
+
+        var key = name + "?" + string.Join('&', options.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+        return _tasks.GetOrAdd(key, _ => _registry.Create(name, options));
+    }
+
     /// <summary>One item as a JSON line (the JSONL import/export format), for grain messages.</summary>
     public static string ToJson(TaskItem item)
     {

@@ -1,0 +1,178 @@
+using AgentRl.Abstractions.Rollouts;
+
+namespace AgentRl.Abstractions.Training;
+
+/// <summary>
+/// A training run's configuration: every field has a documented default, so <c>agentrl train</c> with no arguments
+/// trains the tiny model on <c>arithmetic</c> (warm start, then GRPO). Read from JSON (camelCase) and <c>--set key=value</c>.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("agentrl.run-config.v1")]
+public sealed record RunConfig
+{
+    /// <summary>Run id; default <c>{task}-{algorithm}-{utc time}</c>.</summary>
+    [Id(0)] public string RunId { get; init; } = "";
+
+    /// <summary>Bundled task: <c>arithmetic</c> (default), <c>kb-multihop</c>, <c>python-math</c>.</summary>
+    [Id(1)] public string Task { get; init; } = "arithmetic";
+
+    /// <summary>Task options (see <c>agentrl tasks list</c>), e.g. <c>{"min-operations": "2"}</c>.</summary>
+    [Id(2)] public Dictionary<string, string> TaskOptions { get; init; } = [];
+
+    /// <summary>Policy id the silos serve (<c>AgentRl:Policies:{id}</c>); default <c>default</c> = tiny preset.</summary>
+    [Id(3)] public string PolicyId { get; init; } = "default";
+
+    /// <summary><c>grpo</c> (default), <c>drgrpo</c>, <c>rloo</c>, <c>dapo</c>, <c>gspo</c>, <c>reinforce++</c>.</summary>
+    [Id(4)] public string Algorithm { get; init; } = "grpo";
+
+    /// <summary>RL steps. Default 30.</summary>
+    [Id(5)] public int Steps { get; init; } = 30;
+
+    /// <summary>Prompts per step. Default 8.</summary>
+    [Id(6)] public int PromptsPerStep { get; init; } = 8;
+
+    /// <summary>Rollouts per prompt (the GRPO group). Default 8.</summary>
+    [Id(7)] public int GroupSize { get; init; } = 8;
+
+    /// <summary>Sampling temperature of rollouts. Default 1.0.</summary>
+    [Id(8)] public double Temperature { get; init; } = 1.0;
+
+    /// <summary>Turns, tokens per turn, context budget, tool calls, tool timeout, entropy window.</summary>
+    [Id(9)] public RolloutLimits Limits { get; init; } = new(MaxTurns: 4, MaxNewTokensPerTurn: 48, ContextBudget: 256, MaxToolCalls: 4, ToolTimeoutSeconds: 10, EntropyWindow: 20);
+
+    /// <summary>RL learning rate (AdamW). Default 2e-4 (tiny models; use ~1e-6 for 0.5B+).</summary>
+    [Id(10)] public double LearningRate { get; init; } = 2e-4;
+
+    /// <summary>Warm-start demonstrations (0 = no warm start). Default 384.</summary>
+    [Id(11)] public int SftDemonstrations { get; init; } = 384;
+
+    /// <summary>Warm-start epochs. Default 2.</summary>
+    [Id(12)] public int SftEpochs { get; init; } = 2;
+
+    /// <summary>Warm-start learning rate. Default 3e-3.</summary>
+    [Id(13)] public double SftLearningRate { get; init; } = 3e-3;
+
+    /// <summary>Share of deliberately flawed demonstrations, so the warm-started model has room to improve. Default 0.3.</summary>
+    [Id(14)] public double SftFlawedFraction { get; init; } = 0.3;
+
+    /// <summary>Evaluate every N steps (and before the first and after the last). Default 10.</summary>
+    [Id(15)] public int EvalEvery { get; init; } = 10;
+
+    /// <summary>Held-out items per evaluation. Default 64.</summary>
+    [Id(16)] public int EvalSize { get; init; } = 64;
+
+    /// <summary>k of the sampled pass@k evaluation (0 = greedy pass@1 only). Default 4.</summary>
+    [Id(17)] public int PassK { get; init; } = 4;
+
+    /// <summary>Seed of data order, sampling and initialisation. Default 0.</summary>
+    [Id(18)] public int Seed { get; init; }
+
+    /// <summary>Allow the trainer on a CPU silo when no <c>cuda</c> silo is active. Default true (the embedded silo has no GPU).</summary>
+    [Id(19)] public bool AllowCpuTraining { get; init; } = true;
+
+    /// <summary>Folder of run artifacts: <c>{RunDir}/{RunId}/</c>. Default <c>runs</c>.</summary>
+    [Id(20)] public string RunDir { get; init; } = "runs";
+
+    /// <summary>Micro-batch token budget of the trainer. Default 4096.</summary>
+    [Id(21)] public int TokenBudget { get; init; } = 4096;
+
+    public IEnumerable<string> Validate()
+    {
+        if (Steps < 0) yield return "steps must be ≥ 0";
+        if (PromptsPerStep < 1) yield return "promptsPerStep must be ≥ 1";
+        if (GroupSize < 1) yield return "groupSize must be ≥ 1";
+        if (Temperature < 0) yield return "temperature must be ≥ 0";
+        if (LearningRate <= 0 || SftLearningRate <= 0) yield return "learning rates must be > 0";
+        if (SftFlawedFraction is < 0 or > 1) yield return "sftFlawedFraction must be in [0, 1]";
+        if (EvalEvery < 1) yield return "evalEvery must be ≥ 1";
+        if (EvalSize < 0 || PassK < 0) yield return "evalSize and passK must be ≥ 0";
+        if (Limits.ContextBudget < 16 || Limits.MaxNewTokensPerTurn < 1 || Limits.MaxTurns < 1) yield return "limits: contextBudget ≥ 16, maxNewTokensPerTurn ≥ 1, maxTurns ≥ 1";
+    }
+}
+
+/// <summary>Where a run stands, for progress displays.</summary>
+[GenerateSerializer, Immutable, Alias("agentrl.run-status.v1")]
+public sealed record RunStatus
+{
+    [Id(0)] public required string RunId { get; init; }
+    [Id(1)] public required string State { get; init; } // Pending, WarmStart, Training, Completed, Failed, Stopped
+    [Id(2)] public string Phase { get; init; } = "";
+    [Id(3)] public int Step { get; init; }
+    [Id(4)] public int Steps { get; init; }
+    [Id(5)] public long PolicyVersion { get; init; }
+    [Id(6)] public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+    [Id(7)] public double? InitialEvalAccuracy { get; init; }
+    [Id(8)] public double? WarmStartEvalAccuracy { get; init; }
+    [Id(9)] public double? FinalEvalAccuracy { get; init; }
+    [Id(10)] public string? Error { get; init; }
+    [Id(11)] public double ElapsedSeconds { get; init; }
+    [Id(12)] public double? EtaSeconds { get; init; }
+    [Id(13)] public string RunDirectory { get; init; } = "";
+}
+
+/// <summary>One training run (key: run id): the step loop of DESIGN.md §4 as named, timed phases.</summary>
+public interface ITrainingRunGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the run in the background; returns at once. Fails if the run is already going.</summary>
+    Task StartAsync(RunConfig config, CancellationToken cancellationToken = default);
+
+    Task<RunStatus> GetStatusAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Asks the run to stop after the step in flight.</summary>
+    Task StopAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>What the trainer needs to build its model and optimizer.</summary>
+[GenerateSerializer, Immutable, Alias("agentrl.trainer-spec.v1")]
+public sealed record TrainerSpec(
+    [property: Id(0)] string RunId,
+    [property: Id(1)] string Algorithm,
+    [property: Id(2)] double LearningRate,
+    [property: Id(3)] int TotalSteps,
+    [property: Id(4)] int TokenBudget,
+    [property: Id(5)] int Seed,
+    [property: Id(6)] string CheckpointDirectory);
+
+/// <summary>The warm start: SFT on a task's gold demonstrations, some deliberately flawed.</summary>
+[GenerateSerializer, Immutable, Alias("agentrl.sft-spec.v1")]
+public sealed record SftSpec(
+    [property: Id(0)] string Task,
+    [property: Id(1)] IReadOnlyDictionary<string, string> TaskOptions,
+    [property: Id(2)] int Demonstrations,
+    [property: Id(3)] double FlawedFraction,
+    [property: Id(4)] int Epochs,
+    [property: Id(5)] double LearningRate,
+    [property: Id(6)] int Seed);
+
+/// <summary>Loss parts, clip fractions, KL, entropy, gradient norm, tokens/s of one update, and the new version.</summary>
+[GenerateSerializer, Immutable, Alias("agentrl.train-result.v1")]
+public sealed record TrainResult(
+    [property: Id(0)] long PolicyVersion,
+    [property: Id(1)] IReadOnlyDictionary<string, double> Metrics,
+    [property: Id(2)] string? CheckpointLocation);
+
+/// <summary>
+/// Holds a policy's trainable model and optimizer (key: policy id). Placed only on <c>agentrl.accelerator=cuda</c>
+/// silos, or on a trainer-role CPU silo when CPU training is allowed.
+/// </summary>
+public interface ITrainerGrain : IGrainWithStringKey
+{
+    Task InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default);
+
+    Task<TrainResult> SftAsync(SftSpec spec, CancellationToken cancellationToken = default);
+
+    Task<TrainResult> TrainStepAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A published policy version and where its weights are.</summary>
+[GenerateSerializer, Immutable, Alias("agentrl.policy-version.v1")]
+public sealed record PolicyVersionInfo(
+    [property: Id(0)] long Version,
+    [property: Id(1)] string? Location);
+
+/// <summary>The current version of a policy (key: policy id); generators load it before generating with it.</summary>
+public interface IPolicyRegistryGrain : IGrainWithStringKey
+{
+    Task PublishAsync(PolicyVersionInfo version, CancellationToken cancellationToken = default);
+
+    Task<PolicyVersionInfo> GetLatestAsync(CancellationToken cancellationToken = default);
+}

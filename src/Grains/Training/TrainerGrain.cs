@@ -1,0 +1,161 @@
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
+using AgentRl.Grains.Placement;
+using AgentRl.Grains.Policies;
+using AgentRl.Grains.Tasks;
+using AgentRl.Grains.Tools;
+using AgentRl.Policy.Checkpoints;
+using AgentRl.Policy.HuggingFace;
+using AgentRl.Policy.Training;
+using AgentRl.Tasks;
+using AgentRl.Tasks.Demonstrations;
+using AgentRl.Tools.Catalog;
+using Microsoft.Extensions.Logging;
+
+namespace AgentRl.Grains.Training;
+
+/// <summary>
+/// A policy's trainable copy and optimizer. Pinned to GPU silos (or a trainer-role CPU silo when CPU training is allowed).
+/// After every update it hands the weights to this silo's engine (in-process shortcut), writes a Hugging Face checkpoint
+/// to the run's store and publishes (version, location) to the policy registry, from which other silos load.
+/// </summary>
+[TrainerPlacement]
+public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRuntime tools, ILogger<TrainerGrain> logger) : Grain, ITrainerGrain
+{
+    private const int CheckpointsKept = 3;
+    private PolicyTrainer? _trainer;
+    private ICheckpointStore? _store;
+    private string _checkpointRoot = "";
+
+    public Task InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default)
+    {
+        _trainer?.Dispose();
+        var policyId = this.GetPrimaryKeyString();
+        var (model, _) = policies.CreateModel(policyId);
+        _trainer = new PolicyTrainer(model, new TrainerOptions
+        {
+            Algorithm = spec.Algorithm,
+            LearningRate = spec.LearningRate,
+            TotalSteps = Math.Max(1, spec.TotalSteps),
+            TokenBudget = spec.TokenBudget,
+            Seed = spec.Seed,
+        }.Validate());
+        _checkpointRoot = spec.CheckpointDirectory;
+        _store = CheckpointStoreFactory.Create(new CheckpointStoreOptions { Kind = CheckpointStoreOptions.LocalKind, Root = spec.CheckpointDirectory }, spec.RunId);
+        logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId);
+        return Task.CompletedTask;
+    }
+
+    public async Task<TrainResult> SftAsync(SftSpec spec, CancellationToken cancellationToken = default)
+    {
+        var trainer = Trainer;
+        var policyId = this.GetPrimaryKeyString();
+        var task = tasks.Get(spec.Task, spec.TaskOptions);
+        var template = policies.Template(policyId);
+        var items = task.Generate(TaskSplit.Train, spec.Demonstrations, spec.Seed);
+        var sessions = new List<ToolSession>();
+        try
+        {
+            var demonstrations = await DemonstrationGenerator.GenerateAsync(
+                task,
+                items,
+                context =>
+                {
+                    var session = tools.Catalog.OpenSession(context.AllowedTools, new ToolSessionContext { KnowledgeBase = context.Documents });
+                    sessions.Add(session);
+                    return session;
+                },
+                new DemonstrationOptions { FlawedFraction = spec.FlawedFraction, Seed = spec.Seed },
+                cancellationToken);
+            var examples = demonstrations
+                .Where(d => d.ToolResultsAgree || d.Flaw != DemonstrationFlaw.None)
+                .Select((d, i) => DemonstrationTokens.Build(template, d.Messages, sessions[Math.Min(i, sessions.Count - 1)].Tools))
+                .ToList();
+            var steps = await Task.Run(
+                () => SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = 16 }, cancellationToken: cancellationToken),
+                cancellationToken);
+            var last = steps[^1].ToDictionary();
+            var metrics = new Dictionary<string, double>(last.Select(kv => KeyValuePair.Create("sft/" + kv.Key.Replace("sft/", "", StringComparison.Ordinal), kv.Value)))
+            {
+                ["sft/examples"] = examples.Count,
+                ["sft/first_loss"] = steps[0].Loss,
+            };
+            var location = await PublishAsync(cancellationToken);
+            return new TrainResult(trainer.PolicyVersion, metrics, location);
+        }
+        finally
+        {
+            foreach (var session in sessions)
+            {
+                session.Dispose();
+            }
+        }
+    }
+
+    public async Task<TrainResult> TrainStepAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default)
+    {
+        var trainer = Trainer;
+        var batch = TrajectoryExamples.Build(trajectories, trainer.Objective, new ExampleBuildOptions());
+        if (batch.Examples.Count == 0)
+        {
+            return new TrainResult(trainer.PolicyVersion, new Dictionary<string, double> { ["train/skipped"] = 1, ["train/examples"] = 0 }, null);
+        }
+
+        var step = await Task.Run(() => trainer.TrainStep(batch.Examples), cancellationToken);
+        var metrics = new Dictionary<string, double>(step.ToDictionary())
+        {
+            ["train/examples"] = batch.Examples.Count,
+            ["train/advantage_abs_mean"] = batch.Advantages.Length == 0 ? 0 : batch.Advantages.Average(Math.Abs),
+        };
+        var location = await PublishAsync(cancellationToken);
+        return new TrainResult(trainer.PolicyVersion, metrics, location);
+    }
+
+    /// <summary>PublishWeights: in-process shortcut to this silo's engine, checkpoint to the store, version to the registry.</summary>
+    private async Task<string> PublishAsync(CancellationToken cancellationToken)
+    {
+        var trainer = Trainer;
+        var policyId = this.GetPrimaryKeyString();
+        var version = trainer.PolicyVersion;
+        var weights = trainer.ExportWeights();
+        try
+        {
+            await policies.PublishLocalAsync(policyId, version, weights, cancellationToken);
+        }
+        finally
+        {
+            foreach (var tensor in weights.Values)
+            {
+                tensor.Dispose();
+            }
+        }
+
+        var staging = Path.Combine(_checkpointRoot, ".staging-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            HfCheckpoint.Save(staging, trainer.Model.Config, trainer.Model);
+            await _store!.PublishAsync(version, staging, cancellationToken);
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
+
+        var location = _store.GetLocation(version);
+        await GrainFactory.GetGrain<IPolicyRegistryGrain>(policyId).PublishAsync(new PolicyVersionInfo(version, location), cancellationToken);
+        await _store.DeleteOldVersionsAsync(CheckpointsKept, cancellationToken);
+        return location;
+    }
+
+    private PolicyTrainer Trainer => _trainer ?? throw new InvalidOperationException($"Trainer {this.GetPrimaryKeyString()} is not initialized; call InitializeAsync first.");
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _trainer?.Dispose();
+        _trainer = null;
+        return Task.CompletedTask;
+    }
+}
