@@ -10,5 +10,11 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     context.Verbose,
     ClusterCommands.Create(context),
     ModelCommands.Create(),
+    ToolCommands.Create(context),
+    TaskCommands.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+
+// Usage errors (unknown options, bad values) exit with 2, as the commands' own argument checks do.
+var parsed = root.Parse(args);
+var exitCode = await parsed.InvokeAsync();
+return parsed.Errors.Count > 0 ? 2 : exitCode;

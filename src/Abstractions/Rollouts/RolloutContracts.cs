@@ -41,7 +41,10 @@ public interface IGeneratorGrain : IGrainWithStringKey
     Task<GenerateResponse> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken = default);
 }
 
-/// <summary>What a sandbox offers: the task whose tools (and tool context, e.g. a knowledge base) it serves, and its limits.</summary>
+/// <summary>
+/// What a sandbox offers: the task whose tools (and tool context, e.g. a knowledge base) it serves, and its limits.
+/// An empty <see cref="TaskName"/> (no item) offers every catalog tool that needs no knowledge base (<c>agentrl tools call</c>).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.sandbox-spec.v1")]
 public sealed record SandboxSpec(
     [property: Id(0)] string TaskName,

@@ -29,6 +29,12 @@ public sealed class CliContext
         Recursive = true,
     };
 
+    /// <summary>An exception's message for the user: an <see cref="ArgumentException"/> without its "(Parameter 'x')" suffix.</summary>
+    public static string Message(Exception exception) =>
+        exception is ArgumentException { ParamName: { } name }
+            ? exception.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal)
+            : exception.Message;
+
     /// <summary>Connects, runs <paramref name="body"/>, disconnects; turns failures into a message on stderr and an exit code.</summary>
     public async Task<int> RunAsync(ParseResult parse, Func<ClusterConnection, TextWriter, Task<int>> body, CancellationToken cancellationToken)
     {

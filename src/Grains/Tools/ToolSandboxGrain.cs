@@ -23,14 +23,23 @@ public sealed class ToolSandboxGrain(ToolRuntime runtime, TaskCatalog tasks, ILo
     public async Task<IReadOnlyList<ToolObservation>> OpenAsync(SandboxSpec spec, IReadOnlyList<ToolCall> history, CancellationToken cancellationToken = default)
     {
         CloseSession();
-        var task = tasks.Get(spec.TaskName);
-        var item = TaskCatalog.FromJson(spec.ItemJson);
-        var context = task.GetToolContext(item);
-        _session = runtime.Catalog.OpenSession(context.AllowedTools, new ToolSessionContext
+        if (spec.TaskName.Length == 0)
         {
-            KnowledgeBase = context.Documents,
-            KnowledgeBaseKey = context.Documents.Count > 0 ? $"{item.Task}/{item.Id}" : null,
-        });
+            // No task: every tool that needs no task context (agentrl tools call).
+            _session = runtime.Catalog.OpenSession(runtime.Catalog.ToolNames.Where(name => !runtime.Catalog.NeedsKnowledgeBase(name)));
+        }
+        else
+        {
+            var task = tasks.Get(spec.TaskName);
+            var item = TaskCatalog.FromJson(spec.ItemJson);
+            var context = task.GetToolContext(item);
+            _session = runtime.Catalog.OpenSession(context.AllowedTools, new ToolSessionContext
+            {
+                KnowledgeBase = context.Documents,
+                KnowledgeBaseKey = context.Documents.Count > 0 ? $"{item.Task}/{item.Id}" : null,
+            });
+        }
+
         _spec = spec;
         var replayed = new List<ToolObservation>(history.Count);
         foreach (var call in history)

@@ -102,6 +102,11 @@ public sealed partial class ToolCatalog
     /// <summary>The model-facing name of a function: <c>plugin-function</c>.</summary>
     public static string ToolName(string pluginName, string functionName) => pluginName + "-" + functionName;
 
+    /// <summary>Whether the plugin of <paramref name="toolName"/> searches a knowledge base (so a session needs <see cref="ToolSessionContext.KnowledgeBase"/>).</summary>
+    public bool NeedsKnowledgeBase(string toolName) =>
+        PluginOf(toolName) is { } plugin
+        && _pluginTypes[plugin].GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(Search.Bm25Index)));
+
     /// <summary>Whether <paramref name="toolName"/> names a function of a registered plugin.</summary>
     public bool Contains(string toolName) => _toolToPlugin.ContainsKey(toolName);
 

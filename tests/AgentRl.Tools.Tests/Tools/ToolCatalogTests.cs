@@ -74,6 +74,18 @@ public sealed class ToolCatalogTests
     }
 
     [Fact]
+    public void NeedsKnowledgeBase_OnlyForToolsWhosePluginTakesAnIndex()
+    {
+        var catalog = NewCatalog();
+
+        Assert.Equal(["kb-search"], catalog.ToolNames.Where(catalog.NeedsKnowledgeBase));
+        Assert.False(catalog.NeedsKnowledgeBase("no-such-tool"));
+        Assert.Throws<ArgumentException>(() => catalog.OpenSession(["kb-search"]));
+        using var session = catalog.OpenSession(catalog.ToolNames.Where(name => !catalog.NeedsKnowledgeBase(name)));
+        Assert.Equal(7, session.Tools.Count);
+    }
+
+    [Fact]
     public async Task Session_UserPluginFromAssembly_BindsTypedArguments()
     {
         using var session = NewCatalog().OpenSession(AllWeather);
