@@ -10,6 +10,7 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     context.Verbose,
     ClusterCommands.Create(context),
     ModelCommands.Create(),
+    TrainCommands.Create(context),
     ToolCommands.Create(context),
     TaskCommands.Create(),
 };

@@ -1,0 +1,200 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentRl.Abstractions.Training;
+
+namespace AgentRl.Client.Commands;
+
+/// <summary><c>agentrl train</c>: start a training run on the cluster (embedded silo by default) and follow its progress.</summary>
+public static class TrainCommands
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static Command Create(CliContext context)
+    {
+        var configFile = new Argument<string?>("config") { Description = "Run configuration JSON (every field optional; see README).", Arity = ArgumentArity.ZeroOrOne };
+        var task = new Option<string?>("--task") { Description = "arithmetic (default), kb-multihop, python-math." };
+        var algorithm = new Option<string?>("--algorithm") { Description = "grpo (default), drgrpo, rloo, dapo, gspo, reinforce++." };
+        var steps = new Option<int?>("--steps") { Description = "RL steps." };
+        var seed = new Option<int?>("--seed") { Description = "Seed." };
+        var runDir = new Option<string?>("--run-dir") { Description = "Folder for run artifacts (default runs)." };
+        var set = new Option<string[]>("--set") { Description = "Override a field: key=value (camelCase; nested with dots, e.g. limits.contextBudget=200, taskOptions.max-operations=3).", AllowMultipleArgumentsPerToken = false };
+        var printConfig = new Option<bool>("--print-config") { Description = "Print the resolved configuration and exit." };
+        var command = new Command("train", "Train a policy with RL on a task: warm start on gold demonstrations, then GRPO-family updates.")
+        {
+            configFile, task, algorithm, steps, seed, runDir, set, printConfig,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            RunConfig config;
+            try
+            {
+                config = Resolve(parse.GetValue(configFile), parse.GetValue(task), parse.GetValue(algorithm), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(runDir), parse.GetValue(set) ?? []);
+            }
+            catch (Exception e) when (e is IOException or JsonException or FormatException or ArgumentException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
+                return 2;
+            }
+
+            if (parse.GetValue(printConfig))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(config, Json));
+                return 0;
+            }
+
+            return await context.RunAsync(parse, (connection, output) => FollowAsync(connection.Client, config, output, ct), ct);
+        });
+        return command;
+    }
+
+    /// <summary>Defaults, then the JSON file, then the options, then each <c>--set</c>.</summary>
+    public static RunConfig Resolve(string? file, string? task, string? algorithm, int? steps, int? seed, string? runDir, IReadOnlyList<string> sets)
+    {
+        var node = JsonSerializer.SerializeToNode(new RunConfig(), Json)!.AsObject();
+        if (file is not null)
+        {
+            var fromFile = JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new FormatException($"{file}: the configuration must be a JSON object.");
+            Merge(node, fromFile);
+        }
+
+        void Put(string key, JsonNode? value)
+        {
+            if (value is not null)
+            {
+                node[key] = value;
+            }
+        }
+
+        Put("task", task is null ? null : JsonValue.Create(task));
+        Put("algorithm", algorithm is null ? null : JsonValue.Create(algorithm));
+        Put("steps", steps is null ? null : JsonValue.Create(steps.Value));
+        Put("seed", seed is null ? null : JsonValue.Create(seed.Value));
+        Put("runDir", runDir is null ? null : JsonValue.Create(runDir));
+        foreach (var assignment in sets)
+        {
+            var eq = assignment.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new FormatException($"--set '{assignment}': expected key=value.");
+            }
+
+            SetPath(node, assignment[..eq].Trim(), assignment[(eq + 1)..]);
+        }
+
+        var config = node.Deserialize<RunConfig>(Json) ?? throw new FormatException("empty configuration");
+        if (string.IsNullOrWhiteSpace(config.RunId))
+        {
+            config = config with { RunId = $"{config.Task}-{config.Algorithm}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}" };
+        }
+
+        var problems = config.Validate().ToList();
+        return problems.Count == 0 ? config : throw new ArgumentException("invalid run configuration: " + string.Join("; ", problems));
+    }
+
+    private static void Merge(JsonObject target, JsonObject source)
+    {
+        foreach (var (key, value) in source)
+        {
+            var match = target.FirstOrDefault(kv => string.Equals(kv.Key, key, StringComparison.OrdinalIgnoreCase)).Key
+                ?? throw new FormatException($"unknown configuration field '{key}'.");
+            if (target[match] is JsonObject inner && value is JsonObject nested && match != "taskOptions")
+            {
+                Merge(inner, nested);
+            }
+            else
+            {
+                target[match] = value?.DeepClone();
+            }
+        }
+    }
+
+    private static void SetPath(JsonObject root, string path, string text)
+    {
+        var parts = path.Split('.', 2);
+        var key = root.FirstOrDefault(kv => string.Equals(kv.Key, parts[0], StringComparison.OrdinalIgnoreCase)).Key
+            ?? throw new FormatException($"--set: unknown configuration field '{parts[0]}'.");
+        if (parts.Length == 2)
+        {
+            var inner = root[key] as JsonObject ?? throw new FormatException($"--set: '{key}' has no fields.");
+            if (key == "taskOptions")
+            {
+                inner[parts[1]] = text;
+                return;
+            }
+
+            SetPath(inner, parts[1], text);
+            return;
+        }
+
+        JsonNode? value;
+        try
+        {
+            value = JsonNode.Parse(text);
+        }
+        catch (JsonException)
+        {
+            value = JsonValue.Create(text);
+        }
+
+        root[key] = value;
+    }
+
+    private static async Task<int> FollowAsync(IClusterClient client, RunConfig config, TextWriter output, CancellationToken ct)
+    {
+        var run = client.GetGrain<ITrainingRunGrain>(config.RunId);
+        await run.StartAsync(config, ct);
+        output.WriteLine($"run {config.RunId}: {config.Task}, {config.Algorithm}, {config.Steps} steps × {config.PromptsPerStep} prompts × {config.GroupSize} rollouts");
+        var lastLine = "";
+        RunStatus status;
+        using var stopOnCancel = ct.Register(() => run.StopAsync(CancellationToken.None));
+        while (true)
+        {
+            status = await run.GetStatusAsync(CancellationToken.None);
+            var line = Describe(status);
+            if (line != lastLine)
+            {
+                output.WriteLine(line);
+                lastLine = line;
+            }
+
+            if (status.State is "Completed" or "Failed" or "Stopped")
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+        }
+
+        output.WriteLine();
+        output.WriteLine($"held-out accuracy (greedy pass@1): initial {Percent(status.InitialEvalAccuracy)}, after warm start {Percent(status.WarmStartEvalAccuracy)}, final {Percent(status.FinalEvalAccuracy)}");
+        if (status.WarmStartEvalAccuracy is { } warm && status.FinalEvalAccuracy is { } final)
+        {
+            output.WriteLine($"RL changed held-out accuracy by {(final - warm) * 100:+0.0;-0.0;0.0} points over the warm-start model");
+        }
+
+        output.WriteLine($"artifacts: {status.RunDirectory} (metrics.csv, training.png, TensorBoard events, trajectories/)");
+        if (status.State == "Failed")
+        {
+            await Console.Error.WriteLineAsync($"agentrl: run failed: {status.Error}");
+            return 1;
+        }
+
+        return 0;
+    }
+
+    private static string Describe(RunStatus s)
+    {
+        var m = s.Metrics;
+        string Get(string key, string format) => m.TryGetValue(key, out var v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+        var eta = s.EtaSeconds is { } e ? TimeSpan.FromSeconds(Math.Round(e)).ToString() : "-";
+        return s.State switch
+        {
+            "Training" => $"step {s.Step}/{s.Steps} [{s.Phase}] reward {Get("rollout/reward_mean", "0.000")} acc {Get("rollout/accuracy", "P1")} tools/traj {Get("tools/calls_per_traj", "0.00")} tok/s {Get("perf/tokens_per_s", "0")} v{s.PolicyVersion} eval {Percent(s.FinalEvalAccuracy)} ETA {eta}",
+            _ => $"{s.State}{(s.Phase.Length > 0 ? $" [{s.Phase}]" : "")} {(s.InitialEvalAccuracy is null ? "" : $"initial eval {Percent(s.InitialEvalAccuracy)}")} {(s.WarmStartEvalAccuracy is null ? "" : $"warm-start eval {Percent(s.WarmStartEvalAccuracy)}")}".TrimEnd(),
+        };
+    }
+
+    private static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "-";
+}

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
+using AgentRl.Grains.Placement;
+using AgentRl.Grains.Reporting;
+using AgentRl.Grains.Tasks;
+using AgentRl.Tasks;
+using AgentRl.Tasks.Rewards;
+using Microsoft.Extensions.Logging;
+
+namespace AgentRl.Grains.Training;
+
+/// <summary>
+/// One training run. The step reads top to bottom as named, timed phases: Rollout → Reward → Advantage → Update →
+/// PublishWeights → Evaluate → Checkpoint (Advantage, Update and PublishWeights run inside the trainer grain's
+/// TrainStep and are timed together as Update). The loop runs in the background; status calls interleave with it.
+/// </summary>
+public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain> logger) : Grain, ITrainingRunGrain
+{
+    private RunStatus _status = new() { RunId = "", State = "Pending" };
+    private CancellationTokenSource? _stop;
+    private Task? _loop;
+    private readonly Stopwatch _clock = new();
+
+    public Task StartAsync(RunConfig config, CancellationToken cancellationToken = default)
+    {
+        if (_loop is { IsCompleted: false })
+        {
+            throw new InvalidOperationException($"Run {this.GetPrimaryKeyString()} is already running.");
+        }
+
+        var problems = config.Validate().ToList();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid run configuration: " + string.Join("; ", problems));
+        }
+
+        config = config with { RunId = this.GetPrimaryKeyString() };
+        _stop = new CancellationTokenSource();
+        _clock.Restart();
+        _status = new RunStatus { RunId = config.RunId, State = "Starting", Steps = config.Steps, RunDirectory = Path.GetFullPath(Path.Combine(config.RunDir, config.RunId)) };
+        _loop = RunLoopAsync(config, _stop.Token);
+        return Task.CompletedTask;
+    }
+
+    public Task<RunStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(_status with { ElapsedSeconds = _clock.Elapsed.TotalSeconds });
+
+    public Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        _stop?.Cancel();
+        return Task.CompletedTask;
+    }
+
+    private async Task RunLoopAsync(RunConfig config, CancellationToken stop)
+    {
+        var runDir = _status.RunDirectory;
+        try
+        {
+            using var artifacts = new RunArtifacts(runDir);
+            await File.WriteAllTextAsync(Path.Combine(runDir, "config.json"), System.Text.Json.JsonSerializer.Serialize(config, RunJson.Options), stop);
+            var task = tasks.Get(config.Task, config.TaskOptions);
+            var trainer = GrainFactory.GetGrain<ITrainerGrain>(config.PolicyId);
+            var spec = new TrainerSpec(config.RunId, config.Algorithm, config.LearningRate, config.Steps, config.TokenBudget, config.Seed, Path.GetFullPath(config.RunDir));
+            using (config.AllowCpuTraining ? PlacementRequestContext.AllowCpuTrainer() : null)
+            {
+                await trainer.InitializeAsync(spec, stop).ExplainTrainerPlacementFailure();
+            }
+
+            var evalItems = task.Generate(TaskSplit.Eval, config.EvalSize, config.Seed);
+            long version = 0;
+            Set(state: "Evaluating", phase: "Evaluate");
+            var initial = await EvaluateAsync(config, task, evalItems, version, "initial", stop);
+            _status = _status with { InitialEvalAccuracy = initial.Accuracy };
+            artifacts.RecordStep(0, initial.Metrics);
+
+            if (config.SftDemonstrations > 0)
+            {
+                Set(state: "WarmStart", phase: "WarmStart");
+                var sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000), stop);
+                version = sft.PolicyVersion;
+                Set(phase: "Evaluate");
+                var warm = await EvaluateAsync(config, task, evalItems, version, "warmstart", stop);
+                _status = _status with { WarmStartEvalAccuracy = warm.Accuracy, PolicyVersion = version };
+                var metrics = new Dictionary<string, double>(warm.Metrics);
+                foreach (var (key, value) in sft.Metrics)
+                {
+                    metrics[key] = value;
+                }
+
+                artifacts.RecordStep(0, metrics);
+                logger.LogInformation("Run {RunId}: warm start done, eval accuracy {Accuracy:P1}", config.RunId, warm.Accuracy);
+            }
+
+            var trainItems = task.Generate(TaskSplit.Train, Math.Max(1, config.Steps * config.PromptsPerStep), config.Seed + 1);
+            var stepClock = Stopwatch.StartNew();
+            for (var step = 1; step <= config.Steps && !stop.IsCancellationRequested; step++)
+            {
+                Set(state: "Training", phase: "Rollout", step: step);
+                var phases = new Dictionary<string, double>();
+                var clock = Stopwatch.StartNew();
+                var prompts = Enumerable.Range(0, config.PromptsPerStep).Select(i => trainItems[((step - 1) * config.PromptsPerStep + i) % trainItems.Count]).ToList();
+                var groups = await Task.WhenAll(prompts.Select((item, i) =>
+                    GrainFactory.GetGrain<IEpisodeGrain>($"{config.RunId}/{step}/{i}").RunAsync(
+                        new EpisodeSpec(config.PolicyId, config.Task, TaskCatalog.ToJson(item), config.GroupSize, new SamplingSettings(config.Temperature), config.Limits, unchecked((config.Seed * 100_003) + (step * 1009) + i), version),
+                        stop)));
+                phases["Rollout"] = clock.Elapsed.TotalSeconds;
+
+                Set(phase: "Reward");
+                clock.Restart();
+                var trajectories = groups.SelectMany(g => g.Trajectories).ToList();
+                var metrics = RolloutMetrics(trajectories, phases["Rollout"]);
+                phases["Reward"] = clock.Elapsed.TotalSeconds;
+
+                Set(phase: "Update");
+                clock.Restart();
+                var update = await trainer.TrainStepAsync(trajectories, stop);
+                version = update.PolicyVersion;
+                phases["Update"] = clock.Elapsed.TotalSeconds;
+                foreach (var (key, value) in update.Metrics)
+                {
+                    metrics[key] = value;
+                }
+
+                if (step % config.EvalEvery == 0 || step == config.Steps)
+                {
+                    Set(phase: "Evaluate");
+                    clock.Restart();
+                    var eval = await EvaluateAsync(config, task, evalItems, version, $"step{step}", stop);
+                    phases["Evaluate"] = clock.Elapsed.TotalSeconds;
+                    foreach (var (key, value) in eval.Metrics)
+                    {
+                        metrics[key] = value;
+                    }
+
+                    _status = _status with { FinalEvalAccuracy = eval.Accuracy };
+                }
+
+                Set(phase: "Checkpoint");
+                clock.Restart();
+                metrics["rollout/policy_version"] = version;
+                foreach (var (phase, seconds) in phases)
+                {
+                    metrics[$"perf/phase/{phase}_s"] = seconds;
+                }
+
+                artifacts.RecordStep(step, metrics);
+                foreach (var trajectory in trajectories.Take(2))
+                {
+                    artifacts.RecordTrajectory(new { step, trajectory.GroupId, trajectory.BranchPath, trajectory.Reward, trajectory.RewardParts, trajectory.FinishReason, trajectory.Conversation, trajectory.TokenIds, trajectory.LossMask });
+                }
+
+                var perStep = stepClock.Elapsed.TotalSeconds / step;
+                _status = _status with { Metrics = metrics, PolicyVersion = version, EtaSeconds = perStep * (config.Steps - step) };
+                logger.LogInformation("Run {RunId} step {Step}: reward {Reward:0.000}, accuracy {Accuracy:P1}", config.RunId, step, metrics["rollout/reward_mean"], metrics["rollout/accuracy"]);
+            }
+
+            artifacts.RenderPlot();
+            Set(state: stop.IsCancellationRequested ? "Stopped" : "Completed", phase: "");
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Set(state: "Stopped", phase: "");
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Run {RunId} failed", config.RunId);
+            _status = _status with { State = "Failed", Error = e.Message };
+        }
+    }
+
+    private async Task<(double Accuracy, Dictionary<string, double> Metrics)> EvaluateAsync(RunConfig config, IAgentTask task, IReadOnlyList<TaskItem> items, long version, string label, CancellationToken stop)
+    {
+        if (items.Count == 0)
+        {
+            return (0, []);
+        }
+
+        // Greedy pass@1 and, with k > 0, sampled pass@k on the held-out split.
+        var greedy = await RunGroupsAsync(config, items, version, $"eval-{label}-greedy", 1, 0.0, stop);
+        var accuracy = greedy.Average(g => Solved(g.Trajectories[0]) ? 1.0 : 0.0);
+        var metrics = new Dictionary<string, double>
+        {
+            ["eval/accuracy"] = accuracy,
+            ["eval/reward_mean"] = greedy.Average(g => g.Trajectories[0].Reward),
+            ["eval/tool_calls_per_traj"] = greedy.Average(g => g.Trajectories[0].ToolCalls.Count),
+        };
+        if (config.PassK > 0)
+        {
+            var sampled = await RunGroupsAsync(config, items, version, $"eval-{label}-pass{config.PassK}", config.PassK, Math.Max(config.Temperature, 0.7), stop);
+            metrics[$"eval/pass_at_{config.PassK}"] = sampled.Average(g => g.Trajectories.Any(Solved) ? 1.0 : 0.0);
+        }
+
+        _ = task;
+        return (accuracy, metrics);
+    }
+
+    private async Task<EpisodeResult[]> RunGroupsAsync(RunConfig config, IReadOnlyList<TaskItem> items, long version, string label, int groupSize, double temperature, CancellationToken stop) =>
+        await Task.WhenAll(items.Select((item, i) =>
+            GrainFactory.GetGrain<IEpisodeGrain>($"{config.RunId}/{label}/{i}").RunAsync(
+                new EpisodeSpec(config.PolicyId, config.Task, TaskCatalog.ToJson(item), groupSize, new SamplingSettings(temperature), config.Limits, unchecked((config.Seed * 31) + i), version),
+                stop)));
+
+    private static bool Solved(Trajectory trajectory) =>
+        trajectory.RewardParts.TryGetValue(RewardParts.Correctness, out var correct) && correct >= 1.0;
+
+    /// <summary>Per-step rollout metrics under their stable names (STYLE.md rule 20).</summary>
+    public static Dictionary<string, double> RolloutMetrics(IReadOnlyList<Trajectory> trajectories, double rolloutSeconds)
+    {
+        var solved = trajectories.Where(Solved).ToList();
+        var generated = trajectories.Sum(t => t.GeneratedTokenCount);
+        var entropies = trajectories.SelectMany(t => t.Entropies.Where((_, i) => t.LossMask[i] == 1)).ToList();
+        var metrics = new Dictionary<string, double>
+        {
+            ["rollout/reward_mean"] = trajectories.Average(t => t.Reward),
+            ["rollout/accuracy"] = trajectories.Average(t => Solved(t) ? 1.0 : 0.0),
+            ["rollout/entropy"] = entropies.Count == 0 ? 0 : entropies.Average(e => (double)e),
+            ["rollout/response_tokens_mean"] = trajectories.Average(t => (double)t.GeneratedTokenCount),
+            ["tools/calls_per_traj"] = trajectories.Average(t => t.ToolCalls.Count),
+            ["tools/calls_per_solved"] = solved.Count == 0 ? 0 : solved.Average(t => t.ToolCalls.Count),
+            ["tools/error_rate"] = trajectories.Sum(t => t.ToolCalls.Count) == 0 ? 0 : trajectories.Sum(t => t.ToolCalls.Count(c => c.IsError)) / (double)trajectories.Sum(t => t.ToolCalls.Count),
+            ["perf/tokens_per_s"] = rolloutSeconds > 0 ? generated / rolloutSeconds : 0,
+        };
+        foreach (var part in trajectories.SelectMany(t => t.RewardParts.Keys).Distinct(StringComparer.Ordinal))
+        {
+            metrics[$"reward/{part}"] = trajectories.Average(t => t.RewardParts.GetValueOrDefault(part));
+        }
+
+        foreach (var reason in trajectories.GroupBy(t => t.FinishReason))
+        {
+            metrics[$"rollout/finish/{reason.Key}"] = reason.Count() / (double)trajectories.Count;
+        }
+
+        return metrics;
+    }
+
+    private void Set(string? state = null, string? phase = null, int? step = null) =>
+        _status = _status with { State = state ?? _status.State, Phase = phase ?? _status.Phase, Step = step ?? _status.Step };
+}
+
+/// <summary>JSON settings of run configurations (camelCase, indented).</summary>
+public static class RunJson
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Options = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
+}
