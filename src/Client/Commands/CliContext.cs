@@ -36,7 +36,11 @@ public sealed class CliContext
             : exception.Message;
 
     /// <summary>Connects, runs <paramref name="body"/>, disconnects; turns failures into a message on stderr and an exit code.</summary>
-    public async Task<int> RunAsync(ParseResult parse, Func<ClusterConnection, TextWriter, Task<int>> body, CancellationToken cancellationToken)
+    public Task<int> RunAsync(ParseResult parse, Func<ClusterConnection, TextWriter, Task<int>> body, CancellationToken cancellationToken) =>
+        RunAsync(parse, null, body, cancellationToken);
+
+    /// <inheritdoc cref="RunAsync(ParseResult, Func{ClusterConnection, TextWriter, Task{int}}, CancellationToken)"/>
+    public async Task<int> RunAsync(ParseResult parse, IReadOnlyDictionary<string, string?>? embeddedConfiguration, Func<ClusterConnection, TextWriter, Task<int>> body, CancellationToken cancellationToken)
     {
         ClusterTarget target;
         try
@@ -52,7 +56,7 @@ public sealed class CliContext
 
         try
         {
-            await using var connection = await ClusterConnection.ConnectAsync(target, parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Critical, cancellationToken);
+            await using var connection = await ClusterConnection.ConnectAsync(target, parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Critical, embeddedConfiguration, cancellationToken);
             return await body(connection, Console.Out);
         }
         catch (ClusterConnectionException e)

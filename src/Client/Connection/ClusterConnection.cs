@@ -26,9 +26,13 @@ public sealed class ClusterConnection : IAsyncDisposable
     public IClusterClient Client { get; }
 
     /// <summary>Starts an embedded silo or connects to a cluster; throws <see cref="ClusterConnectionException"/> with a clear message.</summary>
-    public static async Task<ClusterConnection> ConnectAsync(ClusterTarget target, LogLevel logLevel, CancellationToken cancellationToken)
+    /// <param name="target">Where to connect.</param>
+    /// <param name="logLevel">Minimum level of framework logs (on stderr).</param>
+    /// <param name="embeddedConfiguration">Extra configuration for an embedded silo (e.g. <c>AgentRl:Policies:default:ModelDir</c>); ignored for a cluster.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static async Task<ClusterConnection> ConnectAsync(ClusterTarget target, LogLevel logLevel, IReadOnlyDictionary<string, string?>? embeddedConfiguration, CancellationToken cancellationToken)
     {
-        var host = target.Kind == ClusterTargetKind.Embedded ? BuildEmbeddedSilo(target, logLevel) : BuildClient(target, logLevel);
+        var host = target.Kind == ClusterTargetKind.Embedded ? BuildEmbeddedSilo(target, logLevel, embeddedConfiguration) : BuildClient(target, logLevel);
         try
         {
             await host.StartAsync(cancellationToken);
@@ -41,7 +45,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
     }
 
-    private static IHost BuildEmbeddedSilo(ClusterTarget target, LogLevel logLevel)
+    private static IHost BuildEmbeddedSilo(ClusterTarget target, LogLevel logLevel, IReadOnlyDictionary<string, string?>? extra)
     {
         // The embedded silo takes free loopback ports so that it never collides with a silo already running here.
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
@@ -56,6 +60,11 @@ public sealed class ClusterConnection : IAsyncDisposable
             // Embedded runs have no GPU silo: the trainer may run on this CPU silo (cluster silos default to false).
             ["AgentRl:Silo:AllowCpuTrainer"] = "true",
         });
+        if (extra is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(extra);
+        }
+
         SetLogging(builder, logLevel);
         AgentRlSiloHost.Configure(builder);
         return builder.Build();

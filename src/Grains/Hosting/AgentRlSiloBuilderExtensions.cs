@@ -5,6 +5,7 @@ using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
 using AgentRl.Tools.Catalog;
 using AgentRl.Tools.Parsing;
+using Orleans.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -41,6 +42,10 @@ public static class AgentRlSiloBuilderExtensions
         };
         builder.UseSiloMetadata(metadata);
         builder.Services.AddSingleton(options);
+
+        // Warm starts, updates and evaluations are single grain calls that can run for minutes; Orleans' 30 s default
+        // would time them out. Cancellation tokens stop them early where needed.
+        builder.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.CallTimeout);
         // AgentRl:Policies:{id}:… from the host's configuration, when it has one.
         builder.Services.AddOptions<PolicyHostOptions>().Configure<IServiceProvider>((o, sp) =>
             sp.GetService<IConfiguration>()?.GetSection("AgentRl").Bind(o));

@@ -22,6 +22,9 @@ public sealed class AgentRlSiloOptions
     /// <summary>Torch intra-op threads, set once at start-up before any torch work. 0 (default) = the number of cores.</summary>
     public int TorchThreads { get; set; }
 
+    /// <summary>How long a grain call may run before Orleans fails it (warm start and updates are long calls). Default 30 minutes.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Extra metadata published with the silo (in addition to <c>Orleans:Metadata</c>).</summary>
     public Dictionary<string, string> Metadata { get; set; } = new(StringComparer.Ordinal);
 

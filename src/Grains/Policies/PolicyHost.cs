@@ -37,7 +37,29 @@ public sealed class PolicyHostOptions
 
     public Dictionary<string, PolicyOptions> Policies { get; set; } = new(StringComparer.Ordinal);
 
-    public PolicyOptions For(string policyId) => Policies.TryGetValue(policyId, out var options) ? options : new PolicyOptions();
+    /// <summary>
+    /// The options of <paramref name="policyId"/>: configured ones, or for an id <c>dir:PATH</c> the Hugging Face directory
+    /// PATH (chat template by tokenizer: <c>compact</c> for byte-level, else <c>qwen2.5</c>), else the defaults.
+    /// </summary>
+    public PolicyOptions For(string policyId)
+    {
+        if (Policies.TryGetValue(policyId, out var options))
+        {
+            return options;
+        }
+
+        if (policyId.StartsWith(DirectoryPrefix, StringComparison.Ordinal))
+        {
+            var directory = policyId[DirectoryPrefix.Length..];
+            var byteLevel = File.Exists(Path.Combine(directory, "tokenizer.json")) && ByteLevelTokenizer.TryFrom(HfTokenizerFile.Load(directory)) is not null;
+            return new PolicyOptions { ModelDir = directory, Template = byteLevel ? "compact" : "qwen2.5" };
+        }
+
+        return new PolicyOptions();
+    }
+
+    /// <summary>Policy ids of this form name a model directory directly: <c>dir:/path/to/model</c>.</summary>
+    public const string DirectoryPrefix = "dir:";
 }
 
 /// <summary>One policy loaded in this process: model, tokenizer, chat template and the inference engine that owns the model.</summary>
