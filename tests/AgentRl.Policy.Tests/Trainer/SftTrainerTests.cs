@@ -84,4 +84,19 @@ public sealed class SftTrainerTests
         Assert.Equal(first.Loss, second.Loss, 6);
         Assert.Equal(2, first.LossTokens);
     }
+    [Fact]
+    public void SftStep_SmallTokenBudget_SameLossAndGradientNormAsOneBatch()
+    {
+        using var whole = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Algorithm = "dapo", TokenBudget = 100_000, MaxGradNorm = 0 });
+        using var split = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Algorithm = "dapo", TokenBudget = 16, MaxGradNorm = 0 });
+        var batch = TrainerFixtures.ToyBatch(whole.Model, count: 7).Select(e => new SftExample(e.TokenIds, e.LossMask)).ToArray();
+
+        var a = whole.SftStep(batch, learningRate: 0);
+        var b = split.SftStep(batch, learningRate: 0);
+
+        Assert.Equal(a.Loss, b.Loss, 5);
+        Assert.Equal(a.GradNorm, b.GradNorm, a.GradNorm * 1e-4);
+        Assert.True(a.GradNorm > 0);
+        Assert.Equal(batch.Sum(e => e.TrainableTokenCount), a.LossTokens);
+    }
 }
