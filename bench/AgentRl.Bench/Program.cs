@@ -8,10 +8,12 @@ using static TorchSharp.torch;
 
 // agentrl-bench generate --config tiny|small --batch B --prompt-len 32 --new-tokens 96 --runs 5 [--threads 2]
 // agentrl-bench train    --config tiny|small --batch 16 --seq-len 128 --runs 5 [--threads 2]
+// agentrl-bench rl       --config tiny --batch 16 --seq-len 128 --runs 5 [--algorithm grpo] [--token-budget 4096]   (PolicyTrainer.TrainStep)
+// agentrl-bench sft      --config tiny --batch 16 --seq-len 128 --runs 5 [--token-budget 4096]                      (PolicyTrainer.SftStep)
 // Prints one JSON line: tokens_per_s is the median over the timed runs after one warm-up run.
-if (args.Length == 0 || args[0] is not ("generate" or "train" or "profile"))
+if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile"))
 {
-    Console.Error.WriteLine("usage: agentrl-bench generate|train [--config tiny|small] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
+    Console.Error.WriteLine("usage: agentrl-bench generate|train|rl|sft|profile [--config tiny|small] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
     return 2;
 }
 
@@ -80,6 +82,32 @@ if (args[0] == "generate")
     }
 
     tokensPerRun = (long)batch * newTokens;
+}
+else if (args[0] is "rl" or "sft")
+{
+    var seqLength = Int("seq-len", 128);
+    var trainerModel = new CausalLanguageModel(config);
+    trainerModel.InitializeWeights(0.02, seed: 0);
+    using var trainer = new PolicyTrainer(trainerModel, new TrainerOptions
+    {
+        Algorithm = options.GetValueOrDefault("algorithm", "grpo"),
+        LearningRate = 1e-5,
+        TokenBudget = Int("token-budget", 4096),
+    });
+    var dataRandom = new Random(2);
+    var examples = Enumerable.Range(0, batch).Select(_ =>
+    {
+        var ids = Enumerable.Range(0, seqLength).Select(_ => dataRandom.Next(config.VocabSize)).ToArray();
+        var mask = Enumerable.Range(0, seqLength).Select(t => (byte)(t < seqLength / 4 ? 0 : 1)).ToArray();
+        var old = Enumerable.Range(0, seqLength).Select(t => t < seqLength / 4 ? 0f : -6.2f).ToArray();
+        return new TrainingExample(ids, mask, old) { Advantage = (float)((dataRandom.NextDouble() * 2) - 1) };
+    }).ToArray();
+    var demonstrations = examples.Select(e => new SftExample(e.TokenIds, e.LossMask)).ToArray();
+    double Step() => args[0] == "rl" ? trainer.TrainStep(examples).Seconds : trainer.SftStep(demonstrations, 1e-5).Seconds;
+
+    Step();
+    times = Enumerable.Range(0, runs).Select(_ => Step()).ToArray();
+    tokensPerRun = (long)batch * seqLength;
 }
 else
 {

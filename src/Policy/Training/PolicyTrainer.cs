@@ -13,7 +13,12 @@ namespace AgentRl.Policy.Training;
 /// batch, each split into MiniBatches; every mini-batch is one optimizer step whose gradient is accumulated over
 /// micro-batches of at most <see cref="TrainerOptions.TokenBudget"/> padded tokens with the mini-batch's global loss
 /// normalisers, so the accumulated gradient equals that of the mini-batch as one batch. One dispose scope per
-/// micro-batch; everything returned is managed. Not thread-safe: one caller at a time.
+/// micro-batch; everything returned is managed. Not thread-safe: one caller at a time; synchronous (call it off the
+/// grain scheduler, never await inside it).
+/// <para>
+/// Two statistics stay per micro-batch, as in the reference code: AEPO's entropy standardisation (§2.2 d) and the
+/// Clip-Cov / KL-Cov token selection (§6). With one micro-batch (a token budget ≥ the padded batch) they are per mini-batch.
+/// </para>
 /// </summary>
 public sealed class PolicyTrainer : IDisposable
 {
@@ -146,6 +151,15 @@ public sealed class PolicyTrainer : IDisposable
     /// </summary>
     public MiniBatchLoss ComputeGradients(IReadOnlyList<TrainingExample> miniBatch, Random? random = null)
     {
+        ArgumentNullException.ThrowIfNull(miniBatch);
+        if (miniBatch.Count == 0)
+        {
+            throw new ArgumentException("A mini-batch needs at least one example.", nameof(miniBatch));
+        }
+        foreach (var example in miniBatch)
+        {
+            example.Validate();
+        }
         Optimizer.ZeroGrad();
         var sequences = miniBatch.Select(e => new TrainingSequence(e.TokenIds, ToFloats(e.LossMask))).ToArray();
         var (tokenCount, sequenceCount) = CountValid(miniBatch.Select(e => e.LossMask));
@@ -309,6 +323,7 @@ public sealed class PolicyTrainer : IDisposable
     public Dictionary<string, Tensor> ExportWeights()
     {
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
         return _parameters.ToDictionary(p => p.Name, p => p.Parameter.detach().clone().DetachFromDisposeScope());
     }
 
@@ -439,10 +454,7 @@ public sealed class PolicyTrainer : IDisposable
     private static CausalLanguageModel CopyFrozen(CausalLanguageModel model)
     {
         var copy = new CausalLanguageModel(model.Config, model.Device, model.DType);
-        using (var scope = NewDisposeScope())
-        {
-            copy.LoadParameters(model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter));
-        }
+        copy.LoadParameters(model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter));
         foreach (var parameter in copy.parameters())
         {
             parameter.requires_grad = false;

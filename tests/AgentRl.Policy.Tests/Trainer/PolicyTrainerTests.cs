@@ -1,0 +1,158 @@
+using AgentRl.Policy.Objectives;
+using AgentRl.Policy.Training;
+using static AgentRl.Policy.Tests.Trainer.TrainerFixtures;
+
+namespace AgentRl.Policy.Tests.Trainer;
+
+public sealed class PolicyTrainerTests
+{
+    [Theory]
+    [InlineData(LossAggMode.TokenMean, "vanilla")]
+    [InlineData(LossAggMode.SeqMeanTokenMean, "vanilla")]
+    [InlineData(LossAggMode.SeqMeanTokenSum, "vanilla")]
+    [InlineData(LossAggMode.SeqMeanTokenSumNorm, "vanilla")]
+    [InlineData(LossAggMode.SeqMeanTokenMean, "gspo")]
+    public void ComputeGradients_SmallTokenBudget_EqualsSingleBatchGradient(LossAggMode mode, string loss)
+    {
+        var objective = ObjectiveOptions.ForAlgorithm("grpo") with
+        {
+            LossAggMode = mode,
+            PolicyLoss = ObjectiveNames.ParsePolicyLoss(loss),
+            EntropyCoeff = 0.01,
+            ClipRatioLow = loss == "gspo" ? 0.2 : 0.1,
+            ClipRatioHigh = loss == "gspo" ? 0.2 : 0.1,
+        };
+        using var whole = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Objective = objective, TokenBudget = 100_000 });
+        using var split = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Objective = objective, TokenBudget = 16 });
+        // Move the trained weights away from the reference so the KL term has a gradient.
+        using (TorchSharp.torch.no_grad())
+        {
+            foreach (var trainer in new[] { whole, split })
+            {
+                foreach (var (_, p) in trainer.Parameters)
+                {
+                    p.mul_(1.05);
+                }
+            }
+        }
+        var batch = ToyBatch(whole.Model, count: 7, offPolicyNoise: 0.3f);
+        Assert.True(TokenBudgetBatcher.Pack([.. batch.Select(e => e.TokenIds.Length)], 16).Count >= 5);
+
+        var lossWhole = whole.ComputeGradients(batch);
+        var gradsWhole = Gradients(whole);
+        var lossSplit = split.ComputeGradients(batch);
+        var gradsSplit = Gradients(split);
+
+        Assert.Equal(lossWhole.Loss, lossSplit.Loss, 5);
+        Assert.Equal(lossWhole.KlLoss, lossSplit.KlLoss, 5);
+        Assert.Equal(lossWhole.PgClipFrac, lossSplit.PgClipFrac, 5);
+        Assert.True(lossWhole.KlLoss > 0);
+        var norm = Norm(gradsWhole.Values);
+        Assert.True(norm > 1e-3);
+        foreach (var (name, expected) in gradsWhole)
+        {
+            var actual = gradsSplit[name];
+            var scale = Math.Max(Norm([expected]), 1e-3);
+            var diff = Math.Sqrt(expected.Zip(actual).Sum(x => (double)(x.First - x.Second) * (x.First - x.Second)));
+            Assert.True(diff / scale < 1e-4, $"{name}: relative difference {diff / scale}");
+        }
+    }
+
+    [Fact]
+    public void TrainStep_GrpoToyBatch_RaisesPositiveAndLowersNegativeAdvantageTokens()
+    {
+        using var trainer = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Algorithm = "grpo", LearningRate = 2e-3 });
+        var batch = ToyBatch(trainer.Model, count: 6);
+        batch = [.. batch.Select((e, i) => e with { Advantage = i % 2 == 0 ? 1f : -1f })];
+        var before = MaskedLogProbSums(trainer.Model, batch);
+
+        var metrics = trainer.TrainStep(batch);
+
+        var after = MaskedLogProbSums(trainer.Model, batch);
+        for (var i = 0; i < batch.Length; i++)
+        {
+            if (i % 2 == 0)
+            {
+                Assert.True(after[i] > before[i], $"example {i}: {before[i]} → {after[i]} should rise");
+            }
+            else
+            {
+                Assert.True(after[i] < before[i], $"example {i}: {before[i]} → {after[i]} should fall");
+            }
+        }
+        Assert.Equal(1, trainer.PolicyVersion);
+        Assert.Equal(1, metrics.PolicyVersion);
+        Assert.Equal(0, metrics.PpoKl, 5);           // on-policy: ratio 1
+        Assert.Equal(0, metrics.PgClipFrac);
+        Assert.Equal(0, metrics.ReferenceKl!.Value, 6); // reference equals the policy before the step
+        Assert.True(metrics.MeanEntropy > 0);
+        Assert.True(metrics.GradNorm > 0);
+        Assert.Equal(2e-3, metrics.LearningRate);
+        Assert.Equal(batch.Sum(e => e.TokenIds.Length), metrics.TokensTrained);
+        Assert.True(metrics.TokensPerSecond > 0);
+        Assert.Contains("loss/kl", metrics.ToDictionary().Keys);
+    }
+
+    [Fact]
+    public void TrainStep_SeveralEpochsAndMiniBatches_TakesOneOptimizerStepEach()
+    {
+        using var trainer = new PolicyTrainer(
+            TestModels.Create(),
+            new TrainerOptions { Algorithm = "dapo", LearningRate = 1e-3, PpoEpochs = 2, MiniBatches = 3 });
+        var batch = ToyBatch(trainer.Model, count: 6);
+
+        var metrics = trainer.TrainStep(batch);
+
+        Assert.Equal(6, metrics.OptimizerSteps);
+        Assert.Equal(6, trainer.Optimizer.StepCount);
+        Assert.Equal(1, trainer.PolicyVersion);
+        Assert.Null(trainer.ReferenceModel);
+        Assert.True(metrics.PpoKl != 0, "later mini-batches are off-policy");
+    }
+
+    [Fact]
+    public void TrainStep_Aepo_UsesEntropyBalancedClipAndTrains()
+    {
+        using var trainer = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Algorithm = "aepo", LearningRate = 2e-3 });
+        var batch = ToyBatch(trainer.Model, count: 4);
+        batch = [.. batch.Select((e, i) => e with { Advantage = i % 2 == 0 ? 1f : -1f })];
+        var before = MaskedLogProbSums(trainer.Model, batch);
+
+        trainer.TrainStep(batch);
+
+        var after = MaskedLogProbSums(trainer.Model, batch);
+        Assert.True(after[0] > before[0] && after[2] > before[2]);
+        Assert.True(after[1] < before[1] && after[3] < before[3]);
+        Assert.NotNull(trainer.Options.ResolveAepo());
+    }
+
+    [Fact]
+    public void ClipGradients_NormAboveLimit_ScalesNormToLimit()
+    {
+        const double limit = 1e-3;
+        using var trainer = new PolicyTrainer(TestModels.Create(), new TrainerOptions { MaxGradNorm = limit });
+        var batch = ToyBatch(trainer.Model);
+        trainer.ComputeGradients(batch);
+        var unclipped = Norm(Gradients(trainer).Values);
+
+        var reported = trainer.ClipGradients();
+
+        var clipped = Norm(Gradients(trainer).Values);
+        Assert.True(unclipped > 10 * limit);
+        Assert.Equal(unclipped, reported, unclipped * 1e-4);
+        Assert.Equal(limit, clipped, limit * 1e-3);
+    }
+
+    [Fact]
+    public void ClipGradients_Disabled_LeavesGradientsUnchanged()
+    {
+        using var trainer = new PolicyTrainer(TestModels.Create(), new TrainerOptions { MaxGradNorm = 0 });
+        trainer.ComputeGradients(ToyBatch(trainer.Model));
+        var before = Norm(Gradients(trainer).Values);
+
+        var reported = trainer.ClipGradients();
+
+        Assert.Equal(before, reported, before * 1e-4);
+        Assert.Equal(before, Norm(Gradients(trainer).Values), before * 1e-6);
+    }
+}

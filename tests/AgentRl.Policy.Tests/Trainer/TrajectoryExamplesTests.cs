@@ -1,0 +1,70 @@
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Policy.Objectives;
+using AgentRl.Policy.Training;
+
+namespace AgentRl.Policy.Tests.Trainer;
+
+public sealed class TrajectoryExamplesTests
+{
+    private static Trajectory Make(string group, double reward, int length = 8, int prompt = 3) => new()
+    {
+        GroupId = group,
+        BranchPath = "0",
+        TokenIds = [.. Enumerable.Range(1, length)],
+        PromptLength = prompt,
+        LossMask = [.. Enumerable.Range(0, length).Select(t => (byte)(t >= prompt ? 1 : 0))],
+        Logprobs = [.. Enumerable.Range(0, length).Select(t => t >= prompt ? -0.5f : 0f)],
+        Entropies = new float[length],
+        PolicyVersions = new long[length],
+        FinishReason = FinishReason.Eos,
+        Reward = reward,
+    };
+
+    [Fact]
+    public void Build_Grpo_NormalisesWithinGroupsAndBroadcastsOverMask()
+    {
+        Trajectory[] trajectories = [Make("a", 1), Make("a", 0), Make("b", 2), Make("b", 2), Make("c", 5)];
+
+        var batch = TrajectoryExamples.Build(trajectories, ObjectiveOptions.ForAlgorithm("grpo"));
+
+        // group a: μ = 0.5, σ (n − 1) = √0.5 → ±0.7071; group b: all equal → 0; group c alone → raw score 5.
+        Assert.Equal(5, batch.Examples.Count);
+        Assert.Equal(0.5 / Math.Sqrt(0.5), batch.Advantages[0], 4);
+        Assert.Equal(-0.5 / Math.Sqrt(0.5), batch.Advantages[1], 4);
+        Assert.Equal(0, batch.Advantages[2], 6);
+        Assert.Equal(5, batch.Advantages[4], 4);
+        Assert.Null(batch.Filter);
+        Assert.Same(trajectories[0].TokenIds, batch.Examples[0].TokenIds);
+        Assert.Equal(batch.Advantages[0], batch.Examples[0].Advantage);
+    }
+
+    [Fact]
+    public void Build_Dapo_DropsGroupsWithoutSpread()
+    {
+        Trajectory[] trajectories = [Make("a", 1), Make("a", 0), Make("b", 1), Make("b", 1), Make("c", 0.3)];
+
+        var batch = TrajectoryExamples.Build(trajectories, ObjectiveOptions.ForAlgorithm("dapo"));
+
+        Assert.Equal([0, 1, 4], batch.KeptIndices);
+        Assert.Equal(3, batch.Examples.Count);
+        Assert.Equal(1, batch.Filter!.DroppedGroups);
+        Assert.Equal(0, batch.Advantages[2]);
+    }
+
+    [Fact]
+    public void Build_DapoOverlong_PenalisesLongResponses()
+    {
+        Trajectory[] trajectories = [Make("a", 1, length: 12, prompt: 2), Make("a", 1, length: 4, prompt: 2)];
+
+        var batch = TrajectoryExamples.Build(
+            trajectories,
+            ObjectiveOptions.ForAlgorithm("dapo") with { OverlongBufferLength = 4 },
+            new ExampleBuildOptions { MaxResponseLength = 10 });
+
+        // response 10 = max length: −1; response 2 ≤ L_exp = 6: 0. The spread now keeps the group.
+        Assert.Equal(0f, batch.Scores[0], 5);
+        Assert.Equal(1f, batch.Scores[1], 5);
+        Assert.Equal(2, batch.Examples.Count);
+        Assert.True(batch.Advantages[1] > 0 && batch.Advantages[0] < 0);
+    }
+}
