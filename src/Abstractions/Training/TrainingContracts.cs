@@ -37,16 +37,16 @@ public sealed record RunConfig
     [Id(8)] public double Temperature { get; init; } = 1.0;
 
     /// <summary>Turns, tokens per turn, context budget, tool calls, tool timeout, entropy window.</summary>
-    [Id(9)] public RolloutLimits Limits { get; init; } = new(MaxTurns: 4, MaxNewTokensPerTurn: 48, ContextBudget: 256, MaxToolCalls: 4, ToolTimeoutSeconds: 10, EntropyWindow: 20);
+    [Id(9)] public RolloutLimits Limits { get; init; } = new(MaxTurns: 3, MaxNewTokensPerTurn: 128, ContextBudget: 384, MaxToolCalls: 3, ToolTimeoutSeconds: 10, EntropyWindow: 20);
 
     /// <summary>RL learning rate (AdamW). Default 2e-4 (tiny models; use ~1e-6 for 0.5B+).</summary>
     [Id(10)] public double LearningRate { get; init; } = 2e-4;
 
-    /// <summary>Warm-start demonstrations (0 = no warm start). Default 384.</summary>
-    [Id(11)] public int SftDemonstrations { get; init; } = 384;
+    /// <summary>Warm-start demonstrations (0 = no warm start). Default 2000.</summary>
+    [Id(11)] public int SftDemonstrations { get; init; } = 2000;
 
-    /// <summary>Warm-start epochs. Default 2.</summary>
-    [Id(12)] public int SftEpochs { get; init; } = 2;
+    /// <summary>Warm-start epochs. Default 3.</summary>
+    [Id(12)] public int SftEpochs { get; init; } = 3;
 
     /// <summary>Warm-start learning rate. Default 3e-3.</summary>
     [Id(13)] public double SftLearningRate { get; init; } = 3e-3;

@@ -74,5 +74,11 @@ public sealed class CliContext
             await Console.Error.WriteLineAsync("agentrl: cancelled.");
             return 130;
         }
+        catch (Exception e)
+        {
+            // A failure inside the cluster (bad model directory, storage outage, …): one clear line, not a stack trace.
+            await Console.Error.WriteLineAsync($"agentrl: {e.GetType().Name}: {e.Message}");
+            return 1;
+        }
     }
 }

@@ -26,6 +26,9 @@ public sealed class PolicyOptions
     /// <summary>Seed of the random initialisation, so every silo builds the same version-0 weights. Default 0.</summary>
     public long Seed { get; set; }
 
+    /// <summary>Context length of a preset model (rotary positions extend to any length). Default 512.</summary>
+    public int MaxPositions { get; set; } = 512;
+
     /// <summary>Rows the inference engine decodes together. Default 64.</summary>
     public int MaxBatchSize { get; set; } = 64;
 }
@@ -104,6 +107,9 @@ public sealed class LocalPolicy : IDisposable
 public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, ILogger<PolicyHost> logger) : IDisposable
 {
     private readonly PolicyHostOptions _options = hostOptions.Value;
+
+    /// <summary>The options this host builds policies from.</summary>
+    public PolicyHostOptions Options => _options;
     private readonly Dictionary<string, Lazy<LocalPolicy>> _policies = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
@@ -146,7 +152,7 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, ILogger<
         // The preset's shape with exactly the tokenizer's vocabulary: a random model must never sample an id
         // the tokenizer cannot decode.
         var tokenizer = new ByteLevelTokenizer();
-        var model = new CausalLanguageModel(ModelConfig.Named(policy.Preset) with { VocabSize = tokenizer.VocabSize });
+        var model = new CausalLanguageModel(ModelConfig.Named(policy.Preset) with { VocabSize = tokenizer.VocabSize, MaxPositionEmbeddings = policy.MaxPositions });
         model.InitializeWeights(seed: policy.Seed);
         return (model, tokenizer);
     }

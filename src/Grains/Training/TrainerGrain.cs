@@ -6,6 +6,7 @@ using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
 using AgentRl.Policy.Checkpoints;
 using AgentRl.Policy.HuggingFace;
+using AgentRl.Policy.Tokenization;
 using AgentRl.Policy.Training;
 using AgentRl.Tasks;
 using AgentRl.Tasks.Demonstrations;
@@ -24,6 +25,8 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
 {
     private const int CheckpointsKept = 3;
     private PolicyTrainer? _trainer;
+    private ITokenizer? _tokenizer;
+    private string? _sourceDirectory;
     private ICheckpointStore? _store;
     private string _checkpointRoot = "";
 
@@ -31,7 +34,9 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     {
         _trainer?.Dispose();
         var policyId = this.GetPrimaryKeyString();
-        var (model, _) = policies.CreateModel(policyId);
+        var (model, tokenizer) = policies.CreateModel(policyId);
+        _tokenizer = tokenizer;
+        _sourceDirectory = policies.Options.For(policyId).ModelDir;
         _trainer = new PolicyTrainer(model, new TrainerOptions
         {
             Algorithm = spec.Algorithm,
@@ -133,7 +138,23 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         var staging = Path.Combine(_checkpointRoot, ".staging-" + Guid.NewGuid().ToString("N"));
         try
         {
+            // A checkpoint is a complete model directory: weights, config and the tokenizer files.
             HfCheckpoint.Save(staging, trainer.Model.Config, trainer.Model);
+            if (_tokenizer is ByteLevelTokenizer byteLevel)
+            {
+                byteLevel.Save(staging);
+            }
+            else if (_sourceDirectory is not null)
+            {
+                foreach (var name in new[] { "tokenizer.json", "tokenizer_config.json", "generation_config.json" })
+                {
+                    var source = Path.Combine(_sourceDirectory, name);
+                    if (File.Exists(source))
+                    {
+                        File.Copy(source, Path.Combine(staging, name), overwrite: true);
+                    }
+                }
+            }
             await _store!.PublishAsync(version, staging, cancellationToken);
         }
         finally

@@ -3,17 +3,17 @@ namespace AgentRl.Tasks.Arithmetic;
 /// <summary>Difficulty knobs of the arithmetic task.</summary>
 public sealed record ArithmeticOptions : TaskOptions
 {
-    /// <summary>Fewest binary operations per expression. Default 3.</summary>
-    public int MinOperations { get; init; } = 3;
+    /// <summary>Fewest binary operations per expression. Default 2.</summary>
+    public int MinOperations { get; init; } = 2;
 
-    /// <summary>Most binary operations per expression. Default 4.</summary>
-    public int MaxOperations { get; init; } = 4;
+    /// <summary>Most binary operations per expression. Default 3.</summary>
+    public int MaxOperations { get; init; } = 3;
 
     /// <summary>Fewest digits of an operand. Default 2.</summary>
     public int MinDigits { get; init; } = 2;
 
-    /// <summary>Most digits of an operand. Default 4.</summary>
-    public int MaxDigits { get; init; } = 4;
+    /// <summary>Most digits of an operand. Default 3.</summary>
+    public int MaxDigits { get; init; } = 3;
 
     /// <summary>Whether exact integer divisions appear. Default true.</summary>
     public bool AllowDivision { get; init; } = true;
