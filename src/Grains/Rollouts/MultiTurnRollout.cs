@@ -136,13 +136,17 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             }
 
             conversation.Add(new ChatMessage(ChatRole.Assistant, parsed.Content, parsed.Calls.Where(c => !c.IsMalformed).Select(c => c.Call).ToList()));
-            conversation.AddRange(observations.Select(o => ChatMessage.Tool(o.ToolName, o.Text)));
             var delta = template.ToolResults(response.TokenIds, observations.Select(o => new ToolResult(o.ToolName, o.Text)).ToList());
             if (state.Length + delta.Length >= limits.ContextBudget)
             {
+                // The observations do not fit: the trajectory ends with the call, and holds no record of results the
+                // model never saw.
+                records.RemoveRange(records.Count - observations.Count, observations.Count);
                 finish = FinishReason.ContextBudget;
                 break;
             }
+
+            conversation.AddRange(observations.Select(o => ChatMessage.Tool(o.ToolName, o.Text)));
 
             var start = state.Length;
             state.AppendObservation(delta);

@@ -86,6 +86,8 @@ public sealed class MultiTurnRolloutTests
 
         Assert.Equal(FinishReason.ContextBudget, trajectory.FinishReason);
         Assert.True(trajectory.TokenIds.Length <= budget);
+        Assert.Empty(trajectory.ToolCalls);
+        Assert.DoesNotContain(trajectory.Conversation, m => m.Role == ChatRole.Tool);
     }
 
     [Fact]
