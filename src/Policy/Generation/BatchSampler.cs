@@ -1,3 +1,4 @@
+using AgentRl.Policy.Model;
 using static TorchSharp.torch;
 
 namespace AgentRl.Policy.Generation;
@@ -70,7 +71,7 @@ public static class BatchSampler
                 var probs = sortedLogits.softmax(-1);                                                // [batch, vocab]
                 var before = probs.cumsum(-1).sub(probs);                                            // [batch, vocab] mass of more likely tokens
                 keep = keep.logical_and(before.lt(tensor(topP, device: device).view(batch, 1)));     // [batch, vocab]
-                sortedLogits = sortedLogits.masked_fill(keep.logical_not(), double.NegativeInfinity);   // [batch, vocab]
+                sortedLogits = sortedLogits.masked_fill(keep.logical_not(), Scalars.NegativeInfinity);   // [batch, vocab]
             }
 
             logProbs = sortedLogits.log_softmax(-1);                                                    // [batch, vocab]

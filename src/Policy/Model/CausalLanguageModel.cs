@@ -99,12 +99,12 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         }
 
         var starts = tensor(startPositions.ToArray(), device: Device).view(batch, 1);                    // [batch, 1]
-        var lastOffsets = tensor(lengths.ToArray(), device: Device).sub(1).view(batch, 1);               // [batch, 1]
+        var lastOffsets = tensor(lengths.ToArray(), device: Device).sub(Scalars.One).view(batch, 1);               // [batch, 1]
         var offsets = arange(seq, dtype: ScalarType.Int64, device: Device).view(1, seq);                 // [1, seq]
-        var positions = starts.add(offsets);                                                               // [batch, seq]
+        var positions = starts.add(offsets, Scalars.One);                                                               // [batch, seq]
         var (cos, sin) = _rotary.ForPositions(positions, maxStart + seq - 1);                             // [batch, 1, seq, head_dim]
         // Query i of row b sees keys 0 .. start + min(i, length - 1); padded queries repeat the last real one.
-        var queryPositions = starts.add(minimum(offsets, lastOffsets));                                    // [batch, seq]
+        var queryPositions = starts.add(minimum(offsets, lastOffsets), Scalars.One);                                    // [batch, seq]
         var keys = arange(keyLength, dtype: ScalarType.Int64, device: Device).view(1, 1, keyLength);     // [1, 1, keys]
         var mask = keys.le(queryPositions.unsqueeze(-1)).unsqueeze(1);                                    // [batch, 1, seq, keys]
         var inputs = new AttentionInputs

@@ -28,7 +28,7 @@ public sealed class DecoderLayer : nn.Module<Tensor, AttentionInputs, Tensor>
 
     public override Tensor forward(Tensor hidden, AttentionInputs inputs)
     {
-        var attended = hidden.add(_selfAttention.forward(_inputLayerNorm.forward(hidden), inputs));   // [batch, seq, hidden]
-        return attended.add(_mlp.forward(_postAttentionLayerNorm.forward(attended)));                  // [batch, seq, hidden]
+        var attended = hidden.add(_selfAttention.forward(_inputLayerNorm.forward(hidden), inputs), Scalars.One);   // [batch, seq, hidden]
+        return attended.add(_mlp.forward(_postAttentionLayerNorm.forward(attended)), Scalars.One);                  // [batch, seq, hidden]
     }
 }

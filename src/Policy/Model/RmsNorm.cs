@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -9,12 +10,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "weight")]
     private readonly Parameter _weight;
-    private readonly double _eps;
+    private readonly Scalar _eps;
 
     public RmsNorm(long size, double eps, Device device, ScalarType dtype) : base("RmsNorm")
     {
         _weight = nn.Parameter(ones(size, dtype: dtype, device: device));   // [hidden]
-        _eps = eps;
+        _eps = Scalars.Of(eps);
         RegisterComponents();
     }
 

@@ -79,7 +79,7 @@ public sealed class RotaryEmbedding : IDisposable
     {
         var halves = x.chunk(2, -1);                                  // 2 × [batch, heads, seq, head_dim / 2]
         var rotated = cat([halves[1].neg(), halves[0]], dim: -1);     // [batch, heads, seq, head_dim]
-        return x.mul(cos).add(rotated.mul(sin));                      // [batch, heads, seq, head_dim]
+        return x.mul(cos).add(rotated.mul(sin), Scalars.One);                      // [batch, heads, seq, head_dim]
     }
 
     public void Dispose()
