@@ -136,6 +136,14 @@ public sealed class RunLifecycleTests : IDisposable
         Assert.Contains("cli-warm: Completed (from ", status.Stdout, StringComparison.Ordinal);
         Assert.Contains(checkpoint, status.Stdout, StringComparison.Ordinal);
 
+        // The warm-started run continues with RL: its saved configuration, plus the overrides given.
+        var train = await Processes.RunAsync("dotnet", [Processes.ClientDll, "train", "--resume", "cli-warm", "--run-dir", _runDir, "--steps", "1", "--set", "promptsPerStep=2", "--set", "groupSize=3"], timeout);
+        Assert.True(train.ExitCode == 0, train.Stdout + train.Stderr);
+        Assert.Contains("1 steps × 2 prompts × 3 rollouts (resumed)", train.Stdout, StringComparison.Ordinal);
+        Assert.Equal([0L, 1L], MetricsCsvWriter.Read(Path.Combine(_runDir, "cli-warm", "metrics.csv")).Select(r => r.Step));
+        var state = RunStateFile.Read(Path.Combine(_runDir, "cli-warm"))!;
+        Assert.Equal(("Completed", 1, false, 2), (state.State, state.Step, state.Config.SftOnly, state.Config.EvalSize));
+
         var unknown = await Processes.RunAsync("dotnet", [Processes.ClientDll, "runs", "stop", "no-such-run"], timeout);
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("does not know run 'no-such-run'", unknown.Stderr, StringComparison.Ordinal);
