@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
@@ -147,6 +148,57 @@ public sealed class RunLifecycleTests : IDisposable
         var unknown = await Processes.RunAsync("dotnet", [Processes.ClientDll, "runs", "stop", "no-such-run"], timeout);
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("does not know run 'no-such-run'", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cli_RunsStopOnALiveCluster_StopsTheFollowedTrainRunAfterTheStepInFlight()
+    {
+        var timeout = TimeSpan.FromMinutes(2);
+        var clusterId = "runs-" + Guid.NewGuid().ToString("N")[..8];
+        var gateway = Processes.FreeTcpPort();
+        await using var silo = new OwnedProcess("silo", "dotnet",
+        [
+            Processes.SiloDll, "--cluster-id", clusterId, "--silo-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture),
+            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--roles", "rollout,tools,trainer", "--accelerator", "cpu", "--torch-threads", "1",
+        ]);
+        string[] cluster = [Processes.ClientDll, "--cluster", $"localhost:{gateway}", "--cluster-id", clusterId];
+        await using var train = new OwnedProcess("train", "dotnet",
+        [
+            .. cluster, "train", "--run-dir", _runDir, "--steps", "200", "--set", "runId=live", "--set", "sftDemonstrations=0", "--set", "evalSize=2", "--set", "passK=0",
+            "--set", "promptsPerStep=2", "--set", "groupSize=2", "--set", "limits.maxNewTokensPerTurn=16",
+        ]);
+
+        // Wait until the cluster reports the run training, then stop it from another client process.
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        (int ExitCode, string Stdout, string Stderr) status = default;
+        while (DateTime.UtcNow < deadline && (status.Stdout is null || !status.Stdout.Contains("live: step ", StringComparison.Ordinal)))
+        {
+            Assert.False(train.Process.HasExited, train.Output + silo.Output);
+            await Task.Delay(500);
+            status = await Processes.RunAsync("dotnet", [.. cluster, "runs", "status", "live", "--run-dir", _runDir], timeout);
+        }
+
+        Assert.Contains("(from the cluster)", status.Stdout, StringComparison.Ordinal);
+        var stop = await Processes.RunAsync("dotnet", [.. cluster, "runs", "stop", "live"], timeout);
+        Assert.True(stop.ExitCode == 0, stop.Stdout + stop.Stderr);
+        Assert.Contains("stop requested", stop.Stdout, StringComparison.Ordinal);
+
+        using (var wait = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+        {
+            await train.Process.WaitForExitAsync(wait.Token);
+        }
+
+        Assert.True(train.Process.ExitCode == 0, train.Output);
+        Assert.Contains("stopped after step", train.Output, StringComparison.Ordinal);
+        var state = RunStateFile.Read(Path.Combine(_runDir, "live"))!;
+        Assert.Equal("Stopped", state.State);
+        Assert.InRange(state.Step, 1, 199);
+        var rows = MetricsCsvWriter.Read(Path.Combine(_runDir, "live", "metrics.csv"));
+        Assert.Equal(Enumerable.Range(0, state.Step + 1).Select(i => (long)i), rows.Select(r => r.Step));
+
+        var list = await Processes.RunAsync("dotnet", [.. cluster, "runs", "list", "--run-dir", _runDir], timeout);
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        Assert.Matches($@"(?m)^live\s+Stopped\s+{state.Step}\s", list.Stdout);
     }
 
     private static long ReadRlOptimizerSteps(string runDirectory)
