@@ -11,6 +11,8 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     ClusterCommands.Create(context),
     ModelCommands.Create(),
     TrainCommands.Create(context),
+    TrainCommands.CreateSft(context),
+    RunsCommands.Create(context),
     EvalCommands.Create(context),
     ToolCommands.Create(context),
     TaskCommands.Create(),

@@ -75,9 +75,23 @@ public sealed record RunConfig
     /// <summary>Micro-batch token budget of the trainer. Default 4096.</summary>
     [Id(21)] public int TokenBudget { get; init; } = 4096;
 
+    /// <summary>
+    /// Run only the warm start (<c>agentrl sft</c>): initial evaluation, SFT, evaluation of the warm-started model, a
+    /// checkpoint; no RL steps whatever <see cref="Steps"/> says. The run can later be continued with RL by resuming it. Default false.
+    /// </summary>
+    [Id(22)] public bool SftOnly { get; init; }
+
+    /// <summary>
+    /// Continue the run <see cref="RunId"/> from <c>{RunDir}/{RunId}/run_state.json</c> and its trainer state
+    /// (<c>agentrl train --resume</c>): no warm start, the next step after the last completed one. Default false.
+    /// </summary>
+    [Id(23)] public bool Resume { get; init; }
+
     public IEnumerable<string> Validate()
     {
         if (Steps < 0) yield return "steps must be ≥ 0";
+        if (SftOnly && SftDemonstrations < 1) yield return "sftOnly needs sftDemonstrations ≥ 1";
+        if (SftOnly && Resume) yield return "sftOnly and resume exclude each other";
         if (PromptsPerStep < 1) yield return "promptsPerStep must be ≥ 1";
         if (GroupSize < 1) yield return "groupSize must be ≥ 1";
         if (Temperature < 0) yield return "temperature must be ≥ 0";
@@ -107,6 +121,15 @@ public sealed record RunStatus
     [Id(11)] public double ElapsedSeconds { get; init; }
     [Id(12)] public double? EtaSeconds { get; init; }
     [Id(13)] public string RunDirectory { get; init; } = "";
+
+    /// <summary>Last warm-start (SFT) loss, when the run had a warm start.</summary>
+    [Id(14)] public double? WarmStartLoss { get; init; }
+
+    /// <summary>Where the latest published checkpoint is (a Hugging Face model directory for the local store).</summary>
+    [Id(15)] public string? CheckpointLocation { get; init; }
+
+    /// <summary>Whether the state is a finished one: Completed, Failed or Stopped.</summary>
+    public bool IsFinished => State is "Completed" or "Failed" or "Stopped";
 }
 
 /// <summary>One training run (key: run id): the step loop of DESIGN.md §4 as named, timed phases.</summary>
@@ -117,7 +140,7 @@ public interface ITrainingRunGrain : IGrainWithStringKey
 
     Task<RunStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Asks the run to stop after the step in flight.</summary>
+    /// <summary>Asks the run to stop after the step in flight (or after the warm start); it then ends in state Stopped.</summary>
     Task StopAsync(CancellationToken cancellationToken = default);
 }
 
@@ -161,6 +184,15 @@ public interface ITrainerGrain : IGrainWithStringKey
     Task<TrainResult> SftAsync(SftSpec spec, CancellationToken cancellationToken = default);
 
     Task<TrainResult> TrainStepAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default);
+
+    /// <summary>Saves the trainer's full state (model, reference, AdamW moments, counters) to <paramref name="directory"/>, bit-exact.</summary>
+    Task SaveStateAsync(string directory, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Restores what <see cref="SaveStateAsync"/> wrote (after <see cref="InitializeAsync"/> with the same policy), then
+    /// publishes the restored weights so generators use them. Returns the restored version and its checkpoint location.
+    /// </summary>
+    Task<TrainResult> LoadStateAsync(string directory, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A published policy version and where its weights are.</summary>

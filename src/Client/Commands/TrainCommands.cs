@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentRl.Abstractions.Training;
+using AgentRl.Grains.Training;
 
 namespace AgentRl.Client.Commands;
 
@@ -11,7 +12,12 @@ public static class TrainCommands
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    public static Command Create(CliContext context)
+    public static Command Create(CliContext context) => Build(context, sftOnly: false);
+
+    /// <summary><c>agentrl sft</c>: only the warm start of a run (the config's <c>sft*</c> fields), as a run that <c>train --resume</c> can continue with RL.</summary>
+    public static Command CreateSft(CliContext context) => Build(context, sftOnly: true);
+
+    private static Command Build(CliContext context, bool sftOnly)
     {
         var configFile = new Argument<string?>("config") { Description = "Run configuration JSON (every field optional; see README).", Arity = ArgumentArity.ZeroOrOne };
         var task = new Option<string?>("--task") { Description = "arithmetic (default), kb-multihop, python-math." };
@@ -21,20 +27,46 @@ public static class TrainCommands
         var runDir = new Option<string?>("--run-dir") { Description = "Folder for run artifacts (default runs)." };
         var set = new Option<string[]>("--set") { Description = "Override a field: key=value (camelCase; nested with dots, e.g. limits.contextBudget=200, taskOptions.max-operations=3).", AllowMultipleArgumentsPerToken = false };
         var printConfig = new Option<bool>("--print-config") { Description = "Print the resolved configuration and exit." };
-        var command = new Command("train", "Train a policy with RL on a task: warm start on gold demonstrations, then GRPO-family updates.")
-        {
-            configFile, task, algorithm, steps, seed, runDir, set, printConfig,
-        };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run RUN (under --run-dir) after its last checkpointed step, with its saved configuration plus any overrides (e.g. --steps 60)." };
+        var command = sftOnly
+            ? new Command("sft", "Warm start only: SFT on a task's gold demonstrations (some flawed), evaluate, checkpoint. Continue with RL by 'agentrl train --resume RUN'.")
+            {
+                configFile, task, seed, runDir, set, printConfig,
+            }
+            : new Command("train", "Train a policy with RL on a task: warm start on gold demonstrations, then GRPO-family updates.")
+            {
+                configFile, task, algorithm, steps, seed, runDir, set, printConfig, resume,
+            };
         command.SetAction(async (parse, ct) =>
         {
             RunConfig config;
             try
             {
-                config = Resolve(parse.GetValue(configFile), parse.GetValue(task), parse.GetValue(algorithm), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(runDir), parse.GetValue(set) ?? []);
+                var resumeRun = sftOnly ? null : parse.GetValue(resume);
+                JsonObject? baseConfig = null;
+                if (resumeRun is not null)
+                {
+                    var directory = Path.Combine(parse.GetValue(runDir) ?? new RunConfig().RunDir, resumeRun);
+                    var state = RunStateFile.Read(directory) ?? throw new IOException($"{Path.Combine(directory, RunStateFile.FileName)} not found: nothing to resume.");
+                    baseConfig = JsonSerializer.SerializeToNode(state.Config, Json)!.AsObject();
+                }
+
+                var sets = (parse.GetValue(set) ?? []).ToList();
+                config = Resolve(parse.GetValue(configFile), parse.GetValue(task), sftOnly ? null : parse.GetValue(algorithm), sftOnly ? null : parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(runDir), sets, baseConfig);
+                config = sftOnly ? config with { SftOnly = true, Steps = 0 } : config;
+                if (resumeRun is not null)
+                {
+                    config = config with { RunId = resumeRun, Resume = true, SftOnly = false, RunDir = parse.GetValue(runDir) ?? config.RunDir };
+                    var problems = config.Validate().ToList();
+                    if (problems.Count > 0)
+                    {
+                        throw new ArgumentException("invalid run configuration: " + string.Join("; ", problems));
+                    }
+                }
             }
             catch (Exception e) when (e is IOException or JsonException or FormatException or ArgumentException or UnauthorizedAccessException)
             {
-                await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
+                await Console.Error.WriteLineAsync($"agentrl: {CliContext.Message(e)}");
                 return 2;
             }
 
@@ -49,10 +81,13 @@ public static class TrainCommands
         return command;
     }
 
-    /// <summary>Defaults, then the JSON file, then the options, then each <c>--set</c>.</summary>
-    public static RunConfig Resolve(string? file, string? task, string? algorithm, int? steps, int? seed, string? runDir, IReadOnlyList<string> sets)
+    /// <summary>
+    /// Defaults (or <paramref name="baseConfig"/>, a resumed run's saved configuration), then the JSON file, then the
+    /// options, then each <c>--set</c>.
+    /// </summary>
+    public static RunConfig Resolve(string? file, string? task, string? algorithm, int? steps, int? seed, string? runDir, IReadOnlyList<string> sets, JsonObject? baseConfig = null)
     {
-        var node = JsonSerializer.SerializeToNode(new RunConfig(), Json)!.AsObject();
+        var node = baseConfig ?? JsonSerializer.SerializeToNode(new RunConfig(), Json)!.AsObject();
         if (file is not null)
         {
             var fromFile = JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new FormatException($"{file}: the configuration must be a JSON object.");
@@ -145,7 +180,9 @@ public static class TrainCommands
     {
         var run = client.GetGrain<ITrainingRunGrain>(config.RunId);
         await run.StartAsync(config, ct);
-        output.WriteLine($"run {config.RunId}: {config.Task}, {config.Algorithm}, {config.Steps} steps × {config.PromptsPerStep} prompts × {config.GroupSize} rollouts");
+        output.WriteLine(config.SftOnly
+            ? $"run {config.RunId}: warm start only, {config.Task}, {config.SftDemonstrations} demonstrations × {config.SftEpochs} epochs"
+            : $"run {config.RunId}: {config.Task}, {config.Algorithm}, {config.Steps} steps × {config.PromptsPerStep} prompts × {config.GroupSize} rollouts{(config.Resume ? " (resumed)" : "")}");
         var lastLine = "";
         RunStatus status;
         using var stopOnCancel = ct.Register(() => run.StopAsync(CancellationToken.None));
@@ -159,7 +196,7 @@ public static class TrainCommands
                 lastLine = line;
             }
 
-            if (status.State is "Completed" or "Failed" or "Stopped")
+            if (status.IsFinished)
             {
                 break;
             }
@@ -168,6 +205,16 @@ public static class TrainCommands
         }
 
         output.WriteLine();
+        if (config.SftOnly)
+        {
+            output.WriteLine($"warm-start loss: {(status.WarmStartLoss is { } loss ? loss.ToString("0.0000", CultureInfo.InvariantCulture) : "-")}");
+            output.WriteLine($"held-out accuracy (greedy pass@1): initial {Percent(status.InitialEvalAccuracy)}, after warm start {Percent(status.WarmStartEvalAccuracy)}");
+            output.WriteLine($"checkpoint: {status.CheckpointLocation ?? "-"}");
+            output.WriteLine($"trainer state: {Path.Combine(status.RunDirectory, RunStateFile.TrainerDirectoryName)} (continue with RL: agentrl train --resume {config.RunId}{(config.RunDir == new RunConfig().RunDir ? "" : $" --run-dir {config.RunDir}")})");
+            output.WriteLine($"artifacts: {status.RunDirectory}");
+            return await ExitCodeAsync(status);
+        }
+
         output.WriteLine($"held-out accuracy (greedy pass@1): initial {Percent(status.InitialEvalAccuracy)}, after warm start {Percent(status.WarmStartEvalAccuracy)}, final {Percent(status.FinalEvalAccuracy)}");
         if (status.WarmStartEvalAccuracy is { } warm && status.FinalEvalAccuracy is { } final)
         {
@@ -175,6 +222,16 @@ public static class TrainCommands
         }
 
         output.WriteLine($"artifacts: {status.RunDirectory} (metrics.csv, training.png, TensorBoard events, trajectories/)");
+        if (status.State == "Stopped")
+        {
+            output.WriteLine($"stopped after step {status.Step}; continue with: agentrl train --resume {config.RunId}{(config.RunDir == new RunConfig().RunDir ? "" : $" --run-dir {config.RunDir}")}");
+        }
+
+        return await ExitCodeAsync(status);
+    }
+
+    private static async Task<int> ExitCodeAsync(RunStatus status)
+    {
         if (status.State == "Failed")
         {
             await Console.Error.WriteLineAsync($"agentrl: run failed: {status.Error}");
@@ -184,7 +241,7 @@ public static class TrainCommands
         return 0;
     }
 
-    private static string Describe(RunStatus s)
+    internal static string Describe(RunStatus s)
     {
         var m = s.Metrics;
         string Get(string key, string format) => m.TryGetValue(key, out var v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
@@ -196,5 +253,5 @@ public static class TrainCommands
         };
     }
 
-    private static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "-";
+    internal static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "-";
 }

@@ -116,6 +116,21 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         return new TrainResult(trainer.PolicyVersion, metrics, location);
     }
 
+    public Task SaveStateAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        var trainer = Trainer;
+        return Task.Run(() => trainer.Save(directory), cancellationToken);
+    }
+
+    public async Task<TrainResult> LoadStateAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        var trainer = Trainer;
+        await Task.Run(() => trainer.Load(directory), cancellationToken);
+        var location = await PublishAsync(cancellationToken);
+        logger.LogInformation("Trainer {PolicyId}: resumed version {Version} ({Steps} RL optimizer steps) from {Directory}", this.GetPrimaryKeyString(), trainer.PolicyVersion, trainer.RlOptimizerSteps, directory);
+        return new TrainResult(trainer.PolicyVersion, new Dictionary<string, double>(), location);
+    }
+
     /// <summary>PublishWeights: in-process shortcut to this silo's engine, checkpoint to the store, version to the registry.</summary>
     private async Task<string> PublishAsync(CancellationToken cancellationToken)
     {
@@ -135,33 +150,37 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
             }
         }
 
-        var staging = Path.Combine(_checkpointRoot, ".staging-" + Guid.NewGuid().ToString("N"));
-        try
+        // A resumed trainer republishes its restored version, which the store may already hold (versions are immutable).
+        if (!(await _store!.ListVersionsAsync(cancellationToken)).Contains(version))
         {
-            // A checkpoint is a complete model directory: weights, config and the tokenizer files.
-            HfCheckpoint.Save(staging, trainer.Model.Config, trainer.Model);
-            if (_tokenizer is ByteLevelTokenizer byteLevel)
+            var staging = Path.Combine(_checkpointRoot, ".staging-" + Guid.NewGuid().ToString("N"));
+            try
             {
-                byteLevel.Save(staging);
-            }
-            else if (_sourceDirectory is not null)
-            {
-                foreach (var name in new[] { "tokenizer.json", "tokenizer_config.json", "generation_config.json" })
+                // A checkpoint is a complete model directory: weights, config and the tokenizer files.
+                HfCheckpoint.Save(staging, trainer.Model.Config, trainer.Model);
+                if (_tokenizer is ByteLevelTokenizer byteLevel)
                 {
-                    var source = Path.Combine(_sourceDirectory, name);
-                    if (File.Exists(source))
+                    byteLevel.Save(staging);
+                }
+                else if (_sourceDirectory is not null)
+                {
+                    foreach (var name in new[] { "tokenizer.json", "tokenizer_config.json", "generation_config.json" })
                     {
-                        File.Copy(source, Path.Combine(staging, name), overwrite: true);
+                        var source = Path.Combine(_sourceDirectory, name);
+                        if (File.Exists(source))
+                        {
+                            File.Copy(source, Path.Combine(staging, name), overwrite: true);
+                        }
                     }
                 }
+                await _store.PublishAsync(version, staging, cancellationToken);
             }
-            await _store!.PublishAsync(version, staging, cancellationToken);
-        }
-        finally
-        {
-            if (Directory.Exists(staging))
+            finally
             {
-                Directory.Delete(staging, recursive: true);
+                if (Directory.Exists(staging))
+                {
+                    Directory.Delete(staging, recursive: true);
+                }
             }
         }
 

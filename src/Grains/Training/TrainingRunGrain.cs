@@ -19,6 +19,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
 {
     private RunStatus _status = new() { RunId = "", State = "Pending" };
     private CancellationTokenSource? _stop;
+    private volatile bool _stopRequested;
     private Task? _loop;
     private readonly Stopwatch _clock = new();
 
@@ -37,6 +38,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
 
         config = config with { RunId = this.GetPrimaryKeyString() };
         _stop = new CancellationTokenSource();
+        _stopRequested = false;
         _clock.Restart();
         _status = new RunStatus { RunId = config.RunId, State = "Starting", Steps = config.Steps, RunDirectory = Path.GetFullPath(Path.Combine(config.RunDir, config.RunId)) };
         _loop = RunLoopAsync(config, _stop.Token);
@@ -46,7 +48,15 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
     public Task<RunStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(_status with { ElapsedSeconds = _clock.Elapsed.TotalSeconds });
 
+    /// <summary>Stops after the step in flight: the loop checks the request between steps (and after the warm start).</summary>
     public Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        _stopRequested = true;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A deactivating run stops at once (the step in flight is lost; the last checkpoint stays resumable).</summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _stop?.Cancel();
         return Task.CompletedTask;
@@ -55,9 +65,21 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
     private async Task RunLoopAsync(RunConfig config, CancellationToken stop)
     {
         var runDir = _status.RunDirectory;
+        var trainerDir = Path.Combine(runDir, RunStateFile.TrainerDirectoryName);
         try
         {
-            using var artifacts = new RunArtifacts(runDir);
+            // Resume: continue after the last step whose trainer state was saved; metrics.csv drops any later rows.
+            RunStateFile? resumed = null;
+            if (config.Resume)
+            {
+                resumed = RunStateFile.Read(runDir) ?? throw new InvalidOperationException($"{Path.Combine(runDir, RunStateFile.FileName)} not found: the run has no checkpoint to resume from.");
+                if (!resumed.HasTrainerState)
+                {
+                    throw new InvalidOperationException($"{runDir}: run_state.json names no trainer state to resume from.");
+                }
+            }
+
+            using var artifacts = new RunArtifacts(runDir, resumed is null ? null : new RunArtifactsOptions { ResumeAfterStep = resumed.Step });
             await File.WriteAllTextAsync(Path.Combine(runDir, "config.json"), System.Text.Json.JsonSerializer.Serialize(config, RunJson.Options), stop);
             var task = tasks.Get(config.Task, config.TaskOptions);
             var trainer = GrainFactory.GetGrain<ITrainerGrain>(config.PolicyId);
@@ -69,33 +91,66 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
 
             var evalItems = task.Generate(TaskSplit.Eval, config.EvalSize, config.Seed);
             long version = 0;
-            Set(state: "Evaluating", phase: "Evaluate");
-            var initial = await EvaluateAsync(config, task, evalItems, version, "initial", stop);
-            _status = _status with { InitialEvalAccuracy = initial.Accuracy };
-            artifacts.RecordStep(0, initial.Metrics);
-
-            if (config.SftDemonstrations > 0)
+            var firstStep = 1;
+            if (resumed is not null)
             {
-                Set(state: "WarmStart", phase: "WarmStart");
-                var sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000), stop);
-                version = sft.PolicyVersion;
-                Set(phase: "Evaluate");
-                var warm = await EvaluateAsync(config, task, evalItems, version, "warmstart", stop);
-                _status = _status with { WarmStartEvalAccuracy = warm.Accuracy, PolicyVersion = version };
-                var metrics = new Dictionary<string, double>(warm.Metrics);
-                foreach (var (key, value) in sft.Metrics)
+                Set(state: "Resuming", phase: "LoadState", step: resumed.Step);
+                var restored = await trainer.LoadStateAsync(trainerDir, stop);
+                version = restored.PolicyVersion;
+                firstStep = resumed.Step + 1;
+                _status = _status with
                 {
-                    metrics[key] = value;
+                    PolicyVersion = version,
+                    InitialEvalAccuracy = resumed.InitialEvalAccuracy,
+                    WarmStartEvalAccuracy = resumed.WarmStartEvalAccuracy,
+                    WarmStartLoss = resumed.WarmStartLoss,
+                    FinalEvalAccuracy = resumed.FinalEvalAccuracy,
+                    CheckpointLocation = restored.CheckpointLocation,
+                };
+                logger.LogInformation("Run {RunId}: resumed after step {Step} at version {Version}", config.RunId, resumed.Step, version);
+            }
+            else
+            {
+                Set(state: "Evaluating", phase: "Evaluate");
+                var initial = await EvaluateAsync(config, task, evalItems, version, "initial", stop);
+                _status = _status with { InitialEvalAccuracy = initial.Accuracy };
+                artifacts.RecordStep(0, initial.Metrics);
+
+                if (config.SftDemonstrations > 0)
+                {
+                    Set(state: "WarmStart", phase: "WarmStart");
+                    var sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000), stop);
+                    version = sft.PolicyVersion;
+                    Set(phase: "Evaluate");
+                    var warm = await EvaluateAsync(config, task, evalItems, version, "warmstart", stop);
+                    _status = _status with
+                    {
+                        WarmStartEvalAccuracy = warm.Accuracy,
+                        WarmStartLoss = sft.Metrics.TryGetValue("sft/loss", out var loss) ? loss : null,
+                        PolicyVersion = version,
+                        CheckpointLocation = sft.CheckpointLocation,
+                    };
+                    var metrics = new Dictionary<string, double>(warm.Metrics);
+                    foreach (var (key, value) in sft.Metrics)
+                    {
+                        metrics[key] = value;
+                    }
+
+                    artifacts.RecordStep(0, metrics);
+                    logger.LogInformation("Run {RunId}: warm start done, eval accuracy {Accuracy:P1}", config.RunId, warm.Accuracy);
                 }
 
-                artifacts.RecordStep(0, metrics);
-                logger.LogInformation("Run {RunId}: warm start done, eval accuracy {Accuracy:P1}", config.RunId, warm.Accuracy);
+                Set(phase: "Checkpoint");
+                await CheckpointAsync(config, trainer, runDir, trainerDir, 0, version, stop);
             }
 
+            var steps = config.SftOnly ? 0 : config.Steps;
+            _status = _status with { Steps = steps };
             var trainItems = task.Generate(TaskSplit.Train, Math.Max(1, config.Steps * config.PromptsPerStep), config.Seed + 1);
             var stepClock = Stopwatch.StartNew();
-            for (var step = 1; step <= config.Steps && !stop.IsCancellationRequested; step++)
+            for (var step = firstStep; step <= steps && !_stopRequested; step++)
             {
+                stop.ThrowIfCancellationRequested();
                 Set(state: "Training", phase: "Rollout", step: step);
                 var phases = new Dictionary<string, double>();
                 var clock = Stopwatch.StartNew();
@@ -122,7 +177,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                     metrics[key] = value;
                 }
 
-                if (step % config.EvalEvery == 0 || step == config.Steps)
+                if (step % config.EvalEvery == 0 || step == steps)
                 {
                     Set(phase: "Evaluate");
                     clock.Restart();
@@ -139,6 +194,9 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                 Set(phase: "Checkpoint");
                 clock.Restart();
                 metrics["rollout/policy_version"] = version;
+                _status = _status with { CheckpointLocation = update.CheckpointLocation ?? _status.CheckpointLocation };
+                await CheckpointAsync(config, trainer, runDir, trainerDir, step, version, stop);
+                phases["Checkpoint"] = clock.Elapsed.TotalSeconds;
                 foreach (var (phase, seconds) in phases)
                 {
                     metrics[$"perf/phase/{phase}_s"] = seconds;
@@ -150,13 +208,14 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                     artifacts.RecordTrajectory(new { step, trajectory.GroupId, trajectory.BranchPath, trajectory.Reward, trajectory.RewardParts, trajectory.FinishReason, trajectory.Conversation, trajectory.TokenIds, trajectory.LossMask });
                 }
 
-                var perStep = stepClock.Elapsed.TotalSeconds / step;
-                _status = _status with { Metrics = metrics, PolicyVersion = version, EtaSeconds = perStep * (config.Steps - step) };
+                var perStep = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1);
+                _status = _status with { Metrics = metrics, PolicyVersion = version, EtaSeconds = perStep * (steps - step) };
                 logger.LogInformation("Run {RunId} step {Step}: reward {Reward:0.000}, accuracy {Accuracy:P1}", config.RunId, step, metrics["rollout/reward_mean"], metrics["rollout/accuracy"]);
             }
 
             artifacts.RenderPlot();
-            Set(state: stop.IsCancellationRequested ? "Stopped" : "Completed", phase: "");
+            var done = _status.Step >= steps || (config.SftOnly && !_stopRequested);
+            Set(state: done ? "Completed" : "Stopped", phase: "");
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -167,7 +226,56 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
             logger.LogError(e, "Run {RunId} failed", config.RunId);
             _status = _status with { State = "Failed", Error = e.Message };
         }
+
+        RecordFinalState(runDir);
     }
+
+    /// <summary>Checkpoint phase: the trainer state (model + AdamW) to <c>trainer/</c>, then <c>run_state.json</c> naming it.</summary>
+    private async Task CheckpointAsync(RunConfig config, ITrainerGrain trainer, string runDir, string trainerDir, int step, long version, CancellationToken stop)
+    {
+        await trainer.SaveStateAsync(trainerDir, stop);
+        _status = _status with { Step = step, PolicyVersion = version };
+        StateFile(config, step, "Training", hasTrainerState: true).Write(runDir);
+        _lastConfig = config;
+    }
+
+    private RunConfig? _lastConfig;
+
+    /// <summary>The end state goes into <c>run_state.json</c> too, keeping the last checkpointed step.</summary>
+    private void RecordFinalState(string runDir)
+    {
+        try
+        {
+            var previous = RunStateFile.Read(runDir);
+            var config = previous?.Config ?? _lastConfig;
+            if (config is null)
+            {
+                return;
+            }
+
+            (StateFile(config, previous?.Step ?? 0, _status.State, previous?.HasTrainerState ?? false) with { PolicyVersion = previous?.PolicyVersion ?? 0 }).Write(runDir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            logger.LogWarning(e, "Run {RunId}: could not record the final state in {Directory}", _status.RunId, runDir);
+        }
+    }
+
+    private RunStateFile StateFile(RunConfig config, int step, string state, bool hasTrainerState) => new()
+    {
+        Step = step,
+        PolicyVersion = _status.PolicyVersion,
+        State = state,
+        Error = _status.Error,
+        InitialEvalAccuracy = _status.InitialEvalAccuracy,
+        WarmStartEvalAccuracy = _status.WarmStartEvalAccuracy,
+        WarmStartLoss = _status.WarmStartLoss,
+        FinalEvalAccuracy = _status.FinalEvalAccuracy,
+        CheckpointLocation = _status.CheckpointLocation,
+        HasTrainerState = hasTrainerState,
+        UpdatedUtc = DateTimeOffset.UtcNow,
+        Config = config with { Resume = false },
+    };
 
     private async Task<(double Accuracy, Dictionary<string, double> Metrics)> EvaluateAsync(RunConfig config, IAgentTask task, IReadOnlyList<TaskItem> items, long version, string label, CancellationToken stop)
     {

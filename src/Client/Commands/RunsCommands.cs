@@ -1,0 +1,179 @@
+using System.CommandLine;
+using System.Globalization;
+using AgentRl.Abstractions.Training;
+using AgentRl.Grains.Reporting;
+using AgentRl.Grains.Training;
+
+namespace AgentRl.Client.Commands;
+
+/// <summary>
+/// <c>agentrl runs list|status|stop</c>: the runs under a run directory. A run's state comes from the cluster when it
+/// knows the run (the run grain's status), else from <c>run_state.json</c>; a run whose file says it is still going but
+/// which the cluster does not know is <c>Interrupted</c> (resume it with <c>agentrl train --resume RUN</c>).
+/// </summary>
+public static class RunsCommands
+{
+    public static Command Create(CliContext context)
+    {
+        var command = new Command("runs", "List training runs, show one's status, stop one.");
+        command.Subcommands.Add(List(context));
+        command.Subcommands.Add(Status(context));
+        command.Subcommands.Add(Stop(context));
+        return command;
+    }
+
+    private static Option<string> RunDirOption() => new("--run-dir")
+    {
+        Description = "Folder of run artifacts (default runs).",
+        DefaultValueFactory = _ => new RunConfig().RunDir,
+    };
+
+    private static Command List(CliContext context)
+    {
+        var runDir = RunDirOption();
+        var command = new Command("list", "Runs under the run directory: id, state, steps done, last eval accuracy, path.") { runDir };
+        command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
+        {
+            var root = Path.GetFullPath(parse.GetValue(runDir)!);
+            var directories = Directory.Exists(root)
+                ? Directory.GetDirectories(root).Where(d => File.Exists(Path.Combine(d, RunStateFile.FileName)) || File.Exists(Path.Combine(d, MetricsCsvWriter.FileName))).Order(StringComparer.Ordinal).ToList()
+                : [];
+            if (directories.Count == 0)
+            {
+                output.WriteLine($"no runs under {root}");
+                return 0;
+            }
+
+            var rows = new List<string[]> { new[] { "RUN", "STATE", "STEPS", "EVAL", "PATH" } };
+            foreach (var directory in directories)
+            {
+                var summary = await SummarizeAsync(connection.Client, directory, ct);
+                rows.Add([summary.RunId, summary.State, summary.StepsDone.ToString(CultureInfo.InvariantCulture), TrainCommands.Percent(summary.LastEvalAccuracy), directory]);
+            }
+
+            var widths = Enumerable.Range(0, 4).Select(c => rows.Max(r => r[c].Length)).ToArray();
+            foreach (var row in rows)
+            {
+                output.WriteLine(string.Join("  ", row.Select((cell, c) => c < 4 ? cell.PadRight(widths[c]) : cell)));
+            }
+
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    private static Command Status(CliContext context)
+    {
+        var runDir = RunDirOption();
+        var run = new Argument<string>("run") { Description = "Run id." };
+        var command = new Command("status", "A run's status: from the cluster when it knows the run, else from its files.") { run, runDir };
+        command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
+        {
+            var directory = Path.Combine(Path.GetFullPath(parse.GetValue(runDir)!), parse.GetValue(run)!);
+            var live = await LiveStatusAsync(connection.Client, parse.GetValue(run)!, ct);
+            if (live is not null)
+            {
+                output.WriteLine($"{live.RunId}: {TrainCommands.Describe(live)} (from the cluster)");
+                output.WriteLine($"  step {live.Step}/{live.Steps}, policy version {live.PolicyVersion}, eval: initial {TrainCommands.Percent(live.InitialEvalAccuracy)}, warm start {TrainCommands.Percent(live.WarmStartEvalAccuracy)}, last {TrainCommands.Percent(live.FinalEvalAccuracy)}");
+                output.WriteLine($"  checkpoint {live.CheckpointLocation ?? "-"}");
+                output.WriteLine($"  path {live.RunDirectory}");
+                if (live.Error is not null)
+                {
+                    output.WriteLine($"  error {live.Error}");
+                }
+
+                return 0;
+            }
+
+            if (!Directory.Exists(directory))
+            {
+                await Console.Error.WriteLineAsync($"agentrl: run '{parse.GetValue(run)}' is neither known to the cluster nor found at {directory}.");
+                return 1;
+            }
+
+            var summary = await SummarizeAsync(connection.Client, directory, ct);
+            var state = RunStateFile.Read(directory);
+            output.WriteLine($"{summary.RunId}: {summary.State} (from {Path.Combine(directory, RunStateFile.FileName)})");
+            output.WriteLine($"  steps done {summary.StepsDone}{(state is null ? "" : $"/{state.Config.Steps}")}, policy version {state?.PolicyVersion.ToString(CultureInfo.InvariantCulture) ?? "-"}, eval: initial {TrainCommands.Percent(state?.InitialEvalAccuracy)}, warm start {TrainCommands.Percent(state?.WarmStartEvalAccuracy)}, last {TrainCommands.Percent(summary.LastEvalAccuracy)}");
+            output.WriteLine($"  checkpoint {state?.CheckpointLocation ?? "-"}");
+            output.WriteLine($"  path {directory}");
+            if (state?.Error is not null)
+            {
+                output.WriteLine($"  error {state.Error}");
+            }
+
+            if (summary.State is "Stopped" or "Interrupted" or "Failed" && state?.HasTrainerState == true)
+            {
+                output.WriteLine($"  resume with: agentrl train --resume {summary.RunId} --run-dir {parse.GetValue(runDir)}");
+            }
+
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    private static Command Stop(CliContext context)
+    {
+        var run = new Argument<string>("run") { Description = "Run id." };
+        var command = new Command("stop", "Stop a run after the step in flight; it ends in state Stopped and can be resumed.") { run };
+        command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
+        {
+            var id = parse.GetValue(run)!;
+            var live = await LiveStatusAsync(connection.Client, id, ct);
+            if (live is null)
+            {
+                await Console.Error.WriteLineAsync($"agentrl: the cluster does not know run '{id}' (is --cluster the one it runs on?).");
+                return 1;
+            }
+
+            if (live.IsFinished)
+            {
+                output.WriteLine($"{id} already ended: {live.State}");
+                return 0;
+            }
+
+            await connection.Client.GetGrain<ITrainingRunGrain>(id).StopAsync(ct);
+            output.WriteLine($"{id}: stop requested; it stops after step {Math.Max(live.Step, 0)} (the step in flight) and ends in state Stopped.");
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    /// <summary>The run grain's status, or null when the cluster does not know the run (a fresh activation).</summary>
+    private static async Task<RunStatus?> LiveStatusAsync(IClusterClient client, string runId, CancellationToken ct)
+    {
+        var status = await client.GetGrain<ITrainingRunGrain>(runId).GetStatusAsync(ct);
+        return status.RunId.Length == 0 ? null : status;
+    }
+
+    /// <summary>One run as <c>runs list</c> shows it.</summary>
+    public sealed record RunSummary(string RunId, string State, int StepsDone, double? LastEvalAccuracy);
+
+    private static async Task<RunSummary> SummarizeAsync(IClusterClient client, string directory, CancellationToken ct)
+    {
+        var runId = Path.GetFileName(directory);
+        RunStateFile? state = null;
+        try
+        {
+            state = RunStateFile.Read(directory);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // A damaged state file: fall back to metrics.csv.
+        }
+
+        var metricsPath = Path.Combine(directory, MetricsCsvWriter.FileName);
+        var rows = File.Exists(metricsPath) ? MetricsCsvWriter.Read(metricsPath) : [];
+        var evalColumn = MetricColumns.ToColumn("eval/accuracy");
+        var lastEval = rows.LastOrDefault(r => r.Values.ContainsKey(evalColumn))?.Values[evalColumn];
+        var live = await LiveStatusAsync(client, runId, ct);
+        var fileState = state?.State ?? "Unknown";
+        var stateText = live?.State ?? (fileState is "Completed" or "Stopped" or "Failed" ? fileState : $"Interrupted");
+        if (live is null && state is null)
+        {
+            stateText = "Unknown";
+        }
+
+        return new RunSummary(runId, stateText, rows.Count(r => r.Step > 0), lastEval);
+    }
+}

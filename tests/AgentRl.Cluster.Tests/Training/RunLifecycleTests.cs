@@ -1,0 +1,234 @@
+using System.Globalization;
+using System.Text.Json;
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
+using AgentRl.Cluster.Tests.Infrastructure;
+using AgentRl.Grains.Reporting;
+using AgentRl.Grains.Training;
+using AgentRl.Policy.Training;
+
+namespace AgentRl.Cluster.Tests.Training;
+
+/// <summary>Warm start only, stop after the step in flight, resume from run_state.json and the trainer state; the CLI on top.</summary>
+public sealed class RunLifecycleTests : IDisposable
+{
+    private readonly string _runDir = Path.Combine(Path.GetTempPath(), "agentrl-runs-" + Guid.NewGuid().ToString("N"));
+
+    private RunConfig Toy(int steps) => new()
+    {
+        Steps = steps,
+        PromptsPerStep = 2,
+        GroupSize = 3,
+        SftDemonstrations = 8,
+        SftEpochs = 1,
+        EvalSize = 2,
+        EvalEvery = 1,
+        PassK = 0,
+        RunDir = _runDir,
+        Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
+    };
+
+    [Fact]
+    public async Task SftOnly_RunsTheWarmStartOnly_AndLeavesAResumableCheckpoint()
+    {
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        var run = cluster.Client.GetGrain<ITrainingRunGrain>("warm");
+
+        await run.StartAsync(Toy(steps: 5) with { SftOnly = true });
+        var status = await WaitAsync(run, s => s.IsFinished);
+
+        Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
+        Assert.Equal(0, status.Step);
+        Assert.Equal(0, status.Steps);
+        Assert.NotNull(status.WarmStartEvalAccuracy);
+        Assert.True(status.WarmStartLoss is > 0, $"loss {status.WarmStartLoss}");
+        Assert.True(File.Exists(Path.Combine(status.CheckpointLocation!, "model.safetensors")), status.CheckpointLocation);
+        var directory = Path.Combine(_runDir, "warm");
+        Assert.Equal([0L], MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv")).Select(r => r.Step));
+        var state = RunStateFile.Read(directory)!;
+        Assert.Equal(("Completed", 0, true), (state.State, state.Step, state.HasTrainerState));
+        Assert.Equal(status.PolicyVersion, state.PolicyVersion);
+        Assert.True(File.Exists(Path.Combine(directory, "trainer", TrainerState.StateFileName)));
+    }
+
+    [Fact]
+    public void SftOnly_WithoutDemonstrations_IsInvalid()
+    {
+        Assert.Contains(new RunConfig { SftOnly = true, SftDemonstrations = 0 }.Validate(), p => p.Contains("sftOnly", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StoppedRun_ResumesAtTheNextStep_WithItsOptimizerStateAndOneMetricsRowPerStep()
+    {
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        var run = cluster.Client.GetGrain<ITrainingRunGrain>("resumable");
+
+        // Stop while step 1 is in flight: the run finishes step 1 and ends Stopped.
+        await run.StartAsync(Toy(steps: 3));
+        await WaitAsync(run, s => s.State == "Training" || s.IsFinished);
+        await run.StopAsync();
+        var stopped = await WaitAsync(run, s => s.IsFinished);
+        Assert.True(stopped.State == "Stopped", $"{stopped.State}: {stopped.Error}");
+        Assert.InRange(stopped.Step, 1, 2);
+        var directory = Path.Combine(_runDir, "resumable");
+        var before = RunStateFile.Read(directory)!;
+        Assert.Equal(("Stopped", stopped.Step, stopped.PolicyVersion), (before.State, before.Step, before.PolicyVersion));
+        var optimizerStepsBefore = ReadRlOptimizerSteps(directory);
+        Assert.True(optimizerStepsBefore > 0);
+
+        await run.StartAsync(Toy(steps: 4) with { Resume = true });
+        var resumed = await WaitAsync(run, s => s.IsFinished);
+
+        Assert.True(resumed.State == "Completed", $"{resumed.State}: {resumed.Error}");
+        Assert.Equal(4, resumed.Step);
+        Assert.Equal(stopped.InitialEvalAccuracy, resumed.InitialEvalAccuracy);
+        var rows = MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv"));
+        Assert.Equal([0L, 1L, 2L, 3L, 4L], rows.Select(r => r.Step));
+
+        // Versions continue from the stopped run's, not from the warm start's.
+        var versions = rows.Skip(1).Select(r => r.Values[MetricColumns.ToColumn("rollout/policy_version")]).ToList();
+        Assert.Equal(versions.Order(), versions);
+        Assert.Equal(stopped.PolicyVersion, versions[stopped.Step - 1]);
+        Assert.True(resumed.PolicyVersion > stopped.PolicyVersion, $"{stopped.PolicyVersion} → {resumed.PolicyVersion}");
+
+        // The optimizer's step count continues: it is the sum over every step's updates, before and after the resume.
+        var perStep = rows.Skip(1).Sum(r => r.Values.GetValueOrDefault(MetricColumns.ToColumn("actor/optimizer_steps")));
+        var optimizerStepsAfter = ReadRlOptimizerSteps(directory);
+        Assert.True(optimizerStepsAfter > optimizerStepsBefore);
+        Assert.Equal(perStep, optimizerStepsAfter);
+        Assert.Equal("Completed", RunStateFile.Read(directory)!.State);
+    }
+
+    [Fact]
+    public async Task Resume_WithoutRunState_FailsSayingThereIsNothingToResume()
+    {
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        var run = cluster.Client.GetGrain<ITrainingRunGrain>("never-ran");
+
+        await run.StartAsync(Toy(steps: 1) with { Resume = true });
+        var status = await WaitAsync(run, s => s.IsFinished);
+
+        Assert.Equal("Failed", status.State);
+        Assert.Contains("run_state.json", status.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cli_SftThenRunsListAndStatus_ShowTheWarmStartRunFromItsFiles()
+    {
+        var timeout = TimeSpan.FromMinutes(4);
+        string[] toy = ["--run-dir", _runDir, "--set", "runId=cli-warm", "--set", "sftDemonstrations=8", "--set", "sftEpochs=1", "--set", "evalSize=2", "--set", "passK=0", "--set", "limits.maxNewTokensPerTurn=16"];
+
+        var sft = await Processes.RunAsync("dotnet", [Processes.ClientDll, "sft", .. toy], timeout);
+
+        Assert.True(sft.ExitCode == 0, sft.Stdout + sft.Stderr);
+        Assert.Matches(@"warm-start loss: \d+\.\d{4}", sft.Stdout);
+        Assert.Matches(@"held-out accuracy \(greedy pass@1\): initial \d+\.\d ?%, after warm start \d+\.\d ?%", sft.Stdout);
+        var checkpoint = sft.Stdout.Split('\n').Single(l => l.StartsWith("checkpoint: ", StringComparison.Ordinal))["checkpoint: ".Length..].Trim();
+        Assert.True(File.Exists(Path.Combine(checkpoint, "model.safetensors")), checkpoint);
+        Assert.Contains("agentrl train --resume cli-warm", sft.Stdout, StringComparison.Ordinal);
+
+        var list = await Processes.RunAsync("dotnet", [Processes.ClientDll, "runs", "list", "--run-dir", _runDir], timeout);
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        var row = list.Stdout.Split('\n').Single(l => l.StartsWith("cli-warm ", StringComparison.Ordinal));
+        Assert.Matches(@"^cli-warm\s+Completed\s+0\s+\d+\.\d ?%\s+/", row);
+
+        var status = await Processes.RunAsync("dotnet", [Processes.ClientDll, "runs", "status", "cli-warm", "--run-dir", _runDir], timeout);
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        Assert.Contains("cli-warm: Completed (from ", status.Stdout, StringComparison.Ordinal);
+        Assert.Contains(checkpoint, status.Stdout, StringComparison.Ordinal);
+
+        // The warm-started run continues with RL: its saved configuration, plus the overrides given.
+        var train = await Processes.RunAsync("dotnet", [Processes.ClientDll, "train", "--resume", "cli-warm", "--run-dir", _runDir, "--steps", "1", "--set", "promptsPerStep=2", "--set", "groupSize=3"], timeout);
+        Assert.True(train.ExitCode == 0, train.Stdout + train.Stderr);
+        Assert.Contains("1 steps × 2 prompts × 3 rollouts (resumed)", train.Stdout, StringComparison.Ordinal);
+        Assert.Equal([0L, 1L], MetricsCsvWriter.Read(Path.Combine(_runDir, "cli-warm", "metrics.csv")).Select(r => r.Step));
+        var state = RunStateFile.Read(Path.Combine(_runDir, "cli-warm"))!;
+        Assert.Equal(("Completed", 1, false, 2), (state.State, state.Step, state.Config.SftOnly, state.Config.EvalSize));
+
+        var unknown = await Processes.RunAsync("dotnet", [Processes.ClientDll, "runs", "stop", "no-such-run"], timeout);
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("does not know run 'no-such-run'", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cli_RunsStopOnALiveCluster_StopsTheFollowedTrainRunAfterTheStepInFlight()
+    {
+        var timeout = TimeSpan.FromMinutes(2);
+        var clusterId = "runs-" + Guid.NewGuid().ToString("N")[..8];
+        var gateway = Processes.FreeTcpPort();
+        await using var silo = new OwnedProcess("silo", "dotnet",
+        [
+            Processes.SiloDll, "--cluster-id", clusterId, "--silo-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture),
+            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--roles", "rollout,tools,trainer", "--accelerator", "cpu", "--torch-threads", "1",
+        ]);
+        string[] cluster = [Processes.ClientDll, "--cluster", $"localhost:{gateway}", "--cluster-id", clusterId];
+        await using var train = new OwnedProcess("train", "dotnet",
+        [
+            .. cluster, "train", "--run-dir", _runDir, "--steps", "200", "--set", "runId=live", "--set", "sftDemonstrations=0", "--set", "evalSize=2", "--set", "passK=0",
+            "--set", "promptsPerStep=2", "--set", "groupSize=2", "--set", "limits.maxNewTokensPerTurn=16",
+        ]);
+
+        // Wait until the cluster reports the run training, then stop it from another client process.
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        (int ExitCode, string Stdout, string Stderr) status = default;
+        while (DateTime.UtcNow < deadline && (status.Stdout is null || !status.Stdout.Contains("live: step ", StringComparison.Ordinal)))
+        {
+            Assert.False(train.Process.HasExited, train.Output + silo.Output);
+            await Task.Delay(500);
+            status = await Processes.RunAsync("dotnet", [.. cluster, "runs", "status", "live", "--run-dir", _runDir], timeout);
+        }
+
+        Assert.Contains("(from the cluster)", status.Stdout, StringComparison.Ordinal);
+        var stop = await Processes.RunAsync("dotnet", [.. cluster, "runs", "stop", "live"], timeout);
+        Assert.True(stop.ExitCode == 0, stop.Stdout + stop.Stderr);
+        Assert.Contains("stop requested", stop.Stdout, StringComparison.Ordinal);
+
+        using (var wait = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+        {
+            await train.Process.WaitForExitAsync(wait.Token);
+        }
+
+        Assert.True(train.Process.ExitCode == 0, train.Output);
+        Assert.Contains("stopped after step", train.Output, StringComparison.Ordinal);
+        var state = RunStateFile.Read(Path.Combine(_runDir, "live"))!;
+        Assert.Equal("Stopped", state.State);
+        Assert.InRange(state.Step, 1, 199);
+        var rows = MetricsCsvWriter.Read(Path.Combine(_runDir, "live", "metrics.csv"));
+        Assert.Equal(Enumerable.Range(0, state.Step + 1).Select(i => (long)i), rows.Select(r => r.Step));
+
+        var list = await Processes.RunAsync("dotnet", [.. cluster, "runs", "list", "--run-dir", _runDir], timeout);
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        Assert.Matches($@"(?m)^live\s+Stopped\s+{state.Step}\s", list.Stdout);
+    }
+
+    private static long ReadRlOptimizerSteps(string runDirectory)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDirectory, "trainer", TrainerState.StateFileName)));
+        return json.RootElement.GetProperty("rl_optimizer_steps").GetInt64();
+    }
+
+    private static async Task<RunStatus> WaitAsync(ITrainingRunGrain run, Func<RunStatus, bool> until)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (DateTime.UtcNow < deadline)
+        {
+            var status = await run.GetStatusAsync();
+            if (until(status))
+            {
+                return status;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException("the run did not reach the awaited state within 5 minutes");
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_runDir))
+        {
+            Directory.Delete(_runDir, recursive: true);
+        }
+    }
+}
