@@ -6,7 +6,7 @@ using AgentRl.Policy.Model;
 using AgentRl.Policy.Training;
 using static TorchSharp.torch;
 
-// agentrl-bench generate --config tiny|small --batch B --prompt-len 32 --new-tokens 96 --runs 5 [--threads 2]
+// agentrl-bench generate --config tiny|small --batch B --prompt-len 32 --new-tokens 96 --runs 5 [--threads 2] [--engine-threads 1]
 // agentrl-bench train    --config tiny|small --batch 16 --seq-len 128 --runs 5 [--threads 2]
 // agentrl-bench rl       --config tiny --batch 16 --seq-len 128 --runs 5 [--algorithm grpo] [--token-budget 4096]   (PolicyTrainer.TrainStep)
 // agentrl-bench sft      --config tiny --batch 16 --seq-len 128 --runs 5 [--token-budget 4096]                      (PolicyTrainer.SftStep)
@@ -50,7 +50,7 @@ if (args[0] == "generate")
     var promptLength = Int("prompt-len", 32);
     var newTokens = Int("new-tokens", 96);
     model.eval();
-    using var engine = new InferenceEngine(model, options: new InferenceEngineOptions { MaxBatchSize = Math.Max(64, batch), BatchingWindow = TimeSpan.Zero });
+    using var engine = new InferenceEngine(model, options: new InferenceEngineOptions { MaxBatchSize = Math.Max(64, batch), BatchingWindow = TimeSpan.Zero, IntraOpThreads = Int("engine-threads", 1) });
     var promptRandom = new Random(1);
     async Task<double> RunOnce(int run)
     {

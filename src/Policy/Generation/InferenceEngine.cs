@@ -109,9 +109,16 @@ public sealed class InferenceEngine : IDisposable
 
     private void Run()
     {
+        if (_options.IntraOpThreads > 0)
+        {
+            // Before this thread's first torch op, so that it binds this thread (PLATFORM_NOTES.md).
+            set_num_threads(_options.IntraOpThreads);
+        }
+
         using var noGrad = no_grad();
         var wasFused = _model.IsFused;
         _model.FuseForInference();
+
         _cache = new KvCache(_model.Config, _model.Device, _model.DType);
         _cache.EnsureCapacity(_options.MaxBatchSize + _options.PrefixCacheEntries, 64);
         while (!_stop.IsCancellationRequested)
