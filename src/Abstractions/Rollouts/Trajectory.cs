@@ -74,5 +74,8 @@ public sealed record Trajectory
     /// <summary>Mean entropy of the first k generated tokens of the first turn (the baseline H_initial).</summary>
     [Id(18)] public float InitialEntropy { get; init; }
 
+    /// <summary>For each message of <see cref="Conversation"/>, the token offset where it ends (tool results of one turn share the end of their observation).</summary>
+    [Id(19)] public int[] MessageEnds { get; init; } = [];
+
     public int GeneratedTokenCount => LossMask.Count(m => m != 0);
 }

@@ -31,23 +31,49 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
         int seed,
         Generate generate,
         InvokeTool invoke,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Trajectory? parent = null,
+        int forkPosition = 0)
     {
         var prompt = template.Start(systemPrompt, tools, userPrompt);
         var state = new State(prompt);
         var conversation = new List<ChatMessage>();
+        var messageEnds = new List<int>();
         if (systemPrompt is not null)
         {
             conversation.Add(ChatMessage.System(systemPrompt));
+            messageEnds.Add(prompt.Length);
         }
 
         conversation.Add(ChatMessage.User(userPrompt));
+        messageEnds.Add(prompt.Length);
         var records = new List<ToolCallRecord>();
         var entropyAfterTools = new List<float>();
         float initialEntropy = 0;
         FinishReason finish;
         string? error = null;
         var turn = 0;
+        if (parent is not null)
+        {
+            if (!IsForkPoint(parent, forkPosition) || !parent.TokenIds.AsSpan(0, prompt.Length).SequenceEqual(prompt))
+            {
+                throw new ArgumentException($"Position {forkPosition} is not the end of a tool result of trajectory {parent.BranchPath} for this prompt.", nameof(forkPosition));
+            }
+
+            state.Truncate(parent, forkPosition);
+            records.AddRange(parent.ToolCalls.Where(c => c.ObservationStart + c.ObservationLength <= forkPosition));
+            turn = records.Select(c => c.ObservationStart).Distinct().Count();
+            initialEntropy = parent.InitialEntropy;
+            entropyAfterTools.AddRange(parent.EntropyAfterToolResults.Take(turn - 1));
+            conversation.Clear();
+            messageEnds.Clear();
+            for (var i = 0; i < parent.Conversation.Count && parent.MessageEnds[i] <= forkPosition; i++)
+            {
+                conversation.Add(parent.Conversation[i]);
+                messageEnds.Add(parent.MessageEnds[i]);
+            }
+        }
+
         while (true)
         {
             if (turn >= limits.MaxTurns)
@@ -92,6 +118,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             if (response.FinishReason == FinishReason.Cancelled)
             {
                 conversation.Add(ChatMessage.Assistant(StripMarkers(text)));
+                messageEnds.Add(state.Length);
                 finish = FinishReason.Cancelled;
                 break;
             }
@@ -99,6 +126,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             if (!endsWithToolCall)
             {
                 conversation.Add(ChatMessage.Assistant(StripMarkers(text)));
+                messageEnds.Add(state.Length);
                 finish = response.FinishReason == FinishReason.Stop ? FinishReason.Eos
                     : state.Length >= limits.ContextBudget ? FinishReason.ContextBudget
                     : FinishReason.Length;
@@ -136,6 +164,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             }
 
             conversation.Add(new ChatMessage(ChatRole.Assistant, parsed.Content, parsed.Calls.Where(c => !c.IsMalformed).Select(c => c.Call).ToList()));
+            messageEnds.Add(state.Length);
             var delta = template.ToolResults(response.TokenIds, observations.Select(o => new ToolResult(o.ToolName, o.Text)).ToList());
             if (state.Length + delta.Length >= limits.ContextBudget)
             {
@@ -150,6 +179,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
 
             var start = state.Length;
             state.AppendObservation(delta);
+            messageEnds.AddRange(Enumerable.Repeat(state.Length, observations.Count));
             for (var i = records.Count - observations.Count; i < records.Count; i++)
             {
                 records[i] = records[i] with { ObservationStart = start, ObservationLength = delta.Length };
@@ -162,6 +192,9 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
         {
             GroupId = groupId,
             BranchPath = branchPath,
+            ParentPath = parent?.BranchPath,
+            ForkPosition = parent is null ? null : forkPosition,
+            Depth = parent is null ? 0 : parent.Depth + 1,
             TokenIds = [.. state.Ids],
             PromptLength = prompt.Length,
             LossMask = [.. state.Mask],
@@ -174,8 +207,14 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             Conversation = conversation,
             EntropyAfterToolResults = entropyAfterTools,
             InitialEntropy = initialEntropy,
+            MessageEnds = [.. messageEnds],
         };
     }
+
+    /// <summary>Whether a position is the end of one of a trajectory's tool-result observations (a legal fork point).</summary>
+    public static bool IsForkPoint(Trajectory trajectory, int position) =>
+        position > 0 && trajectory.MessageEnds.Length == trajectory.Conversation.Count
+        && trajectory.ToolCalls.Any(c => c.ObservationLength > 0 && c.ObservationStart + c.ObservationLength == position);
 
     private static float MeanOfFirst(float[] values, int k)
     {
@@ -217,6 +256,20 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
         public List<long> Versions { get; } = [.. Enumerable.Repeat(-1L, prompt.Length)];
 
         public int Length => Ids.Count;
+
+        public void Truncate(Trajectory parent, int length)
+        {
+            Ids.Clear();
+            Ids.AddRange(parent.TokenIds.AsSpan(0, length));
+            Mask.Clear();
+            Mask.AddRange(parent.LossMask.AsSpan(0, length));
+            Logprobs.Clear();
+            Logprobs.AddRange(parent.Logprobs.AsSpan(0, length));
+            Entropies.Clear();
+            Entropies.AddRange(parent.Entropies.AsSpan(0, length));
+            Versions.Clear();
+            Versions.AddRange(parent.PolicyVersions.AsSpan(0, length));
+        }
 
         public void AppendGenerated(GenerateResponse response)
         {

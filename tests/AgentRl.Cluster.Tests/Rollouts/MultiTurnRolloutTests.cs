@@ -106,6 +106,54 @@ public sealed class MultiTurnRolloutTests
         Assert.All(trajectory.ToolCalls, c => Assert.Equal("6", c.Observation.Trim()));
     }
 
+    [Fact]
+    public async Task Run_FromTheEndOfAToolResult_ChildSharesTheParentsPrefixAndStaysARenderingOfItsConversation()
+    {
+        var task = _tasks.Create("arithmetic");
+        var item = task.Generate(TaskSplit.Train, 1, seed: 3)[0];
+        using var session = _catalog.OpenSession(task.AllowedTools);
+        var demo = await task.BuildDemonstrationAsync(item, session);
+        var script = demo.Messages.Where(m => m.Role == ChatRole.Assistant).Select(_template.EncodeAssistantTurn).ToList();
+        var rollout = Rollout(new RolloutLimits(MaxTurns: 8, MaxNewTokensPerTurn: 4096, ContextBudget: 100_000));
+        var parent = await rollout.RunAsync("g", "0", task.SystemPrompt, item.Prompt, session.Tools, new SamplingSettings(), 1, Replay(script, []), session.ExecuteAsync);
+        Assert.NotEmpty(parent.ToolCalls);
+        Assert.Equal(parent.Conversation.Count, parent.MessageEnds.Length);
+        var fork = parent.ToolCalls[0].ObservationStart + parent.ToolCalls[0].ObservationLength;
+
+        // The same continuation: the child is the parent again. A different one: it shares exactly the prefix.
+        var same = await rollout.RunAsync("g", "0.1", task.SystemPrompt, item.Prompt, session.Tools, new SamplingSettings(), 2, Replay(script.Skip(1).ToList(), []), session.ExecuteAsync, parent: parent, forkPosition: fork);
+        var answer = _template.Tokenizer.Encode("<answer>0</answer><|end|>");
+        var generated = new List<int>();
+        var other = await rollout.RunAsync("g", "0.2", task.SystemPrompt, item.Prompt, session.Tools, new SamplingSettings(), 3, Replay([answer], generated), session.ExecuteAsync, parent: parent, forkPosition: fork);
+
+        Assert.Equal(parent.TokenIds, same.TokenIds);
+        Assert.Equal(parent.LossMask, same.LossMask);
+        Assert.Equal(parent.ToolCalls, same.ToolCalls);
+        Assert.Equal(parent.EntropyAfterToolResults, same.EntropyAfterToolResults);
+        Assert.Equal(parent.MessageEnds, same.MessageEnds);
+        foreach (var child in new[] { same, other })
+        {
+            Assert.Equal("0", child.ParentPath);
+            Assert.Equal(fork, child.ForkPosition);
+            Assert.Equal(1, child.Depth);
+            Assert.Equal(FinishReason.Eos, child.FinishReason);
+            Assert.Equal(parent.TokenIds.Take(fork), child.TokenIds.Take(fork));
+            Assert.Equal(parent.LossMask.Take(fork), child.LossMask.Take(fork));
+            Assert.Equal(parent.Logprobs.Take(fork), child.Logprobs.Take(fork));
+            Assert.Equal(parent.PolicyVersions.Take(fork), child.PolicyVersions.Take(fork));
+            Assert.Equal(_template.Encode(child.Conversation, session.Tools, addGenerationPrompt: false), child.TokenIds);
+            Assert.Equal(child.Conversation.Count, child.MessageEnds.Length);
+            Assert.Equal(child.TokenIds.Length, child.MessageEnds[^1]);
+            Assert.Equal(child.TokenIds.Length, child.LossMask.Length);
+        }
+
+        Assert.Equal(generated, other.TokenIds.Skip(fork));
+        Assert.All(Enumerable.Range(fork, other.TokenIds.Length - fork), i => Assert.Equal(1, other.LossMask[i]));
+        Assert.Single(other.ToolCalls);
+        Assert.Equal(ChatRole.Tool, other.Conversation[^2].Role);
+        await Assert.ThrowsAsync<ArgumentException>(() => rollout.RunAsync("g", "0.3", task.SystemPrompt, item.Prompt, session.Tools, new SamplingSettings(), 4, Replay([answer], []), session.ExecuteAsync, parent: parent, forkPosition: fork - 1));
+    }
+
     private MultiTurnRollout Rollout(RolloutLimits limits) => new(_template, new ToolCallParser(), limits);
 
     /// <summary>A policy that answers each generation call with the next scripted turn, as version 7.</summary>
