@@ -140,7 +140,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
                 ToolObservation observation;
                 if (call.IsMalformed)
                 {
-                    observation = new ToolObservation(call.Call.Name, $"Malformed tool call: {call.Error}. Write <tool_call>{{\"name\": \"tool-name\", \"arguments\": {{...}}}}</tool_call>.", true, ToolErrorKinds.BadJson, 0);
+                    observation = ParsedToolCallExtensions.MalformedObservation(call);
                 }
                 else if (records.Count >= limits.MaxToolCalls)
                 {

@@ -72,9 +72,11 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
                 },
                 new DemonstrationOptions { FlawedFraction = spec.FlawedFraction, Seed = spec.Seed },
                 cancellationToken);
+            // Each demonstration is rendered with the tools of the session that produced it (one per item, in order).
             var examples = demonstrations
-                .Where(d => d.ToolResultsAgree || d.Flaw != DemonstrationFlaw.None)
-                .Select((d, i) => DemonstrationTokens.Build(template, d.Messages, sessions[Math.Min(i, sessions.Count - 1)].Tools))
+                .Zip(sessions, (d, session) => (Demonstration: d, session.Tools))
+                .Where(p => p.Demonstration.ToolResultsAgree || p.Demonstration.Flaw != DemonstrationFlaw.None)
+                .Select(p => DemonstrationTokens.Build(template, p.Demonstration.Messages, p.Tools))
                 .ToList();
             var steps = await Task.Run(
                 () => SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = 16 }, cancellationToken: cancellationToken),

@@ -112,7 +112,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
             else
             {
                 Set(state: "Evaluating", phase: "Evaluate");
-                var initial = await EvaluateAsync(config, task, evalItems, version, "initial", stop);
+                var initial = await EvaluateAsync(config, evalItems, version, "initial", stop);
                 _status = _status with { InitialEvalAccuracy = initial.Accuracy };
                 artifacts.RecordStep(0, initial.Metrics);
 
@@ -122,7 +122,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                     var sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000), stop);
                     version = sft.PolicyVersion;
                     Set(phase: "Evaluate");
-                    var warm = await EvaluateAsync(config, task, evalItems, version, "warmstart", stop);
+                    var warm = await EvaluateAsync(config, evalItems, version, "warmstart", stop);
                     _status = _status with
                     {
                         WarmStartEvalAccuracy = warm.Accuracy,
@@ -181,7 +181,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                 {
                     Set(phase: "Evaluate");
                     clock.Restart();
-                    var eval = await EvaluateAsync(config, task, evalItems, version, $"step{step}", stop);
+                    var eval = await EvaluateAsync(config, evalItems, version, $"step{step}", stop);
                     phases["Evaluate"] = clock.Elapsed.TotalSeconds;
                     foreach (var (key, value) in eval.Metrics)
                     {
@@ -277,7 +277,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
         Config = config with { Resume = false },
     };
 
-    private async Task<(double Accuracy, Dictionary<string, double> Metrics)> EvaluateAsync(RunConfig config, IAgentTask task, IReadOnlyList<TaskItem> items, long version, string label, CancellationToken stop)
+    private async Task<(double Accuracy, Dictionary<string, double> Metrics)> EvaluateAsync(RunConfig config, IReadOnlyList<TaskItem> items, long version, string label, CancellationToken stop)
     {
         if (items.Count == 0)
         {
@@ -299,7 +299,6 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
             metrics[$"eval/pass_at_{config.PassK}"] = sampled.Average(g => g.Trajectories.Any(Solved) ? 1.0 : 0.0);
         }
 
-        _ = task;
         return (accuracy, metrics);
     }
 

@@ -242,6 +242,16 @@ public sealed partial class ToolCallParser
 /// <summary>Runs parsed calls: a malformed call becomes a <see cref="ToolErrorKinds.BadJson"/> observation without reaching a tool.</summary>
 public static class ParsedToolCallExtensions
 {
+    /// <summary>The <see cref="ToolErrorKinds.BadJson"/> observation a malformed call becomes, telling the model the expected form.</summary>
+    public static ToolObservation MalformedObservation(ParsedToolCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var name = call.Call.Name;
+        var message = $"Malformed tool call{(name.Length > 0 ? $" to {name}" : string.Empty)}: {call.Error}. " +
+            "Write <tool_call>{\"name\": \"tool-name\", \"arguments\": {...}}</tool_call>.";
+        return new ToolObservation(name, message, true, ToolErrorKinds.BadJson, 0);
+    }
+
     public static Task<ToolObservation> ExecuteAsync(
         this IToolExecutor executor, ParsedToolCall call, CancellationToken cancellationToken = default)
     {
@@ -249,10 +259,7 @@ public static class ParsedToolCallExtensions
         ArgumentNullException.ThrowIfNull(call);
         if (call.IsMalformed)
         {
-            var name = call.Call.Name;
-            var message = $"Malformed tool call{(name.Length > 0 ? $" to {name}" : string.Empty)}: {call.Error}. " +
-                "Write <tool_call>{\"name\": \"tool-name\", \"arguments\": {...}}</tool_call>.";
-            return Task.FromResult(new ToolObservation(name, message, true, ToolErrorKinds.BadJson, 0));
+            return Task.FromResult(MalformedObservation(call));
         }
 
         return executor.ExecuteAsync(call.Call, cancellationToken);
