@@ -87,6 +87,16 @@ public sealed record RunConfig
     /// </summary>
     [Id(23)] public bool Resume { get; init; }
 
+    /// <summary>
+    /// Kinds of flawed warm-start demonstrations, drawn uniformly for the <see cref="SftFlawedFraction"/> share:
+    /// <c>wrong-tool-argument</c>, <c>wrong-final-answer</c>, <c>missing-answer-tag</c>, <c>skip-tool</c> (answers at once
+    /// with a guess). Default <c>skip-tool</c>: the warm-started model knows the tool format but often skips its tool.
+    /// </summary>
+    [Id(24)] public IReadOnlyList<string> SftFlaws { get; init; } = ["skip-tool"];
+
+    /// <summary>The names <see cref="SftFlaws"/> accepts.</summary>
+    public static readonly IReadOnlyList<string> KnownSftFlaws = ["wrong-tool-argument", "wrong-final-answer", "missing-answer-tag", "skip-tool"];
+
     public IEnumerable<string> Validate()
     {
         if (Steps < 0) yield return "steps must be ≥ 0";
@@ -97,6 +107,11 @@ public sealed record RunConfig
         if (Temperature < 0) yield return "temperature must be ≥ 0";
         if (LearningRate <= 0 || SftLearningRate <= 0) yield return "learning rates must be > 0";
         if (SftFlawedFraction is < 0 or > 1) yield return "sftFlawedFraction must be in [0, 1]";
+        if (SftFlawedFraction > 0 && (SftFlaws is null || SftFlaws.Count == 0)) yield return "sftFlaws must name at least one flaw when sftFlawedFraction > 0";
+        foreach (var flaw in SftFlaws ?? [])
+        {
+            if (!KnownSftFlaws.Contains(flaw, StringComparer.OrdinalIgnoreCase)) yield return $"sftFlaws: unknown flaw '{flaw}' (known: {string.Join(", ", KnownSftFlaws)})";
+        }
         if (EvalEvery < 1) yield return "evalEvery must be ≥ 1";
         if (EvalSize < 0 || PassK < 0) yield return "evalSize and passK must be ≥ 0";
         if (Limits.ContextBudget < 16 || Limits.MaxNewTokensPerTurn < 1 || Limits.MaxTurns < 1) yield return "limits: contextBudget ≥ 16, maxNewTokensPerTurn ≥ 1, maxTurns ≥ 1";
@@ -164,7 +179,8 @@ public sealed record SftSpec(
     [property: Id(3)] double FlawedFraction,
     [property: Id(4)] int Epochs,
     [property: Id(5)] double LearningRate,
-    [property: Id(6)] int Seed);
+    [property: Id(6)] int Seed,
+    [property: Id(7)] IReadOnlyList<string>? Flaws = null);
 
 /// <summary>Loss parts, clip fractions, KL, entropy, gradient norm, tokens/s of one update, and the new version.</summary>
 [GenerateSerializer, Immutable, Alias("agentrl.train-result.v1")]

@@ -173,6 +173,12 @@ public static class TrainCommands
             value = JsonValue.Create(text);
         }
 
+        // A list field also takes comma-separated values: --set sftFlaws=skip-tool,wrong-final-answer.
+        if (root[key] is JsonArray && value is not JsonArray)
+        {
+            value = new JsonArray([.. text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(v => (JsonNode?)JsonValue.Create(v))]);
+        }
+
         root[key] = value;
     }
 

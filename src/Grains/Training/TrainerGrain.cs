@@ -70,7 +70,9 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
                     sessions.Add(session);
                     return session;
                 },
-                new DemonstrationOptions { FlawedFraction = spec.FlawedFraction, Seed = spec.Seed },
+                spec.Flaws is { Count: > 0 } flaws
+                    ? new DemonstrationOptions { FlawedFraction = spec.FlawedFraction, Seed = spec.Seed, Flaws = [.. flaws.Select(DemonstrationFlaws.Parse)] }
+                    : new DemonstrationOptions { FlawedFraction = spec.FlawedFraction, Seed = spec.Seed },
                 cancellationToken);
             // Each demonstration is rendered with the tools of the session that produced it (one per item, in order).
             var examples = demonstrations

@@ -89,6 +89,11 @@ public sealed partial class ArithmeticTask : IAgentTask
         var truth = long.Parse(item.Answer, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         var rng = new Random(TaskHash.Seed($"{item.Id}/{flaw}"));
 
+        if (flaw == DemonstrationFlaw.SkipTool)
+        {
+            return new Demonstration(item, [ChatMessage.System(SystemPrompt), ChatMessage.User(item.Prompt), ChatMessage.Assistant(AnswerText.Tag(WrongBy(truth, rng).ToString(CultureInfo.InvariantCulture)))], flaw, ToolResultsAgree: true);
+        }
+
         var calledExpression = expression;
         var answer = truth;
         if (flaw == DemonstrationFlaw.WrongToolArgument)
@@ -109,8 +114,7 @@ public sealed partial class ArithmeticTask : IAgentTask
 
         if (flaw == DemonstrationFlaw.WrongFinalAnswer)
         {
-            var delta = rng.Next(1, 10) * (rng.Next(2) == 0 ? 1 : -1) * (rng.Next(2) == 0 ? 1 : 10);
-            answer = truth + delta;
+            answer = WrongBy(truth, rng);
         }
 
         var answerText = answer.ToString(CultureInfo.InvariantCulture);
@@ -125,6 +129,10 @@ public sealed partial class ArithmeticTask : IAgentTask
         ];
         return new Demonstration(item, messages, flaw, agree);
     }
+
+    /// <summary>A wrong answer near <paramref name="truth"/>: off by 1–9 or 10–90.</summary>
+    private static long WrongBy(long truth, Random rng) =>
+        truth + (rng.Next(1, 10) * (rng.Next(2) == 0 ? 1 : -1) * (rng.Next(2) == 0 ? 1 : 10));
 
     /// <summary>Changes one operand so the expression still evaluates exactly but to a different value.</summary>
     private static bool TryPerturb(string expression, long truth, Random rng, out string perturbed, out long value)

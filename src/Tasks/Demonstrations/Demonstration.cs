@@ -16,6 +16,37 @@ public enum DemonstrationFlaw
 
     /// <summary>The right answer, given without the answer tags.</summary>
     MissingAnswerTag,
+
+    /// <summary>
+    /// No tool call: the assistant answers at once with a guess (a wrong answer in the right format). A warm start with
+    /// many of these leaves a model that knows the tool format but often does not use its tool — the behaviour RL then
+    /// has to change.
+    /// </summary>
+    SkipTool,
+}
+
+/// <summary>The flaw kinds by their configuration names (<c>wrong-tool-argument</c>, <c>wrong-final-answer</c>, <c>missing-answer-tag</c>, <c>skip-tool</c>).</summary>
+public static class DemonstrationFlaws
+{
+    private static readonly Dictionary<string, DemonstrationFlaw> ByName = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["wrong-tool-argument"] = DemonstrationFlaw.WrongToolArgument,
+        ["wrong-final-answer"] = DemonstrationFlaw.WrongFinalAnswer,
+        ["missing-answer-tag"] = DemonstrationFlaw.MissingAnswerTag,
+        ["skip-tool"] = DemonstrationFlaw.SkipTool,
+    };
+
+    /// <summary>Every configuration name.</summary>
+    public static IReadOnlyCollection<string> Names => ByName.Keys;
+
+    /// <summary>The flaw named <paramref name="name"/>; throws <see cref="ArgumentException"/> naming the known ones otherwise.</summary>
+    public static DemonstrationFlaw Parse(string name) =>
+        ByName.TryGetValue(name?.Trim() ?? "", out var flaw)
+            ? flaw
+            : throw new ArgumentException($"Unknown demonstration flaw '{name}'. Known: {string.Join(", ", ByName.Keys)}.", nameof(name));
+
+    /// <summary>Whether <paramref name="name"/> names a flaw.</summary>
+    public static bool IsKnown(string name) => ByName.ContainsKey(name?.Trim() ?? "");
 }
 
 /// <summary>

@@ -145,6 +145,12 @@ public sealed class KbMultihopTask : IAgentTask
             : (item.RequireMetadata(QueriesKey).Split(Separator), item.Answer);
 
         var messages = new List<ChatMessage> { ChatMessage.System(SystemPrompt), ChatMessage.User(item.Prompt) };
+        if (flaw == DemonstrationFlaw.SkipTool)
+        {
+            messages.Add(ChatMessage.Assistant(AnswerText.Tag(wrongAnswer)));
+            return new Demonstration(item, messages, flaw, ToolResultsAgree: true);
+        }
+
         var agree = true;
         for (var hop = 0; hop < queries.Length; hop++)
         {

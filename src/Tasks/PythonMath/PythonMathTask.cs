@@ -104,6 +104,14 @@ public sealed class PythonMathTask : IAgentTask
         var args = PythonMathProblems.ParseArgs(item.RequireMetadata(ArgsKey));
         var rng = new Random(TaskHash.Seed($"{item.Id}/{flaw}"));
         var answer = item.Answer;
+        if (flaw == DemonstrationFlaw.SkipTool)
+        {
+            var guess = AnswerText.TryParseInteger(answer, out var exact)
+                ? (exact + (rng.Next(1, 10) * (rng.Next(2) == 0 ? 1 : -1))).ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : answer + "?";
+            return new Demonstration(item, [ChatMessage.System(SystemPrompt), ChatMessage.User(item.Prompt), ChatMessage.Assistant(AnswerText.Tag(guess))], flaw, ToolResultsAgree: true);
+        }
+
         if (flaw == DemonstrationFlaw.WrongToolArgument)
         {
             if (TryPerturb(family, args, item.Answer, rng) is { } wrongArgs)

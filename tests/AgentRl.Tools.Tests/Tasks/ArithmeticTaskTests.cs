@@ -194,4 +194,36 @@ public sealed class ArithmeticTaskTests
         Assert.Equal(AnswerText.Tag(LocalCalculator.Evaluate(called).ToString(System.Globalization.CultureInfo.InvariantCulture)), demo.Messages[4].Content);
         Assert.True(demo.ToolResultsAgree);
     }
+
+    [Fact]
+    public async Task Demonstrations_SkipTool_AnswersAtOnceWithAWrongTaggedGuess()
+    {
+        foreach (var item in Task.Generate(TaskSplit.Train, 10, 21))
+        {
+            var demo = await Task.BuildDemonstrationAsync(item, new LocalCalculator(), DemonstrationFlaw.SkipTool);
+            Assert.Equal(DemonstrationFlaw.SkipTool, demo.Flaw);
+            Assert.Equal([ChatRole.System, ChatRole.User, ChatRole.Assistant], demo.Messages.Select(m => m.Role));
+            Assert.Null(demo.Messages[2].ToolCalls);
+            var r = Task.Score(demo.Item, FinishedConversation.FromMessages(demo.Messages));
+            Assert.Equal(0.0, r.Parts[RewardParts.Correctness]);
+            Assert.Equal(1.0, r.Parts[RewardParts.Format]);
+            Assert.Equal(0.0, r.Parts[RewardParts.ToolUse]);
+        }
+    }
+
+    [Theory]
+    [InlineData("skip-tool", DemonstrationFlaw.SkipTool)]
+    [InlineData("Wrong-Final-Answer", DemonstrationFlaw.WrongFinalAnswer)]
+    [InlineData(" missing-answer-tag ", DemonstrationFlaw.MissingAnswerTag)]
+    [InlineData("wrong-tool-argument", DemonstrationFlaw.WrongToolArgument)]
+    public void DemonstrationFlaws_ParseConfigurationNames(string name, DemonstrationFlaw expected) =>
+        Assert.Equal(expected, DemonstrationFlaws.Parse(name));
+
+    [Fact]
+    public void DemonstrationFlaws_UnknownName_ErrorNamesTheKnownOnes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => DemonstrationFlaws.Parse("skip-tools"));
+        Assert.Contains("'skip-tools'", e.Message, StringComparison.Ordinal);
+        Assert.All(DemonstrationFlaws.Names, name => Assert.Contains(name, e.Message, StringComparison.Ordinal));
+    }
 }

@@ -148,4 +148,15 @@ public sealed class KbMultihopTaskTests
         Assert.True(wrongArgument.ToolResultsAgree);
         Assert.NotEqual(wrongArgument.Item.Metadata[KbMultihopTask.QueriesKey].Split('|')[0], ToolCallChecks.TryGetString(wrongArgument.Messages[2].ToolCalls![0].ArgumentsJson, "query"));
     }
+
+    [Fact]
+    public async Task Demonstrations_SkipTool_NoSearchAndTheWrongAnswer()
+    {
+        var item = Task.Generate(TaskSplit.Train, 1, 6)[0];
+        var demo = await Task.BuildDemonstrationAsync(item, new LocalKbSearch([]), DemonstrationFlaw.SkipTool);
+        Assert.Equal(3, demo.Messages.Count);
+        Assert.Null(demo.Messages[2].ToolCalls);
+        Assert.Equal(AnswerText.Tag(item.Metadata[KbMultihopTask.WrongAnswerKey]), demo.Messages[2].Content);
+        Assert.Equal(0.0, Task.Score(demo.Item, FinishedConversation.FromMessages(demo.Messages)).Parts[RewardParts.Correctness]);
+    }
 }

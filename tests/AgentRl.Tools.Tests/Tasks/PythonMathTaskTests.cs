@@ -101,4 +101,16 @@ public sealed class PythonMathTaskTests
             Assert.True(demo.ToolResultsAgree, demo.Messages[2].ToolCalls![0].ArgumentsJson);
         }
     }
+
+    [Fact]
+    public async Task Demonstrations_SkipTool_NoCallAndAWrongAnswer()
+    {
+        foreach (var item in Task.Generate(TaskSplit.Train, 3, 10))
+        {
+            var demo = await Task.BuildDemonstrationAsync(item, new LocalPython(), DemonstrationFlaw.SkipTool);
+            Assert.Equal(3, demo.Messages.Count);
+            Assert.Null(demo.Messages[2].ToolCalls);
+            Assert.Equal(0.0, Task.Score(demo.Item, FinishedConversation.FromMessages(demo.Messages)).Parts[RewardParts.Correctness]);
+        }
+    }
 }
