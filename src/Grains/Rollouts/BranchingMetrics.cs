@@ -23,6 +23,12 @@ public static class BranchingMetrics
         var stats = groups.Select(g => g.Branching).ToList();
         double PerPrompt(Func<BranchingStats, double> value) => stats.Average(s => s is null ? 0.0 : value(s));
         metrics[MetricColumns.BranchesPerPrompt] = PerPrompt(s => s.ForksTaken);
+        if (stats.All(s => s is null))
+        {
+            AddToolMetrics(trajectories, metrics);
+            return metrics;
+        }
+
         metrics["branching/forks_taken"] = PerPrompt(s => s.ForksTaken);
         metrics["branching/forks_refused"] = PerPrompt(s => s.ForksRefused);
         metrics["branching/forks_requested"] = PerPrompt(s => s.ForksRequested);
@@ -32,6 +38,8 @@ public static class BranchingMetrics
         metrics["branching/initial_trajectories"] = stats.Average(s => s?.InitialTrajectories ?? 0.0);
         metrics["branching/depth_mean"] = trajectories.Average(t => (double)t.Depth);
         metrics["branching/depth_max"] = trajectories.Max(t => t.Depth);
+        metrics["branching/replayed_calls"] = trajectories.Sum(t => t.ReplayedToolCalls);
+        metrics["branching/replay_mismatches"] = trajectories.Sum(t => t.ReplayMismatches);
 
         var deltas = stats.Where(s => s is not null).SelectMany(s => s!.EntropyDeltas).Order().ToList();
         if (deltas.Count > 0)
@@ -43,6 +51,12 @@ public static class BranchingMetrics
             }
         }
 
+        AddToolMetrics(trajectories, metrics);
+        return metrics;
+    }
+
+    private static void AddToolMetrics(List<Trajectory> trajectories, Dictionary<string, double> metrics)
+    {
         // Entropy of the first k generated tokens: of the first turn (before any tool result) and after tool results.
         metrics["rollout/entropy_initial"] = trajectories.Average(t => (double)t.InitialEntropy);
         var after = trajectories.SelectMany(t => t.EntropyAfterToolResults).ToList();
@@ -51,14 +65,10 @@ public static class BranchingMetrics
             metrics["rollout/entropy_after_tool"] = after.Average(e => (double)e);
         }
 
-        metrics["branching/replayed_calls"] = trajectories.Sum(t => t.ReplayedToolCalls);
-        metrics["branching/replay_mismatches"] = trajectories.Sum(t => t.ReplayMismatches);
         foreach (var tool in trajectories.SelectMany(t => t.ToolCalls).Where(c => c.Name.Length > 0).GroupBy(c => c.Name, StringComparer.Ordinal))
         {
             metrics[$"tools/calls_by_tool/{tool.Key}"] = tool.Count() / (double)trajectories.Count;
         }
-
-        return metrics;
     }
 
     /// <summary>Linear interpolation between the closest ranks of sorted values (numpy's default).</summary>
