@@ -298,6 +298,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
             ["eval/accuracy"] = accuracy,
             ["eval/reward_mean"] = greedy.Average(g => g.Trajectories[0].Reward),
             ["eval/tool_calls_per_traj"] = greedy.Average(g => g.Trajectories[0].ToolCalls.Count),
+            ["eval/tool_calls_per_solved"] = greedy.Any(g => Solved(g.Trajectories[0])) ? greedy.Where(g => Solved(g.Trajectories[0])).Average(g => g.Trajectories[0].ToolCalls.Count) : 0,
         };
         if (config.PassK > 0)
         {
