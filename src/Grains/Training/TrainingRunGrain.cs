@@ -211,7 +211,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                 artifacts.RecordStep(step, metrics);
                 foreach (var trajectory in trajectories.Take(2))
                 {
-                    artifacts.RecordTrajectory(new { step, trajectory.GroupId, trajectory.BranchPath, trajectory.Reward, trajectory.RewardParts, trajectory.FinishReason, trajectory.Conversation, trajectory.TokenIds, trajectory.LossMask });
+                    artifacts.RecordTrajectory(new { step, trajectory.GroupId, trajectory.BranchPath, trajectory.ParentPath, trajectory.ForkPosition, trajectory.Depth, trajectory.Reward, trajectory.RewardParts, trajectory.FinishReason, trajectory.Conversation, trajectory.TokenIds, trajectory.LossMask });
                 }
 
                 var perStep = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1);

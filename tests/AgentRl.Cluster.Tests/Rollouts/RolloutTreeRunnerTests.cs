@@ -77,6 +77,24 @@ public sealed class RolloutTreeRunnerTests
     }
 
     [Fact]
+    public async Task Run_ABranchThatDoesNotContinueItsParent_IsRejected()
+    {
+        var item = _task.Generate(TaskSplit.Train, 1, seed: 5)[0];
+        var rollout = new MultiTurnRollout(_template, new ToolCallParser(), new RolloutLimits(MaxTurns: 4, MaxNewTokensPerTurn: 4096, ContextBudget: 100_000));
+        var runner = new RolloutTreeRunner(new BranchingOptions { TotalTrajectories = 3, InitialTrajectories = 1, Alpha = 1.0, Beta = 0.0 }, seed: 11);
+
+        // A broken branch: children restart from the prompt instead of continuing the parent from the fork.
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => runner.RunAsync(async (node, parent, seed, ct) =>
+        {
+            using var session = _catalog.OpenSession(_task.AllowedTools);
+            var trajectory = await rollout.RunAsync("g", node.Path, _task.SystemPrompt, item.Prompt, session.Tools, new SamplingSettings(), seed, TwoCallsThenAnswer, session.ExecuteAsync, ct);
+            return parent is null ? trajectory : trajectory with { ParentPath = parent.BranchPath, ForkPosition = node.ForkPosition, Depth = node.Depth, TokenIds = [.. trajectory.TokenIds.Select(id => id ^ 1)] };
+        }));
+
+        Assert.Contains("does not continue its parent", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_AepoPreMonitor_ProbesOnceAndKeepsTheProbeOutOfTheGroup()
     {
         var paths = new List<string>();
