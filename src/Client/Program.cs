@@ -12,6 +12,7 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     ModelCommands.Create(),
     TrainCommands.Create(context),
     TrainCommands.CreateSft(context),
+    CompareCommands.Create(context),
     RunsCommands.Create(context),
     EvalCommands.Create(context),
     ToolCommands.Create(context),

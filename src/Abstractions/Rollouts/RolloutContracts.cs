@@ -84,7 +84,11 @@ public sealed record RolloutLimits(
     [property: Id(4)] double ToolTimeoutSeconds = 10,
     [property: Id(5)] int EntropyWindow = 20);
 
-/// <summary>Everything a rollout branch needs: the policy, the task item, sampling, limits, and (for a fork) the parent prefix.</summary>
+/// <summary>
+/// Everything a rollout branch needs: the policy, the task item, sampling, limits, and for a forked child the parent
+/// trajectory and the fork position (the end of one of the parent's tool results, as a token offset): the child's
+/// sandbox replays the parent's calls up to there and the child continues from the parent's tokens [0, ForkPosition).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.branch-spec.v1")]
 public sealed record BranchSpec(
     [property: Id(0)] string GroupId,
@@ -94,7 +98,9 @@ public sealed record BranchSpec(
     [property: Id(4)] SamplingSettings Sampling,
     [property: Id(5)] RolloutLimits Limits,
     [property: Id(6)] int Seed,
-    [property: Id(7)] long MinPolicyVersion = 0);
+    [property: Id(7)] long MinPolicyVersion = 0,
+    [property: Id(8)] Trajectory? Parent = null,
+    [property: Id(9)] int ForkPosition = 0);
 
 /// <summary>One trajectory path (key: <c>{episode}/{path}</c>, e.g. <c>run/3/7/0.2</c>): generate → tool call → observation, until done.</summary>
 public interface IRolloutBranchGrain : IGrainWithStringKey
@@ -102,7 +108,10 @@ public interface IRolloutBranchGrain : IGrainWithStringKey
     Task<Trajectory> RunAsync(BranchSpec spec, CancellationToken cancellationToken = default);
 }
 
-/// <summary>One prompt's group of rollouts.</summary>
+/// <summary>
+/// One prompt's group of rollouts: <see cref="GroupSize"/> independent samples, or with <see cref="Branching"/> (presets
+/// filled, see <see cref="BranchingSettings.ForAlgorithm"/>) an entropy-triggered rollout tree of M = GroupSize trajectories.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.episode-spec.v1")]
 public sealed record EpisodeSpec(
     [property: Id(0)] string PolicyId,
@@ -112,14 +121,16 @@ public sealed record EpisodeSpec(
     [property: Id(4)] SamplingSettings Sampling,
     [property: Id(5)] RolloutLimits Limits,
     [property: Id(6)] int Seed,
-    [property: Id(7)] long MinPolicyVersion = 0);
+    [property: Id(7)] long MinPolicyVersion = 0,
+    [property: Id(8)] BranchingSettings? Branching = null);
 
-/// <summary>A finished group: its trajectories with rewards and their named parts.</summary>
+/// <summary>A finished group: its trajectories with rewards and their named parts, and for a tree what branching did.</summary>
 [GenerateSerializer, Immutable, Alias("agentrl.episode-result.v1")]
 public sealed record EpisodeResult(
     [property: Id(0)] string EpisodeId,
     [property: Id(1)] IReadOnlyList<Trajectory> Trajectories,
-    [property: Id(2)] double ElapsedMs);
+    [property: Id(2)] double ElapsedMs,
+    [property: Id(3)] BranchingStats? Branching = null);
 
 /// <summary>Runs a group of rollouts for one prompt and scores them (key: <c>{run}/{step}/{prompt}</c>).</summary>
 public interface IEpisodeGrain : IGrainWithStringKey

@@ -30,7 +30,11 @@ public enum FinishReason
     Error,
 }
 
-/// <summary>One tool call inside a trajectory: what was asked, what came back, where it sits in the token stream.</summary>
+/// <summary>
+/// One tool call inside a trajectory: what was asked, what came back, where it sits in the token stream, and whether it
+/// reached the sandbox (<see cref="Invoked"/>; false for malformed calls and calls past the limit, which a forked child's
+/// sandbox must not replay).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.tool-call-record.v1")]
 public sealed record ToolCallRecord(
     [property: Id(0)] string Name,
@@ -40,7 +44,8 @@ public sealed record ToolCallRecord(
     [property: Id(4)] string? ErrorKind,
     [property: Id(5)] double LatencyMs,
     [property: Id(6)] int ObservationStart,
-    [property: Id(7)] int ObservationLength);
+    [property: Id(7)] int ObservationLength,
+    [property: Id(8)] bool Invoked = true);
 
 /// <summary>
 /// One trajectory, token in and token out (DESIGN.md §5): the exact ids the model produced and the exact ids appended
@@ -76,6 +81,12 @@ public sealed record Trajectory
 
     /// <summary>For each message of <see cref="Conversation"/>, the token offset where it ends (tool results of one turn share the end of their observation).</summary>
     [Id(19)] public int[] MessageEnds { get; init; } = [];
+
+    /// <summary>For a forked child: the parent's tool calls its sandbox replayed before continuing.</summary>
+    [Id(20)] public int ReplayedToolCalls { get; init; }
+
+    /// <summary>For a forked child: replayed calls whose observation differed from the parent's recorded one.</summary>
+    [Id(21)] public int ReplayMismatches { get; init; }
 
     public int GeneratedTokenCount => LossMask.Count(m => m != 0);
 }

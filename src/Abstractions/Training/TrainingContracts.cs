@@ -21,7 +21,11 @@ public sealed record RunConfig
     /// <summary>Policy id the silos serve (<c>AgentRl:Policies:{id}</c>); default <c>default</c> = tiny preset.</summary>
     [Id(3)] public string PolicyId { get; init; } = "default";
 
-    /// <summary><c>grpo</c> (default), <c>drgrpo</c>, <c>rloo</c>, <c>dapo</c>, <c>gspo</c>, <c>reinforce++</c>.</summary>
+    /// <summary>
+    /// <c>grpo</c> (default), <c>drgrpo</c>, <c>rloo</c>, <c>dapo</c>, <c>gspo</c>, <c>reinforce++</c>, and the branching
+    /// algorithms <c>arpo</c> (GRPO loss, <c>arpo</c> fork rule, soft attribution) and <c>aepo</c> (<c>aepo</c> fork rule,
+    /// <c>aepo-premonitor</c> allocator, entropy-balanced clipping and entropy-aware advantages), which use <see cref="Branching"/>.
+    /// </summary>
     [Id(4)] public string Algorithm { get; init; } = "grpo";
 
     /// <summary>RL steps. Default 30.</summary>
@@ -88,17 +92,34 @@ public sealed record RunConfig
     [Id(23)] public bool Resume { get; init; }
 
     /// <summary>
+    /// Branching rollouts of <c>arpo</c> / <c>aepo</c> (ignored by other algorithms): M is <see cref="GroupSize"/>; see
+    /// <see cref="BranchingSettings"/> for every field and its default.
+    /// </summary>
+    [Id(24)] public BranchingSettings Branching { get; init; } = new();
+
+    /// <summary>The branching settings an episode of this run gets (presets filled), or null when the algorithm does not branch.</summary>
+    public BranchingSettings? EpisodeBranching() => Branching.ForAlgorithm(Algorithm);
+
+    /// <summary>
     /// Kinds of flawed warm-start demonstrations, drawn uniformly for the <see cref="SftFlawedFraction"/> share:
     /// <c>wrong-tool-argument</c>, <c>wrong-final-answer</c>, <c>missing-answer-tag</c>, <c>skip-tool</c> (answers at once
     /// with a guess). Default <c>skip-tool</c>: the warm-started model knows the tool format but often skips its tool.
     /// </summary>
-    [Id(24)] public IReadOnlyList<string> SftFlaws { get; init; } = ["skip-tool"];
+    [Id(25)] public IReadOnlyList<string> SftFlaws { get; init; } = ["skip-tool"];
 
     /// <summary>The names <see cref="SftFlaws"/> accepts.</summary>
     public static readonly IReadOnlyList<string> KnownSftFlaws = ["wrong-tool-argument", "wrong-final-answer", "missing-answer-tag", "skip-tool"];
 
     public IEnumerable<string> Validate()
     {
+        if (BranchingSettings.IsBranchingAlgorithm(Algorithm))
+        {
+            foreach (var problem in Branching.Validate(GroupSize))
+            {
+                yield return problem;
+            }
+        }
+
         if (Steps < 0) yield return "steps must be ≥ 0";
         if (SftOnly && SftDemonstrations < 1) yield return "sftOnly needs sftDemonstrations ≥ 1";
         if (SftOnly && Resume) yield return "sftOnly and resume exclude each other";
@@ -168,7 +189,8 @@ public sealed record TrainerSpec(
     [property: Id(3)] int TotalSteps,
     [property: Id(4)] int TokenBudget,
     [property: Id(5)] int Seed,
-    [property: Id(6)] string CheckpointDirectory);
+    [property: Id(6)] string CheckpointDirectory,
+    [property: Id(7)] string Attribution = "soft");
 
 /// <summary>The warm start: SFT on a task's gold demonstrations, some deliberately flawed.</summary>
 [GenerateSerializer, Immutable, Alias("agentrl.sft-spec.v1")]

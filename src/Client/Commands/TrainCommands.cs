@@ -21,7 +21,7 @@ public static class TrainCommands
     {
         var configFile = new Argument<string?>("config") { Description = "Run configuration JSON (every field optional; see README).", Arity = ArgumentArity.ZeroOrOne };
         var task = new Option<string?>("--task") { Description = "arithmetic (default), kb-multihop, python-math." };
-        var algorithm = new Option<string?>("--algorithm") { Description = "grpo (default), drgrpo, rloo, dapo, gspo, reinforce++." };
+        var algorithm = new Option<string?>("--algorithm") { Description = "grpo (default), drgrpo, rloo, dapo, gspo, reinforce++, and the branching algorithms arpo and aepo (settings under branching.*)." };
         var steps = new Option<int?>("--steps") { Description = "RL steps." };
         var seed = new Option<int?>("--seed") { Description = "Seed." };
         var runDir = new Option<string?>("--run-dir") { Description = "Folder for run artifacts (default runs)." };
@@ -254,7 +254,7 @@ public static class TrainCommands
         var eta = s.EtaSeconds is { } e ? TimeSpan.FromSeconds(Math.Round(e)).ToString() : "-";
         return s.State switch
         {
-            "Training" => $"step {s.Step}/{s.Steps} [{s.Phase}] reward {Get("rollout/reward_mean", "0.000")} acc {Get("rollout/accuracy", "P1")} tools/traj {Get("tools/calls_per_traj", "0.00")} tok/s {Get("perf/tokens_per_s", "0")} v{s.PolicyVersion} eval {Percent(s.FinalEvalAccuracy)} ETA {eta}",
+            "Training" => $"step {s.Step}/{s.Steps} [{s.Phase}] reward {Get("rollout/reward_mean", "0.000")} acc {Get("rollout/accuracy", "P1")} tools/traj {Get("tools/calls_per_traj", "0.00")}{(m.GetValueOrDefault("branching/fork_points") > 0 ? $" forks/prompt {Get("rollout/branches_per_prompt", "0.0")} ΔH {Get("branching/delta_entropy_mean", "0.00")}" : "")} tok/s {Get("perf/tokens_per_s", "0")} v{s.PolicyVersion} eval {Percent(s.FinalEvalAccuracy)} ETA {eta}",
             _ => $"{s.State}{(s.Phase.Length > 0 ? $" [{s.Phase}]" : "")} {(s.InitialEvalAccuracy is null ? "" : $"initial eval {Percent(s.InitialEvalAccuracy)}")} {(s.WarmStartEvalAccuracy is null ? "" : $"warm-start eval {Percent(s.WarmStartEvalAccuracy)}")}".TrimEnd(),
         };
     }

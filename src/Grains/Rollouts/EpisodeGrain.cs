@@ -2,11 +2,16 @@ using System.Diagnostics;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Tasks;
+using AgentRl.Policy.Branching;
 using AgentRl.Tasks.Rewards;
 
 namespace AgentRl.Grains.Rollouts;
 
-/// <summary>One prompt's group: runs G branches concurrently, scores each with the task's reward function, returns the group.</summary>
+/// <summary>
+/// One prompt's group: G independent branches, or with <see cref="EpisodeSpec.Branching"/> an entropy-triggered rollout
+/// tree of M = G trajectories (<see cref="RolloutTreeRunner"/>: children are branch grains keyed <c>{episode}/{parent}.{i}</c>
+/// that continue their parent's trajectory). Each trajectory is scored with the task's reward function.
+/// </summary>
 [PreferSiloRole("rollout")]
 public sealed class EpisodeGrain(TaskCatalog tasks) : Grain, IEpisodeGrain
 {
@@ -17,17 +22,34 @@ public sealed class EpisodeGrain(TaskCatalog tasks) : Grain, IEpisodeGrain
         var episodeId = this.GetPrimaryKeyString();
         var task = tasks.Get(spec.TaskName);
         var item = TaskCatalog.FromJson(spec.ItemJson);
-        var branches = Enumerable.Range(0, spec.GroupSize).Select(i =>
-            GrainFactory.GetGrain<IRolloutBranchGrain>($"{episodeId}/{i}").RunAsync(
-                new BranchSpec(episodeId, spec.PolicyId, spec.TaskName, spec.ItemJson, spec.Sampling, spec.Limits, unchecked((spec.Seed * 7919) + i), spec.MinPolicyVersion),
-                cancellationToken));
-        var trajectories = await Task.WhenAll(branches);
+        IReadOnlyList<Trajectory> trajectories;
+        BranchingStats? stats = null;
+        if (spec.Branching is null)
+        {
+            trajectories = await Task.WhenAll(Enumerable.Range(0, spec.GroupSize).Select(i =>
+                RunBranchAsync(spec, episodeId, RolloutNode.RootPath(i), RolloutTreeRunner.NodeSeed(spec.Seed, RolloutNode.RootPath(i)), null, 0, cancellationToken)));
+        }
+        else
+        {
+            var runner = new RolloutTreeRunner(BranchingOptions.FromSettings(spec.Branching, spec.GroupSize), spec.Seed);
+            var tree = await runner.RunAsync(
+                (node, parent, seed, ct) => RunBranchAsync(spec, episodeId, node.Path, seed, parent, node.ForkPosition, ct),
+                cancellationToken);
+            trajectories = tree.Trajectories;
+            stats = tree.Stats;
+        }
+
         var scored = trajectories.Select(t =>
         {
             var reward = task.Score(item, FinishedConversation.FromMessages(t.Conversation));
             return t with { Reward = reward.Score, RewardParts = reward.Parts };
         }).ToList();
         DeactivateOnIdle();
-        return new EpisodeResult(episodeId, scored, clock.Elapsed.TotalMilliseconds);
+        return new EpisodeResult(episodeId, scored, clock.Elapsed.TotalMilliseconds, stats);
     }
+
+    private Task<Trajectory> RunBranchAsync(EpisodeSpec spec, string episodeId, string path, int seed, Trajectory? parent, int forkPosition, CancellationToken cancellationToken) =>
+        GrainFactory.GetGrain<IRolloutBranchGrain>($"{episodeId}/{path}").RunAsync(
+            new BranchSpec(episodeId, spec.PolicyId, spec.TaskName, spec.ItemJson, spec.Sampling, spec.Limits, seed, spec.MinPolicyVersion, parent, forkPosition),
+            cancellationToken);
 }

@@ -138,6 +138,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             foreach (var call in parsed.Calls)
             {
                 ToolObservation observation;
+                var invoked = false;
                 if (call.IsMalformed)
                 {
                     observation = ParsedToolCallExtensions.MalformedObservation(call);
@@ -149,10 +150,11 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
                 else
                 {
                     observation = await invoke(call.Call, cancellationToken);
+                    invoked = true;
                 }
 
                 observations.Add(observation);
-                records.Add(new ToolCallRecord(call.Call.Name, call.Call.ArgumentsJson, observation.Text, observation.IsError, observation.ErrorKind, observation.LatencyMs, 0, 0));
+                records.Add(new ToolCallRecord(call.Call.Name, call.Call.ArgumentsJson, observation.Text, observation.IsError, observation.ErrorKind, observation.LatencyMs, 0, 0, Invoked: invoked));
             }
 
             if (observations.Count == 0)
@@ -160,7 +162,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
                 // A close tag with no parsable block: tell the model, as an observation, rather than end silently.
                 var observation = new ToolObservation("", "No tool call found before </tool_call>.", true, ToolErrorKinds.BadJson, 0);
                 observations.Add(observation);
-                records.Add(new ToolCallRecord("", text, observation.Text, true, observation.ErrorKind, 0, 0, 0));
+                records.Add(new ToolCallRecord("", text, observation.Text, true, observation.ErrorKind, 0, 0, 0, Invoked: false));
             }
 
             conversation.Add(new ChatMessage(ChatRole.Assistant, parsed.Content, parsed.Calls.Where(c => !c.IsMalformed).Select(c => c.Call).ToList()));
@@ -210,6 +212,10 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             MessageEnds = [.. messageEnds],
         };
     }
+
+    /// <summary>The parent's calls that reached its sandbox before <paramref name="forkPosition"/>, in order: what a child's sandbox replays.</summary>
+    public static IReadOnlyList<ToolCallRecord> ReplayHistory(Trajectory parent, int forkPosition) =>
+        [.. parent.ToolCalls.Where(c => c.Invoked && c.ObservationLength > 0 && c.ObservationStart + c.ObservationLength <= forkPosition)];
 
     /// <summary>Whether a position is the end of one of a trajectory's tool-result observations (a legal fork point).</summary>
     public static bool IsForkPoint(Trajectory trajectory, int position) =>

@@ -1,4 +1,6 @@
+using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Tools;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
@@ -6,7 +8,13 @@ using AgentRl.Grains.Tools;
 
 namespace AgentRl.Grains.Rollouts;
 
-/// <summary>One trajectory: the multi-turn loop of <see cref="MultiTurnRollout"/>, generating through the local generator grain and calling tools through this branch's sandbox grain.</summary>
+/// <summary>
+/// One trajectory: the multi-turn loop of <see cref="MultiTurnRollout"/>, generating through the local generator grain and
+/// calling tools through this branch's sandbox grain. A forked child first rebuilds its sandbox by replaying the parent's
+/// calls up to the fork, counts replayed observations that differ from the parent's recorded ones, then continues the
+/// parent's tokens from the fork. The generator's engine reuses the shared prefix's keys and values through its prefix
+/// cache (<c>InferenceEngineOptions.PrefixCacheEntries</c>) when the parent's sequence is still retained.
+/// </summary>
 [PreferSiloRole("rollout")]
 public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, ToolRuntime tools) : Grain, IRolloutBranchGrain
 {
@@ -18,12 +26,16 @@ public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, T
         var item = TaskCatalog.FromJson(spec.ItemJson);
         var sandbox = GrainFactory.GetGrain<IToolSandboxGrain>(key);
         var generator = GrainFactory.GetGrain<IGeneratorGrain>(spec.PolicyId);
-        await sandbox.OpenAsync(new SandboxSpec(spec.TaskName, spec.ItemJson, spec.Limits.MaxToolCalls, spec.Limits.ToolTimeoutSeconds), [], cancellationToken);
+        var history = spec.Parent is null ? [] : MultiTurnRollout.ReplayHistory(spec.Parent, spec.ForkPosition);
+        var replayed = await sandbox.OpenAsync(
+            new SandboxSpec(spec.TaskName, spec.ItemJson, spec.Limits.MaxToolCalls, spec.Limits.ToolTimeoutSeconds),
+            [.. history.Select(c => new ToolCall(c.Name, c.ArgumentsJson))],
+            cancellationToken);
         try
         {
             var toolSpecs = await sandbox.GetToolsAsync(cancellationToken);
             var rollout = new MultiTurnRollout(policy.Template, tools.Parser, spec.Limits, spec.MinPolicyVersion);
-            return await rollout.RunAsync(
+            var trajectory = await rollout.RunAsync(
                 spec.GroupId,
                 BranchPath(key),
                 task.SystemPrompt,
@@ -33,13 +45,35 @@ public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, T
                 spec.Seed,
                 (request, ct) => generator.GenerateAsync(request, ct),
                 (call, ct) => sandbox.InvokeAsync(call, ct),
-                cancellationToken);
+                cancellationToken,
+                spec.Parent,
+                spec.ForkPosition);
+            return spec.Parent is null ? trajectory : trajectory with
+            {
+                ReplayedToolCalls = history.Count,
+                ReplayMismatches = CountMismatches(history, replayed),
+            };
         }
         finally
         {
             await sandbox.CloseAsync(CancellationToken.None);
             DeactivateOnIdle();
         }
+    }
+
+    /// <summary>Replayed calls whose observation (text or error flag) differs from the recorded one.</summary>
+    public static int CountMismatches(IReadOnlyList<ToolCallRecord> recorded, IReadOnlyList<ToolObservation> replayed)
+    {
+        var mismatches = Math.Abs(recorded.Count - replayed.Count);
+        for (var i = 0; i < Math.Min(recorded.Count, replayed.Count); i++)
+        {
+            if (!string.Equals(recorded[i].Observation, replayed[i].Text, StringComparison.Ordinal) || recorded[i].IsError != replayed[i].IsError)
+            {
+                mismatches++;
+            }
+        }
+
+        return mismatches;
     }
 
     /// <summary>The path part of a branch key <c>{episode}/{path}</c>.</summary>

@@ -4,6 +4,7 @@ using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
+using AgentRl.Policy.Branching;
 using AgentRl.Policy.Checkpoints;
 using AgentRl.Policy.HuggingFace;
 using AgentRl.Policy.Tokenization;
@@ -29,6 +30,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     private string? _sourceDirectory;
     private ICheckpointStore? _store;
     private string _checkpointRoot = "";
+    private string _attribution = TreeAttributions.Soft;
 
     public Task InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default)
     {
@@ -46,6 +48,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
             Seed = spec.Seed,
         }.Validate());
         _checkpointRoot = spec.CheckpointDirectory;
+        _attribution = spec.Attribution;
         _store = CheckpointStoreFactory.Create(new CheckpointStoreOptions { Kind = CheckpointStoreOptions.LocalKind, Root = spec.CheckpointDirectory }, spec.RunId);
         logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId);
         return Task.CompletedTask;
@@ -104,7 +107,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     public async Task<TrainResult> TrainStepAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default)
     {
         var trainer = Trainer;
-        var batch = TrajectoryExamples.Build(trajectories, trainer.Objective, new ExampleBuildOptions());
+        var batch = TrajectoryExamples.Build(trajectories, trainer.Objective, new ExampleBuildOptions { Attribution = _attribution });
         if (batch.Examples.Count == 0)
         {
             return new TrainResult(trainer.PolicyVersion, new Dictionary<string, double> { ["train/skipped"] = 1, ["train/examples"] = 0 }, null);

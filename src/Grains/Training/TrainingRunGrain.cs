@@ -3,6 +3,7 @@ using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Reporting;
+using AgentRl.Grains.Rollouts;
 using AgentRl.Grains.Tasks;
 using AgentRl.Tasks;
 using AgentRl.Tasks.Rewards;
@@ -83,7 +84,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
             await File.WriteAllTextAsync(Path.Combine(runDir, "config.json"), System.Text.Json.JsonSerializer.Serialize(config, RunJson.Options), stop);
             var task = tasks.Get(config.Task, config.TaskOptions);
             var trainer = GrainFactory.GetGrain<ITrainerGrain>(config.PolicyId);
-            var spec = new TrainerSpec(config.RunId, config.Algorithm, config.LearningRate, config.Steps, config.TokenBudget, config.Seed, Path.GetFullPath(config.RunDir));
+            var spec = new TrainerSpec(config.RunId, config.Algorithm, config.LearningRate, config.Steps, config.TokenBudget, config.Seed, Path.GetFullPath(config.RunDir), config.EpisodeBranching()?.Attribution ?? "soft");
             using (config.AllowCpuTraining ? PlacementRequestContext.AllowCpuTrainer() : null)
             {
                 await trainer.InitializeAsync(spec, stop).ExplainTrainerPlacementFailure();
@@ -157,7 +158,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                 var prompts = Enumerable.Range(0, config.PromptsPerStep).Select(i => trainItems[((step - 1) * config.PromptsPerStep + i) % trainItems.Count]).ToList();
                 var groups = await Task.WhenAll(prompts.Select((item, i) =>
                     GrainFactory.GetGrain<IEpisodeGrain>($"{config.RunId}/{step}/{i}").RunAsync(
-                        new EpisodeSpec(config.PolicyId, config.Task, TaskCatalog.ToJson(item), config.GroupSize, new SamplingSettings(config.Temperature), config.Limits, unchecked((config.Seed * 100_003) + (step * 1009) + i), version),
+                        new EpisodeSpec(config.PolicyId, config.Task, TaskCatalog.ToJson(item), config.GroupSize, new SamplingSettings(config.Temperature), config.Limits, unchecked((config.Seed * 100_003) + (step * 1009) + i), version, config.EpisodeBranching()),
                         stop)));
                 phases["Rollout"] = clock.Elapsed.TotalSeconds;
 
@@ -165,6 +166,11 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                 clock.Restart();
                 var trajectories = groups.SelectMany(g => g.Trajectories).ToList();
                 var metrics = RolloutMetrics(trajectories, phases["Rollout"]);
+                foreach (var (key, value) in BranchingMetrics.Compute(groups))
+                {
+                    metrics[key] = value;
+                }
+
                 phases["Reward"] = clock.Elapsed.TotalSeconds;
 
                 Set(phase: "Update");
@@ -205,7 +211,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                 artifacts.RecordStep(step, metrics);
                 foreach (var trajectory in trajectories.Take(2))
                 {
-                    artifacts.RecordTrajectory(new { step, trajectory.GroupId, trajectory.BranchPath, trajectory.Reward, trajectory.RewardParts, trajectory.FinishReason, trajectory.Conversation, trajectory.TokenIds, trajectory.LossMask });
+                    artifacts.RecordTrajectory(new { step, trajectory.GroupId, trajectory.BranchPath, trajectory.ParentPath, trajectory.ForkPosition, trajectory.Depth, trajectory.Reward, trajectory.RewardParts, trajectory.FinishReason, trajectory.Conversation, trajectory.TokenIds, trajectory.LossMask });
                 }
 
                 var perStep = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1);
@@ -292,6 +298,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
             ["eval/accuracy"] = accuracy,
             ["eval/reward_mean"] = greedy.Average(g => g.Trajectories[0].Reward),
             ["eval/tool_calls_per_traj"] = greedy.Average(g => g.Trajectories[0].ToolCalls.Count),
+            ["eval/tool_calls_per_solved"] = greedy.Any(g => Solved(g.Trajectories[0])) ? greedy.Where(g => Solved(g.Trajectories[0])).Average(g => g.Trajectories[0].ToolCalls.Count) : 0,
         };
         if (config.PassK > 0)
         {

@@ -1,3 +1,5 @@
+using AgentRl.Abstractions.Rollouts;
+
 namespace AgentRl.Policy.Branching;
 
 /// <summary>What happens when a group ends with fewer finished trajectories than the budget M.</summary>
@@ -73,6 +75,36 @@ public sealed record BranchingOptions
 
     /// <summary>§9 fix: a short group is an error by default instead of being padded with copies.</summary>
     public ShortGroupPolicy ShortGroup { get; init; } = ShortGroupPolicy.Forbid;
+
+    /// <summary>
+    /// The options of a run's <see cref="BranchingSettings"/> (presets already filled) with M = <paramref name="groupSize"/>;
+    /// N defaults to M/2 (at least 1), 0 top-ups per round means all at once. The vocabulary size is only needed by
+    /// <c>topk-summed-normalized</c>, which rollouts do not offer.
+    /// </summary>
+    public static BranchingOptions FromSettings(BranchingSettings settings, int groupSize)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var options = new BranchingOptions
+        {
+            TotalTrajectories = groupSize,
+            InitialTrajectories = settings.InitialTrajectories ?? Math.Max(1, groupSize / 2),
+            ChildrenPerFork = settings.ChildrenPerFork,
+            EntropyPositions = settings.EntropyPositions,
+            EntropyEstimator = settings.EntropyEstimator,
+            BranchPolicy = settings.BranchPolicy ?? ArpoBranchPolicy.RegistryName,
+            BudgetAllocator = settings.BudgetAllocator ?? FixedBudgetAllocator.RegistryName,
+            Attribution = settings.Attribution,
+            Alpha = settings.Alpha,
+            Beta = settings.Beta,
+            Tau = settings.Tau,
+            ConsecutiveBranchPenalty = settings.ConsecutiveBranchPenalty,
+            PreMonitorBeta = settings.PreMonitorBeta,
+            RankForksByEntropy = settings.RankForksByEntropy,
+            TopUpsPerRound = settings.TopUpsPerRound == 0 ? int.MaxValue : settings.TopUpsPerRound,
+        };
+        options.Validate();
+        return options;
+    }
 
     /// <summary>Throws when a field is out of range.</summary>
     public void Validate()

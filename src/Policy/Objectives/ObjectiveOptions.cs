@@ -102,7 +102,7 @@ public sealed record ObjectiveOptions
 
     /// <summary>The names <see cref="ForAlgorithm"/> accepts.</summary>
     public static IReadOnlyList<string> AlgorithmNames { get; } =
-        ["grpo", "drgrpo", "rloo", "reinforce++", "dapo", "gspo", "clip_cov", "kl_cov"];
+        ["grpo", "drgrpo", "rloo", "reinforce++", "dapo", "gspo", "clip_cov", "kl_cov", "arpo"];
 
     /// <summary>
     /// Preset of a named algorithm (ALGORITHMS.md §3, §6.4):
@@ -113,6 +113,7 @@ public sealed record ObjectiveOptions
     /// <item><c>reinforce++</c>: REINFORCE++-baseline advantage, vanilla, token-mean, clip 0.2/0.2, k2 (mse) KL loss 0.001 as in verl's example.</item>
     /// <item><c>dapo</c>: GRPO advantage, vanilla with clip-higher 0.2/0.28, token-mean, no KL, dynamic sampling (≤ 10 generation batches), overlong buffer 4096 / 1.0.</item>
     /// <item><c>gspo</c>: GRPO advantage, GSPO loss, seq-mean-token-mean (forced), clip 3e-4/4e-4, no KL.</item>
+    /// <item><c>arpo</c>: the ARPO scripts' objective (ALGORITHMS.md §1.7): GRPO advantage, vanilla, token-mean, clip 0.2/0.2; their KL loss has coefficient 0, so none.</item>
     /// <item><c>clip_cov</c> / <c>kl_cov</c>: the §6.4 recipe on DAPO: token-mean, dynamic sampling, no KL; Clip-Cov with clip 1/1 and c = 10.</item>
     /// </list>
     /// </summary>
@@ -149,6 +150,7 @@ public sealed record ObjectiveOptions
             OverlongBuffer = false,
         },
         "kl_cov" => Dapo with { PolicyLoss = PolicyLossKind.KlCov, OverlongBuffer = false },
+        "arpo" => new(),
         _ => throw new ArgumentException(
             $"Unknown algorithm '{name}'. Known: {string.Join(", ", AlgorithmNames)}.", nameof(name)),
     };

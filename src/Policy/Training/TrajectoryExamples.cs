@@ -1,4 +1,5 @@
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Policy.Branching;
 using AgentRl.Policy.Objectives;
 
 namespace AgentRl.Policy.Training;
@@ -18,6 +19,13 @@ public sealed record ExampleBuildOptions
     /// Default null: no shaping even when the objective asks for it.
     /// </summary>
     public int? MaxResponseLength { get; init; }
+
+    /// <summary>
+    /// Advantage attribution on rollout trees (trajectories with <see cref="Trajectory.ParentPath"/>), ALGORITHMS.md §1.4:
+    /// <c>soft</c> (default; each trajectory keeps its own advantage, so a shared prefix is trained once per descendant)
+    /// or <c>hard</c> (a token shared by d trajectories of a group gets the mean of their advantages; per-token advantages).
+    /// </summary>
+    public string Attribution { get; init; } = TreeAttributions.Soft;
 }
 
 /// <summary>Examples ready for <see cref="PolicyTrainer.TrainStep"/> and what the advantage phase decided.</summary>
@@ -80,6 +88,45 @@ public static class TrajectoryExamples
             advantages[kept[k]] = keptAdvantages[k];
             examples[k] = TrainingExample.FromTrajectory(trajectories[kept[k]], keptAdvantages[k]);
         }
+
+        if (options.Attribution == TreeAttributions.Hard)
+        {
+            HardAttribution(trajectories, kept, keptAdvantages, examples);
+        }
+        else if (options.Attribution != TreeAttributions.Soft)
+        {
+            throw new ArgumentException($"Unknown attribution '{options.Attribution}'.", nameof(options));
+        }
         return new ExampleBatch(examples, kept, scores, advantages, filter);
+    }
+
+    /// <summary>
+    /// Hard attribution per group that holds forks: token positions are absolute (prompt included), so a child shares
+    /// [0, ForkPosition) with its parent; each token gets the mean advantage of the kept trajectories that hold it.
+    /// A group whose parent was dropped (e.g. by the group filter) keeps its plain advantages.
+    /// </summary>
+    private static void HardAttribution(IReadOnlyList<Trajectory> trajectories, int[] kept, float[] keptAdvantages, TrainingExample[] examples)
+    {
+        foreach (var group in Enumerable.Range(0, kept.Length).GroupBy(k => trajectories[kept[k]].GroupId, StringComparer.Ordinal))
+        {
+            var members = group.ToList();
+            var paths = members.Select(k => trajectories[kept[k]].BranchPath).ToHashSet(StringComparer.Ordinal);
+            if (!members.Any(k => trajectories[kept[k]].ParentPath is not null)
+                || members.Any(k => trajectories[kept[k]].ParentPath is { } parent && !paths.Contains(parent)))
+            {
+                continue;
+            }
+
+            var tree = members.Select(k =>
+            {
+                var t = trajectories[kept[k]];
+                return new TreeTrajectory(t.BranchPath, t.ParentPath, t.ForkPosition ?? 0, t.TokenIds.Length, keptAdvantages[k]);
+            }).ToList();
+            var rows = TreeAttributions.TokenAdvantages(tree, TreeAttributions.Hard);
+            for (var i = 0; i < members.Count; i++)
+            {
+                examples[members[i]] = examples[members[i]] with { TokenAdvantages = [.. rows[i].Select(a => (float)a)] };
+            }
+        }
     }
 }

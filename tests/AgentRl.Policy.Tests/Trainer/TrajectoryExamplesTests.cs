@@ -21,6 +21,32 @@ public sealed class TrajectoryExamplesTests
     };
 
     [Fact]
+    public void Build_HardAttributionOnATree_SharedPrefixGetsTheMeanAdvantageAndOwnTokensTheirOwn()
+    {
+        // Root 0 (reward 1) and its child 0.0 (reward 0) share tokens [0, 5); root 1 (reward 0) shares nothing.
+        Trajectory[] trajectories =
+        [
+            Make("a", 1) with { BranchPath = "0" },
+            Make("a", 0) with { BranchPath = "0.0", ParentPath = "0", ForkPosition = 5, Depth = 1 },
+            Make("a", 0) with { BranchPath = "1" },
+        ];
+
+        var soft = TrajectoryExamples.Build(trajectories, ObjectiveOptions.ForAlgorithm("grpo"));
+        var hard = TrajectoryExamples.Build(trajectories, ObjectiveOptions.ForAlgorithm("grpo"), new ExampleBuildOptions { Attribution = "hard" });
+
+        Assert.All(soft.Examples, e => Assert.Null(e.TokenAdvantages));
+        var a = soft.Advantages; // GRPO over the three full sequences, as soft attribution trains them
+        var root = hard.Examples[0].TokenAdvantages!;
+        var child = hard.Examples[1].TokenAdvantages!;
+        var mean = (a[0] + a[1]) / 2;
+        Assert.All(Enumerable.Range(0, 5), t => Assert.Equal(mean, root[t], 5));
+        Assert.All(Enumerable.Range(0, 5), t => Assert.Equal(mean, child[t], 5));
+        Assert.All(Enumerable.Range(5, 3), t => Assert.Equal(a[0], root[t], 5));
+        Assert.All(Enumerable.Range(5, 3), t => Assert.Equal(a[1], child[t], 5));
+        Assert.All(hard.Examples[2].TokenAdvantages!, v => Assert.Equal(a[2], v, 5));
+    }
+
+    [Fact]
     public void Build_Grpo_NormalisesWithinGroupsAndBroadcastsOverMask()
     {
         Trajectory[] trajectories = [Make("a", 1), Make("a", 0), Make("b", 2), Make("b", 2), Make("c", 5)];

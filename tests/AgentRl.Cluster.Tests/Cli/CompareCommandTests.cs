@@ -1,0 +1,41 @@
+using AgentRl.Abstractions.Training;
+using AgentRl.Client.Commands;
+
+namespace AgentRl.Cluster.Tests.Cli;
+
+/// <summary>The table of <c>agentrl compare</c> from finished runs.</summary>
+public sealed class CompareCommandTests
+{
+    [Fact]
+    public void Summarize_TwoAlgorithmsWithSeeds_MeanAndSampleStdOverCompletedRuns()
+    {
+        CompareCommands.RunOutcome[] outcomes =
+        [
+            new("grpo", 0, "Completed", 0.50, 0.4, 1.0, 1.5, 10, "a"),
+            new("grpo", 1, "Completed", 0.70, 0.4, 2.0, 2.5, 20, "b"),
+            new("arpo", 0, "Completed", 0.60, 0.4, 1.5, 1.0, 30, "c"),
+            new("arpo", 1, "Failed", null, 0.4, null, null, 5, "d"),
+        ];
+
+        var summaries = CompareCommands.Summarize(outcomes);
+
+        Assert.Equal(["grpo", "arpo"], summaries.Select(s => s.Algorithm));
+        var grpo = summaries[0];
+        Assert.Equal(0.60, grpo.AccuracyMean!.Value, 9);
+        Assert.Equal(Math.Sqrt(0.02), grpo.AccuracySpread!.Value, 9); // (0.1² + 0.1²) / (2 − 1)
+        Assert.Equal(1.5, grpo.ToolCallsPerTrajectory!.Value, 9);
+        Assert.Equal(2.0, grpo.ToolCallsPerSolved!.Value, 9);
+        Assert.Equal(15, grpo.WallSecondsMean, 9);
+        var arpo = summaries[1];
+        Assert.Equal((2, 1), (arpo.Runs, arpo.Completed));
+        Assert.Equal(0.60, arpo.AccuracyMean!.Value, 9);
+        Assert.Equal(0.0, arpo.AccuracySpread!.Value);
+
+        var markdown = CompareCommands.Markdown(summaries, new RunConfig { Steps = 2 });
+        Assert.Contains("| grpo | 2 (2) | 60.0% ± 14.1 | 1.50 | 2.00 | 15 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| arpo | 2 (1) | 60.0% ± 0.0 | 1.50 | 1.00 | 18 s |", markdown, StringComparison.Ordinal);
+        var csv = CompareCommands.Csv(outcomes).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, csv.Length);
+        Assert.StartsWith("arpo,1,Failed,,0.4,,,5,", csv[4], StringComparison.Ordinal);
+    }
+}
