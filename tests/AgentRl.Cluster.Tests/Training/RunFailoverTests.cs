@@ -61,7 +61,7 @@ public sealed class RunFailoverTests : IDisposable
             RunDir = _runDir,
             Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
         });
-        var before = await WaitAsync(run, s => s.Step >= 1 || s.IsFinished);
+        var before = await WaitAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
         Assert.True(before.State == "Training", $"{before.State}: {before.Error}");
         var epochBefore = RunStateFile.Read(directory)!.Epoch;
         var doomed = cluster.Cluster.Silos.Single(s => s.SiloAddress.ToString() == before.Silo);
