@@ -171,6 +171,16 @@ public sealed record RunStatus
     /// <summary>How often this run was taken up again from its last checkpoint after losing a silo (its own or one it called).</summary>
     [Id(17)] public int Recoveries { get; init; }
 
+    /// <summary>The run activation's fencing epoch; with <see cref="Sequence"/> it orders statuses (pushes may arrive out of order).</summary>
+    [Id(18)] public long Epoch { get; init; }
+
+    /// <summary>Counts the changes of status within <see cref="Epoch"/>: a status with a lower (Epoch, Sequence) is older.</summary>
+    [Id(19)] public long Sequence { get; init; }
+
+    /// <summary>Whether this status is newer than <paramref name="other"/> (or as new: a poll of the same state).</summary>
+    public bool IsNotOlderThan(RunStatus? other) =>
+        other is null || Epoch > other.Epoch || (Epoch == other.Epoch && Sequence >= other.Sequence);
+
     /// <summary>Whether the state is a finished one: Completed, Failed or Stopped.</summary>
     public bool IsFinished => State is "Completed" or "Failed" or "Stopped";
 }
@@ -188,8 +198,9 @@ public interface ITrainingRunGrain : IGrainWithStringKey
 
     /// <summary>
     /// Subscribes an observer to this run's progress (each phase and step, and the end) and sends it the current status at
-    /// once. Observers are not durable: a subscription expires unless renewed (call again) within
-    /// <see cref="RunProgress.SubscriptionLifetime"/>, and a run that moves to another silo forgets them.
+    /// once. Observers are not durable: a subscription expires unless renewed (call again) within the silo's
+    /// subscription lifetime (<see cref="RunProgress.SubscriptionLifetime"/> by default), and a run that moves to another
+    /// silo forgets them.
     /// </summary>
     Task SubscribeAsync(IRunProgressObserver observer, CancellationToken cancellationToken = default);
 
@@ -207,8 +218,11 @@ public interface IRunProgressObserver : IGrainObserver
 /// <summary>Timing of progress subscriptions.</summary>
 public static class RunProgress
 {
-    /// <summary>A subscription lapses this long after its last (re)subscription. Clients renew at a third of it.</summary>
+    /// <summary>A subscription lapses this long after its last (re)subscription (silo option <c>AgentRl:Silo:ProgressSubscriptionLifetime</c>).</summary>
     public static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often a client renews its subscription: a third of the lifetime, so one lost renewal does not end it.</summary>
+    public static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(20);
 }
 
 /// <summary>The checkpoint store a run's trainer publishes to, and from which other silos load published versions.</summary>

@@ -32,6 +32,12 @@ public sealed class AgentRlSiloOptions
     /// </summary>
     public TimeSpan RunReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a run's progress subscription (<c>ITrainingRunGrain.SubscribeAsync</c>) lasts without renewal. Default 60 s;
+    /// clients renew every 20 s.
+    /// </summary>
+    public TimeSpan ProgressSubscriptionLifetime { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Extra metadata published with the silo (in addition to <c>Orleans:Metadata</c>).</summary>
     public Dictionary<string, string> Metadata { get; set; } = new(StringComparer.Ordinal);
 
@@ -56,6 +62,11 @@ public sealed class AgentRlSiloOptions
         if (RunReminderPeriod <= TimeSpan.Zero)
         {
             yield return $"{SectionName}:RunReminderPeriod must be positive (got {RunReminderPeriod}).";
+        }
+
+        if (ProgressSubscriptionLifetime <= TimeSpan.Zero)
+        {
+            yield return $"{SectionName}:ProgressSubscriptionLifetime must be positive (got {ProgressSubscriptionLifetime}).";
         }
 
         if (TorchThreads < 0)

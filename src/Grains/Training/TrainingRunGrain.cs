@@ -104,7 +104,7 @@ public sealed class TrainingRunGrain(
 
     public Task SubscribeAsync(IRunProgressObserver observer, CancellationToken cancellationToken = default)
     {
-        _observers[observer] = DateTime.UtcNow + RunProgress.SubscriptionLifetime;
+        _observers[observer] = DateTime.UtcNow + siloOptions.ProgressSubscriptionLifetime;
         return observer.OnProgressAsync(CurrentStatus());
     }
 
@@ -136,7 +136,9 @@ public sealed class TrainingRunGrain(
 
     private string SiloName => GrainContext.Address.SiloAddress?.ToString() ?? "";
 
-    private RunStatus CurrentStatus() => _status with { ElapsedSeconds = _clock.Elapsed.TotalSeconds };
+    private RunStatus CurrentStatus() => _status with { ElapsedSeconds = _clock.Elapsed.TotalSeconds, Epoch = saved.State.Epoch, Sequence = _sequence };
+
+    private long _sequence;
 
     /// <summary>An epoch above both the stored one and the one in <c>run_state.json</c> (grain storage may be newer than the files or lost).</summary>
     private long NextEpoch(RunConfig config)
@@ -261,6 +263,7 @@ public sealed class TrainingRunGrain(
             _observers.Remove(lapsed);
         }
 
+        _sequence++;
         var status = CurrentStatus();
         foreach (var observer in _observers.Keys)
         {
