@@ -30,6 +30,9 @@ public sealed class RunProgressFollower : IRunProgressObserver, IAsyncDisposable
     /// <summary>Statuses read by polling because no push came in time.</summary>
     public int Polled { get; private set; }
 
+    /// <summary>Whether the last status <see cref="NextAsync"/> returned was pushed (not polled).</summary>
+    public bool LastWasPushed { get; private set; }
+
     Task IRunProgressObserver.OnProgressAsync(RunStatus status)
     {
         _pushes.Writer.TryWrite(status);
@@ -53,6 +56,7 @@ public sealed class RunProgressFollower : IRunProgressObserver, IAsyncDisposable
                 if (pushed.IsNotOlderThan(_last))
                 {
                     Pushed++;
+                    LastWasPushed = true;
                     return _last = pushed;
                 }
             }
@@ -60,6 +64,7 @@ public sealed class RunProgressFollower : IRunProgressObserver, IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             Polled++;
+            LastWasPushed = false;
             return _last = await _run.GetStatusAsync(cancellationToken);
         }
     }

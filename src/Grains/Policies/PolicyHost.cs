@@ -188,7 +188,7 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, IOptions
             var (version, location) = (info.Version, info.Location);
             if (version < minVersion || location is null)
             {
-                throw new InvalidOperationException($"Policy '{policyId}' version {minVersion} is not published (latest: {version}).");
+                throw new PolicyVersionNotPublishedException($"Policy '{policyId}' version {minVersion} is not published (latest: {version}).");
             }
 
             string? downloaded = null;

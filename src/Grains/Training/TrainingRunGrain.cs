@@ -77,6 +77,15 @@ public sealed class TrainingRunGrain(
             return;
         }
 
+        if (EndedInFiles(config) is { } ended)
+        {
+            // Lost after recording its end in run_state.json but before grain storage: it stays ended.
+            logger.LogInformation("Run {RunId}: already {State} in run_state.json; not taken up again", config.RunId, ended);
+            saved.State = saved.State with { Active = false };
+            await saved.WriteStateAsync(cancellationToken);
+            return;
+        }
+
         saved.State = saved.State with { Epoch = NextEpoch(config), Recoveries = saved.State.Recoveries + 1 };
         await saved.WriteStateAsync(cancellationToken);
         logger.LogWarning("Run {RunId}: taken up again on {Silo} (epoch {Epoch}) after its previous activation was lost", config.RunId, SiloName, saved.State.Epoch);
@@ -139,6 +148,13 @@ public sealed class TrainingRunGrain(
     private RunStatus CurrentStatus() => _status with { ElapsedSeconds = _clock.Elapsed.TotalSeconds, Epoch = saved.State.Epoch, Sequence = _sequence };
 
     private long _sequence;
+
+    /// <summary>The end state (Completed, Stopped, Failed) this start of the run recorded in <c>run_state.json</c>, if any.</summary>
+    private string? EndedInFiles(RunConfig config)
+    {
+        var file = RunStateFile.Read(Path.GetFullPath(Path.Combine(config.RunDir, config.RunId)));
+        return file is { State: "Completed" or "Stopped" or "Failed" } && file.StartId == saved.State.StartId && file.Epoch >= saved.State.Epoch ? file.State : null;
+    }
 
     /// <summary>An epoch above both the stored one and the one in <c>run_state.json</c> (grain storage may be newer than the files or lost).</summary>
     private long NextEpoch(RunConfig config)
@@ -233,10 +249,13 @@ public sealed class TrainingRunGrain(
         return ours ? (config with { Resume = true }, false) : (config with { Resume = false }, true);
     }
 
-    /// <summary>A call failed because the silo it went to (or came from) left the cluster, or a grain lost its state with it.</summary>
+    /// <summary>
+    /// A call failed because the silo it went to (or came from) left the cluster, or a grain lost its state with it (a
+    /// trainer not initialized, a registry that no longer lists the current version).
+    /// </summary>
     private static bool IsSiloLoss(Exception e) => e switch
     {
-        SiloUnavailableException or OrleansMessageRejectionException or TrainerNotInitializedException => true,
+        SiloUnavailableException or OrleansMessageRejectionException or TrainerNotInitializedException or PolicyVersionNotPublishedException => true,
         AggregateException aggregate => aggregate.InnerExceptions.Any(IsSiloLoss),
         _ => e.InnerException is { } inner && IsSiloLoss(inner),
     };

@@ -76,13 +76,14 @@ public sealed class RunProgressTests : IDisposable
         RunStatus followed;
         do
         {
-            followed = await follower.NextAsync(TimeSpan.FromSeconds(30));
+            followed = await follower.NextAsync(TimeSpan.FromSeconds(90));
         }
         while (!followed.IsFinished);
 
+        // The renewing follower hears the end as a push, long after the 1 s lifetime of its first subscription.
         Assert.Equal("Completed", followed.State);
+        Assert.True(follower.LastWasPushed, $"the end was polled (pushed {follower.Pushed}, polled {follower.Polled})");
         Assert.True(follower.Pushed > 4, $"pushed {follower.Pushed}, polled {follower.Polled}");
-        Assert.Equal(0, follower.Polled);
         Assert.NotEmpty(recorder.Statuses);
         Assert.DoesNotContain(recorder.Statuses, s => s.IsFinished);
         Assert.True(recorder.LastReceivedUtc < subscribed + lifetime + TimeSpan.FromSeconds(1), $"a push came {recorder.LastReceivedUtc - subscribed} after subscribing");
