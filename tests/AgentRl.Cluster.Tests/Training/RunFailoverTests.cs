@@ -12,14 +12,18 @@ namespace AgentRl.Cluster.Tests.Training;
 
 /// <summary>
 /// A run survives the loss of its silo: on a two-silo cluster whose grain storage and reminders are in a real Redis (as on
-/// a production cluster), the silo hosting the run grain is killed mid-run; nobody calls the run afterwards until it is done.
+/// a production cluster), the silo hosting the run grain is killed (or shut down) mid-run; nobody calls the run afterwards
+/// until it is done.
 /// </summary>
 public sealed class RunFailoverTests : IDisposable
 {
     private readonly string _runDir = Path.Combine(Path.GetTempPath(), "agentrl-failover-" + Guid.NewGuid().ToString("N"));
 
-    [Fact]
-    public async Task KilledRunSilo_RunResumesOnTheSurvivorFromTheLastCheckpoint_AndCountsEachStepOnce()
+    /// <param name="kill">true: the silo is killed (no shutdown, like a crash); false: it shuts down gracefully (deactivating the run).</param>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task LostRunSilo_RunResumesOnTheSurvivorFromTheLastCheckpoint_AndCountsEachStepOnce(bool kill)
     {
         await using var redis = await RedisServer.StartAsync();
         await using var cluster = await AgentRlTestCluster.StartAsync(
@@ -67,7 +71,14 @@ public sealed class RunFailoverTests : IDisposable
         var doomed = cluster.Cluster.Silos.Single(s => s.SiloAddress.ToString() == before.Silo);
         var survivor = cluster.Cluster.Silos.Single(s => s != doomed);
 
-        await cluster.Cluster.KillSiloAsync(doomed);
+        if (kill)
+        {
+            await cluster.Cluster.KillSiloAsync(doomed);
+        }
+        else
+        {
+            await cluster.Cluster.StopSiloAsync(doomed);
+        }
 
         // Nobody calls the run: its reminder must bring it back on the survivor, which finishes it.
         var finished = await WaitForFileAsync(directory, f => f.State != "Training" && f.Epoch > epochBefore);
