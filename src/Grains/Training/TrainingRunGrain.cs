@@ -145,7 +145,7 @@ public sealed class TrainingRunGrain(
 
     private string SiloName => GrainContext.Address.SiloAddress?.ToString() ?? "";
 
-    private RunStatus CurrentStatus() => _status with { ElapsedSeconds = _clock.Elapsed.TotalSeconds, Epoch = saved.State.Epoch, Sequence = _sequence };
+    private RunStatus CurrentStatus() => _status with { ElapsedSeconds = _clock.Elapsed.TotalSeconds, Epoch = saved.State.Epoch, Sequence = _sequence, Silo = SiloName };
 
     private long _sequence;
 

@@ -104,6 +104,87 @@ public sealed class RunFailoverTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(directory, RunStateFile.NextTrainerDirectoryName)));
     }
 
+    [Fact]
+    public async Task KilledTrainerSilo_RunRedoesTheStepWithATrainerOnAnotherSilo_AndCountsEachStepOnce()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var cluster = await AgentRlTestCluster.StartAsync(
+            3,
+            (index, o) =>
+            {
+                // Silo 0 cannot host a trainer, so the run placed there outlives the trainer's silo.
+                o.Roles = index == 0 ? "rollout,tools" : "rollout,tools,trainer";
+                o.AllowCpuTrainer = index > 0;
+                o.RunReminderPeriod = TimeSpan.FromSeconds(2);
+            },
+            silo =>
+            {
+                silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+                silo.Configure<ClusterMembershipOptions>(o =>
+                {
+                    o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                    o.NumMissedProbesLimit = 1;
+                    o.NumVotesForDeathDeclaration = 1;
+                });
+            },
+            silo =>
+            {
+                silo.AddRedisGrainStorage(AgentRlStorage.Name, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis.Address));
+                silo.UseRedisReminderService(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis.Address));
+            });
+        var runSilo = cluster.Cluster.Silos.Single(s => AgentRlTestCluster.SiloIndex(s.Name) == 0).SiloAddress.ToString();
+
+        // A run grain is placed at random: take the first run id whose (idle) activation is on silo 0.
+        var runId = "";
+        for (var i = 0; runId.Length == 0; i++)
+        {
+            Assert.True(i < 50, "no run id placed on silo 0 in 50 tries");
+            if ((await cluster.Client.GetGrain<ITrainingRunGrain>($"trainer-loss-{i}").GetStatusAsync()).Silo == runSilo)
+            {
+                runId = $"trainer-loss-{i}";
+            }
+        }
+
+        const int steps = 5;
+        var run = cluster.Client.GetGrain<ITrainingRunGrain>(runId);
+        var directory = Path.Combine(_runDir, runId);
+        await run.StartAsync(new RunConfig
+        {
+            Steps = steps,
+            PromptsPerStep = 2,
+            GroupSize = 2,
+            SftDemonstrations = 0,
+            EvalSize = 2,
+            EvalEvery = 100,
+            PassK = 0,
+            RunDir = _runDir,
+            Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
+        });
+        var before = await WaitAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
+        Assert.True(before.State == "Training", $"{before.State}: {before.Error}");
+        var trainerId = cluster.Client.GetGrain<ITrainerGrain>("default").GetGrainId();
+        var statistics = await cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        var trainerSilo = statistics.Single(s => s.GrainId == trainerId).SiloAddress;
+        Assert.NotEqual(runSilo, trainerSilo.ToString());
+
+        await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.Single(s => s.SiloAddress == trainerSilo));
+        var after = await WaitAsync(run, s => s.IsFinished);
+
+        Assert.True(after.State == "Completed", $"{after.State}: {after.Error}");
+        Assert.Equal(runSilo, after.Silo);
+        Assert.True(after.Recoveries >= 1, $"recoveries {after.Recoveries}");
+        Assert.Equal(steps, after.Step);
+        var rows = MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv"));
+        Assert.Equal(Enumerable.Range(0, steps + 1).Select(i => (long)i), rows.Select(r => r.Step));
+        var versions = rows.Skip(1).Select(r => r.Values[MetricColumns.ToColumn("rollout/policy_version")]).ToList();
+        Assert.Equal(versions.Order(), versions);
+        var perStep = rows.Skip(1).Sum(r => r.Values.GetValueOrDefault(MetricColumns.ToColumn("actor/optimizer_steps")));
+        using var trainerState = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, RunStateFile.TrainerDirectoryName, TrainerState.StateFileName)));
+        Assert.Equal(perStep, trainerState.RootElement.GetProperty("rl_optimizer_steps").GetInt64());
+        var movedTo = (await cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics()).Single(s => s.GrainId == trainerId).SiloAddress;
+        Assert.NotEqual(trainerSilo, movedTo);
+    }
+
     private static async Task<RunStateFile> WaitForFileAsync(string directory, Func<RunStateFile, bool> until)
     {
         var deadline = DateTime.UtcNow.AddMinutes(3);
