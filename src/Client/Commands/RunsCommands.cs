@@ -94,6 +94,7 @@ public static class RunsCommands
                 output.WriteLine($"{live.RunId}: {TrainCommands.Describe(live)} (from the cluster)");
                 output.WriteLine($"  step {live.Step}/{live.Steps}, policy version {live.PolicyVersion}, eval: initial {TrainCommands.Percent(live.InitialEvalAccuracy)}, warm start {TrainCommands.Percent(live.WarmStartEvalAccuracy)}, last {TrainCommands.Percent(live.FinalEvalAccuracy)}");
                 output.WriteLine($"  checkpoint {live.CheckpointLocation ?? "-"}");
+                output.WriteLine($"  silo {live.Silo ?? "-"}, recoveries after a lost silo {live.Recoveries}");
                 output.WriteLine($"  path {live.RunDirectory}");
                 if (live.Error is not null)
                 {
