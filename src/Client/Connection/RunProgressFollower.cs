@@ -41,31 +41,42 @@ public sealed class RunProgressFollower : IRunProgressObserver, IAsyncDisposable
 
     /// <summary>
     /// The next pushed status, or the polled one when no push arrives within <paramref name="pollAfter"/>. Pushes older than
-    /// the last status returned (they may overtake each other) are skipped.
+    /// the last status returned (they may overtake each other) are skipped. The subscription is renewed while waiting.
     /// </summary>
     public async Task<RunStatus> NextAsync(TimeSpan pollAfter, CancellationToken cancellationToken = default)
     {
-        await RenewIfDueAsync(cancellationToken);
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        wait.CancelAfter(pollAfter);
-        try
+        var deadline = DateTime.UtcNow + pollAfter;
+        while (true)
         {
-            while (true)
+            await RenewIfDueAsync(cancellationToken);
+            var now = DateTime.UtcNow;
+            if (now >= deadline)
             {
-                var pushed = await _pushes.Reader.ReadAsync(wait.Token);
-                if (pushed.IsNotOlderThan(_last))
+                Polled++;
+                LastWasPushed = false;
+                return _last = await _run.GetStatusAsync(cancellationToken);
+            }
+
+            // Wake up for the next renewal or the poll, whichever comes first.
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            wait.CancelAfter(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, Math.Min((deadline - now).Ticks, (_renewAt - now).Ticks))));
+            try
+            {
+                while (true)
                 {
-                    Pushed++;
-                    LastWasPushed = true;
-                    return _last = pushed;
+                    var pushed = await _pushes.Reader.ReadAsync(wait.Token);
+                    if (pushed.IsNotOlderThan(_last))
+                    {
+                        Pushed++;
+                        LastWasPushed = true;
+                        return _last = pushed;
+                    }
                 }
             }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            Polled++;
-            LastWasPushed = false;
-            return _last = await _run.GetStatusAsync(cancellationToken);
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Time to renew or to poll: go round.
+            }
         }
     }
 
