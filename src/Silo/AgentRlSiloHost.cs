@@ -100,10 +100,13 @@ public static class AgentRlSiloHost
                     new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, options.PrimarySiloPort ?? options.SiloPort),
                     options.ServiceId,
                     options.ClusterId);
+                silo.AddAgentRlInMemoryState();
                 break;
             case "redis":
                 silo.UseRedisClustering(options.Redis!);
                 silo.ConfigureEndpoints(System.Net.IPAddress.Parse(options.AdvertisedIp), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                silo.AddRedisGrainStorage(AgentRlStorage.Name, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(options.Redis!));
+                silo.UseRedisReminderService(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(options.Redis!));
                 break;
             case "adonet":
                 silo.UseAdoNetClustering(o =>
@@ -112,6 +115,16 @@ public static class AgentRlSiloHost
                     o.ConnectionString = options.AdoNetConnectionString;
                 });
                 silo.ConfigureEndpoints(System.Net.IPAddress.Parse(options.AdvertisedIp), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                silo.AddAdoNetGrainStorage(AgentRlStorage.Name, o =>
+                {
+                    o.Invariant = options.AdoNetInvariant;
+                    o.ConnectionString = options.AdoNetConnectionString;
+                });
+                silo.UseAdoNetReminderService(o =>
+                {
+                    o.Invariant = options.AdoNetInvariant;
+                    o.ConnectionString = options.AdoNetConnectionString;
+                });
                 break;
         }
     }

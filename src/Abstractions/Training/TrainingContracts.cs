@@ -110,6 +110,42 @@ public sealed record RunConfig
     /// <summary>The names <see cref="SftFlaws"/> accepts.</summary>
     public static readonly IReadOnlyList<string> KnownSftFlaws = ["wrong-tool-argument", "wrong-final-answer", "missing-answer-tag", "skip-tool"];
 
+    /// <summary>
+    /// Where the trainer publishes policy checkpoints: <c>local</c> (default: <c>{RunDir}/{RunId}/checkpoints/</c>) or
+    /// <c>azure-blob</c> (Azure Blob Storage or Azurite: <c>{CheckpointContainer}/{CheckpointPrefix}/{RunId}/checkpoints/</c>).
+    /// A location <c>azure-blob://container/prefix</c> sets the container and prefix too.
+    /// </summary>
+    [Id(26)] public string CheckpointStore { get; init; } = "local";
+
+    /// <summary>
+    /// Azure store: the storage connection string (e.g. Azurite's). Empty (default): the trainer silo's
+    /// <c>AgentRl:Checkpoints:ConnectionString</c> (or <c>ServiceUri</c>). Stored with the run's configuration.
+    /// </summary>
+    [Id(27)] public string? CheckpointConnectionString { get; init; }
+
+    /// <summary>Azure store: the container, created when missing. Default <c>agentrl</c>.</summary>
+    [Id(28)] public string CheckpointContainer { get; init; } = "agentrl";
+
+    /// <summary>Azure store: blob name prefix above <c>{RunId}/checkpoints/</c>. Default <c>runs</c>.</summary>
+    [Id(29)] public string CheckpointPrefix { get; init; } = "runs";
+
+    /// <summary>
+    /// The checkpoint store this configuration selects: <see cref="CheckpointStore"/> <c>local</c> or <c>azure-blob</c>, or an
+    /// <c>azure-blob://container/prefix</c> location (container and prefix taken from it).
+    /// </summary>
+    public CheckpointStoreSpec ResolveCheckpointStore()
+    {
+        const string scheme = "azure-blob://";
+        if (CheckpointStore.StartsWith(scheme, StringComparison.Ordinal))
+        {
+            var path = CheckpointStore[scheme.Length..].Trim('/');
+            var slash = path.IndexOf('/', StringComparison.Ordinal);
+            return new CheckpointStoreSpec(CheckpointStoreSpec.AzureBlob, CheckpointConnectionString, slash < 0 ? path : path[..slash], slash < 0 ? "" : path[(slash + 1)..], RunId);
+        }
+
+        return new CheckpointStoreSpec(CheckpointStore, CheckpointConnectionString, CheckpointContainer, CheckpointPrefix, RunId);
+    }
+
     public IEnumerable<string> Validate()
     {
         if (BranchingSettings.IsBranchingAlgorithm(Algorithm))
@@ -135,6 +171,7 @@ public sealed record RunConfig
         }
         if (EvalEvery < 1) yield return "evalEvery must be ≥ 1";
         if (EvalSize < 0 || PassK < 0) yield return "evalSize and passK must be ≥ 0";
+        if (CheckpointStore is not (CheckpointStoreSpec.Local or CheckpointStoreSpec.AzureBlob) && !CheckpointStore.StartsWith("azure-blob://", StringComparison.Ordinal)) yield return "checkpointStore must be local, azure-blob or azure-blob://container/prefix";
         if (Limits.ContextBudget < 16 || Limits.MaxNewTokensPerTurn < 1 || Limits.MaxTurns < 1) yield return "limits: contextBudget ≥ 16, maxNewTokensPerTurn ≥ 1, maxTurns ≥ 1";
     }
 }
@@ -164,6 +201,22 @@ public sealed record RunStatus
     /// <summary>Where the latest published checkpoint is (a Hugging Face model directory for the local store).</summary>
     [Id(15)] public string? CheckpointLocation { get; init; }
 
+    /// <summary>The silo hosting the run grain (its address), so operators and tests can see where a run lives.</summary>
+    [Id(16)] public string? Silo { get; init; }
+
+    /// <summary>How often this run was taken up again from its last checkpoint after losing a silo (its own or one it called).</summary>
+    [Id(17)] public int Recoveries { get; init; }
+
+    /// <summary>The run activation's fencing epoch; with <see cref="Sequence"/> it orders statuses (pushes may arrive out of order).</summary>
+    [Id(18)] public long Epoch { get; init; }
+
+    /// <summary>Counts the changes of status within <see cref="Epoch"/>: a status with a lower (Epoch, Sequence) is older.</summary>
+    [Id(19)] public long Sequence { get; init; }
+
+    /// <summary>Whether this status is newer than <paramref name="other"/> (or as new: a poll of the same state).</summary>
+    public bool IsNotOlderThan(RunStatus? other) =>
+        other is null || Epoch > other.Epoch || (Epoch == other.Epoch && Sequence >= other.Sequence);
+
     /// <summary>Whether the state is a finished one: Completed, Failed or Stopped.</summary>
     public bool IsFinished => State is "Completed" or "Failed" or "Stopped";
 }
@@ -178,6 +231,48 @@ public interface ITrainingRunGrain : IGrainWithStringKey
 
     /// <summary>Asks the run to stop after the step in flight (or after the warm start); it then ends in state Stopped.</summary>
     Task StopAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Subscribes an observer to this run's progress (each phase and step, and the end) and sends it the current status at
+    /// once. Observers are not durable: a subscription expires unless renewed (call again) within the silo's
+    /// subscription lifetime (<see cref="RunProgress.SubscriptionLifetime"/> by default), and a run that moves to another
+    /// silo forgets them.
+    /// </summary>
+    Task SubscribeAsync(IRunProgressObserver observer, CancellationToken cancellationToken = default);
+
+    Task UnsubscribeAsync(IRunProgressObserver observer, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Receives a run's progress pushed by its grain (a client object made into a reference with <c>CreateObjectReference</c>).</summary>
+public interface IRunProgressObserver : IGrainObserver
+{
+    /// <summary>The run's status after a phase or step began or ended, or the run finished.</summary>
+    [Orleans.Concurrency.OneWay]
+    Task OnProgressAsync(RunStatus status);
+}
+
+/// <summary>Timing of progress subscriptions.</summary>
+public static class RunProgress
+{
+    /// <summary>A subscription lapses this long after its last (re)subscription (silo option <c>AgentRl:Silo:ProgressSubscriptionLifetime</c>).</summary>
+    public static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often a client renews its subscription: a third of the lifetime, so one lost renewal does not end it.</summary>
+    public static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(20);
+}
+
+/// <summary>The checkpoint store a run's trainer publishes to, and from which other silos load published versions.</summary>
+[GenerateSerializer, Immutable, Alias("agentrl.checkpoint-store-spec.v1")]
+public sealed record CheckpointStoreSpec(
+    [property: Id(0)] string Kind,
+    [property: Id(1)] string? ConnectionString,
+    [property: Id(2)] string Container,
+    [property: Id(3)] string Prefix,
+    [property: Id(4)] string RunId)
+{
+    public const string Local = "local";
+
+    public const string AzureBlob = "azure-blob";
 }
 
 /// <summary>What the trainer needs to build its model and optimizer.</summary>
@@ -190,7 +285,8 @@ public sealed record TrainerSpec(
     [property: Id(4)] int TokenBudget,
     [property: Id(5)] int Seed,
     [property: Id(6)] string CheckpointDirectory,
-    [property: Id(7)] string Attribution = "soft");
+    [property: Id(7)] string Attribution = "soft",
+    [property: Id(8)] CheckpointStoreSpec? CheckpointStore = null);
 
 /// <summary>The warm start: SFT on a task's gold demonstrations, some deliberately flawed.</summary>
 [GenerateSerializer, Immutable, Alias("agentrl.sft-spec.v1")]
@@ -237,7 +333,8 @@ public interface ITrainerGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable, Alias("agentrl.policy-version.v1")]
 public sealed record PolicyVersionInfo(
     [property: Id(0)] long Version,
-    [property: Id(1)] string? Location);
+    [property: Id(1)] string? Location,
+    [property: Id(2)] CheckpointStoreSpec? Store = null);
 
 /// <summary>The current version of a policy (key: policy id); generators load it before generating with it.</summary>
 public interface IPolicyRegistryGrain : IGrainWithStringKey
@@ -245,4 +342,48 @@ public interface IPolicyRegistryGrain : IGrainWithStringKey
     Task PublishAsync(PolicyVersionInfo version, CancellationToken cancellationToken = default);
 
     Task<PolicyVersionInfo> GetLatestAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// A trainer grain was called before <see cref="ITrainerGrain.InitializeAsync"/> — typically a new activation after the
+/// silo holding the trainer was lost. The run redoes its step from the last checkpoint.
+/// </summary>
+[GenerateSerializer, Alias("agentrl.trainer-not-initialized.v1")]
+public sealed class TrainerNotInitializedException : Exception
+{
+    public TrainerNotInitializedException()
+    {
+    }
+
+    public TrainerNotInitializedException(string message)
+        : base(message)
+    {
+    }
+
+    public TrainerNotInitializedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// A generator needs a policy version the registry does not (or no longer) list — e.g. the registry's silo was lost and it
+/// came back empty. The run redoes its step from the last checkpoint, which republishes the trainer's weights.
+/// </summary>
+[GenerateSerializer, Alias("agentrl.policy-version-not-published.v1")]
+public sealed class PolicyVersionNotPublishedException : Exception
+{
+    public PolicyVersionNotPublishedException()
+    {
+    }
+
+    public PolicyVersionNotPublishedException(string message)
+        : base(message)
+    {
+    }
+
+    public PolicyVersionNotPublishedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }

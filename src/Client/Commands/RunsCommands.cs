@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AgentRl.Abstractions.Training;
+using AgentRl.Client.Connection;
 using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Training;
 
@@ -66,16 +67,34 @@ public static class RunsCommands
     {
         var runDir = RunDirOption();
         var run = new Argument<string>("run") { Description = "Run id." };
-        var command = new Command("status", "A run's status: from the cluster when it knows the run, else from its files.") { run, runDir };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing a live run's progress (pushed by the run) until it ends." };
+        var command = new Command("status", "A run's status: from the cluster when it knows the run, else from its files.") { run, runDir, follow };
         command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
         {
             var directory = Path.Combine(Path.GetFullPath(parse.GetValue(runDir)!), parse.GetValue(run)!);
             var live = await LiveStatusAsync(connection.Client, parse.GetValue(run)!, ct);
+            if (live is not null && parse.GetValue(follow) && !live.IsFinished)
+            {
+                await using var follower = new RunProgressFollower(connection.Client, live.RunId);
+                var lastLine = "";
+                while (!live.IsFinished)
+                {
+                    live = await follower.NextAsync(TrainCommands.FollowPollAfter, ct);
+                    var line = TrainCommands.Describe(live);
+                    if (line != lastLine)
+                    {
+                        output.WriteLine($"{live.RunId}: {line}");
+                        lastLine = line;
+                    }
+                }
+            }
+
             if (live is not null)
             {
                 output.WriteLine($"{live.RunId}: {TrainCommands.Describe(live)} (from the cluster)");
                 output.WriteLine($"  step {live.Step}/{live.Steps}, policy version {live.PolicyVersion}, eval: initial {TrainCommands.Percent(live.InitialEvalAccuracy)}, warm start {TrainCommands.Percent(live.WarmStartEvalAccuracy)}, last {TrainCommands.Percent(live.FinalEvalAccuracy)}");
                 output.WriteLine($"  checkpoint {live.CheckpointLocation ?? "-"}");
+                output.WriteLine($"  silo {live.Silo ?? "-"}, recoveries after a lost silo {live.Recoveries}");
                 output.WriteLine($"  path {live.RunDirectory}");
                 if (live.Error is not null)
                 {

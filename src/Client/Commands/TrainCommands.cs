@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentRl.Abstractions.Training;
+using AgentRl.Client.Connection;
 using AgentRl.Grains.Training;
 
 namespace AgentRl.Client.Commands;
@@ -192,9 +193,12 @@ public static class TrainCommands
         var lastLine = "";
         RunStatus status;
         using var stopOnCancel = ct.Register(() => run.StopAsync(CancellationToken.None));
+
+        // Progress is pushed by the run grain at each phase and step; polled when no push comes for a while.
+        await using var follower = new RunProgressFollower(client, config.RunId);
         while (true)
         {
-            status = await run.GetStatusAsync(CancellationToken.None);
+            status = await follower.NextAsync(FollowPollAfter, CancellationToken.None);
             var line = Describe(status);
             if (line != lastLine)
             {
@@ -206,8 +210,6 @@ public static class TrainCommands
             {
                 break;
             }
-
-            await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
         }
 
         output.WriteLine();
@@ -235,6 +237,9 @@ public static class TrainCommands
 
         return await ExitCodeAsync(status);
     }
+
+    /// <summary>How long a follower waits for a pushed status before it polls.</summary>
+    internal static readonly TimeSpan FollowPollAfter = TimeSpan.FromSeconds(2);
 
     private static async Task<int> ExitCodeAsync(RunStatus status)
     {

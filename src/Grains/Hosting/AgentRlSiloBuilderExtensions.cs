@@ -3,6 +3,7 @@ using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
+using AgentRl.Policy.Checkpoints;
 using AgentRl.Tools.Catalog;
 using AgentRl.Tools.Parsing;
 using Microsoft.Extensions.Configuration;
@@ -49,6 +50,9 @@ public static class AgentRlSiloBuilderExtensions
         // AgentRl:Policies:{id}:… from the host's configuration, when it has one.
         builder.Services.AddOptions<PolicyHostOptions>().Configure<IServiceProvider>((o, sp) =>
             sp.GetService<IConfiguration>()?.GetSection("AgentRl").Bind(o));
+        // AgentRl:Checkpoints: the silo's default Azure connection for runs that select the azure-blob store without one.
+        builder.Services.AddOptions<CheckpointStoreOptions>().Configure<IServiceProvider>((o, sp) =>
+            sp.GetService<IConfiguration>()?.GetSection(CheckpointStoreOptions.SectionName).Bind(o));
         builder.Services.AddSingleton<PolicyHost>();
         builder.Services.AddSingleton<TaskCatalog>();
         builder.Services.AddSingleton(sp =>
@@ -64,6 +68,17 @@ public static class AgentRlSiloBuilderExtensions
         // Strategies are transient: the runtime initializes one instance per grain type from that type's manifest.
         builder.Services.AddPlacementFilter<RequiredSiloMetadataPlacementFilterStrategy, RequiredSiloMetadataPlacementFilterDirector>(ServiceLifetime.Transient);
         builder.Services.AddPlacementFilter<PreferredSiloRolePlacementFilterStrategy, PreferredSiloRolePlacementFilterDirector>(ServiceLifetime.Transient);
+        return builder;
+    }
+
+    /// <summary>
+    /// In-memory grain storage (<see cref="AgentRlStorage.Name"/>) and reminders: for a single embedded silo and tests. State
+    /// held in memory is lost with its silo, so a cluster that must survive silo loss uses Redis or ADO.NET instead.
+    /// </summary>
+    public static ISiloBuilder AddAgentRlInMemoryState(this ISiloBuilder builder)
+    {
+        builder.AddMemoryGrainStorage(AgentRlStorage.Name);
+        builder.UseInMemoryReminderService();
         return builder;
     }
 

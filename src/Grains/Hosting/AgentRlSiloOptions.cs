@@ -25,6 +25,19 @@ public sealed class AgentRlSiloOptions
     /// <summary>How long a grain call may run before Orleans fails it (warm start and updates are long calls). Default 30 minutes.</summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// Period of the keep-alive reminder a training run holds while it goes. When the run's silo is lost, the next tick
+    /// (after the cluster declares that silo dead) activates the run on another silo, which resumes it from its last
+    /// checkpoint. Default 1 minute (Orleans' minimum reminder period, <c>ReminderOptions.MinimumReminderPeriod</c>).
+    /// </summary>
+    public TimeSpan RunReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a run's progress subscription (<c>ITrainingRunGrain.SubscribeAsync</c>) lasts without renewal. Default 60 s;
+    /// clients renew every 20 s.
+    /// </summary>
+    public TimeSpan ProgressSubscriptionLifetime { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Extra metadata published with the silo (in addition to <c>Orleans:Metadata</c>).</summary>
     public Dictionary<string, string> Metadata { get; set; } = new(StringComparer.Ordinal);
 
@@ -44,6 +57,16 @@ public sealed class AgentRlSiloOptions
             {
                 yield return $"{SectionName}:Roles has unknown role '{role}'; known roles: {string.Join(", ", KnownRoles)}.";
             }
+        }
+
+        if (RunReminderPeriod <= TimeSpan.Zero)
+        {
+            yield return $"{SectionName}:RunReminderPeriod must be positive (got {RunReminderPeriod}).";
+        }
+
+        if (ProgressSubscriptionLifetime <= TimeSpan.Zero)
+        {
+            yield return $"{SectionName}:ProgressSubscriptionLifetime must be positive (got {ProgressSubscriptionLifetime}).";
         }
 
         if (TorchThreads < 0)

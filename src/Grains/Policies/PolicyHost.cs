@@ -1,4 +1,7 @@
+using AgentRl.Abstractions.Training;
+using AgentRl.Grains.Training;
 using AgentRl.Policy.Chat;
+using AgentRl.Policy.Checkpoints;
 using AgentRl.Policy.Generation;
 using AgentRl.Policy.HuggingFace;
 using AgentRl.Policy.Model;
@@ -104,7 +107,7 @@ public sealed class LocalPolicy : IDisposable
 }
 
 /// <summary>The policies this silo serves, built on first use (one inference engine per policy per process).</summary>
-public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, ILogger<PolicyHost> logger) : IDisposable
+public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, IOptions<CheckpointStoreOptions> checkpointOptions, ILogger<PolicyHost> logger) : IDisposable
 {
     private readonly PolicyHostOptions _options = hostOptions.Value;
 
@@ -162,9 +165,10 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, ILogger<
 
     /// <summary>
     /// Makes this silo's engine generate with at least <paramref name="minVersion"/>: loads the newest published version
-    /// from its checkpoint location when the engine is older. Concurrent callers share one load.
+    /// from its checkpoint location when the engine is older — a folder, or for the Azure store a download of the version
+    /// (checked against its manifest) into a temporary folder. Concurrent callers share one load.
     /// </summary>
-    public async Task EnsureVersionAsync(string policyId, long minVersion, Func<Task<(long Version, string? Location)>> latest, CancellationToken cancellationToken)
+    public async Task EnsureVersionAsync(string policyId, long minVersion, Func<Task<PolicyVersionInfo>> latest, CancellationToken cancellationToken)
     {
         var policy = Get(policyId);
         if (policy.Engine.PolicyVersion >= minVersion)
@@ -180,23 +184,41 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, ILogger<
                 return;
             }
 
-            var (version, location) = await latest();
+            var info = await latest();
+            var (version, location) = (info.Version, info.Location);
             if (version < minVersion || location is null)
             {
-                throw new InvalidOperationException($"Policy '{policyId}' version {minVersion} is not published (latest: {version}).");
+                throw new PolicyVersionNotPublishedException($"Policy '{policyId}' version {minVersion} is not published (latest: {version}).");
             }
 
-            using var checkpoint = HfCheckpoint.Open(location);
-            var weights = checkpoint.Weights.ReadAll();
+            string? downloaded = null;
             try
             {
-                await policy.Engine.LoadWeightsAsync(version, weights, cancellationToken);
+                if (info.Store is { Kind: CheckpointStoreSpec.AzureBlob } store)
+                {
+                    downloaded = Directory.CreateTempSubdirectory("agentrl-policy-").FullName;
+                    await RunCheckpointStores.Create(store, downloaded, checkpointOptions.Value).DownloadAsync(version, downloaded, cancellationToken);
+                }
+
+                using var checkpoint = HfCheckpoint.Open(downloaded ?? location);
+                var weights = checkpoint.Weights.ReadAll();
+                try
+                {
+                    await policy.Engine.LoadWeightsAsync(version, weights, cancellationToken);
+                }
+                finally
+                {
+                    foreach (var tensor in weights.Values)
+                    {
+                        tensor.Dispose();
+                    }
+                }
             }
             finally
             {
-                foreach (var tensor in weights.Values)
+                if (downloaded is not null)
                 {
-                    tensor.Dispose();
+                    Directory.Delete(downloaded, recursive: true);
                 }
             }
 

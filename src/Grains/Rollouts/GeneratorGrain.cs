@@ -22,11 +22,7 @@ public sealed class GeneratorGrain(PolicyHost policies) : Grain, IGeneratorGrain
         if (policy.Engine.PolicyVersion < request.MinPolicyVersion)
         {
             var registry = GrainFactory.GetGrain<IPolicyRegistryGrain>(policyId);
-            await policies.EnsureVersionAsync(policyId, request.MinPolicyVersion, async () =>
-            {
-                var latest = await registry.GetLatestAsync(cancellationToken);
-                return (latest.Version, latest.Location);
-            }, cancellationToken);
+            await policies.EnsureVersionAsync(policyId, request.MinPolicyVersion, () => registry.GetLatestAsync(cancellationToken), cancellationToken);
         }
 
         var result = await policy.Engine.GenerateAsync(

@@ -13,6 +13,9 @@ public sealed record RunStateFile
     public const string FileName = "run_state.json";
     public const string TrainerDirectoryName = "trainer";
 
+    /// <summary>Where a Checkpoint phase writes the next trainer state before it replaces <see cref="TrainerDirectoryName"/>.</summary>
+    public const string NextTrainerDirectoryName = "trainer.next";
+
     /// <summary>Last completed step (0 = initial evaluation and warm start done).</summary>
     public int Step { get; init; }
 
@@ -37,6 +40,25 @@ public sealed record RunStateFile
     public bool HasTrainerState { get; init; }
 
     public DateTimeOffset UpdatedUtc { get; init; }
+
+    /// <summary>The folder (under the run directory) holding the trainer state of <see cref="Step"/>: <c>trainer</c>, or <c>trainer.next</c> while a checkpoint is being committed.</summary>
+    public string TrainerDirectory { get; init; } = TrainerDirectoryName;
+
+    /// <summary>Fencing epoch of the run grain activation that wrote the file (see <see cref="RunGrainState.Epoch"/>).</summary>
+    public long Epoch { get; init; }
+
+    /// <summary>The start of the run that wrote the file (see <see cref="RunGrainState.StartId"/>).</summary>
+    public string? StartId { get; init; }
+
+    /// <summary>
+    /// The absolute folder of the trainer state of <see cref="Step"/>. <c>trainer.next</c> is renamed to <c>trainer</c> once the
+    /// file names it, so when it is gone the rename happened and <c>trainer</c> holds that state.
+    /// </summary>
+    public string TrainerPath(string runDirectory)
+    {
+        var named = Path.Combine(runDirectory, TrainerDirectory);
+        return Directory.Exists(named) ? named : Path.Combine(runDirectory, TrainerDirectoryName);
+    }
 
     public required RunConfig Config { get; init; }
 

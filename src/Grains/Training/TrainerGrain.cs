@@ -13,6 +13,7 @@ using AgentRl.Tasks;
 using AgentRl.Tasks.Demonstrations;
 using AgentRl.Tools.Catalog;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AgentRl.Grains.Training;
 
@@ -22,7 +23,7 @@ namespace AgentRl.Grains.Training;
 /// to the run's store and publishes (version, location) to the policy registry, from which other silos load.
 /// </summary>
 [TrainerPlacement]
-public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRuntime tools, ILogger<TrainerGrain> logger) : Grain, ITrainerGrain
+public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRuntime tools, IOptions<CheckpointStoreOptions> checkpointOptions, ILogger<TrainerGrain> logger) : Grain, ITrainerGrain
 {
     private const int CheckpointsKept = 3;
     private PolicyTrainer? _trainer;
@@ -31,6 +32,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     private ICheckpointStore? _store;
     private string _checkpointRoot = "";
     private string _attribution = TreeAttributions.Soft;
+    private CheckpointStoreSpec? _storeSpec;
 
     public Task InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default)
     {
@@ -49,8 +51,9 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         }.Validate());
         _checkpointRoot = spec.CheckpointDirectory;
         _attribution = spec.Attribution;
-        _store = CheckpointStoreFactory.Create(new CheckpointStoreOptions { Kind = CheckpointStoreOptions.LocalKind, Root = spec.CheckpointDirectory }, spec.RunId);
-        logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId);
+        _storeSpec = spec.CheckpointStore ?? new CheckpointStoreSpec(CheckpointStoreSpec.Local, null, "", "", spec.RunId);
+        _store = RunCheckpointStores.Create(_storeSpec, spec.CheckpointDirectory, checkpointOptions.Value);
+        logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}, checkpoints to {Store}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId, _store.Description);
         return Task.CompletedTask;
     }
 
@@ -133,6 +136,18 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     {
         var trainer = Trainer;
         await Task.Run(() => trainer.Load(directory), cancellationToken);
+
+        // A lost run may have published versions after this checkpoint (its trainer finished a step the run never recorded).
+        // The restored weights then take a new number above them, so no version number ever names two different weights.
+        var registered = await GrainFactory.GetGrain<IPolicyRegistryGrain>(this.GetPrimaryKeyString()).GetLatestAsync(cancellationToken);
+        var stored = await _store!.GetLatestVersionAsync(cancellationToken) ?? 0;
+        var published = Math.Max(registered.Version, stored);
+        if (published > trainer.PolicyVersion || (published == trainer.PolicyVersion && registered.Location is { } seen && seen != _store.GetLocation(published)))
+        {
+            logger.LogWarning("Trainer {PolicyId}: restored version {Version} is behind the published {Published}; republishing it as {Next}", this.GetPrimaryKeyString(), trainer.PolicyVersion, published, published + 1);
+            trainer.AdvanceVersion(published + 1);
+        }
+
         var location = await PublishAsync(cancellationToken);
         logger.LogInformation("Trainer {PolicyId}: resumed version {Version} ({Steps} RL optimizer steps) from {Directory}", this.GetPrimaryKeyString(), trainer.PolicyVersion, trainer.RlOptimizerSteps, directory);
         return new TrainResult(trainer.PolicyVersion, new Dictionary<string, double>(), location);
@@ -192,12 +207,12 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         }
 
         var location = _store.GetLocation(version);
-        await GrainFactory.GetGrain<IPolicyRegistryGrain>(policyId).PublishAsync(new PolicyVersionInfo(version, location), cancellationToken);
+        await GrainFactory.GetGrain<IPolicyRegistryGrain>(policyId).PublishAsync(new PolicyVersionInfo(version, location, _storeSpec), cancellationToken);
         await _store.DeleteOldVersionsAsync(CheckpointsKept, cancellationToken);
         return location;
     }
 
-    private PolicyTrainer Trainer => _trainer ?? throw new InvalidOperationException($"Trainer {this.GetPrimaryKeyString()} is not initialized; call InitializeAsync first.");
+    private PolicyTrainer Trainer => _trainer ?? throw new TrainerNotInitializedException($"Trainer {this.GetPrimaryKeyString()} is not initialized (a new activation, e.g. after its silo was lost); call InitializeAsync first.");
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
+using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Rollouts;
@@ -16,19 +17,44 @@ namespace AgentRl.Grains.Training;
 /// PublishWeights → Evaluate → Checkpoint (Advantage, Update and PublishWeights run inside the trainer grain's
 /// TrainStep and are timed together as Update). The loop runs in the background; status calls interleave with it.
 /// </summary>
-public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain> logger) : Grain, ITrainingRunGrain
+/// <remarks>
+/// Fault tolerance: the configuration and an "active" flag are kept in grain storage and a reminder ticks while the run
+/// goes. When the run's silo is lost, the reminder (or any call) activates the grain on another silo, which takes the run
+/// up again after the last checkpointed step (<see cref="RunStateFile"/>, trainer state reloaded). A step whose calls
+/// fail because another silo was lost (the trainer's, an episode's) is redone from the last checkpoint in place. Each
+/// take-over raises a fencing epoch written into <c>run_state.json</c>, so a lost activation still running (in-process
+/// test silos) cannot write a checkpoint, a metrics row or a final state over its successor's.
+/// </remarks>
+public sealed class TrainingRunGrain(
+    TaskCatalog tasks,
+    [PersistentState("run", AgentRlStorage.Name)] IPersistentState<RunGrainState> saved,
+    AgentRlSiloOptions siloOptions,
+    ILogger<TrainingRunGrain> logger) : Grain, ITrainingRunGrain, IRemindable
 {
+    private const string ReminderName = "agentrl.run-keepalive";
+
+    /// <summary>Silo losses a run survives in place, one after another, before it fails.</summary>
+    private const int MaxInPlaceRecoveries = 5;
+
     private RunStatus _status = new() { RunId = "", State = "Pending" };
     private CancellationTokenSource? _stop;
     private volatile bool _stopRequested;
+    private bool _deactivating;
     private Task? _loop;
     private readonly Stopwatch _clock = new();
+    private readonly Dictionary<IRunProgressObserver, DateTime> _observers = [];
 
-    public Task StartAsync(RunConfig config, CancellationToken cancellationToken = default)
+    public async Task StartAsync(RunConfig config, CancellationToken cancellationToken = default)
     {
-        if (_loop is { IsCompleted: false })
+        if (_loop is { IsCompleted: false } && !_status.IsFinished)
         {
             throw new InvalidOperationException($"Run {this.GetPrimaryKeyString()} is already running.");
+        }
+
+        if (_loop is not null)
+        {
+            // A finished run may still be recording its end in grain storage.
+            await _loop;
         }
 
         var problems = config.Validate().ToList();
@@ -38,16 +64,46 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
         }
 
         config = config with { RunId = this.GetPrimaryKeyString() };
-        _stop = new CancellationTokenSource();
-        _stopRequested = false;
-        _clock.Restart();
-        _status = new RunStatus { RunId = config.RunId, State = "Starting", Steps = config.Steps, RunDirectory = Path.GetFullPath(Path.Combine(config.RunDir, config.RunId)) };
-        _loop = RunLoopAsync(config, _stop.Token);
-        return Task.CompletedTask;
+        saved.State = new RunGrainState { Config = config, Active = true, Epoch = NextEpoch(config), StartId = Guid.NewGuid().ToString("N") };
+        await saved.WriteStateAsync(cancellationToken);
+        await this.RegisterOrUpdateReminder(ReminderName, siloOptions.RunReminderPeriod, siloOptions.RunReminderPeriod);
+        Begin(config, takeOver: false);
+    }
+
+    /// <summary>A run that was going when its previous activation was lost is taken up again here.</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (saved.State is not { Active: true, Config: { } config })
+        {
+            return;
+        }
+
+        if (EndedInFiles(config) is { } ended)
+        {
+            // Lost after recording its end in run_state.json but before grain storage: it stays ended.
+            logger.LogInformation("Run {RunId}: already {State} in run_state.json; not taken up again", config.RunId, ended);
+            saved.State = saved.State with { Active = false };
+            await saved.WriteStateAsync(cancellationToken);
+            return;
+        }
+
+        saved.State = saved.State with { Epoch = NextEpoch(config), Recoveries = saved.State.Recoveries + 1 };
+        await saved.WriteStateAsync(cancellationToken);
+        logger.LogWarning("Run {RunId}: taken up again on {Silo} (epoch {Epoch}) after its previous activation was lost", config.RunId, SiloName, saved.State.Epoch);
+        Begin(config, takeOver: true);
+    }
+
+    /// <summary>The keep-alive reminder: its tick is what activates the run on a surviving silo; a finished run drops it.</summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName == ReminderName && !saved.State.Active && _loop is not { IsCompleted: false })
+        {
+            await UnregisterKeepAliveAsync();
+        }
     }
 
     public Task<RunStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(_status with { ElapsedSeconds = _clock.Elapsed.TotalSeconds });
+        Task.FromResult(CurrentStatus());
 
     /// <summary>Stops after the step in flight: the loop checks the request between steps (and after the warm start).</summary>
     public Task StopAsync(CancellationToken cancellationToken = default)
@@ -56,18 +112,189 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
         return Task.CompletedTask;
     }
 
-    /// <summary>A deactivating run stops at once (the step in flight is lost; the last checkpoint stays resumable).</summary>
+    public Task SubscribeAsync(IRunProgressObserver observer, CancellationToken cancellationToken = default)
+    {
+        _observers[observer] = DateTime.UtcNow + siloOptions.ProgressSubscriptionLifetime;
+        return observer.OnProgressAsync(CurrentStatus());
+    }
+
+    public Task UnsubscribeAsync(IRunProgressObserver observer, CancellationToken cancellationToken = default)
+    {
+        _observers.Remove(observer);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A deactivating run stops at once (the step in flight is lost). It stays active in grain storage, so its reminder
+    /// takes it up again after the last checkpoint on another silo; <c>agentrl train --resume</c> works as well.
+    /// </summary>
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        _deactivating = true;
         _stop?.Cancel();
         return Task.CompletedTask;
     }
 
-    private async Task RunLoopAsync(RunConfig config, CancellationToken stop)
+    private void Begin(RunConfig config, bool takeOver)
+    {
+        _stop = new CancellationTokenSource();
+        _stopRequested = false;
+        _clock.Restart();
+        _status = new RunStatus { RunId = config.RunId, State = takeOver ? "Resuming" : "Starting", Steps = config.Steps, RunDirectory = Path.GetFullPath(Path.Combine(config.RunDir, config.RunId)), Silo = SiloName, Recoveries = saved.State.Recoveries };
+        _loop = RunLoopAsync(config, takeOver, saved.State.Epoch, _stop.Token);
+    }
+
+    private string SiloName => GrainContext.Address.SiloAddress?.ToString() ?? "";
+
+    private RunStatus CurrentStatus() => _status with { ElapsedSeconds = _clock.Elapsed.TotalSeconds, Epoch = saved.State.Epoch, Sequence = _sequence, Silo = SiloName };
+
+    private long _sequence;
+
+    /// <summary>The end state (Completed, Stopped, Failed) this start of the run recorded in <c>run_state.json</c>, if any.</summary>
+    private string? EndedInFiles(RunConfig config)
+    {
+        var file = RunStateFile.Read(Path.GetFullPath(Path.Combine(config.RunDir, config.RunId)));
+        return file is { State: "Completed" or "Stopped" or "Failed" } && file.StartId == saved.State.StartId && file.Epoch >= saved.State.Epoch ? file.State : null;
+    }
+
+    /// <summary>An epoch above both the stored one and the one in <c>run_state.json</c> (grain storage may be newer than the files or lost).</summary>
+    private long NextEpoch(RunConfig config)
+    {
+        long fileEpoch = 0;
+        try
+        {
+            fileEpoch = RunStateFile.Read(Path.GetFullPath(Path.Combine(config.RunDir, config.RunId)))?.Epoch ?? 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            logger.LogWarning(e, "Run {RunId}: could not read run_state.json for its epoch", config.RunId);
+        }
+
+        return Math.Max(saved.State.Epoch, fileEpoch) + 1;
+    }
+
+    /// <summary>
+    /// The run from start (or take-over) to its end state. An attempt that fails because a silo was lost is redone from the
+    /// last checkpoint, up to <see cref="MaxInPlaceRecoveries"/> times in a row.
+    /// </summary>
+    private async Task RunLoopAsync(RunConfig config, bool takeOver, long epoch, CancellationToken stop)
     {
         var runDir = _status.RunDirectory;
-        var trainerDir = Path.Combine(runDir, RunStateFile.TrainerDirectoryName);
+        var inPlace = 0;
+        while (true)
+        {
+            try
+            {
+                var (attempt, resetMetrics) = takeOver ? TakeOverConfig(config, runDir) : (config, false);
+                await RunAttemptAsync(attempt, resetMetrics, epoch, stop);
+                break;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                Set(state: "Stopped", phase: "");
+                break;
+            }
+            catch (RunSupersededException e)
+            {
+                // A newer activation owns the run: write nothing more.
+                logger.LogWarning("Run {RunId}: {Reason}", config.RunId, e.Message);
+                return;
+            }
+            catch (Exception e) when (IsSiloLoss(e) && inPlace < MaxInPlaceRecoveries)
+            {
+                inPlace++;
+                saved.State = saved.State with { Recoveries = saved.State.Recoveries + 1 };
+                _status = _status with { Recoveries = saved.State.Recoveries };
+                logger.LogWarning(e, "Run {RunId}: a silo was lost during {Phase}; redoing from the last checkpoint (recovery {Count})", config.RunId, _status.Phase, inPlace);
+                takeOver = true;
+                Set(state: "Resuming", phase: "");
+                await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Run {RunId} failed", config.RunId);
+                _status = _status with { State = "Failed", Error = e.Message };
+                break;
+            }
+        }
+
+        if (_deactivating)
+        {
+            // The silo is going away: the run stays active in grain storage and goes on elsewhere.
+            return;
+        }
+
+        RecordFinalState(runDir, epoch);
+        Notify();
+        saved.State = saved.State with { Active = false };
         try
+        {
+            await saved.WriteStateAsync(CancellationToken.None);
+            await UnregisterKeepAliveAsync();
+        }
+        catch (Exception e)
+        {
+            // The reminder drops itself on its next tick once the state says the run is not active.
+            logger.LogWarning(e, "Run {RunId}: could not record the end of the run in grain storage", config.RunId);
+        }
+    }
+
+    /// <summary>
+    /// A take-over continues after the last checkpoint of this start of the run (or of the run it resumed); with none yet it
+    /// starts over, dropping any metrics rows written before the loss.
+    /// </summary>
+    private (RunConfig Config, bool ResetMetrics) TakeOverConfig(RunConfig config, string runDir)
+    {
+        var file = RunStateFile.Read(runDir);
+        var ours = file is { HasTrainerState: true } && (file.StartId == saved.State.StartId || config.Resume);
+        return ours ? (config with { Resume = true }, false) : (config with { Resume = false }, true);
+    }
+
+    /// <summary>
+    /// A call failed because the silo it went to (or came from) left the cluster, or a grain lost its state with it (a
+    /// trainer not initialized, a registry that no longer lists the current version).
+    /// </summary>
+    private static bool IsSiloLoss(Exception e) => e switch
+    {
+        SiloUnavailableException or OrleansMessageRejectionException or TrainerNotInitializedException or PolicyVersionNotPublishedException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsSiloLoss),
+        _ => e.InnerException is { } inner && IsSiloLoss(inner),
+    };
+
+    private async Task UnregisterKeepAliveAsync()
+    {
+        if (await this.GetReminder(ReminderName) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    /// <summary>Pushes the status to subscribed observers, dropping lapsed subscriptions.</summary>
+    private void Notify()
+    {
+        if (_observers.Count == 0)
+        {
+            return;
+        }
+
+        var now = DateTime.UtcNow;
+        foreach (var lapsed in _observers.Where(o => o.Value < now).Select(o => o.Key).ToList())
+        {
+            _observers.Remove(lapsed);
+        }
+
+        _sequence++;
+        var status = CurrentStatus();
+        foreach (var observer in _observers.Keys)
+        {
+            observer.OnProgressAsync(status).Ignore();
+        }
+    }
+
+    /// <summary>One attempt at the run: from the start, or after the last checkpoint (<see cref="RunConfig.Resume"/>), to its end state.</summary>
+    private async Task RunAttemptAsync(RunConfig config, bool resetMetrics, long epoch, CancellationToken stop)
+    {
+        var runDir = _status.RunDirectory;
         {
             // Resume: continue after the last step whose trainer state was saved; metrics.csv drops any later rows.
             RunStateFile? resumed = null;
@@ -80,11 +307,11 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                 }
             }
 
-            using var artifacts = new RunArtifacts(runDir, resumed is null ? null : new RunArtifactsOptions { ResumeAfterStep = resumed.Step });
+            using var artifacts = new RunArtifacts(runDir, resumed is not null ? new RunArtifactsOptions { ResumeAfterStep = resumed.Step } : resetMetrics ? new RunArtifactsOptions { ResumeAfterStep = -1 } : null);
             await File.WriteAllTextAsync(Path.Combine(runDir, "config.json"), System.Text.Json.JsonSerializer.Serialize(config, RunJson.Options), stop);
             var task = tasks.Get(config.Task, config.TaskOptions);
             var trainer = GrainFactory.GetGrain<ITrainerGrain>(config.PolicyId);
-            var spec = new TrainerSpec(config.RunId, config.Algorithm, config.LearningRate, config.Steps, config.TokenBudget, config.Seed, Path.GetFullPath(config.RunDir), config.EpisodeBranching()?.Attribution ?? "soft");
+            var spec = new TrainerSpec(config.RunId, config.Algorithm, config.LearningRate, config.Steps, config.TokenBudget, config.Seed, Path.GetFullPath(config.RunDir), config.EpisodeBranching()?.Attribution ?? "soft", config.ResolveCheckpointStore());
             using (config.AllowCpuTraining ? PlacementRequestContext.AllowCpuTrainer() : null)
             {
                 await trainer.InitializeAsync(spec, stop).ExplainTrainerPlacementFailure();
@@ -96,7 +323,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
             if (resumed is not null)
             {
                 Set(state: "Resuming", phase: "LoadState", step: resumed.Step);
-                var restored = await trainer.LoadStateAsync(trainerDir, stop);
+                var restored = await trainer.LoadStateAsync(resumed.TrainerPath(runDir), stop);
                 version = restored.PolicyVersion;
                 firstStep = resumed.Step + 1;
                 _status = _status with
@@ -142,7 +369,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                 }
 
                 Set(phase: "Checkpoint");
-                await CheckpointAsync(config, trainer, runDir, trainerDir, 0, version, stop);
+                await CheckpointAsync(config, trainer, runDir, epoch, 0, version, stop);
             }
 
             var steps = config.SftOnly ? 0 : config.Steps;
@@ -201,13 +428,14 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
                 clock.Restart();
                 metrics["rollout/policy_version"] = version;
                 _status = _status with { CheckpointLocation = update.CheckpointLocation ?? _status.CheckpointLocation };
-                await CheckpointAsync(config, trainer, runDir, trainerDir, step, version, stop);
+                await CheckpointAsync(config, trainer, runDir, epoch, step, version, stop);
                 phases["Checkpoint"] = clock.Elapsed.TotalSeconds;
                 foreach (var (phase, seconds) in phases)
                 {
                     metrics[$"perf/phase/{phase}_s"] = seconds;
                 }
 
+                EnsureCurrent(runDir, epoch);
                 artifacts.RecordStep(step, metrics);
                 foreach (var trajectory in trajectories.Take(2))
                 {
@@ -216,6 +444,7 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
 
                 var perStep = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1);
                 _status = _status with { Metrics = metrics, PolicyVersion = version, EtaSeconds = perStep * (steps - step) };
+                Notify();
                 logger.LogInformation("Run {RunId} step {Step}: reward {Reward:0.000}, accuracy {Accuracy:P1}", config.RunId, step, metrics["rollout/reward_mean"], metrics["rollout/accuracy"]);
             }
 
@@ -223,43 +452,83 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
             var done = _status.Step >= steps || (config.SftOnly && !_stopRequested);
             Set(state: done ? "Completed" : "Stopped", phase: "");
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            Set(state: "Stopped", phase: "");
-        }
-        catch (Exception e)
-        {
-            logger.LogError(e, "Run {RunId} failed", config.RunId);
-            _status = _status with { State = "Failed", Error = e.Message };
-        }
-
-        RecordFinalState(runDir);
     }
 
-    /// <summary>Checkpoint phase: the trainer state (model + AdamW) to <c>trainer/</c>, then <c>run_state.json</c> naming it.</summary>
-    private async Task CheckpointAsync(RunConfig config, ITrainerGrain trainer, string runDir, string trainerDir, int step, long version, CancellationToken stop)
+    /// <summary>
+    /// Checkpoint phase: the trainer state (model + AdamW) to <c>trainer.next/</c>, then <c>run_state.json</c> naming it, then
+    /// <c>trainer.next/</c> renamed to <c>trainer/</c> and the file updated. At every moment the file names a complete state.
+    /// </summary>
+    private async Task CheckpointAsync(RunConfig config, ITrainerGrain trainer, string runDir, long epoch, int step, long version, CancellationToken stop)
     {
-        await trainer.SaveStateAsync(trainerDir, stop);
+        EnsureCurrent(runDir, epoch);
+        SettleTrainerDirectory(runDir);
+        var next = Path.Combine(runDir, RunStateFile.NextTrainerDirectoryName);
+        if (Directory.Exists(next))
+        {
+            Directory.Delete(next, recursive: true);
+        }
+
+        await trainer.SaveStateAsync(next, stop);
+        EnsureCurrent(runDir, epoch);
         _status = _status with { Step = step, PolicyVersion = version };
-        StateFile(config, step, "Training", hasTrainerState: true).Write(runDir);
+        (StateFile(config, step, "Training", hasTrainerState: true, epoch) with { TrainerDirectory = RunStateFile.NextTrainerDirectoryName }).Write(runDir);
+        SettleTrainerDirectory(runDir);
         _lastConfig = config;
+    }
+
+    /// <summary>When <c>run_state.json</c> names <c>trainer.next/</c>: replaces <c>trainer/</c> with it and updates the file.</summary>
+    private static void SettleTrainerDirectory(string runDir)
+    {
+        var file = RunStateFile.Read(runDir);
+        if (file is null || file.TrainerDirectory == RunStateFile.TrainerDirectoryName)
+        {
+            return;
+        }
+
+        var next = Path.Combine(runDir, RunStateFile.NextTrainerDirectoryName);
+        var current = Path.Combine(runDir, RunStateFile.TrainerDirectoryName);
+        if (Directory.Exists(next))
+        {
+            if (Directory.Exists(current))
+            {
+                Directory.Delete(current, recursive: true);
+            }
+
+            Directory.Move(next, current);
+        }
+
+        (file with { TrainerDirectory = RunStateFile.TrainerDirectoryName }).Write(runDir);
+    }
+
+    /// <summary>Throws <see cref="RunSupersededException"/> when a newer activation of the run has written <c>run_state.json</c>.</summary>
+    private static void EnsureCurrent(string runDir, long epoch)
+    {
+        var file = RunStateFile.Read(runDir);
+        if (file is not null && file.Epoch > epoch)
+        {
+            throw new RunSupersededException($"epoch {epoch} was superseded by epoch {file.Epoch}");
+        }
     }
 
     private RunConfig? _lastConfig;
 
     /// <summary>The end state goes into <c>run_state.json</c> too, keeping the last checkpointed step.</summary>
-    private void RecordFinalState(string runDir)
+    private void RecordFinalState(string runDir, long epoch)
     {
         try
         {
             var previous = RunStateFile.Read(runDir);
             var config = previous?.Config ?? _lastConfig;
-            if (config is null)
+            if (config is null || previous?.Epoch > epoch)
             {
                 return;
             }
 
-            (StateFile(config, previous?.Step ?? 0, _status.State, previous?.HasTrainerState ?? false) with { PolicyVersion = previous?.PolicyVersion ?? 0 }).Write(runDir);
+            (StateFile(config, previous?.Step ?? 0, _status.State, previous?.HasTrainerState ?? false, epoch) with
+            {
+                PolicyVersion = previous?.PolicyVersion ?? 0,
+                TrainerDirectory = previous?.TrainerDirectory ?? RunStateFile.TrainerDirectoryName,
+            }).Write(runDir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
         {
@@ -267,8 +536,10 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
         }
     }
 
-    private RunStateFile StateFile(RunConfig config, int step, string state, bool hasTrainerState) => new()
+    private RunStateFile StateFile(RunConfig config, int step, string state, bool hasTrainerState, long epoch) => new()
     {
+        Epoch = epoch,
+        StartId = saved.State.StartId,
         Step = step,
         PolicyVersion = _status.PolicyVersion,
         State = state,
@@ -348,8 +619,11 @@ public sealed class TrainingRunGrain(TaskCatalog tasks, ILogger<TrainingRunGrain
         return metrics;
     }
 
-    private void Set(string? state = null, string? phase = null, int? step = null) =>
+    private void Set(string? state = null, string? phase = null, int? step = null)
+    {
         _status = _status with { State = state ?? _status.State, Phase = phase ?? _status.Phase, Step = step ?? _status.Step };
+        Notify();
+    }
 }
 
 /// <summary>JSON settings of run configurations (camelCase, indented).</summary>

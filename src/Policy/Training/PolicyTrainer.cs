@@ -338,6 +338,18 @@ public sealed class PolicyTrainer : IDisposable
         ReferenceModel = CopyFrozen(Model);
     }
 
+    /// <summary>
+    /// Moves the version counter forward to <paramref name="version"/> (never back), without changing the weights: a resumed
+    /// trainer whose restored version number was already published with other weights takes a new number.
+    /// </summary>
+    public void AdvanceVersion(long version)
+    {
+        if (version > PolicyVersion)
+        {
+            PolicyVersion = version;
+        }
+    }
+
     /// <summary>Saves weights, optimizer state, reference weights and counters into <paramref name="directory"/> (<see cref="TrainerState"/>).</summary>
     public void Save(string directory) => TrainerState.Save(directory, this);
 

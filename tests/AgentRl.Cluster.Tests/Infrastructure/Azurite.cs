@@ -75,6 +75,14 @@ public sealed class AzuriteServer : IAsyncDisposable
         throw new TimeoutException("azurite-blob did not listen within 20 s: " + process.Output);
     }
 
+    /// <summary>Stops the service now (SIGTERM, by PID) to simulate a storage outage; the folder stays until disposal.</summary>
+    public async Task StopAsync()
+    {
+        Processes.Terminate(Process.Process);
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await Process.Process.WaitForExitAsync(wait.Token);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Process.DisposeAsync();

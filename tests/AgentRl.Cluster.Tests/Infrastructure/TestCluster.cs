@@ -15,7 +15,8 @@ public sealed class AgentRlTestCluster : IAsyncDisposable
 
     public IClusterClient Client => Cluster.Client;
 
-    public static async Task<AgentRlTestCluster> StartAsync(int silos = 2, Action<int, AgentRlSiloOptions>? configureSilo = null, Action<ISiloBuilder>? configureBuilder = null)
+    /// <summary>Starts the cluster; <c>configureState</c> sets every silo's grain storage and reminders (default: in memory).</summary>
+    public static async Task<AgentRlTestCluster> StartAsync(int silos = 2, Action<int, AgentRlSiloOptions>? configureSilo = null, Action<ISiloBuilder>? configureBuilder = null, Action<ISiloBuilder>? configureState = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSilo((options, silo) =>
@@ -27,6 +28,15 @@ public sealed class AgentRlTestCluster : IAsyncDisposable
                 o.TorchThreads = 1;
                 configureSilo?.Invoke(index, o);
             });
+            if (configureState is null)
+            {
+                silo.AddAgentRlInMemoryState();
+            }
+            else
+            {
+                configureState(silo);
+            }
+
             configureBuilder?.Invoke(silo);
         });
         var cluster = builder.Build();

@@ -179,9 +179,17 @@ public sealed class RunLifecycleTests : IDisposable
         }
 
         Assert.Contains("(from the cluster)", status.Stdout, StringComparison.Ordinal);
+
+        // A follower renders the pushed progress until the run ends (here: stopped from another client).
+        var follow = Processes.RunAsync("dotnet", [.. cluster, "runs", "status", "live", "--follow", "--run-dir", _runDir], timeout);
+        await Task.Delay(TimeSpan.FromSeconds(3));
         var stop = await Processes.RunAsync("dotnet", [.. cluster, "runs", "stop", "live"], timeout);
         Assert.True(stop.ExitCode == 0, stop.Stdout + stop.Stderr);
         Assert.Contains("stop requested", stop.Stdout, StringComparison.Ordinal);
+        var followed = await follow;
+        Assert.True(followed.ExitCode == 0, followed.Stdout + followed.Stderr);
+        Assert.Matches(@"(?m)^live: step \d+/200 \[", followed.Stdout);
+        Assert.Matches(@"(?m)^live: Stopped", followed.Stdout);
 
         using (var wait = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
         {

@@ -1,0 +1,126 @@
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
+using AgentRl.Cluster.Tests.Infrastructure;
+using AgentRl.Grains.Policies;
+using AgentRl.Grains.Reporting;
+using AgentRl.Grains.Training;
+using AgentRl.Policy.Checkpoints;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentRl.Cluster.Tests.Training;
+
+/// <summary>A run whose configuration selects the Azure Blob checkpoint store, against a real Azurite started by the test.</summary>
+public sealed class BlobCheckpointRunTests : IDisposable
+{
+    private readonly string _runDir = Path.Combine(Path.GetTempPath(), "agentrl-blobrun-" + Guid.NewGuid().ToString("N"));
+
+    private RunConfig Toy(int steps, AzuriteServer azurite) => new()
+    {
+        Steps = steps,
+        PromptsPerStep = 2,
+        GroupSize = 2,
+        SftDemonstrations = 8,
+        SftEpochs = 1,
+        EvalSize = 2,
+        EvalEvery = 100,
+        PassK = 0,
+        RunDir = _runDir,
+        Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
+        CheckpointStore = "azure-blob://agentrl-runs/team-a",
+        CheckpointConnectionString = azurite.ConnectionString,
+    };
+
+    [Fact]
+    public async Task BlobStoreRun_PublishesCheckpointsToAzurite_AndARolloutSiloLoadsThePublishedVersionFromThere()
+    {
+        await using var azurite = await AzuriteServer.StartAsync();
+        await using var cluster = await AgentRlTestCluster.StartAsync(2, (index, o) => o.Roles = index == 0 ? "rollout,tools,trainer" : "rollout,tools");
+        var run = cluster.Client.GetGrain<ITrainingRunGrain>("blob");
+
+        await run.StartAsync(Toy(steps: 2, azurite));
+        var status = await WaitAsync(run, s => s.IsFinished);
+
+        Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
+        var store = CheckpointStoreFactory.Create(new CheckpointStoreOptions { Kind = "azure-blob", ConnectionString = azurite.ConnectionString, Container = "agentrl-runs", Prefix = "team-a" }, "blob");
+        var versions = await store.ListVersionsAsync();
+        Assert.Contains(status.PolicyVersion, versions);
+        var latest = await cluster.Client.GetGrain<IPolicyRegistryGrain>("default").GetLatestAsync();
+        Assert.Equal(status.PolicyVersion, latest.Version);
+        Assert.Equal(store.GetLocation(latest.Version), latest.Location);
+        Assert.StartsWith($"http://127.0.0.1:{azurite.Port}/devstoreaccount1/agentrl-runs/team-a/blob/checkpoints/v", status.CheckpointLocation, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_runDir, "blob", "checkpoints")), "no local checkpoints with the blob store");
+
+        // The rollout-only silo has no trainer: the registry's blob location is its only way to the new weights.
+        var rolloutSilo = cluster.Cluster.Silos.Single(s => AgentRlTestCluster.SiloIndex(s.Name) == 1);
+        var policies = cluster.Cluster.GetSiloServiceProvider(rolloutSilo.SiloAddress).GetRequiredService<PolicyHost>();
+        var registry = cluster.Client.GetGrain<IPolicyRegistryGrain>("default");
+        await policies.EnsureVersionAsync("default", latest.Version, () => registry.GetLatestAsync(), CancellationToken.None);
+        Assert.Equal(latest.Version, policies.Get("default").Engine.PolicyVersion);
+
+        // The blob checkpoint is a complete Hugging Face directory.
+        var download = Directory.CreateTempSubdirectory("agentrl-blobrun-dl-").FullName;
+        try
+        {
+            var manifest = await store.DownloadAsync(latest.Version, download);
+            Assert.Contains(manifest.Files, f => f.Name == "model.safetensors");
+            Assert.Contains(manifest.Files, f => f.Name == "tokenizer.json");
+        }
+        finally
+        {
+            Directory.Delete(download, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task BlobStoreOutage_MidRun_FailsTheRunWithTheStoreErrorAndKeepsTheLastCheckpoint()
+    {
+        await using var azurite = await AzuriteServer.StartAsync();
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        var run = cluster.Client.GetGrain<ITrainingRunGrain>("outage");
+
+        var directory = Path.Combine(_runDir, "outage");
+        await run.StartAsync(Toy(steps: 50, azurite));
+        await WaitAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
+        await azurite.StopAsync();
+        var status = await WaitAsync(run, s => s.IsFinished);
+
+        Assert.Equal("Failed", status.State);
+        Assert.Contains($"azure-blob checkpoint store http://127.0.0.1:{azurite.Port}/devstoreaccount1", status.Error, StringComparison.Ordinal);
+        Assert.Contains("could not", status.Error, StringComparison.Ordinal);
+
+        // What was checkpointed before the outage stays resumable: run_state.json, trainer state, one metrics row per step.
+        var state = RunStateFile.Read(directory)!;
+        Assert.Equal("Failed", state.State);
+        Assert.True(state.HasTrainerState);
+        Assert.InRange(state.Step, 1, 49);
+        Assert.Contains("could not", state.Error, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(state.TrainerPath(directory), "trainer_state.json")));
+        var rows = MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv"));
+        Assert.Equal(Enumerable.Range(0, state.Step + 1).Select(i => (long)i), rows.Select(r => r.Step));
+    }
+
+    private static async Task<RunStatus> WaitAsync(ITrainingRunGrain run, Func<RunStatus, bool> until)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (DateTime.UtcNow < deadline)
+        {
+            var status = await run.GetStatusAsync();
+            if (until(status))
+            {
+                return status;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException("the run did not reach the awaited state within 3 minutes");
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_runDir))
+        {
+            Directory.Delete(_runDir, recursive: true);
+        }
+    }
+}
