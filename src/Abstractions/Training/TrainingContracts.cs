@@ -46,17 +46,17 @@ public sealed record RunConfig
     /// <summary>RL learning rate (AdamW). Default 2e-4 (tiny models; use ~1e-6 for 0.5B+).</summary>
     [Id(10)] public double LearningRate { get; init; } = 2e-4;
 
-    /// <summary>Warm-start demonstrations (0 = no warm start). Default 2000.</summary>
-    [Id(11)] public int SftDemonstrations { get; init; } = 2000;
+    /// <summary>Warm-start demonstrations (0 = no warm start). Default 12000.</summary>
+    [Id(11)] public int SftDemonstrations { get; init; } = 12000;
 
-    /// <summary>Warm-start epochs. Default 3.</summary>
-    [Id(12)] public int SftEpochs { get; init; } = 3;
+    /// <summary>Warm-start epochs. Default 1.</summary>
+    [Id(12)] public int SftEpochs { get; init; } = 1;
 
     /// <summary>Warm-start learning rate. Default 3e-3.</summary>
     [Id(13)] public double SftLearningRate { get; init; } = 3e-3;
 
-    /// <summary>Share of deliberately flawed demonstrations, so the warm-started model has room to improve. Default 0.3.</summary>
-    [Id(14)] public double SftFlawedFraction { get; init; } = 0.3;
+    /// <summary>Share of deliberately flawed demonstrations, so the warm-started model has room to improve. Default 0.6.</summary>
+    [Id(14)] public double SftFlawedFraction { get; init; } = 0.6;
 
     /// <summary>Evaluate every N steps (and before the first and after the last). Default 10.</summary>
     [Id(15)] public int EvalEvery { get; init; } = 10;
@@ -106,6 +106,13 @@ public sealed record RunConfig
     /// with a guess). Default <c>skip-tool</c>: the warm-started model knows the tool format but often skips its tool.
     /// </summary>
     [Id(25)] public IReadOnlyList<string> SftFlaws { get; init; } = ["skip-tool"];
+
+    /// <summary>
+    /// Synthetic "repeat this string" examples (strings over the characters the task's tool calls and results use) mixed
+    /// into the warm start's demonstrations. A random tiny model has no copying circuit — pretraining gives real models
+    /// one — and without it never learns to copy an expression into its tool call. 0 for a pretrained model. Default 11200.
+    /// </summary>
+    [Id(30)] public int SftEchoExamples { get; init; } = 11200;
 
     /// <summary>The names <see cref="SftFlaws"/> accepts.</summary>
     public static readonly IReadOnlyList<string> KnownSftFlaws = ["wrong-tool-argument", "wrong-final-answer", "missing-answer-tag", "skip-tool"];
@@ -164,6 +171,7 @@ public sealed record RunConfig
         if (Temperature < 0) yield return "temperature must be ≥ 0";
         if (LearningRate <= 0 || SftLearningRate <= 0) yield return "learning rates must be > 0";
         if (SftFlawedFraction is < 0 or > 1) yield return "sftFlawedFraction must be in [0, 1]";
+        if (SftEchoExamples < 0) yield return "sftEchoExamples must be ≥ 0";
         if (SftFlawedFraction > 0 && (SftFlaws is null || SftFlaws.Count == 0)) yield return "sftFlaws must name at least one flaw when sftFlawedFraction > 0";
         foreach (var flaw in SftFlaws ?? [])
         {
@@ -298,7 +306,8 @@ public sealed record SftSpec(
     [property: Id(4)] int Epochs,
     [property: Id(5)] double LearningRate,
     [property: Id(6)] int Seed,
-    [property: Id(7)] IReadOnlyList<string>? Flaws = null);
+    [property: Id(7)] IReadOnlyList<string>? Flaws = null,
+    [property: Id(8)] int EchoExamples = 0);
 
 /// <summary>Loss parts, clip fractions, KL, entropy, gradient norm, tokens/s of one update, and the new version.</summary>
 [GenerateSerializer, Immutable, Alias("agentrl.train-result.v1")]

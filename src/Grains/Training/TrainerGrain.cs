@@ -86,13 +86,24 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
                 .Where(p => p.Demonstration.ToolResultsAgree || p.Demonstration.Flaw != DemonstrationFlaw.None)
                 .Select(p => DemonstrationTokens.Build(template, p.Demonstration.Messages, p.Tools))
                 .ToList();
+            var demonstrationCount = examples.Count;
+            if (spec.EchoExamples > 0)
+            {
+                var alphabet = EchoExamples.Alphabet(demonstrations.Select(d => d.Messages));
+                if (alphabet.Length > 0)
+                {
+                    examples.AddRange(EchoExamples.Build(template, alphabet, spec.EchoExamples, spec.Seed + 1));
+                }
+            }
+
             var steps = await Task.Run(
-                () => SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = 16 }, cancellationToken: cancellationToken),
+                () => SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = 16, WarmupSteps = 20 }, cancellationToken: cancellationToken),
                 cancellationToken);
             var last = steps[^1].ToDictionary();
             var metrics = new Dictionary<string, double>(last.Select(kv => KeyValuePair.Create("sft/" + kv.Key.Replace("sft/", "", StringComparison.Ordinal), kv.Value)))
             {
-                ["sft/examples"] = examples.Count,
+                ["sft/examples"] = demonstrationCount,
+                ["sft/echo_examples"] = examples.Count - demonstrationCount,
                 ["sft/first_loss"] = steps[0].Loss,
             };
             var location = await PublishAsync(cancellationToken);

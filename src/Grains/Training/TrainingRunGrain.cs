@@ -347,7 +347,7 @@ public sealed class TrainingRunGrain(
                 if (config.SftDemonstrations > 0)
                 {
                     Set(state: "WarmStart", phase: "WarmStart");
-                    var sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000, config.SftFlaws), stop);
+                    var sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000, config.SftFlaws, config.SftEchoExamples), stop);
                     version = sft.PolicyVersion;
                     Set(phase: "Evaluate");
                     var warm = await EvaluateAsync(config, evalItems, version, "warmstart", stop);

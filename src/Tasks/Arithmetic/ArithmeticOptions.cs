@@ -3,11 +3,11 @@ namespace AgentRl.Tasks.Arithmetic;
 /// <summary>Difficulty knobs of the arithmetic task.</summary>
 public sealed record ArithmeticOptions : TaskOptions
 {
-    /// <summary>Fewest binary operations per expression. Default 2.</summary>
-    public int MinOperations { get; init; } = 2;
+    /// <summary>Fewest binary operations per expression. Default 1.</summary>
+    public int MinOperations { get; init; } = 1;
 
-    /// <summary>Most binary operations per expression. Default 3.</summary>
-    public int MaxOperations { get; init; } = 3;
+    /// <summary>Most binary operations per expression. Default 2.</summary>
+    public int MaxOperations { get; init; } = 2;
 
     /// <summary>Fewest digits of an operand. Default 2.</summary>
     public int MinDigits { get; init; } = 2;

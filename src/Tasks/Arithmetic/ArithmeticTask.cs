@@ -19,7 +19,7 @@ public sealed partial class ArithmeticTask : IAgentTask
     public const string ExpressionKey = "expression";
 
     public const string DefaultSystemPrompt =
-        "Compute the expression exactly. Call calculator-evaluate with it, then reply with the integer as <answer>N</answer>.";
+        "Use calculator-evaluate, then answer <answer>N</answer>.";
 
     internal static readonly IReadOnlyList<string> Tools = new[] { CalculatorTool };
 

@@ -18,7 +18,7 @@ public sealed class TaskRegistryTests
         Assert.Equal(["calculator-evaluate"], tasks[0].AllowedTools);
         Assert.Equal(["kb-search"], tasks[1].AllowedTools);
         Assert.Equal(["python-run"], tasks[2].AllowedTools);
-        Assert.Equal("2", tasks[0].OptionDefaults["MinOperations"]);
+        Assert.Equal("1", tasks[0].OptionDefaults["MinOperations"]);
         Assert.Equal("3", tasks[1].OptionDefaults["MaxHops"]);
     }
 

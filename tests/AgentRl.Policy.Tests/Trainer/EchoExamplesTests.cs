@@ -1,0 +1,50 @@
+using AgentRl.Abstractions.Chat;
+using AgentRl.Policy.Chat;
+using AgentRl.Policy.Tokenization;
+using AgentRl.Policy.Training;
+
+namespace AgentRl.Policy.Tests.Trainer;
+
+public sealed class EchoExamplesTests
+{
+    private static readonly ByteLevelTokenizer Tokenizer = new();
+    private static readonly IChatTemplate Template = ChatTemplates.Create(ChatTemplates.Compact, Tokenizer);
+
+    [Fact]
+    public void Build_EveryExample_AssistantTurnRepeatsTheUserTextAndOnlyItIsTrained()
+    {
+        var examples = EchoExamples.Build(Template, "0123456789+-*/() ", 200, seed: 4, minLength: 2, maxLength: 9);
+        Assert.Equal(200, examples.Count);
+        var lengths = new HashSet<int>();
+        foreach (var example in examples)
+        {
+            var first = Array.IndexOf(example.LossMask, (byte)1);
+            Assert.True(first > 0);
+            Assert.All(example.LossMask.AsSpan(first).ToArray(), m => Assert.Equal(1, m));
+            var prompt = Tokenizer.Decode(example.TokenIds.AsSpan(0, first).ToArray());
+            var answer = Tokenizer.Decode(example.TokenIds.AsSpan(first).ToArray());
+            var user = prompt[(prompt.IndexOf(CompactChatTemplate.UserMarker, StringComparison.Ordinal) + CompactChatTemplate.UserMarker.Length)..prompt.IndexOf(CompactChatTemplate.EndMarker, StringComparison.Ordinal)];
+            Assert.Equal(user + CompactChatTemplate.EndMarker, answer);
+            Assert.InRange(user.Length, 2, 9);
+            Assert.All(user, c => Assert.Contains(c, "0123456789+-*/() "));
+            lengths.Add(user.Length);
+        }
+
+        Assert.Equal(8, lengths.Count);
+        Assert.Equal(examples.Select(e => e.TokenIds), EchoExamples.Build(Template, "0123456789+-*/() ", 200, seed: 4, minLength: 2, maxLength: 9).Select(e => e.TokenIds));
+    }
+
+    [Fact]
+    public void Alphabet_TakesToolArgumentsAndResults_NotPromptsOrAnswers()
+    {
+        IReadOnlyList<ChatMessage> conversation =
+        [
+            ChatMessage.System("Use the calculator."),
+            ChatMessage.User("Compute 12 + 3"),
+            ChatMessage.Assistant("", new ToolCall("calculator", """{"expression":"12 + 3","digits":7}""")),
+            ChatMessage.Tool("calculator", "15\n"),
+            ChatMessage.Assistant("<answer>15</answer>"),
+        ];
+        Assert.Equal(" +12357", string.Concat(EchoExamples.Alphabet([conversation]).Order()));
+    }
+}
