@@ -39,6 +39,8 @@ public sealed class AgentRlTestCluster : IAsyncDisposable
 
             configureBuilder?.Invoke(silo);
         });
+        // The test client waits as long as the silos do (a loaded 2-core CI machine runs 200 episodes past the 30 s default).
+        builder.ConfigureClient(client => client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5)));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new AgentRlTestCluster(cluster);
