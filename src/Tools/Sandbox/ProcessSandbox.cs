@@ -62,7 +62,7 @@ public sealed partial class ProcessSandbox : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<int, (Process Process, bool OwnGroup, string? Marker)> _running = new();
     private SandboxIsolation? _resolved;
-    private bool _disposed;
+    private volatile bool _disposed;
 
     public ProcessSandbox(ProcessSandboxOptions options, ILogger<ProcessSandbox>? logger = null)
     {
@@ -143,6 +143,12 @@ public sealed partial class ProcessSandbox : IDisposable
         var ownGroup = isolation != SandboxIsolation.Bubblewrap;
         var marker = ownGroup ? null : workDir;
         _running[process.Id] = (process, ownGroup, marker);
+        if (_disposed)
+        {
+            // Disposed while this run was starting: Dispose did not see it, so kill it here.
+            KillTree(process, ownGroup, marker);
+        }
+
         var timedOut = false;
         try
         {
