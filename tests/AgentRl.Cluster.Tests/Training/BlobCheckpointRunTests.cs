@@ -38,7 +38,7 @@ public sealed class BlobCheckpointRunTests : IDisposable
         var run = cluster.Client.GetGrain<ITrainingRunGrain>("blob");
 
         await run.StartAsync(Toy(steps: 2, azurite));
-        var status = await WaitAsync(run, s => s.IsFinished);
+        var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
         Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
         var store = CheckpointStoreFactory.Create(new CheckpointStoreOptions { Kind = "azure-blob", ConnectionString = azurite.ConnectionString, Container = "agentrl-runs", Prefix = "team-a" }, "blob");
@@ -80,9 +80,9 @@ public sealed class BlobCheckpointRunTests : IDisposable
 
         var directory = Path.Combine(_runDir, "outage");
         await run.StartAsync(Toy(steps: 50, azurite));
-        await WaitAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
+        await RunWaits.UntilAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
         await azurite.StopAsync();
-        var status = await WaitAsync(run, s => s.IsFinished);
+        var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
         Assert.Equal("Failed", status.State);
         Assert.Contains($"azure-blob checkpoint store http://127.0.0.1:{azurite.Port}/devstoreaccount1", status.Error, StringComparison.Ordinal);
@@ -97,23 +97,6 @@ public sealed class BlobCheckpointRunTests : IDisposable
         Assert.True(File.Exists(Path.Combine(state.TrainerPath(directory), "trainer_state.json")));
         var rows = MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv"));
         Assert.Equal(Enumerable.Range(0, state.Step + 1).Select(i => (long)i), rows.Select(r => r.Step));
-    }
-
-    private static async Task<RunStatus> WaitAsync(ITrainingRunGrain run, Func<RunStatus, bool> until)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = await run.GetStatusAsync();
-            if (until(status))
-            {
-                return status;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("the run did not reach the awaited state within 3 minutes");
     }
 
     public void Dispose()

@@ -65,7 +65,7 @@ public sealed class RunFailoverTests : IDisposable
             RunDir = _runDir,
             Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
         });
-        var before = await WaitAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
+        var before = await RunWaits.UntilAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
         Assert.True(before.State == "Training", $"{before.State}: {before.Error}");
         var epochBefore = RunStateFile.Read(directory)!.Epoch;
         var doomed = cluster.Cluster.Silos.Single(s => s.SiloAddress.ToString() == before.Silo);
@@ -160,7 +160,7 @@ public sealed class RunFailoverTests : IDisposable
             RunDir = _runDir,
             Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
         });
-        var before = await WaitAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
+        var before = await RunWaits.UntilAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
         Assert.True(before.State == "Training", $"{before.State}: {before.Error}");
         var trainerId = cluster.Client.GetGrain<ITrainerGrain>("default").GetGrainId();
         var statistics = await cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
@@ -168,7 +168,7 @@ public sealed class RunFailoverTests : IDisposable
         Assert.NotEqual(runSilo, trainerSilo.ToString());
 
         await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.Single(s => s.SiloAddress == trainerSilo));
-        var after = await WaitAsync(run, s => s.IsFinished);
+        var after = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
         Assert.True(after.State == "Completed", $"{after.State}: {after.Error}");
         Assert.Equal(runSilo, after.Silo);
@@ -206,23 +206,6 @@ public sealed class RunFailoverTests : IDisposable
         }
 
         throw new TimeoutException($"run_state.json in {directory} did not reach the awaited state within 3 minutes: {File.ReadAllText(Path.Combine(directory, RunStateFile.FileName))}");
-    }
-
-    private static async Task<RunStatus> WaitAsync(ITrainingRunGrain run, Func<RunStatus, bool> until)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = await run.GetStatusAsync();
-            if (until(status))
-            {
-                return status;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("the run did not reach the awaited state within 3 minutes");
     }
 
     public void Dispose()

@@ -35,7 +35,7 @@ public sealed class RunLifecycleTests : IDisposable
         var run = cluster.Client.GetGrain<ITrainingRunGrain>("warm");
 
         await run.StartAsync(Toy(steps: 5) with { SftOnly = true });
-        var status = await WaitAsync(run, s => s.IsFinished);
+        var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
         Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
         Assert.Equal(0, status.Step);
@@ -65,9 +65,9 @@ public sealed class RunLifecycleTests : IDisposable
 
         // Stop while step 1 is in flight: the run finishes step 1 and ends Stopped.
         await run.StartAsync(Toy(steps: 3));
-        await WaitAsync(run, s => s.State == "Training" || s.IsFinished);
+        await RunWaits.UntilAsync(run, s => s.State == "Training" || s.IsFinished);
         await run.StopAsync();
-        var stopped = await WaitAsync(run, s => s.IsFinished);
+        var stopped = await RunWaits.UntilAsync(run, s => s.IsFinished);
         Assert.True(stopped.State == "Stopped", $"{stopped.State}: {stopped.Error}");
         Assert.InRange(stopped.Step, 1, 2);
         var directory = Path.Combine(_runDir, "resumable");
@@ -77,7 +77,7 @@ public sealed class RunLifecycleTests : IDisposable
         Assert.True(optimizerStepsBefore > 0);
 
         await run.StartAsync(Toy(steps: 4) with { Resume = true });
-        var resumed = await WaitAsync(run, s => s.IsFinished);
+        var resumed = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
         Assert.True(resumed.State == "Completed", $"{resumed.State}: {resumed.Error}");
         Assert.Equal(4, resumed.Step);
@@ -106,7 +106,7 @@ public sealed class RunLifecycleTests : IDisposable
         var run = cluster.Client.GetGrain<ITrainingRunGrain>("never-ran");
 
         await run.StartAsync(Toy(steps: 1) with { Resume = true });
-        var status = await WaitAsync(run, s => s.IsFinished);
+        var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
         Assert.Equal("Failed", status.State);
         Assert.Contains("run_state.json", status.Error, StringComparison.Ordinal);
@@ -213,23 +213,6 @@ public sealed class RunLifecycleTests : IDisposable
     {
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDirectory, "trainer", TrainerState.StateFileName)));
         return json.RootElement.GetProperty("rl_optimizer_steps").GetInt64();
-    }
-
-    private static async Task<RunStatus> WaitAsync(ITrainingRunGrain run, Func<RunStatus, bool> until)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = await run.GetStatusAsync();
-            if (until(status))
-            {
-                return status;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("the run did not reach the awaited state within 5 minutes");
     }
 
     public void Dispose()
