@@ -253,12 +253,7 @@ public sealed class PolicyTrainer : IDisposable
     /// One supervised step: mean cross-entropy over the mask-1 tokens of the whole batch (token-mean, accumulated over
     /// micro-batches with the global token count), gradient clipping, AdamW at <paramref name="learningRate"/>.
     /// </summary>
-    /// <remarks>
-    /// With <paramref name="lossNormalizer"/> the summed token loss is divided by it instead of this batch's trained token
-    /// count: a constant normalizer makes every trained token weigh the same whatever batch it lands in (length-grouped
-    /// batches, where short and long examples no longer share batches).
-    /// </remarks>
-    public SftStepMetrics SftStep(IReadOnlyList<SftExample> batch, double learningRate, double? lossNormalizer = null)
+    public SftStepMetrics SftStep(IReadOnlyList<SftExample> batch, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Count == 0)
@@ -273,7 +268,7 @@ public sealed class PolicyTrainer : IDisposable
             throw new ArgumentException("Every SFT example needs ≥ 2 tokens and one mask value per token.", nameof(batch));
         }
         var (tokenCount, _) = CountValid(batch.Select(e => e.LossMask));
-        var validTokens = lossNormalizer is > 0 ? lossNormalizer.Value : Math.Max(tokenCount, 1);
+        var validTokens = Math.Max(tokenCount, 1);
         double loss = 0;
         foreach (var indices in TokenBudgetBatcher.Pack(sequences.Select(s => s.TokenIds.Count).ToArray(), Options.TokenBudget))
         {

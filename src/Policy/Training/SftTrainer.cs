@@ -24,15 +24,6 @@ public sealed record SftOptions
     /// <summary>Shuffle the demonstrations each epoch. Default true.</summary>
     public bool Shuffle { get; init; } = true;
 
-    /// <summary>
-    /// Length-grouped batches: after the shuffle, each window of 64 batches is sorted by length and cut into batches whose
-    /// order is shuffled again, so short examples share batches with short ones and padding stays small (mixing ~20-token
-    /// echo examples with ~200-token demonstrations otherwise pads every batch to the long ones). The loss is then divided by
-    /// the expected trained tokens of a batch rather than each batch's own count, so a token of a short example does not
-    /// weigh more than one of a long example. Default false.
-    /// </summary>
-    public bool GroupByLength { get; init; }
-
     /// <summary>Seed of the shuffle. Default 0.</summary>
     public int Seed { get; init; }
 
@@ -83,8 +74,6 @@ public static class SftTrainer
             MinLearningRateRatio = options.MinLearningRateRatio,
         };
         var random = new Random(options.Seed);
-        // Length-grouped batches differ in trained tokens: normalise by the expected count of a batch so every token weighs the same.
-        double? normalizer = options.GroupByLength ? options.BatchSize * demonstrations.Average(d => d.LossMask.Count(m => m != 0)) : null;
         var order = Enumerable.Range(0, demonstrations.Count).ToArray();
         var metrics = new List<SftStepMetrics>();
         for (var epoch = 0; epoch < options.Epochs; epoch++)
@@ -93,16 +82,11 @@ public static class SftTrainer
             {
                 random.Shuffle(order);
             }
-
-            if (options.GroupByLength)
-            {
-                order = GroupByLength(order, demonstrations, options.BatchSize, random);
-            }
             for (var start = 0; start < order.Length; start += options.BatchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var batch = order.Skip(start).Take(options.BatchSize).Select(i => demonstrations[i]).ToArray();
-                var step = trainer.SftStep(batch, LearningRateSchedule.At(schedule, metrics.Count), normalizer);
+                var step = trainer.SftStep(batch, LearningRateSchedule.At(schedule, metrics.Count));
                 metrics.Add(step);
                 onStep?.Invoke(step);
             }
@@ -116,24 +100,5 @@ public static class SftTrainer
             trainer.ResetReference();
         }
         return metrics;
-    }
-
-    /// <summary>Sorts each window of 64 batches by sequence length, cuts it into batches and shuffles the batches.</summary>
-    internal static int[] GroupByLength(int[] order, IReadOnlyList<SftExample> examples, int batchSize, Random random)
-    {
-        var window = batchSize * 64;
-        var batches = new List<int[]>();
-        for (var start = 0; start < order.Length; start += window)
-        {
-            var sorted = order.Skip(start).Take(window).OrderBy(i => examples[i].TokenIds.Length).ToArray();
-            for (var b = 0; b < sorted.Length; b += batchSize)
-            {
-                batches.Add(sorted[b..Math.Min(b + batchSize, sorted.Length)]);
-            }
-        }
-
-        var shuffled = batches.ToArray();
-        random.Shuffle(shuffled);
-        return [.. shuffled.SelectMany(b => b)];
     }
 }
