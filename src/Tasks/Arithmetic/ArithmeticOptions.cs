@@ -6,14 +6,14 @@ public sealed record ArithmeticOptions : TaskOptions
     /// <summary>Fewest binary operations per expression. Default 1.</summary>
     public int MinOperations { get; init; } = 1;
 
-    /// <summary>Most binary operations per expression. Default 2.</summary>
-    public int MaxOperations { get; init; } = 2;
+    /// <summary>Most binary operations per expression. Default 1 (sized for the tiny main-job model; raise for harder runs).</summary>
+    public int MaxOperations { get; init; } = 1;
 
     /// <summary>Fewest digits of an operand. Default 2.</summary>
     public int MinDigits { get; init; } = 2;
 
-    /// <summary>Most digits of an operand. Default 3.</summary>
-    public int MaxDigits { get; init; } = 3;
+    /// <summary>Most digits of an operand. Default 2.</summary>
+    public int MaxDigits { get; init; } = 2;
 
     /// <summary>Whether exact integer divisions appear. Default true.</summary>
     public bool AllowDivision { get; init; } = true;

@@ -18,8 +18,17 @@ public sealed partial class ArithmeticTask : IAgentTask
     /// <summary>Metadata key holding the expression.</summary>
     public const string ExpressionKey = "expression";
 
-    public const string DefaultSystemPrompt =
-        "Use calculator-evaluate, then answer <answer>N</answer>.";
+    /// <summary>
+    /// Empty: the chat template still lists the calculator, and a randomly initialised tiny model learns the format from
+    /// its warm start, where every system-prompt token is context it must learn to look past (in one seeded comparison,
+    /// without the former 57-byte prompt the copy circuit formed ~200 SFT steps earlier and each step was ~20 % cheaper).
+    /// Give a pretrained policy the
+    /// instruction through <c>taskOptions.SystemPrompt</c>, e.g. <see cref="PretrainedSystemPrompt"/>.
+    /// </summary>
+    public const string DefaultSystemPrompt = "";
+
+    /// <summary>A system prompt that tells a pretrained model the answer format.</summary>
+    public const string PretrainedSystemPrompt = "Use calculator-evaluate, then answer <answer>N</answer>.";
 
     internal static readonly IReadOnlyList<string> Tools = new[] { CalculatorTool };
 

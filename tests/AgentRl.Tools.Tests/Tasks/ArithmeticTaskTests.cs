@@ -52,15 +52,19 @@ public sealed class ArithmeticTaskTests
             var expression = item.Metadata[ArithmeticTask.ExpressionKey];
             Assert.Equal(item.Answer, LocalCalculator.Evaluate(expression).ToString(System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal("Compute " + expression, item.Prompt);
-            Assert.InRange(Regex.Matches(expression, @" [-+*/] ").Count, 1, 2);
-            Assert.InRange(Math.Abs(long.Parse(item.Answer, System.Globalization.CultureInfo.InvariantCulture)), 0, 100_000_000);
+            Assert.Single(Regex.Matches(expression, @" [-+*/] "));
+
+            // Two-digit operands by default; an exact division may need a shorter divisor (35 / 7).
+            Assert.All(Regex.Matches(expression, @"\d+"), m => Assert.InRange(int.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture), 1, 99));
+            Assert.InRange(int.Parse(Regex.Match(expression, @"^\d+").Value, System.Globalization.CultureInfo.InvariantCulture), 10, 99);
         }
     }
 
     [Fact]
     public void Generate_ManyItems_UseEveryOperatorAndParentheses()
     {
-        var text = string.Concat(Task.Generate(TaskSplit.Train, 200, 4).Select(i => i.Metadata[ArithmeticTask.ExpressionKey]));
+        var harder = new ArithmeticTask(new ArithmeticOptions { MaxOperations = 3, MaxDigits = 3 });
+        var text = string.Concat(harder.Generate(TaskSplit.Train, 200, 4).Select(i => i.Metadata[ArithmeticTask.ExpressionKey]));
         Assert.Contains(" / ", text, StringComparison.Ordinal);
         Assert.Contains(" * ", text, StringComparison.Ordinal);
         Assert.Contains(" - ", text, StringComparison.Ordinal);
