@@ -28,8 +28,8 @@ public sealed record RunConfig
     /// </summary>
     [Id(4)] public string Algorithm { get; init; } = "grpo";
 
-    /// <summary>RL steps. Default 30.</summary>
-    [Id(5)] public int Steps { get; init; } = 30;
+    /// <summary>RL steps. Default 25.</summary>
+    [Id(5)] public int Steps { get; init; } = 25;
 
     /// <summary>Prompts per step. Default 8.</summary>
     [Id(6)] public int PromptsPerStep { get; init; } = 8;
@@ -46,8 +46,11 @@ public sealed record RunConfig
     /// <summary>RL learning rate (AdamW). Default 2e-4 (tiny models; use ~1e-6 for 0.5B+).</summary>
     [Id(10)] public double LearningRate { get; init; } = 2e-4;
 
-    /// <summary>Warm-start demonstrations (0 = no warm start). Default 12000.</summary>
-    [Id(11)] public int SftDemonstrations { get; init; } = 12000;
+    /// <summary>
+    /// Warm-start demonstrations (0 = no warm start). Default 12800. All gold when <see cref="SftFlawPhaseDemonstrations"/>
+    /// &gt; 0 (the flawed ones come in that phase); otherwise <see cref="SftFlawedFraction"/> of them are flawed.
+    /// </summary>
+    [Id(11)] public int SftDemonstrations { get; init; } = 12800;
 
     /// <summary>Warm-start epochs. Default 1.</summary>
     [Id(12)] public int SftEpochs { get; init; } = 1;
@@ -55,7 +58,10 @@ public sealed record RunConfig
     /// <summary>Warm-start learning rate. Default 3e-3.</summary>
     [Id(13)] public double SftLearningRate { get; init; } = 3e-3;
 
-    /// <summary>Share of deliberately flawed demonstrations, so the warm-started model has room to improve. Default 0.6.</summary>
+    /// <summary>
+    /// Share of deliberately flawed demonstrations, so the warm-started model has room to improve: of the flaw phase's
+    /// demonstrations when <see cref="SftFlawPhaseDemonstrations"/> &gt; 0, else of <see cref="SftDemonstrations"/>. Default 0.6.
+    /// </summary>
     [Id(14)] public double SftFlawedFraction { get; init; } = 0.6;
 
     /// <summary>Evaluate every N steps (and before the first and after the last). Default 10.</summary>
@@ -110,9 +116,22 @@ public sealed record RunConfig
     /// <summary>
     /// Synthetic "repeat this string" examples (strings over the characters the task's tool calls and results use) mixed
     /// into the warm start's demonstrations. A random tiny model has no copying circuit — pretraining gives real models
-    /// one — and without it never learns to copy an expression into its tool call. 0 for a pretrained model. Default 11200.
+    /// one — and without it never learns to copy an expression into its tool call. 0 for a pretrained model. At most
+    /// <see cref="SftDemonstrations"/> are used. Default 12800.
     /// </summary>
-    [Id(30)] public int SftEchoExamples { get; init; } = 11200;
+    [Id(30)] public int SftEchoExamples { get; init; } = 12800;
+
+    /// <summary>
+    /// Second warm-start phase: after the gold demonstrations, this many demonstrations of which
+    /// <see cref="SftFlawedFraction"/> are flawed, with as many echo examples, at <see cref="SftFlawPhaseLearningRate"/>.
+    /// A random tiny model learns to copy only from thousands of gold demonstrations; the flaw phase then takes away part
+    /// of its tool use but not that skill. 0 mixes the flawed ones into the single phase instead. At most
+    /// <see cref="SftDemonstrations"/>. Default 1600.
+    /// </summary>
+    [Id(31)] public int SftFlawPhaseDemonstrations { get; init; } = 1600;
+
+    /// <summary>Peak learning rate of the flaw phase (10 warm-up steps, cosine). Default 1e-3.</summary>
+    [Id(32)] public double SftFlawPhaseLearningRate { get; init; } = 1e-3;
 
     /// <summary>The names <see cref="SftFlaws"/> accepts.</summary>
     public static readonly IReadOnlyList<string> KnownSftFlaws = ["wrong-tool-argument", "wrong-final-answer", "missing-answer-tag", "skip-tool"];
@@ -172,6 +191,8 @@ public sealed record RunConfig
         if (LearningRate <= 0 || SftLearningRate <= 0) yield return "learning rates must be > 0";
         if (SftFlawedFraction is < 0 or > 1) yield return "sftFlawedFraction must be in [0, 1]";
         if (SftEchoExamples < 0) yield return "sftEchoExamples must be ≥ 0";
+        if (SftFlawPhaseDemonstrations < 0) yield return "sftFlawPhaseDemonstrations must be ≥ 0";
+        if (SftFlawPhaseLearningRate <= 0 || double.IsNaN(SftFlawPhaseLearningRate)) yield return "sftFlawPhaseLearningRate must be > 0";
         if (SftFlawedFraction > 0 && (SftFlaws is null || SftFlaws.Count == 0)) yield return "sftFlaws must name at least one flaw when sftFlawedFraction > 0";
         foreach (var flaw in SftFlaws ?? [])
         {
@@ -296,7 +317,12 @@ public sealed record TrainerSpec(
     [property: Id(7)] string Attribution = "soft",
     [property: Id(8)] CheckpointStoreSpec? CheckpointStore = null);
 
-/// <summary>The warm start: SFT on a task's gold demonstrations, some deliberately flawed.</summary>
+/// <summary>
+/// The warm start: SFT on a task's demonstrations, some deliberately flawed. With <see cref="FlawPhaseDemonstrations"/> &gt; 0
+/// it runs in two phases: first the gold demonstrations (and echo examples) alone, then a short phase of
+/// <see cref="FlawPhaseDemonstrations"/> demonstrations of which <see cref="FlawedFraction"/> are flawed (with as many echo
+/// examples) at <see cref="FlawPhaseLearningRate"/>. With 0, one phase with the flawed share mixed in.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.sft-spec.v1")]
 public sealed record SftSpec(
     [property: Id(0)] string Task,
@@ -307,7 +333,9 @@ public sealed record SftSpec(
     [property: Id(5)] double LearningRate,
     [property: Id(6)] int Seed,
     [property: Id(7)] IReadOnlyList<string>? Flaws = null,
-    [property: Id(8)] int EchoExamples = 0);
+    [property: Id(8)] int EchoExamples = 0,
+    [property: Id(9)] int FlawPhaseDemonstrations = 0,
+    [property: Id(10)] double FlawPhaseLearningRate = 1e-3);
 
 /// <summary>Loss parts, clip fractions, KL, entropy, gradient norm, tokens/s of one update, and the new version.</summary>
 [GenerateSerializer, Immutable, Alias("agentrl.train-result.v1")]

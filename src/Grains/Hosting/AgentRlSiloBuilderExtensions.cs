@@ -91,11 +91,33 @@ public static class AgentRlSiloBuilderExtensions
     }
 }
 
-/// <summary>Process-wide torch set-up. Thread counts only bind threads that have not run torch code yet.</summary>
+/// <summary>
+/// Process-wide torch set-up. <c>set_num_threads</c> sets the calling thread's intra-op count and the default that threads
+/// which have not run torch code yet start with — so the inference engine, which binds its own thread to 1, also lowers
+/// that default for every thread-pool thread after it (measured: a fresh thread reports 1 after the engine started, and
+/// the trainer then ran its SFT on one core). Compute outside the engine calls <see cref="UseConfiguredThreads"/> first.
+/// </summary>
 public static class TorchRuntime
 {
     private static readonly Lock Gate = new();
     private static bool _initialized;
+    private static int _threads;
+
+    /// <summary>The configured intra-op thread count (0 before <see cref="Initialize"/>).</summary>
+    public static int Threads => Volatile.Read(ref _threads);
+
+    /// <summary>
+    /// Binds the calling thread to the configured intra-op thread count (no-op before <see cref="Initialize"/> or when it
+    /// already has it). Call at the start of heavy torch work on a thread-pool thread (training steps, SFT).
+    /// </summary>
+    public static void UseConfiguredThreads()
+    {
+        var threads = Threads;
+        if (threads > 0 && torch.get_num_threads() != threads)
+        {
+            torch.set_num_threads(threads);
+        }
+    }
 
     /// <summary>Sets torch's intra-op thread count once per process; later calls are ignored.</summary>
     public static void Initialize(int threads)
@@ -107,7 +129,9 @@ public static class TorchRuntime
                 return;
             }
 
-            torch.set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
+            var count = threads > 0 ? threads : Environment.ProcessorCount;
+            torch.set_num_threads(count);
+            Volatile.Write(ref _threads, count);
             _initialized = true;
         }
     }

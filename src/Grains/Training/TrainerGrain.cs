@@ -1,10 +1,12 @@
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
+using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
 using AgentRl.Policy.Branching;
+using AgentRl.Policy.Chat;
 using AgentRl.Policy.Checkpoints;
 using AgentRl.Policy.HuggingFace;
 using AgentRl.Policy.Tokenization;
@@ -63,49 +65,50 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         var policyId = this.GetPrimaryKeyString();
         var task = tasks.Get(spec.Task, spec.TaskOptions);
         var template = policies.Template(policyId);
-        var items = task.Generate(TaskSplit.Train, spec.Demonstrations, spec.Seed);
+        var twoPhases = spec.FlawPhaseDemonstrations > 0 && spec.FlawedFraction > 0;
         var sessions = new List<ToolSession>();
         try
         {
-            var demonstrations = await DemonstrationGenerator.GenerateAsync(
-                task,
-                items,
-                context =>
-                {
-                    var session = tools.Catalog.OpenSession(context.AllowedTools, new ToolSessionContext { KnowledgeBase = context.Documents });
-                    sessions.Add(session);
-                    return session;
-                },
-                spec.Flaws is { Count: > 0 } flaws
-                    ? new DemonstrationOptions { FlawedFraction = spec.FlawedFraction, Seed = spec.Seed, Flaws = [.. flaws.Select(DemonstrationFlaws.Parse)] }
-                    : new DemonstrationOptions { FlawedFraction = spec.FlawedFraction, Seed = spec.Seed },
-                cancellationToken);
-            // Each demonstration is rendered with the tools of the session that produced it (one per item, in order).
-            var examples = demonstrations
-                .Zip(sessions, (d, session) => (Demonstration: d, session.Tools))
-                .Where(p => p.Demonstration.ToolResultsAgree || p.Demonstration.Flaw != DemonstrationFlaw.None)
-                .Select(p => DemonstrationTokens.Build(template, p.Demonstration.Messages, p.Tools))
-                .ToList();
+            // Phase 1: the demonstrations (all gold when a flaw phase follows) with the echo examples.
+            var first = await DemonstrationExamplesAsync(task, template, spec, spec.Demonstrations, twoPhases ? 0 : spec.FlawedFraction, spec.Seed, sessions, cancellationToken);
+            var examples = first.Examples.ToList();
             var demonstrationCount = examples.Count;
-            if (spec.EchoExamples > 0)
-            {
-                var alphabet = EchoExamples.Alphabet(demonstrations.Select(d => d.Messages));
-                if (alphabet.Length > 0)
-                {
-                    examples.AddRange(EchoExamples.Build(template, alphabet, spec.EchoExamples, spec.Seed + 1));
-                }
-            }
-
+            var echoCount = AddEchoExamples(examples, template, first.Demonstrations, spec.EchoExamples, spec.Seed + 1);
             var steps = await Task.Run(
-                () => SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = 16, WarmupSteps = 20 }, cancellationToken: cancellationToken),
+                () =>
+                {
+                    TorchRuntime.UseConfiguredThreads();
+                    return SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = 16, WarmupSteps = 20 }, cancellationToken: cancellationToken);
+                },
                 cancellationToken);
             var last = steps[^1].ToDictionary();
             var metrics = new Dictionary<string, double>(last.Select(kv => KeyValuePair.Create("sft/" + kv.Key.Replace("sft/", "", StringComparison.Ordinal), kv.Value)))
             {
                 ["sft/examples"] = demonstrationCount,
-                ["sft/echo_examples"] = examples.Count - demonstrationCount,
+                ["sft/echo_examples"] = echoCount,
                 ["sft/first_loss"] = steps[0].Loss,
+                ["sft/steps"] = steps.Count,
             };
+
+            // Phase 2: a short phase with the flawed share, which takes away part of the tool use but not the skills of phase 1.
+            if (twoPhases)
+            {
+                var flawed = await DemonstrationExamplesAsync(task, template, spec, spec.FlawPhaseDemonstrations, spec.FlawedFraction, spec.Seed + 2, sessions, cancellationToken);
+                var phase = flawed.Examples.ToList();
+                var phaseEcho = AddEchoExamples(phase, template, flawed.Demonstrations, spec.EchoExamples > 0 ? flawed.Examples.Count : 0, spec.Seed + 3);
+                var phaseSteps = await Task.Run(
+                    () =>
+                    {
+                        TorchRuntime.UseConfiguredThreads();
+                        return SftTrainer.Run(trainer, phase, new SftOptions { Epochs = 1, LearningRate = spec.FlawPhaseLearningRate, Seed = spec.Seed + 2, BatchSize = 16, WarmupSteps = 10 }, cancellationToken: cancellationToken);
+                    },
+                    cancellationToken);
+                metrics["sft/flaw_phase_examples"] = flawed.Examples.Count;
+                metrics["sft/flaw_phase_echo_examples"] = phaseEcho;
+                metrics["sft/flaw_phase_steps"] = phaseSteps.Count;
+                metrics["sft/flaw_phase_loss"] = phaseSteps[^1].Loss;
+            }
+
             var location = await PublishAsync(cancellationToken);
             return new TrainResult(trainer.PolicyVersion, metrics, location);
         }
@@ -118,6 +121,52 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         }
     }
 
+    private async Task<(IReadOnlyList<SftExample> Examples, IReadOnlyList<Demonstration> Demonstrations)> DemonstrationExamplesAsync(
+        IAgentTask task, IChatTemplate template, SftSpec spec, int count, double flawedFraction, int seed, List<ToolSession> sessions, CancellationToken cancellationToken)
+    {
+        var items = task.Generate(TaskSplit.Train, count, seed);
+        var firstSession = sessions.Count;
+        var demonstrations = await DemonstrationGenerator.GenerateAsync(
+            task,
+            items,
+            context =>
+            {
+                var session = tools.Catalog.OpenSession(context.AllowedTools, new ToolSessionContext { KnowledgeBase = context.Documents });
+                sessions.Add(session);
+                return session;
+            },
+            spec.Flaws is { Count: > 0 } flaws
+                ? new DemonstrationOptions { FlawedFraction = flawedFraction, Seed = seed, Flaws = [.. flaws.Select(DemonstrationFlaws.Parse)] }
+                : new DemonstrationOptions { FlawedFraction = flawedFraction, Seed = seed },
+            cancellationToken);
+
+        // Each demonstration is rendered with the tools of the session that produced it (one per item, in order).
+        var examples = demonstrations
+            .Zip(sessions.Skip(firstSession), (d, session) => (Demonstration: d, session.Tools))
+            .Where(p => p.Demonstration.ToolResultsAgree || p.Demonstration.Flaw != DemonstrationFlaw.None)
+            .Select(p => DemonstrationTokens.Build(template, p.Demonstration.Messages, p.Tools))
+            .ToList();
+        return (examples, demonstrations);
+    }
+
+    private static int AddEchoExamples(List<SftExample> examples, IChatTemplate template, IReadOnlyList<Demonstration> demonstrations, int count, int seed)
+    {
+        if (count <= 0)
+        {
+            return 0;
+        }
+
+        var alphabet = EchoExamples.Alphabet(demonstrations.Select(d => d.Messages));
+        if (alphabet.Length == 0)
+        {
+            return 0;
+        }
+
+        var echo = EchoExamples.Build(template, alphabet, count, seed);
+        examples.AddRange(echo);
+        return echo.Count;
+    }
+
     public async Task<TrainResult> TrainStepAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default)
     {
         var trainer = Trainer;
@@ -127,7 +176,13 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
             return new TrainResult(trainer.PolicyVersion, new Dictionary<string, double> { ["train/skipped"] = 1, ["train/examples"] = 0 }, null);
         }
 
-        var step = await Task.Run(() => trainer.TrainStep(batch.Examples), cancellationToken);
+        var step = await Task.Run(
+            () =>
+            {
+                TorchRuntime.UseConfiguredThreads();
+                return trainer.TrainStep(batch.Examples);
+            },
+            cancellationToken);
         var metrics = new Dictionary<string, double>(step.ToDictionary())
         {
             ["train/examples"] = batch.Examples.Count,

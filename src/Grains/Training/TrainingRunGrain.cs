@@ -340,14 +340,16 @@ public sealed class TrainingRunGrain(
             else
             {
                 Set(state: "Evaluating", phase: "Evaluate");
-                var initial = await EvaluateAsync(config, evalItems, version, "initial", stop);
+                // Before a warm start the model is random: its greedy accuracy is the baseline; sampled pass@k of up to
+                // MaxTurns × MaxNewTokensPerTurn random tokens per answer would cost minutes and say nothing more.
+                var initial = await EvaluateAsync(config, evalItems, version, "initial", stop, sampled: config.SftDemonstrations == 0);
                 _status = _status with { InitialEvalAccuracy = initial.Accuracy };
                 artifacts.RecordStep(0, initial.Metrics);
 
                 if (config.SftDemonstrations > 0)
                 {
                     Set(state: "WarmStart", phase: "WarmStart");
-                    var sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000, config.SftFlaws, config.SftEchoExamples), stop);
+                    var sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000, config.SftFlaws, Math.Min(config.SftEchoExamples, config.SftDemonstrations), Math.Min(config.SftFlawPhaseDemonstrations, config.SftDemonstrations), config.SftFlawPhaseLearningRate), stop);
                     version = sft.PolicyVersion;
                     Set(phase: "Evaluate");
                     var warm = await EvaluateAsync(config, evalItems, version, "warmstart", stop);
@@ -554,7 +556,7 @@ public sealed class TrainingRunGrain(
         Config = config with { Resume = false },
     };
 
-    private async Task<(double Accuracy, Dictionary<string, double> Metrics)> EvaluateAsync(RunConfig config, IReadOnlyList<TaskItem> items, long version, string label, CancellationToken stop)
+    private async Task<(double Accuracy, Dictionary<string, double> Metrics)> EvaluateAsync(RunConfig config, IReadOnlyList<TaskItem> items, long version, string label, CancellationToken stop, bool sampled = true)
     {
         if (items.Count == 0)
         {
@@ -571,10 +573,10 @@ public sealed class TrainingRunGrain(
             ["eval/tool_calls_per_traj"] = greedy.Average(g => g.Trajectories[0].ToolCalls.Count),
             ["eval/tool_calls_per_solved"] = greedy.Any(g => Solved(g.Trajectories[0])) ? greedy.Where(g => Solved(g.Trajectories[0])).Average(g => g.Trajectories[0].ToolCalls.Count) : 0,
         };
-        if (config.PassK > 0)
+        if (config.PassK > 0 && sampled)
         {
-            var sampled = await RunGroupsAsync(config, items, version, $"eval-{label}-pass{config.PassK}", config.PassK, Math.Max(config.Temperature, 0.7), stop);
-            metrics[$"eval/pass_at_{config.PassK}"] = sampled.Average(g => g.Trajectories.Any(Solved) ? 1.0 : 0.0);
+            var groups = await RunGroupsAsync(config, items, version, $"eval-{label}-pass{config.PassK}", config.PassK, Math.Max(config.Temperature, 0.7), stop);
+            metrics[$"eval/pass_at_{config.PassK}"] = groups.Average(g => g.Trajectories.Any(Solved) ? 1.0 : 0.0);
         }
 
         return (accuracy, metrics);
@@ -598,6 +600,7 @@ public sealed class TrainingRunGrain(
         var metrics = new Dictionary<string, double>
         {
             ["rollout/reward_mean"] = trajectories.Average(t => t.Reward),
+            ["rollout/reward_std"] = Math.Sqrt(trajectories.Average(t => t.Reward * t.Reward) - Math.Pow(trajectories.Average(t => t.Reward), 2)),
             ["rollout/accuracy"] = trajectories.Average(t => Solved(t) ? 1.0 : 0.0),
             ["rollout/entropy"] = entropies.Count == 0 ? 0 : entropies.Average(e => (double)e),
             ["rollout/response_tokens_mean"] = trajectories.Average(t => (double)t.GeneratedTokenCount),

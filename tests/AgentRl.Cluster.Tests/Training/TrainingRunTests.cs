@@ -48,6 +48,13 @@ public sealed class TrainingRunTests : IDisposable
         var directory = Path.Combine(_runDir, "toy");
         var rows = MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv"));
         Assert.Equal([0L, 1L, 2L], rows.Select(r => r.Step));
+
+        // Two warm-start phases: 8 gold demonstrations + 8 echo examples, then the flaw phase (8 demonstrations, 60 %
+        // skip-tool, + 8 echo examples): one batch of 16 each (echo and flaw phase are capped at sftDemonstrations).
+        Assert.Equal(1, rows[0].Values["sft/steps"]);
+        Assert.Equal(8, rows[0].Values["sft/echo_examples"]);
+        Assert.Equal(8, rows[0].Values["sft/flaw_phase_examples"]);
+        Assert.Equal(1, rows[0].Values["sft/flaw_phase_steps"]);
         Assert.All(rows.Skip(1), r => Assert.True(r.Values.ContainsKey("reward_mean") && r.Values.ContainsKey("eval_accuracy") && r.Values.ContainsKey("loss/pg")));
         Assert.Equal(2.0, rows[^1].Values["policy_version"] - rows[1].Values["policy_version"] + 1);
         Assert.True(File.Exists(Path.Combine(directory, "training.png")));
