@@ -162,7 +162,9 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
             return 0;
         }
 
-        var echo = EchoExamples.Build(template, alphabet, count, seed);
+        // Strings as long as the ones the task copies: its short tool results need short echoes as much as its arguments.
+        var (min, max) = EchoExamples.CopyLengths(demonstrations.Select(d => d.Messages)) ?? (3, 12);
+        var echo = EchoExamples.Build(template, alphabet, count, seed, min, max);
         examples.AddRange(echo);
         return echo.Count;
     }

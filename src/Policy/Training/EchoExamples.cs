@@ -94,6 +94,22 @@ public static class EchoExamples
         return alphabet.ToString();
     }
 
+    /// <summary>
+    /// The shortest and longest string a task asks its model to copy (tool-call argument values and tool results, the
+    /// same strings <see cref="Alphabet"/> reads), for echo examples of the lengths the task needs; null when there are none.
+    /// </summary>
+    public static (int Min, int Max)? CopyLengths(IEnumerable<IReadOnlyList<ChatMessage>> conversations)
+    {
+        ArgumentNullException.ThrowIfNull(conversations);
+        var lengths = conversations
+            .SelectMany(c => c)
+            .SelectMany(m => m.Role == ChatRole.Tool ? [m.Content] : (m.ToolCalls ?? []).SelectMany(call => StringValues(call.ArgumentsJson)))
+            .Select(text => text.Count(c => !char.IsControl(c) && !char.IsSurrogate(c)))
+            .Where(length => length > 0)
+            .ToList();
+        return lengths.Count == 0 ? null : (lengths.Min(), lengths.Max());
+    }
+
     private static IEnumerable<string> StringValues(string json)
     {
         System.Text.Json.JsonDocument document;

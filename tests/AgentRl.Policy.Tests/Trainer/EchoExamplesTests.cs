@@ -47,4 +47,19 @@ public sealed class EchoExamplesTests
         ];
         Assert.Equal(" +12357", string.Concat(EchoExamples.Alphabet([conversation]).Order()));
     }
+
+    [Fact]
+    public void CopyLengths_SpanToolArgumentsAndResults_NotPromptsOrAnswers()
+    {
+        IReadOnlyList<ChatMessage> conversation =
+        [
+            ChatMessage.System("Use the calculator."),
+            ChatMessage.User("Compute 12 + 3 and tell me the result please"),
+            ChatMessage.Assistant("", new ToolCall("calculator", """{"expression":"12 + 3","digits":7}""")),
+            ChatMessage.Tool("calculator", "15\n"),
+            ChatMessage.Assistant("<answer>15</answer>"),
+        ];
+        Assert.Equal((1, 6), EchoExamples.CopyLengths([conversation]));
+        Assert.Null(EchoExamples.CopyLengths([[ChatMessage.User("Hi"), ChatMessage.Assistant("Hello")]]));
+    }
 }
