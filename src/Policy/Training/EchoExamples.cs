@@ -54,60 +54,32 @@ public static class EchoExamples
     /// The characters a task asks its model to copy, taken from demonstration conversations: the string values of the
     /// tool-call arguments and the tool results (control characters dropped), each once.
     /// </summary>
-    public static string Alphabet(IEnumerable<IReadOnlyList<ChatMessage>> conversations)
-    {
-        ArgumentNullException.ThrowIfNull(conversations);
-        var seen = new HashSet<char>();
-        var alphabet = new StringBuilder();
-        void Add(string? text)
-        {
-            foreach (var c in text ?? "")
-            {
-                if (!char.IsControl(c) && !char.IsSurrogate(c) && seen.Add(c))
-                {
-                    alphabet.Append(c);
-                }
-            }
-        }
-
-        foreach (var conversation in conversations)
-        {
-            foreach (var message in conversation)
-            {
-                if (message.Role == ChatRole.Tool)
-                {
-                    Add(message.Content);
-                }
-                else if (message.Role == ChatRole.Assistant)
-                {
-                    foreach (var call in message.ToolCalls ?? [])
-                    {
-                        foreach (var value in StringValues(call.ArgumentsJson))
-                        {
-                            Add(value);
-                        }
-                    }
-                }
-            }
-        }
-
-        return alphabet.ToString();
-    }
+    public static string Alphabet(IEnumerable<IReadOnlyList<ChatMessage>> conversations) =>
+        string.Concat(CopiedStrings(conversations).SelectMany(text => text).Distinct());
 
     /// <summary>
-    /// The shortest and longest string a task asks its model to copy (tool-call argument values and tool results, the
-    /// same strings <see cref="Alphabet"/> reads), for echo examples of the lengths the task needs; null when there are none.
+    /// The shortest and longest string a task asks its model to copy (the strings <see cref="Alphabet"/> reads), for echo
+    /// examples of the lengths the task needs; null when there are none.
     /// </summary>
     public static (int Min, int Max)? CopyLengths(IEnumerable<IReadOnlyList<ChatMessage>> conversations)
     {
-        ArgumentNullException.ThrowIfNull(conversations);
-        var lengths = conversations
-            .SelectMany(c => c)
-            .SelectMany(m => m.Role == ChatRole.Tool ? [m.Content] : (m.ToolCalls ?? []).SelectMany(call => StringValues(call.ArgumentsJson)))
-            .Select(text => text.Count(c => !char.IsControl(c) && !char.IsSurrogate(c)))
-            .Where(length => length > 0)
-            .ToList();
+        var lengths = CopiedStrings(conversations).Select(text => text.Length).Where(length => length > 0).ToList();
         return lengths.Count == 0 ? null : (lengths.Min(), lengths.Max());
+    }
+
+    /// <summary>Tool results and tool-call argument values, in order, without control characters and surrogates.</summary>
+    private static IEnumerable<string> CopiedStrings(IEnumerable<IReadOnlyList<ChatMessage>> conversations)
+    {
+        ArgumentNullException.ThrowIfNull(conversations);
+        return conversations
+            .SelectMany(conversation => conversation)
+            .SelectMany(m => m.Role switch
+            {
+                ChatRole.Tool => [m.Content],
+                ChatRole.Assistant => (m.ToolCalls ?? []).SelectMany(call => StringValues(call.ArgumentsJson)),
+                _ => [],
+            })
+            .Select(text => string.Concat(text.Where(c => !char.IsControl(c) && !char.IsSurrogate(c))));
     }
 
     private static IEnumerable<string> StringValues(string json)

@@ -10,6 +10,16 @@ public sealed class EchoExamplesTests
     private static readonly ByteLevelTokenizer Tokenizer = new();
     private static readonly IChatTemplate Template = ChatTemplates.Create(ChatTemplates.Compact, Tokenizer);
 
+    // A calculator conversation: the prompt and the final answer are not copied, the call's values and the result are.
+    private static readonly IReadOnlyList<ChatMessage> Calculation =
+    [
+        ChatMessage.System("Use the calculator."),
+        ChatMessage.User("Compute 12 + 3 and tell me the result please"),
+        ChatMessage.Assistant("", new ToolCall("calculator", """{"expression":"12 + 3","digits":7}""")),
+        ChatMessage.Tool("calculator", "15\n"),
+        ChatMessage.Assistant("<answer>15</answer>"),
+    ];
+
     [Fact]
     public void Build_EveryExample_AssistantTurnRepeatsTheUserTextAndOnlyItIsTrained()
     {
@@ -37,29 +47,13 @@ public sealed class EchoExamplesTests
     [Fact]
     public void Alphabet_TakesToolArgumentsAndResults_NotPromptsOrAnswers()
     {
-        IReadOnlyList<ChatMessage> conversation =
-        [
-            ChatMessage.System("Use the calculator."),
-            ChatMessage.User("Compute 12 + 3"),
-            ChatMessage.Assistant("", new ToolCall("calculator", """{"expression":"12 + 3","digits":7}""")),
-            ChatMessage.Tool("calculator", "15\n"),
-            ChatMessage.Assistant("<answer>15</answer>"),
-        ];
-        Assert.Equal(" +12357", string.Concat(EchoExamples.Alphabet([conversation]).Order()));
+        Assert.Equal(" +12357", string.Concat(EchoExamples.Alphabet([Calculation]).Order()));
     }
 
     [Fact]
     public void CopyLengths_SpanToolArgumentsAndResults_NotPromptsOrAnswers()
     {
-        IReadOnlyList<ChatMessage> conversation =
-        [
-            ChatMessage.System("Use the calculator."),
-            ChatMessage.User("Compute 12 + 3 and tell me the result please"),
-            ChatMessage.Assistant("", new ToolCall("calculator", """{"expression":"12 + 3","digits":7}""")),
-            ChatMessage.Tool("calculator", "15\n"),
-            ChatMessage.Assistant("<answer>15</answer>"),
-        ];
-        Assert.Equal((1, 6), EchoExamples.CopyLengths([conversation]));
+        Assert.Equal((1, 6), EchoExamples.CopyLengths([Calculation]));
         Assert.Null(EchoExamples.CopyLengths([[ChatMessage.User("Hi"), ChatMessage.Assistant("Hello")]]));
     }
 }
