@@ -98,6 +98,15 @@ public sealed record RunConfig
     [Id(23)] public bool Resume { get; init; }
 
     /// <summary>
+    /// Start from the warm start of another run instead of doing one: the run directory (absolute, or relative to the
+    /// silo's working directory) of a run whose last checkpoint is its warm start, i.e. an <c>agentrl sft</c> run. Its
+    /// trainer state (weights, reference, optimizer moments, counters) is loaded, its initial and warm-start evaluations are
+    /// carried over (with its step-0 metrics rows), and RL starts at step 1. The warm-start fields of this configuration are
+    /// then ignored. <c>agentrl compare</c> uses it to warm-start once per seed for every algorithm. Default none.
+    /// </summary>
+    [Id(33)] public string? InitFrom { get; init; }
+
+    /// <summary>
     /// Branching rollouts of <c>arpo</c> / <c>aepo</c> (ignored by other algorithms): M is <see cref="GroupSize"/>; see
     /// <see cref="BranchingSettings"/> for every field and its default.
     /// </summary>
@@ -185,6 +194,7 @@ public sealed record RunConfig
         if (Steps < 0) yield return "steps must be ≥ 0";
         if (SftOnly && SftDemonstrations < 1) yield return "sftOnly needs sftDemonstrations ≥ 1";
         if (SftOnly && Resume) yield return "sftOnly and resume exclude each other";
+        if (SftOnly && !string.IsNullOrEmpty(InitFrom)) yield return "sftOnly and initFrom exclude each other (initFrom skips the warm start)";
         if (PromptsPerStep < 1) yield return "promptsPerStep must be ≥ 1";
         if (GroupSize < 1) yield return "groupSize must be ≥ 1";
         if (Temperature < 0) yield return "temperature must be ≥ 0";

@@ -12,7 +12,8 @@ namespace AgentRl.Client.Commands;
 /// <c>agentrl compare</c>: trains each algorithm × seed on the same data and budget, one run after another, then writes a
 /// table of final held-out accuracy (mean ± sample std over seeds), tool calls per trajectory and per solved question
 /// (final greedy evaluation) and wall time, as markdown to stdout and <c>compare.md</c> / <c>compare.csv</c> in the
-/// comparison's folder.
+/// comparison's folder. By default the warm start is shared: one <c>agentrl sft</c> run per seed, from which every
+/// algorithm's run of that seed starts (<see cref="RunConfig.InitFrom"/>), so the algorithms differ only in their RL.
 /// </summary>
 public static class CompareCommands
 {
@@ -20,7 +21,13 @@ public static class CompareCommands
     public sealed record RunOutcome(string Algorithm, int Seed, string State, double? FinalAccuracy, double? WarmStartAccuracy, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSeconds, string RunDirectory, string? Error = null);
 
     /// <summary>One table row: an algorithm over its seeds.</summary>
-    public sealed record Summary(string Algorithm, int Runs, int Completed, double? AccuracyMean, double? AccuracySpread, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSecondsMean);
+    public sealed record Summary(string Algorithm, int Runs, int Completed, double? AccuracyMean, double? AccuracySpread, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSecondsMean, double? WarmStartAccuracyMean = null);
+
+    /// <summary>A seed's shared warm start (an <c>agentrl sft</c> run) and the algorithm runs that start from it.</summary>
+    public sealed record SeedPlan(int Seed, RunConfig? WarmStart, IReadOnlyList<RunConfig> Runs);
+
+    /// <summary>Names of <c>--warm-start</c>.</summary>
+    public const string SharedWarmStart = "shared", OwnWarmStart = "each";
 
     public static Command Create(CliContext context)
     {
@@ -30,13 +37,18 @@ public static class CompareCommands
         var steps = new Option<int?>("--steps") { Description = "RL steps of every run." };
         var runDir = new Option<string?>("--run-dir") { Description = "Folder for run artifacts (default runs); the comparison goes to {run-dir}/compare-{utc time}/." };
         var set = new Option<string[]>("--set") { Description = "Override a field of every run: key=value, as for agentrl train.", AllowMultipleArgumentsPerToken = false };
+        var warmStart = new Option<string>("--warm-start")
+        {
+            Description = "shared (default): one warm start per seed (an sft run), every algorithm's run of that seed starts from it; each: every run does its own.",
+            DefaultValueFactory = _ => SharedWarmStart,
+        };
         var command = new Command("compare", "Train several algorithms × seeds on the same data and budget, one after another, and tabulate held-out accuracy, tool calls and wall time.")
         {
-            task, algorithms, seeds, steps, runDir, set,
+            task, algorithms, seeds, steps, runDir, set, warmStart,
         };
         command.SetAction(async (parse, ct) =>
         {
-            List<RunConfig> configs;
+            List<SeedPlan> plans;
             string folder;
             try
             {
@@ -47,11 +59,17 @@ public static class CompareCommands
                     throw new ArgumentException("--algorithms needs at least one name and --seeds at least 1.");
                 }
 
+                var mode = parse.GetValue(warmStart);
+                if (mode is not (SharedWarmStart or OwnWarmStart))
+                {
+                    throw new ArgumentException($"--warm-start must be {SharedWarmStart} or {OwnWarmStart}, not '{mode}'.");
+                }
+
                 var root = parse.GetValue(runDir) ?? new RunConfig().RunDir;
                 folder = Path.Combine(root, "compare-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
                 var sets = (parse.GetValue(set) ?? []).ToList();
-                configs = [.. names.SelectMany(name => Enumerable.Range(0, seedCount).Select(seed =>
-                    TrainCommands.Resolve(null, parse.GetValue(task), name, parse.GetValue(steps), seed, folder, sets) with { RunId = $"{name}-seed{seed}" }))];
+                plans = Plan(names, seedCount, mode == SharedWarmStart, (name, seed) =>
+                    TrainCommands.Resolve(null, parse.GetValue(task), name, parse.GetValue(steps), seed, folder, sets));
             }
             catch (Exception e) when (e is IOException or JsonException or FormatException or ArgumentException)
             {
@@ -59,48 +77,105 @@ public static class CompareCommands
                 return 2;
             }
 
-            return await CompareAsync(context, parse, configs, folder, Console.Out, ct);
+            return await CompareAsync(context, parse, plans, folder, Console.Out, ct);
         });
         return command;
     }
+
+    /// <summary>
+    /// The runs of a comparison, seed by seed (so a comparison cut short still has every algorithm on its first seeds). With a
+    /// shared warm start and a configuration that warm-starts, each seed gets one <c>warmstart-seed{s}</c> run (the first
+    /// algorithm's configuration with <see cref="RunConfig.SftOnly"/>) and every algorithm's run starts from its folder.
+    /// </summary>
+    public static List<SeedPlan> Plan(IReadOnlyList<string> algorithms, int seeds, bool sharedWarmStart, Func<string, int, RunConfig> resolve) =>
+        [.. Enumerable.Range(0, seeds).Select(seed =>
+        {
+            var runs = algorithms.Select(name => resolve(name, seed) with { RunId = $"{name}-seed{seed}" }).ToList();
+            if (!sharedWarmStart || runs[0].SftDemonstrations == 0 || !string.IsNullOrEmpty(runs[0].InitFrom))
+            {
+                return new SeedPlan(seed, null, runs);
+            }
+
+            var warm = runs[0] with { RunId = $"warmstart-seed{seed}", SftOnly = true };
+            var from = Path.GetFullPath(Path.Combine(warm.RunDir, warm.RunId));
+            return new SeedPlan(seed, warm, [.. runs.Select(r => r with { InitFrom = from })]);
+        })];
 
     /// <summary>
     /// Each run on its own cluster connection: with the default embedded silo that is a fresh silo per run, so no run
     /// inherits another's published policy versions or warm caches. On a shared cluster (<c>--cluster</c>) the runs share
     /// the policy's registry, so the policy's versions must keep rising from run to run.
     /// </summary>
-    private static async Task<int> CompareAsync(CliContext context, ParseResult parse, IReadOnlyList<RunConfig> configs, string folder, TextWriter output, CancellationToken ct)
+    private static async Task<int> CompareAsync(CliContext context, ParseResult parse, IReadOnlyList<SeedPlan> plans, string folder, TextWriter output, CancellationToken ct)
     {
         Directory.CreateDirectory(folder);
         var outcomes = new List<RunOutcome>();
-        foreach (var config in configs)
+        var warmStarts = new List<RunOutcome>();
+        var total = plans.Sum(p => p.Runs.Count + (p.WarmStart is null ? 0 : 1));
+        var done = 0;
+        foreach (var plan in plans)
         {
-            ct.ThrowIfCancellationRequested();
-            output.WriteLine($"[{outcomes.Count + 1}/{configs.Count}] {config.Algorithm}, seed {config.Seed}: {config.Steps} steps × {config.PromptsPerStep} prompts × {config.GroupSize} rollouts");
-            RunOutcome? outcome = null;
-            var code = await context.RunAsync(parse, async (connection, _) =>
+            if (plan.WarmStart is { } warm)
             {
-                outcome = await RunOneAsync(connection.Client, config, ct);
-                return 0;
-            }, ct);
-            if (outcome is null)
-            {
-                return code;
+                ct.ThrowIfCancellationRequested();
+                output.WriteLine($"[{++done}/{total}] warm start, seed {plan.Seed}: {warm.SftDemonstrations} demonstrations, shared by {string.Join(", ", plan.Runs.Select(r => r.Algorithm))}");
+                var (code, outcome) = await RunOnConnectionAsync(context, parse, warm, ct);
+                if (outcome is null)
+                {
+                    return code;
+                }
+
+                warmStarts.Add(outcome);
+                output.WriteLine($"    {outcome.State}{(outcome.Error is null ? "" : $": {outcome.Error}")}; held-out accuracy after warm start {TrainCommands.Percent(outcome.WarmStartAccuracy)}, {outcome.WallSeconds:0} s");
+                if (outcome.State != "Completed")
+                {
+                    // Without its warm start the seed's runs cannot start; they count as failed in the table.
+                    foreach (var run in plan.Runs)
+                    {
+                        done++;
+                        outcomes.Add(new RunOutcome(run.Algorithm, run.Seed, "Failed", null, null, null, null, 0, Path.Combine(run.RunDir, run.RunId), $"warm start {warm.RunId} {outcome.State}: {outcome.Error}"));
+                    }
+
+                    continue;
+                }
             }
 
-            outcomes.Add(outcome);
-            output.WriteLine($"    {outcome.State}{(outcome.Error is null ? "" : $": {outcome.Error}")}; held-out accuracy {TrainCommands.Percent(outcome.FinalAccuracy)}, {outcome.WallSeconds:0} s");
+            foreach (var config in plan.Runs)
+            {
+                ct.ThrowIfCancellationRequested();
+                output.WriteLine($"[{++done}/{total}] {config.Algorithm}, seed {config.Seed}: {config.Steps} steps × {config.PromptsPerStep} prompts × {config.GroupSize} rollouts{(config.InitFrom is null ? "" : " from the shared warm start")}");
+                var (code, outcome) = await RunOnConnectionAsync(context, parse, config, ct);
+                if (outcome is null)
+                {
+                    return code;
+                }
+
+                outcomes.Add(outcome);
+                output.WriteLine($"    {outcome.State}{(outcome.Error is null ? "" : $": {outcome.Error}")}; held-out accuracy {TrainCommands.Percent(outcome.FinalAccuracy)}, {outcome.WallSeconds:0} s");
+            }
         }
 
         var summaries = Summarize(outcomes);
-        var markdown = Markdown(summaries, configs[0]);
+        var first = plans[0].Runs[0];
+        var markdown = Markdown(summaries, first, warmStarts);
         await File.WriteAllTextAsync(Path.Combine(folder, "compare.md"), markdown, CancellationToken.None);
-        await File.WriteAllTextAsync(Path.Combine(folder, "compare.csv"), Csv(outcomes), CancellationToken.None);
+        await File.WriteAllTextAsync(Path.Combine(folder, "compare.csv"), Csv([.. warmStarts.Select(w => w with { Algorithm = "warm-start" }), .. outcomes]), CancellationToken.None);
         output.WriteLine();
         output.Write(markdown);
         output.WriteLine();
         output.WriteLine($"comparison: {Path.GetFullPath(folder)} (compare.md, compare.csv, one run folder per algorithm × seed)");
         return outcomes.All(o => o.State == "Completed") ? 0 : 1;
+    }
+
+    private static async Task<(int Code, RunOutcome? Outcome)> RunOnConnectionAsync(CliContext context, ParseResult parse, RunConfig config, CancellationToken ct)
+    {
+        RunOutcome? outcome = null;
+        var code = await context.RunAsync(parse, async (connection, _) =>
+        {
+            outcome = await RunOneAsync(connection.Client, config, ct);
+            return 0;
+        }, ct);
+        return (code, outcome);
     }
 
     private static async Task<RunOutcome> RunOneAsync(IClusterClient client, RunConfig config, CancellationToken ct)
@@ -154,21 +229,29 @@ public static class CompareCommands
                 1 => 0.0,
                 _ => Math.Sqrt(accuracies.Sum(a => (a - mean!.Value) * (a - mean.Value)) / (accuracies.Count - 1)),
             };
-            return new Summary(g.Key, g.Count(), done.Count, mean, spread, Mean(done.Select(o => o.ToolCallsPerTrajectory)), Mean(done.Select(o => o.ToolCallsPerSolved)), g.Average(o => o.WallSeconds));
+            return new Summary(g.Key, g.Count(), done.Count, mean, spread, Mean(done.Select(o => o.ToolCallsPerTrajectory)), Mean(done.Select(o => o.ToolCallsPerSolved)), g.Average(o => o.WallSeconds), Mean(done.Select(o => o.WarmStartAccuracy)));
         })];
 
-    /// <summary>The markdown table.</summary>
-    public static string Markdown(IReadOnlyList<Summary> summaries, RunConfig shared)
+    /// <summary>The markdown table; with shared warm starts, a line on them under it.</summary>
+    public static string Markdown(IReadOnlyList<Summary> summaries, RunConfig shared, IReadOnlyList<RunOutcome>? warmStarts = null)
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Task `{shared.Task}`, {shared.Steps} steps × {shared.PromptsPerStep} prompts × {shared.GroupSize} rollouts per run, held-out accuracy = greedy pass@1 on {shared.EvalSize} items after the last step.");
         text.AppendLine();
-        text.AppendLine("| algorithm | runs (completed) | held-out accuracy (mean ± std over seeds) | tool calls / trajectory | tool calls / solved question | wall time / run |");
-        text.AppendLine("|---|---|---|---|---|---|");
+        text.AppendLine("| algorithm | runs (completed) | held-out accuracy (mean ± std over seeds) | after warm start | tool calls / trajectory | tool calls / solved question | wall time / run |");
+        text.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var s in summaries)
         {
             var accuracy = s.AccuracyMean is { } m ? $"{m * 100:0.0}% ± {s.AccuracySpread!.Value * 100:0.0}" : "-";
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.Algorithm} | {s.Runs} ({s.Completed}) | {accuracy} | {Number(s.ToolCallsPerTrajectory)} | {Number(s.ToolCallsPerSolved)} | {s.WallSecondsMean:0} s |");
+            var warm = s.WarmStartAccuracyMean is { } w ? $"{w * 100:0.0}%" : "-";
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.Algorithm} | {s.Runs} ({s.Completed}) | {accuracy} | {warm} | {Number(s.ToolCallsPerTrajectory)} | {Number(s.ToolCallsPerSolved)} | {s.WallSecondsMean:0} s |");
+        }
+
+        if (warmStarts is { Count: > 0 })
+        {
+            text.AppendLine();
+            var completed = warmStarts.Count(w => w.State == "Completed");
+            text.AppendLine(CultureInfo.InvariantCulture, $"Warm start shared per seed ({completed} of {warmStarts.Count} completed, {shared.SftDemonstrations} demonstrations, {warmStarts.Average(w => w.WallSeconds):0} s each, not included in the wall time per run); every algorithm's run of a seed starts from the same weights.");
         }
 
         return text.ToString();

@@ -337,6 +337,12 @@ public sealed class TrainingRunGrain(
                 };
                 logger.LogInformation("Run {RunId}: resumed after step {Step} at version {Version}", config.RunId, resumed.Step, version);
             }
+            else if (!string.IsNullOrEmpty(config.InitFrom))
+            {
+                version = await InitFromAsync(config, trainer, artifacts, stop);
+                Set(phase: "Checkpoint");
+                await CheckpointAsync(config, trainer, runDir, epoch, 0, version, stop);
+            }
             else
             {
                 Set(state: "Evaluating", phase: "Evaluate");
@@ -454,6 +460,51 @@ public sealed class TrainingRunGrain(
             var done = _status.Step >= steps || (config.SftOnly && !_stopRequested);
             Set(state: done ? "Completed" : "Stopped", phase: "");
         }
+    }
+
+    /// <summary>
+    /// <see cref="RunConfig.InitFrom"/>: loads the warm-start checkpoint of another run into the trainer, carries over its
+    /// evaluations and step-0 metrics rows, and returns the policy version the trainer published for it.
+    /// </summary>
+    private async Task<long> InitFromAsync(RunConfig config, ITrainerGrain trainer, RunArtifacts artifacts, CancellationToken stop)
+    {
+        var sourceDir = Path.GetFullPath(config.InitFrom!);
+        var source = RunStateFile.Read(sourceDir)
+            ?? throw new InvalidOperationException($"initFrom: {Path.Combine(sourceDir, RunStateFile.FileName)} not found (initFrom names the directory of an agentrl sft run).");
+        if (!source.HasTrainerState || source.Step != 0)
+        {
+            throw new InvalidOperationException(source.HasTrainerState
+                ? $"initFrom: {sourceDir} last checkpointed step {source.Step}, not its warm start; use the directory of an agentrl sft run."
+                : $"initFrom: {sourceDir} holds no trainer state (its warm start did not finish: {source.State}{(source.Error is null ? "" : $", {source.Error}")}).");
+        }
+
+        if (source.Config.PolicyId != config.PolicyId || source.Config.Task != config.Task)
+        {
+            logger.LogWarning("Run {RunId}: initFrom {Source} was warm-started for policy {SourcePolicy} on {SourceTask}, this run trains {Policy} on {Task}", config.RunId, sourceDir, source.Config.PolicyId, source.Config.Task, config.PolicyId, config.Task);
+        }
+
+        Set(state: "Resuming", phase: "LoadState");
+        var restored = await trainer.LoadStateAsync(source.TrainerPath(sourceDir), stop);
+        _status = _status with
+        {
+            PolicyVersion = restored.PolicyVersion,
+            InitialEvalAccuracy = source.InitialEvalAccuracy,
+            WarmStartEvalAccuracy = source.WarmStartEvalAccuracy,
+            WarmStartLoss = source.WarmStartLoss,
+            CheckpointLocation = restored.CheckpointLocation,
+        };
+
+        var sourceCsv = Path.Combine(sourceDir, MetricsCsvWriter.FileName);
+        if (File.Exists(sourceCsv))
+        {
+            foreach (var row in MetricsCsvWriter.Read(sourceCsv).Where(r => r.Step == 0))
+            {
+                artifacts.RecordStep(0, row.Values);
+            }
+        }
+
+        logger.LogInformation("Run {RunId}: starts from the warm start of {Source} (version {Version}, eval accuracy {Accuracy:P1})", config.RunId, sourceDir, restored.PolicyVersion, source.WarmStartEvalAccuracy);
+        return restored.PolicyVersion;
     }
 
     /// <summary>

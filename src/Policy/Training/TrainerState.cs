@@ -64,7 +64,10 @@ public static class TrainerState
         File.WriteAllText(Path.Combine(directory, StateFileName), JsonSerializer.Serialize(counters, Json));
     }
 
-    /// <summary>Restores weights, reference, optimizer state into <paramref name="trainer"/> and returns the counters.</summary>
+    /// <summary>
+    /// Restores weights, reference, optimizer state into <paramref name="trainer"/> and returns the counters. A trainer with a
+    /// reference policy takes the loaded weights as its reference when the state has none.
+    /// </summary>
     public static TrainerCounters Load(string directory, PolicyTrainer trainer)
     {
         var statePath = Path.Combine(directory, StateFileName);
@@ -84,10 +87,19 @@ public static class TrainerState
             checkpoint.LoadInto(trainer.Model);
         }
         var referencePath = Path.Combine(directory, ReferenceDirectory);
-        if (trainer.ReferenceModel is { } reference && Directory.Exists(referencePath))
+        if (trainer.ReferenceModel is { } reference)
         {
-            using var checkpoint = HfCheckpoint.Open(referencePath);
-            checkpoint.LoadInto(reference);
+            if (Directory.Exists(referencePath))
+            {
+                using var checkpoint = HfCheckpoint.Open(referencePath);
+                checkpoint.LoadInto(reference);
+            }
+            else
+            {
+                // Saved by a trainer without a reference (e.g. a GRPO warm start loaded by a KL algorithm): the loaded
+                // weights are the reference, as after a warm start of this trainer's own.
+                trainer.ResetReference();
+            }
         }
 
         using var optimizerFile = SafetensorsFile.Open(Path.Combine(directory, OptimizerFileName));

@@ -32,10 +32,41 @@ public sealed class CompareCommandTests
         Assert.Equal(0.0, arpo.AccuracySpread!.Value);
 
         var markdown = CompareCommands.Markdown(summaries, new RunConfig { Steps = 2 });
-        Assert.Contains("| grpo | 2 (2) | 60.0% ± 14.1 | 1.50 | 2.00 | 15 s |", markdown, StringComparison.Ordinal);
-        Assert.Contains("| arpo | 2 (1) | 60.0% ± 0.0 | 1.50 | 1.00 | 18 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| grpo | 2 (2) | 60.0% ± 14.1 | 40.0% | 1.50 | 2.00 | 15 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| arpo | 2 (1) | 60.0% ± 0.0 | 40.0% | 1.50 | 1.00 | 18 s |", markdown, StringComparison.Ordinal);
+        Assert.DoesNotContain("Warm start shared", markdown, StringComparison.Ordinal);
         var csv = CompareCommands.Csv(outcomes).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(5, csv.Length);
         Assert.StartsWith("arpo,1,Failed,,0.4,,,5,", csv[4], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Plan_SharedWarmStart_OneSftRunPerSeed_FromWhichEveryAlgorithmOfTheSeedStarts()
+    {
+        var plans = CompareCommands.Plan(["grpo", "arpo"], 2, sharedWarmStart: true, (name, seed) => new RunConfig { Algorithm = name, Seed = seed, RunDir = "cmp" });
+
+        Assert.Equal([0, 1], plans.Select(p => p.Seed));
+        foreach (var plan in plans)
+        {
+            var warm = plan.WarmStart!;
+            Assert.Equal(($"warmstart-seed{plan.Seed}", true, plan.Seed, "grpo"), (warm.RunId, warm.SftOnly, warm.Seed, warm.Algorithm));
+            Assert.Empty(warm.Validate());
+            Assert.Equal([$"grpo-seed{plan.Seed}", $"arpo-seed{plan.Seed}"], plan.Runs.Select(r => r.RunId));
+            Assert.All(plan.Runs, r => Assert.Equal(Path.GetFullPath(Path.Combine("cmp", warm.RunId)), r.InitFrom));
+            Assert.All(plan.Runs, r => Assert.Equal((plan.Seed, false), (r.Seed, r.SftOnly)));
+        }
+
+        var markdown = CompareCommands.Markdown([], new RunConfig(), [new("warm-start", 0, "Completed", null, 0.3, null, null, 100, "w0"), new("warm-start", 1, "Failed", null, null, null, null, 50, "w1")]);
+        Assert.Contains("Warm start shared per seed (1 of 2 completed, 12800 demonstrations, 75 s each", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Plan_OwnWarmStartsOrNoWarmStart_NoSharedRun()
+    {
+        var each = CompareCommands.Plan(["grpo"], 1, sharedWarmStart: false, (name, seed) => new RunConfig { Algorithm = name, Seed = seed });
+        var cold = CompareCommands.Plan(["grpo"], 1, sharedWarmStart: true, (name, seed) => new RunConfig { Algorithm = name, Seed = seed, SftDemonstrations = 0 });
+
+        Assert.All(each.Concat(cold), p => Assert.Null(p.WarmStart));
+        Assert.All(each.Concat(cold).SelectMany(p => p.Runs), r => Assert.Null(r.InitFrom));
     }
 }

@@ -100,6 +100,58 @@ public sealed class RunLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task InitFrom_StartsFromAnotherRunsWarmStart_WithItsWeightsEvaluationsAndStepZeroRows()
+    {
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        var source = cluster.Client.GetGrain<ITrainingRunGrain>("shared-warm");
+        await source.StartAsync(Toy(steps: 5) with { SftOnly = true });
+        var warm = await RunWaits.UntilAsync(source, s => s.IsFinished);
+        Assert.True(warm.State == "Completed", $"{warm.State}: {warm.Error}");
+        var sourceDir = Path.Combine(_runDir, "shared-warm");
+        var sourceRows = MetricsCsvWriter.Read(Path.Combine(sourceDir, "metrics.csv"));
+
+        // No RL steps: the run's own step-0 checkpoint holds exactly the source's warm-started weights and optimizer.
+        var copy = cluster.Client.GetGrain<ITrainingRunGrain>("from-warm");
+        await copy.StartAsync(Toy(steps: 0) with { InitFrom = sourceDir, SftDemonstrations = 0 });
+        var copied = await RunWaits.UntilAsync(copy, s => s.IsFinished);
+
+        Assert.True(copied.State == "Completed", $"{copied.State}: {copied.Error}");
+        Assert.Equal((warm.InitialEvalAccuracy, warm.WarmStartEvalAccuracy, warm.WarmStartLoss), (copied.InitialEvalAccuracy, copied.WarmStartEvalAccuracy, copied.WarmStartLoss));
+        var copyDir = Path.Combine(_runDir, "from-warm");
+        foreach (var file in new[] { Path.Combine(TrainerState.ModelDirectory, "model.safetensors"), TrainerState.OptimizerFileName })
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(sourceDir, "trainer", file)), File.ReadAllBytes(Path.Combine(copyDir, "trainer", file)));
+        }
+
+        var copiedRows = MetricsCsvWriter.Read(Path.Combine(copyDir, "metrics.csv"));
+        Assert.Equal(sourceRows.Select(r => (r.Step, r.Values.Count)), copiedRows.Select(r => (r.Step, r.Values.Count)));
+        Assert.Equal(sourceRows.SelectMany(r => r.Values.OrderBy(kv => kv.Key)), copiedRows.SelectMany(r => r.Values.OrderBy(kv => kv.Key)));
+
+        // With RL steps it trains on from there (a step whose groups all tie publishes no new version).
+        var rl = cluster.Client.GetGrain<ITrainingRunGrain>("from-warm-rl");
+        await rl.StartAsync(Toy(steps: 1) with { InitFrom = sourceDir });
+        var trained = await RunWaits.UntilAsync(rl, s => s.IsFinished);
+        Assert.True(trained.State == "Completed", $"{trained.State}: {trained.Error}");
+        Assert.Equal(1, trained.Step);
+        Assert.True(trained.PolicyVersion >= warm.PolicyVersion, $"{warm.PolicyVersion} → {trained.PolicyVersion}");
+        Assert.Equal([0L, 1L], MetricsCsvWriter.Read(Path.Combine(_runDir, "from-warm-rl", "metrics.csv")).Select(r => r.Step).Distinct());
+    }
+
+    [Fact]
+    public async Task InitFrom_MissingOrTrainedSource_FailsNamingTheProblem()
+    {
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        var missing = cluster.Client.GetGrain<ITrainingRunGrain>("from-nowhere");
+        await missing.StartAsync(Toy(steps: 1) with { InitFrom = Path.Combine(_runDir, "no-such-run") });
+        var status = await RunWaits.UntilAsync(missing, s => s.IsFinished);
+
+        Assert.Equal("Failed", status.State);
+        Assert.Contains("initFrom", status.Error, StringComparison.Ordinal);
+        Assert.Contains("run_state.json not found", status.Error, StringComparison.Ordinal);
+        Assert.Contains(new RunConfig { SftOnly = true, InitFrom = "x" }.Validate(), p => p.Contains("initFrom", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Resume_WithoutRunState_FailsSayingThereIsNothingToResume()
     {
         await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
