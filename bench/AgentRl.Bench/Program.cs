@@ -10,6 +10,9 @@ using static TorchSharp.torch;
 // agentrl-bench train    --config tiny|small --batch 16 --seq-len 128 --runs 5 [--threads 2]
 // agentrl-bench rl       --config tiny --batch 16 --seq-len 128 --runs 5 [--algorithm grpo] [--token-budget 4096]   (PolicyTrainer.TrainStep)
 // agentrl-bench sft      --config tiny --batch 16 --seq-len 128 --runs 5 [--token-budget 4096]                      (PolicyTrainer.SftStep)
+// agentrl-bench rl ... --tree-forks F [--fork-at 0.6]: the batch as rollout trees (batch / (1 + F) roots, F forks of each
+//   at fork-at of its length); times TrainStep with shared prefixes packed and with one row per path, interleaved run by
+//   run, and prints both medians and their ratio.
 // Prints one JSON line: tokens_per_s is the median over the timed runs after one warm-up run.
 if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile"))
 {
@@ -103,6 +106,61 @@ else if (args[0] is "rl" or "sft")
         return new TrainingExample(ids, mask, old) { Advantage = (float)((dataRandom.NextDouble() * 2) - 1) };
     }).ToArray();
     var demonstrations = examples.Select(e => new SftExample(e.TokenIds, e.LossMask)).ToArray();
+    var forks = Int("tree-forks", 0);
+    if (args[0] == "rl" && forks > 0)
+    {
+        // Trees: every (1 + forks)-th example is a root; the others continue it from fork-at of its length.
+        var forkAt = (int)(seqLength * double.Parse(options.GetValueOrDefault("fork-at", "0.6"), CultureInfo.InvariantCulture));
+        for (var i = 0; i < examples.Length; i++)
+        {
+            var root = i - (i % (1 + forks));
+            examples[i] = i == root
+                ? examples[i] with { SequenceKey = $"t{root}/0" }
+                : examples[i] with
+                {
+                    TokenIds = [.. examples[root].TokenIds.Take(forkAt), .. examples[i].TokenIds.Skip(forkAt)],
+                    SequenceKey = $"t{root}/0.{i - root}",
+                    ParentKey = $"t{root}/0",
+                    ForkPosition = forkAt,
+                };
+        }
+
+        var plainModel = new CausalLanguageModel(config);
+        plainModel.InitializeWeights(0.02, seed: 0);
+        using var plain = new PolicyTrainer(plainModel, trainer.Options with { DeduplicatePrefixes = false });
+        trainer.TrainStep(examples);
+        plain.TrainStep(examples);
+        var packedTimes = new List<double>();
+        var plainTimes = new List<double>();
+        for (var run = 0; run < runs; run++)
+        {
+            packedTimes.Add(trainer.TrainStep(examples).Seconds);
+            plainTimes.Add(plain.TrainStep(examples).Seconds);
+        }
+
+        var packedMedian = packedTimes.Order().ElementAt(runs / 2);
+        var plainMedian = plainTimes.Order().ElementAt(runs / 2);
+        var pathTokens = (long)batch * seqLength;
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["mode"] = "rl-tree",
+            ["config"] = configName,
+            ["batch"] = batch,
+            ["seq_len"] = seqLength,
+            ["tree_forks"] = forks,
+            ["fork_at"] = forkAt,
+            ["threads"] = threads,
+            ["runs"] = runs,
+            ["distinct_tokens"] = pathTokens - ((long)(batch - (batch / (1 + forks))) * forkAt),
+            ["packed_median_s"] = Math.Round(packedMedian, 5),
+            ["plain_median_s"] = Math.Round(plainMedian, 5),
+            ["speedup"] = Math.Round(plainMedian / packedMedian, 3),
+            ["packed_path_tokens_per_s"] = Math.Round(pathTokens / packedMedian, 1),
+            ["plain_path_tokens_per_s"] = Math.Round(pathTokens / plainMedian, 1),
+        }));
+        return 0;
+    }
+
     double Step() => args[0] == "rl" ? trainer.TrainStep(examples).Seconds : trainer.SftStep(demonstrations, 1e-5).Seconds;
 
     Step();

@@ -52,6 +52,24 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// Forward over packed rows (no cache): each token has an explicit position and attends exactly where
+    /// <paramref name="mask"/> allows, so one row can hold a rollout tree — a path and the suffixes of its forks, each
+    /// suffix attending to its ancestors' tokens up to its fork — and every shared prefix is computed once.
+    /// </summary>
+    /// <param name="inputIds">[batch, seq] int64</param>
+    /// <param name="positions">[batch, seq] int64 rotary position of each token in its own sequence.</param>
+    /// <param name="mask">[batch, 1, seq, seq] bool, true = query may attend to key; every query row needs one true.</param>
+    /// <returns>[batch, seq, vocab] logits in the model dtype.</returns>
+    public Tensor ForwardPacked(Tensor inputIds, Tensor positions, Tensor mask)
+    {
+        var maxPosition = positions.max().item<long>();
+        var (cos, sin) = _rotary.ForPositions(positions, maxPosition);                 // [batch, 1, seq, head_dim]
+        var inputs = new AttentionInputs { Cos = cos, Sin = sin, Mask = mask };
+        var hidden = _model.forward(inputIds, inputs);                                  // [batch, seq, hidden]
+        return Logits(hidden);                                                          // [batch, seq, vocab]
+    }
+
+    /// <summary>
     /// Incremental forward with a KV cache. Row <c>b</c> of <paramref name="inputIds"/> holds <c>lengths[b]</c> new
     /// tokens (right-padded to <c>seq</c>) that continue a sequence whose first <c>startPositions[b]</c> tokens are
     /// already cached in cache row <c>b</c>. Keys and values of the new tokens are written to the cache.

@@ -33,6 +33,35 @@ public static class PolicyForward
     }
 
     /// <summary>
+    /// <see cref="Score"/> through packed family rows (<see cref="PrefixPacking"/>): one forward over the packed rows, then
+    /// the scores of each unpacked (row, column) read from the slot of its input token, with the unpacked targets. Equal
+    /// to <see cref="Score"/> on the unpacked rows up to float rounding; gradients of shared slots add up over descendants.
+    /// </summary>
+    /// <param name="model">The policy (or reference) model.</param>
+    /// <param name="packed">Family rows and slot map from <see cref="PrefixPacking.Create"/>.</param>
+    /// <param name="targets">[rows, columns] int64 next tokens of the unpacked view (<see cref="MicroBatch.Targets"/>).</param>
+    /// <param name="withEntropy">Whether to compute full-vocabulary entropies.</param>
+    public static TokenScores ScorePacked(CausalLanguageModel model, PackedBatch packed, Tensor targets, bool withEntropy = true)
+    {
+        var logits = model.ForwardPacked(packed.InputIds, packed.Positions, packed.Mask).to_type(ScalarType.Float32);   // [units, width, vocab]
+        var vocab = logits.size(2);
+        var logProbsAll = logits.log_softmax(-1).view(-1, vocab);                                 // [units · width, vocab]
+        var rows = targets.size(0);
+        var columns = targets.size(1);
+        var slots = packed.Slots.view(-1);                                                         // [rows · columns]
+        var flat = slots.mul(vocab).add(targets.reshape(-1));                                      // [rows · columns]
+        var logProbs = logProbsAll.view(-1).index_select(0, flat).view(rows, columns);             // [rows, columns]
+        Tensor? entropies = null;
+        if (withEntropy)
+        {
+            var slotEntropy = logProbsAll.exp().mul(logProbsAll).sum(-1).neg();                   // [units · width]
+            entropies = slotEntropy.index_select(0, slots).view(rows, columns);                     // [rows, columns]
+        }
+
+        return new TokenScores(logProbs, entropies);
+    }
+
+    /// <summary>
     /// Scores many sequences without gradients (e.g. old or reference log-probs), packed into micro-batches of at
     /// most <paramref name="tokenBudget"/> padded tokens; one dispose scope per micro-batch.
     /// </summary>

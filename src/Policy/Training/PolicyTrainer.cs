@@ -139,6 +139,7 @@ public sealed class PolicyTrainer : IDisposable
             LearningRate = lastLr,
             OptimizerSteps = steps,
             TokensTrained = tokens,
+            ForwardTokens = sums.ForwardTokens,
             LossTokens = batch.Sum(e => (long)e.TrainableTokenCount),
             TokensPerSecond = tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9),
             Seconds = watch.Elapsed.TotalSeconds,
@@ -168,12 +169,14 @@ public sealed class PolicyTrainer : IDisposable
         var objective = _objective with { LossScaleFactor = _objective.LossScaleFactor ?? width };
         var validTokens = Math.Max(tokenCount, 1);
         var result = new MiniBatchLoss();
-        foreach (var indices in TokenBudgetBatcher.Pack(sequences.Select(s => s.TokenIds.Count).ToArray(), Options.TokenBudget))
+        foreach (var (indices, families) in MicroBatches(miniBatch, sequences))
         {
             using var scope = NewDisposeScope();
             using var micro = MicroBatch.Create(sequences, indices, Model.Device);
             var rows = indices.Length;
             var columns = (int)micro.Columns;
+            using var packed = families is null ? null : PrefixPacking.Create(miniBatch, families, indices, columns, Model.Device);
+            result.ForwardTokens += packed?.ForwardTokens ?? (long)rows * (columns + 1);
             var mask = micro.LossMask;                                                              // [rows, cols]
             var oldLogProbs = ShiftedRows(indices, columns, i => miniBatch[i].OldLogProbs);        // [rows, cols]
             var advantages = Advantages(miniBatch, indices, columns, mask);                        // [rows, cols]
@@ -181,7 +184,7 @@ public sealed class PolicyTrainer : IDisposable
                 ? ShiftedRows(indices, columns, i => miniBatch[i].TokenWeights, fill: 1f)          // [rows, cols]
                 : null;
 
-            var scores = PolicyForward.Score(Model, micro, withEntropy: true);
+            var scores = packed is null ? PolicyForward.Score(Model, micro, withEntropy: true) : PolicyForward.ScorePacked(Model, packed, micro.Targets, withEntropy: true);
             var logProbs = scores.LogProbs;                                                         // [rows, cols]
             var entropy = scores.Entropies!;                                                        // [rows, cols]
             var entropyInLoss = _objective.EntropyCoeff != 0 ? entropy : entropy.detach();          // [rows, cols]
@@ -219,7 +222,7 @@ public sealed class PolicyTrainer : IDisposable
                 Tensor refLogProbs;                                                                 // [rows, cols]
                 using (no_grad())
                 {
-                    refLogProbs = PolicyForward.Score(ReferenceModel, micro, withEntropy: false).LogProbs;
+                    refLogProbs = (packed is null ? PolicyForward.Score(ReferenceModel, micro, withEntropy: false) : PolicyForward.ScorePacked(ReferenceModel, packed, micro.Targets, withEntropy: false)).LogProbs;
                 }
                 if (objective.UseKlLoss)
                 {
@@ -247,6 +250,27 @@ public sealed class PolicyTrainer : IDisposable
             result.PpoKl += ppoKl * microValid / validTokens;
         }
         return result;
+    }
+
+    /// <summary>
+    /// The micro-batches of a mini-batch within the token budget: plain rows, or — when some examples continue others of
+    /// the mini-batch and <see cref="TrainerOptions.DeduplicatePrefixes"/> is on — whole families packed one per row
+    /// (the budget counts packed tokens), their examples listed family by family.
+    /// </summary>
+    private IEnumerable<(int[] Indices, int[][]? Families)> MicroBatches(IReadOnlyList<TrainingExample> miniBatch, TrainingSequence[] sequences)
+    {
+        var families = Options.DeduplicatePrefixes ? PrefixPacking.Families(miniBatch) : null;
+        if (families is null || !PrefixPacking.HasSharedPrefixes(families))
+        {
+            return TokenBudgetBatcher.Pack(sequences.Select(s => s.TokenIds.Count).ToArray(), Options.TokenBudget).Select(indices => (indices, (int[][]?)null));
+        }
+
+        var packedLengths = families.Select(f => PrefixPacking.PackedLength(miniBatch, f)).ToArray();
+        return TokenBudgetBatcher.Pack(packedLengths, Options.TokenBudget).Select(units =>
+        {
+            var chosen = units.Select(u => families[u]).ToArray();
+            return (chosen.SelectMany(f => f).ToArray(), (int[][]?)chosen);
+        });
     }
 
     /// <summary>
@@ -415,11 +439,19 @@ public sealed class PolicyTrainer : IDisposable
     {
         if (indices.Any(i => examples[i].TokenAdvantages is not null))
         {
-            var perToken = ShiftedRows(indices, columns, i => examples[i].TokenAdvantages);        // [rows, cols]
+            // Rows without per-token advantages (e.g. a group without forks under hard attribution) keep their own.
+            var perToken = ShiftedRows(indices, columns, i => examples[i].TokenAdvantages ?? Broadcast(examples[i]));   // [rows, cols]
             return perToken * mask;                                                                  // [rows, cols]
         }
         var column = tensor(indices.Select(i => examples[i].Advantage).ToArray(), [indices.Length, 1], device: Model.Device); // [rows, 1]
         return column * mask;                                                                        // [rows, cols]
+    }
+
+    private static float[] Broadcast(TrainingExample example)
+    {
+        var values = new float[example.TokenIds.Length];
+        Array.Fill(values, example.Advantage);
+        return values;
     }
 
     /// <summary>[rows, cols] f32 where row r holds <c>values[1..]</c> of example indices[r], padded with <paramref name="fill"/>.</summary>
@@ -488,10 +520,12 @@ public sealed class PolicyTrainer : IDisposable
         public double ReferenceKl { get; private set; }
         public double MeanEntropy { get; private set; }
         public double GradNorm { get; private set; }
+        public long ForwardTokens { get; private set; }
 
         public void Add(MiniBatchLoss parts, double gradNorm)
         {
             Count++;
+            ForwardTokens += parts.ForwardTokens;
             Loss += parts.Loss;
             PolicyLoss += parts.PolicyLoss;
             KlLoss += parts.KlLoss;
@@ -518,4 +552,7 @@ public sealed class MiniBatchLoss
     public double PpoKl { get; internal set; }
     public double ReferenceKl { get; internal set; }
     public double MeanEntropy { get; internal set; }
+
+    /// <summary>Tokens the forward ran (padding included); below the sequences' tokens when shared prefixes were packed.</summary>
+    public long ForwardTokens { get; internal set; }
 }

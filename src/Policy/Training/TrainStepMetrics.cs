@@ -48,6 +48,12 @@ public sealed record TrainStepMetrics
     /// <summary>perf/tokens: sequence tokens forwarded and back-propagated (all passes).</summary>
     public long TokensTrained { get; init; }
 
+    /// <summary>
+    /// perf/forward_tokens: tokens the training forward ran, padding included (all passes); below the sequences' tokens
+    /// when rollout-tree prefixes were computed once (<see cref="PrefixPacking"/>).
+    /// </summary>
+    public long ForwardTokens { get; init; }
+
     /// <summary>perf/loss_tokens: mask-1 tokens in the batch (one pass).</summary>
     public long LossTokens { get; init; }
 
@@ -75,6 +81,7 @@ public sealed record TrainStepMetrics
             ["actor/optimizer_steps"] = OptimizerSteps,
             ["perf/tokens"] = TokensTrained,
             ["perf/loss_tokens"] = LossTokens,
+            ["perf/forward_tokens"] = ForwardTokens,
             ["perf/tokens_per_second"] = TokensPerSecond,
             ["perf/update_seconds"] = Seconds,
         };

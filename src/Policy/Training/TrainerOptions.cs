@@ -58,6 +58,12 @@ public sealed record TrainerOptions
     /// <summary>Most padded tokens (rows × longest row) per micro-batch; gradients accumulate across micro-batches. Default 4096.</summary>
     public int TokenBudget { get; init; } = 4096;
 
+    /// <summary>
+    /// Compute each rollout tree's shared prefixes once (<see cref="PrefixPacking"/>): a trajectory and the forks of it in
+    /// the same mini-batch are forwarded as one packed row. Same losses and gradients up to float rounding. Default true.
+    /// </summary>
+    public bool DeduplicatePrefixes { get; init; } = true;
+
     /// <summary>Passes over each batch [<c>ppo_epochs</c>]. Default 1.</summary>
     public int PpoEpochs { get; init; } = 1;
 

@@ -21,6 +21,18 @@ public sealed record TrainingExample(int[] TokenIds, byte[] LossMask, float[] Ol
     /// <summary>Optional per-token rollout-correction weight w multiplying the policy loss (ALGORITHMS.md §0.3). Default null (1).</summary>
     public float[]? TokenWeights { get; init; }
 
+    /// <summary>
+    /// This sequence's key in its rollout tree (<c>{group}/{branch path}</c>), or null outside a tree. With
+    /// <see cref="ParentKey"/> it lets the trainer compute a shared prefix once (<see cref="PrefixPacking"/>).
+    /// </summary>
+    public string? SequenceKey { get; init; }
+
+    /// <summary>The key of the sequence this one forked from, or null for a root.</summary>
+    public string? ParentKey { get; init; }
+
+    /// <summary>Tokens [0, ForkPosition) equal the parent's (0 for a root).</summary>
+    public int ForkPosition { get; init; }
+
     /// <summary>Tokens the loss covers (mask 1, excluding token 0).</summary>
     public int TrainableTokenCount
     {
@@ -37,7 +49,13 @@ public sealed record TrainingExample(int[] TokenIds, byte[] LossMask, float[] Ol
 
     /// <summary>The example of a trajectory with its advantage broadcast over the loss mask.</summary>
     public static TrainingExample FromTrajectory(Trajectory trajectory, float advantage) =>
-        new(trajectory.TokenIds, trajectory.LossMask, trajectory.Logprobs) { Advantage = advantage };
+        new(trajectory.TokenIds, trajectory.LossMask, trajectory.Logprobs)
+        {
+            Advantage = advantage,
+            SequenceKey = $"{trajectory.GroupId}/{trajectory.BranchPath}",
+            ParentKey = trajectory.ParentPath is { } parent ? $"{trajectory.GroupId}/{parent}" : null,
+            ForkPosition = trajectory.ParentPath is null ? 0 : trajectory.ForkPosition ?? 0,
+        };
 
     /// <summary>Throws when array lengths disagree or the sequence is shorter than 2 tokens.</summary>
     public void Validate()

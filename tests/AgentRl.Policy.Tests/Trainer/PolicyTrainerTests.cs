@@ -59,6 +59,23 @@ public sealed class PolicyTrainerTests
     }
 
     [Fact]
+    public void ComputeGradients_SomeRowsWithTokenAdvantages_OthersKeepTheirOwnAdvantage()
+    {
+        using var mixed = new PolicyTrainer(TestModels.Create());
+        using var explicitRows = new PolicyTrainer(TestModels.Create());
+        var batch = ToyBatch(mixed.Model, count: 4);
+        // One row with per-token advantages (a hard-attributed tree) beside plain rows (a group without forks).
+        batch[0] = batch[0] with { TokenAdvantages = [.. batch[0].TokenIds.Select((_, t) => 0.1f * t)] };
+        var spelledOut = batch.Select(e => e.TokenAdvantages is null ? e with { TokenAdvantages = [.. e.TokenIds.Select(_ => e.Advantage)] } : e).ToArray();
+
+        var lossMixed = mixed.ComputeGradients(batch);
+        var lossExplicit = explicitRows.ComputeGradients(spelledOut);
+
+        Assert.Equal(lossExplicit.PolicyLoss, lossMixed.PolicyLoss, 6);
+        Assert.NotEqual(0, lossMixed.PolicyLoss, 3);
+    }
+
+    [Fact]
     public void TrainStep_GrpoToyBatch_RaisesPositiveAndLowersNegativeAdvantageTokens()
     {
         using var trainer = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Algorithm = "grpo", LearningRate = 2e-3 });
