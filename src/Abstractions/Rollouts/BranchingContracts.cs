@@ -18,7 +18,11 @@ public sealed record BranchingSettings
     /// <summary>k: generated tokens after a tool result (or the prompt) whose entropy is measured. Default 20.</summary>
     [Id(2)] public int EntropyPositions { get; init; } = 20;
 
-    /// <summary>Segment entropy estimator: <c>mean-full-vocab</c> (default; the engine reports full-vocabulary token entropies).</summary>
+    /// <summary>
+    /// Segment entropy estimator: <c>mean-full-vocab</c> (default: mean full-vocabulary entropy of the k tokens) or
+    /// <c>topk-summed-normalized</c> (the reference code's, for parity: rollouts ask for the top 10 logprobs per token and
+    /// the segment entropy is Σ over the k positions of −Σ e^ℓ·ℓ, divided by ln|V|).
+    /// </summary>
     [Id(3)] public string EntropyEstimator { get; init; } = "mean-full-vocab";
 
     /// <summary>Fork rule: <c>arpo</c>, <c>arpo-threshold</c>, <c>aepo</c>, <c>none</c>; null = the algorithm's preset.</summary>
@@ -73,7 +77,7 @@ public sealed record BranchingSettings
         if (InitialTrajectories is { } n && (n < 1 || n > groupSize)) yield return "branching.initialTrajectories must be in [1, groupSize]";
         if (ChildrenPerFork < 1) yield return "branching.childrenPerFork must be ≥ 1";
         if (EntropyPositions < 1) yield return "branching.entropyPositions must be ≥ 1";
-        if (EntropyEstimator != "mean-full-vocab") yield return "branching.entropyEstimator: rollouts support mean-full-vocab (the engine reports no top-k logprobs)";
+        if (EntropyEstimator is not ("mean-full-vocab" or "topk-summed-normalized")) yield return "branching.entropyEstimator must be mean-full-vocab or topk-summed-normalized";
         if (BranchPolicy is not (null or "arpo" or "arpo-threshold" or "aepo" or "none")) yield return "branching.branchPolicy must be arpo, arpo-threshold, aepo or none";
         if (BudgetAllocator is not (null or "fixed" or "aepo-premonitor")) yield return "branching.budgetAllocator must be fixed or aepo-premonitor";
         if (Attribution is not ("soft" or "hard")) yield return "branching.attribution must be soft or hard";

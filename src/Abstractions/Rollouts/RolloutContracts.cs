@@ -22,7 +22,11 @@ public sealed record GenerateRequest(
     [property: Id(5)] IReadOnlyList<string> StopStrings,
     [property: Id(6)] long MinPolicyVersion = 0);
 
-/// <summary>The generated tokens with, per token, the logprob under the sampling distribution, its entropy and the policy version.</summary>
+/// <summary>
+/// The generated tokens with, per token, the logprob under the sampling distribution, its entropy and the policy version;
+/// when <see cref="SamplingSettings.TopLogprobs"/> &gt; 0 also <see cref="TopLogprobEntropies"/>: per token −Σ e^ℓ·ℓ over
+/// the returned logprobs (the top k, plus the sampled token when outside them), the reference code's truncated entropy.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.generate-response.v1")]
 public sealed record GenerateResponse(
     [property: Id(0)] int[] TokenIds,
@@ -30,7 +34,8 @@ public sealed record GenerateResponse(
     [property: Id(2)] float[] Entropies,
     [property: Id(3)] long[] PolicyVersions,
     [property: Id(4)] FinishReason FinishReason,
-    [property: Id(5)] string? StopMatch);
+    [property: Id(5)] string? StopMatch,
+    [property: Id(6)] float[]? TopLogprobEntropies = null);
 
 /// <summary>
 /// The front door to a silo's inference engine for one policy (key: policy id). A stateless worker, local to the caller,
@@ -39,6 +44,9 @@ public sealed record GenerateResponse(
 public interface IGeneratorGrain : IGrainWithStringKey
 {
     Task<GenerateResponse> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>|V|, the size of the policy's tokenizer vocabulary (the normaliser of the reference's entropy estimator).</summary>
+    Task<int> GetVocabularySizeAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>

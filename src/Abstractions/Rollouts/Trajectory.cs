@@ -88,5 +88,11 @@ public sealed record Trajectory
     /// <summary>For a forked child: replayed calls whose observation differed from the parent's recorded one.</summary>
     [Id(21)] public int ReplayMismatches { get; init; }
 
+    /// <summary>
+    /// Per token, −Σ e^ℓ·ℓ over the top logprobs the generator returned (0 where not generated), when the rollout asked
+    /// for them (the <c>topk-summed-normalized</c> entropy estimator); null otherwise.
+    /// </summary>
+    [Id(22)] public float[]? TopLogprobEntropies { get; init; }
+
     public int GeneratedTokenCount => LossMask.Count(m => m != 0);
 }

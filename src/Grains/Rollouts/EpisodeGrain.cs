@@ -31,7 +31,15 @@ public sealed class EpisodeGrain(TaskCatalog tasks) : Grain, IEpisodeGrain
         }
         else
         {
-            var runner = new RolloutTreeRunner(BranchingOptions.FromSettings(spec.Branching, spec.GroupSize), spec.Seed);
+            int? vocabulary = null;
+            if (spec.Branching.EntropyEstimator == TopKSummedNormalizedEntropy.RegistryName)
+            {
+                // The reference's estimator: the top logprobs of every token, normalised by ln|V| of the policy's tokenizer.
+                vocabulary = await GrainFactory.GetGrain<IGeneratorGrain>(spec.PolicyId).GetVocabularySizeAsync(cancellationToken);
+                spec = spec with { Sampling = spec.Sampling with { TopLogprobs = Math.Max(spec.Sampling.TopLogprobs, TopKSummedNormalizedEntropy.ReferenceTopLogprobs) } };
+            }
+
+            var runner = new RolloutTreeRunner(BranchingOptions.FromSettings(spec.Branching, spec.GroupSize, vocabulary), spec.Seed);
             var tree = await runner.RunAsync(
                 (node, parent, seed, ct) => RunBranchAsync(spec, episodeId, node.Path, seed, parent, node.ForkPosition, ct),
                 cancellationToken);

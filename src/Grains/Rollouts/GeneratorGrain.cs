@@ -45,6 +45,41 @@ public sealed class GeneratorGrain(PolicyHost policies) : Grain, IGeneratorGrain
             EngineFinish.Cancelled => FinishReason.Cancelled,
             _ => FinishReason.Length,
         };
-        return new GenerateResponse(result.TokenIds, result.LogProbs, result.Entropies, result.PolicyVersions, finish, result.StopMatch);
+        return new GenerateResponse(result.TokenIds, result.LogProbs, result.Entropies, result.PolicyVersions, finish, result.StopMatch, TopLogprobEntropies(result));
     }
+
+    public Task<int> GetVocabularySizeAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(policies.Get(this.GetPrimaryKeyString()).Tokenizer.VocabSize);
+
+    /// <summary>Per token −Σ e^ℓ·ℓ over the returned top logprobs plus the sampled token's when it is not among them; null when none were asked for.</summary>
+    public static float[]? TopLogprobEntropies(GenerationResult result)
+    {
+        if (result.TopLogProbs is not { } top)
+        {
+            return null;
+        }
+
+        var terms = new float[result.TokenIds.Length];
+        for (var t = 0; t < terms.Length && t < top.Length; t++)
+        {
+            double sum = 0;
+            var sampledListed = false;
+            foreach (var candidate in top[t] ?? [])
+            {
+                sampledListed |= candidate.TokenId == result.TokenIds[t];
+                sum += Term(candidate.LogProb);
+            }
+
+            if (!sampledListed)
+            {
+                sum += Term(result.LogProbs[t]);
+            }
+
+            terms[t] = (float)sum;
+        }
+
+        return terms;
+    }
+
+    private static double Term(float logprob) => double.IsFinite(logprob) ? -Math.Exp(logprob) * logprob : 0.0;
 }

@@ -202,6 +202,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             LossMask = [.. state.Mask],
             Logprobs = [.. state.Logprobs],
             Entropies = [.. state.Entropies],
+            TopLogprobEntropies = sampling.TopLogprobs > 0 ? [.. state.TopLogprobEntropies] : null,
             PolicyVersions = [.. state.Versions],
             ToolCalls = records,
             FinishReason = finish,
@@ -259,6 +260,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
         public List<byte> Mask { get; } = [.. new byte[prompt.Length]];
         public List<float> Logprobs { get; } = [.. new float[prompt.Length]];
         public List<float> Entropies { get; } = [.. new float[prompt.Length]];
+        public List<float> TopLogprobEntropies { get; } = [.. new float[prompt.Length]];
         public List<long> Versions { get; } = [.. Enumerable.Repeat(-1L, prompt.Length)];
 
         public int Length => Ids.Count;
@@ -273,6 +275,8 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             Logprobs.AddRange(parent.Logprobs.AsSpan(0, length));
             Entropies.Clear();
             Entropies.AddRange(parent.Entropies.AsSpan(0, length));
+            TopLogprobEntropies.Clear();
+            TopLogprobEntropies.AddRange(parent.TopLogprobEntropies is { } top ? top.AsSpan(0, length) : new float[length]);
             Versions.Clear();
             Versions.AddRange(parent.PolicyVersions.AsSpan(0, length));
         }
@@ -283,6 +287,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             Mask.AddRange(Enumerable.Repeat((byte)1, response.TokenIds.Length));
             Logprobs.AddRange(response.Logprobs);
             Entropies.AddRange(response.Entropies);
+            TopLogprobEntropies.AddRange(response.TopLogprobEntropies ?? new float[response.TokenIds.Length]);
             Versions.AddRange(response.PolicyVersions);
         }
 
@@ -292,6 +297,7 @@ public sealed class MultiTurnRollout(IChatTemplate template, ToolCallParser pars
             Mask.AddRange(new byte[delta.Length]);
             Logprobs.AddRange(new float[delta.Length]);
             Entropies.AddRange(new float[delta.Length]);
+            TopLogprobEntropies.AddRange(new float[delta.Length]);
             Versions.AddRange(Enumerable.Repeat(-1L, delta.Length));
         }
     }

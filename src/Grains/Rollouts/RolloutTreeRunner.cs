@@ -148,11 +148,13 @@ public sealed class RolloutTreeRunner(BranchingOptions options, int seed)
     private static SegmentEntropyInput GeneratedFrom(Trajectory trajectory, int start)
     {
         var entropies = new List<double>();
+        var top = trajectory.TopLogprobEntropies is null ? null : new List<double>();
         for (var p = start; p < trajectory.TokenIds.Length && trajectory.LossMask[p] == 1; p++)
         {
             entropies.Add(trajectory.Entropies[p]);
+            top?.Add(trajectory.TopLogprobEntropies![p]);
         }
 
-        return new SegmentEntropyInput(TokenEntropies: entropies);
+        return new SegmentEntropyInput(TokenEntropies: entropies, TopLogprobEntropies: top);
     }
 }

@@ -78,10 +78,10 @@ public sealed record BranchingOptions
 
     /// <summary>
     /// The options of a run's <see cref="BranchingSettings"/> (presets already filled) with M = <paramref name="groupSize"/>;
-    /// N defaults to M/2 (at least 1), 0 top-ups per round means all at once. The vocabulary size is only needed by
-    /// <c>topk-summed-normalized</c>, which rollouts do not offer.
+    /// N defaults to M/2 (at least 1), 0 top-ups per round means all at once. <paramref name="vocabularySize"/> (|V| of the
+    /// policy's tokenizer) is needed by <c>topk-summed-normalized</c> only.
     /// </summary>
-    public static BranchingOptions FromSettings(BranchingSettings settings, int groupSize)
+    public static BranchingOptions FromSettings(BranchingSettings settings, int groupSize, int? vocabularySize = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var options = new BranchingOptions
@@ -101,6 +101,7 @@ public sealed record BranchingOptions
             PreMonitorBeta = settings.PreMonitorBeta,
             RankForksByEntropy = settings.RankForksByEntropy,
             TopUpsPerRound = settings.TopUpsPerRound == 0 ? int.MaxValue : settings.TopUpsPerRound,
+            VocabularySize = vocabularySize,
         };
         options.Validate();
         return options;

@@ -6,9 +6,11 @@ namespace AgentRl.Policy.Branching;
 /// </summary>
 /// <param name="TokenEntropies">Per-token full-vocabulary entropy H_t = −Σ_v p_v ln p_v, in nats, in token order.</param>
 /// <param name="TopLogprobs">Per position, every logprob the engine returned (top-k candidates, plus the sampled token when it is outside them).</param>
+/// <param name="TopLogprobEntropies">Per position, −Σ e^ℓ·ℓ over those logprobs, already summed (what rollouts record).</param>
 public sealed record SegmentEntropyInput(
     IReadOnlyList<double>? TokenEntropies = null,
-    IReadOnlyList<IReadOnlyList<double>>? TopLogprobs = null);
+    IReadOnlyList<IReadOnlyList<double>>? TopLogprobs = null,
+    IReadOnlyList<double>? TopLogprobEntropies = null);
 
 /// <summary>Turns one segment's token statistics into the scalar entropy that branching compares with the baseline.</summary>
 public interface IEntropyEstimator
@@ -61,6 +63,9 @@ public sealed class TopKSummedNormalizedEntropy : IEntropyEstimator
 {
     public const string RegistryName = "topk-summed-normalized";
 
+    /// <summary>Top logprobs per generated token the reference asks its engine for (<c>logprobs=10</c>).</summary>
+    public const int ReferenceTopLogprobs = 10;
+
     public TopKSummedNormalizedEntropy(int vocabularySize, int positions = 20)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(vocabularySize, 2);
@@ -78,6 +83,18 @@ public sealed class TopKSummedNormalizedEntropy : IEntropyEstimator
 
     public double Estimate(SegmentEntropyInput segment)
     {
+        if (segment.TopLogprobs is null && segment.TopLogprobEntropies is { } summed)
+        {
+            var count = Math.Min(Positions, summed.Count);
+            var total = 0.0;
+            for (var t = 0; t < count; t++)
+            {
+                total += summed[t];
+            }
+
+            return total / Math.Log(VocabularySize);
+        }
+
         var positions = segment.TopLogprobs
             ?? throw new ArgumentException($"'{RegistryName}' needs per-position top-k logprobs.", nameof(segment));
         var n = Math.Min(Positions, positions.Count);

@@ -73,6 +73,58 @@ public sealed class BranchingClusterTests(TwoSiloClusterFixture fixture) : IClas
         }
     }
 
+    [Fact]
+    public async Task BranchingEpisode_ReferenceEntropyEstimator_RecordsTopLogprobEntropiesAndFormsATree()
+    {
+        var item = _task.Generate(TaskSplit.Train, 1, seed: 5)[0];
+        var settings = new BranchingSettings { InitialTrajectories = 2, Alpha = 1.0, EntropyEstimator = TopKSummedNormalizedEntropy.RegistryName }.ForAlgorithm("arpo");
+        Assert.Empty(settings!.Validate(4));
+
+        var result = await fixture.Cluster.Client.GetGrain<IEpisodeGrain>("tree-topk/0/0").RunAsync(
+            new EpisodeSpec("default", "arithmetic", TaskCatalog.ToJson(item), GroupSize: 4, new SamplingSettings(Temperature: 1.0), _limits, Seed: 1, Branching: settings));
+
+        Assert.Equal(4, result.Trajectories.Count);
+        foreach (var trajectory in result.Trajectories)
+        {
+            var top = trajectory.TopLogprobEntropies;
+            Assert.NotNull(top);
+            Assert.Equal(trajectory.TokenIds.Length, top.Length);
+            for (var t = 0; t < top.Length; t++)
+            {
+                if (trajectory.LossMask[t] == 0)
+                {
+                    Assert.Equal(0f, top[t]);
+                }
+                else
+                {
+                    // A sum of −p ln p over some of the tokens: positive, and at most the full-vocabulary entropy.
+                    Assert.InRange(top[t], 1e-6f, trajectory.Entropies[t] + 1e-4f);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void TopLogprobEntropies_SampledTokenOutsideTheTopK_CountsIt()
+    {
+        var result = new AgentRl.Policy.Generation.GenerationResult
+        {
+            TokenIds = [7, 9],
+            LogProbs = [(float)Math.Log(0.5), (float)Math.Log(0.1)],
+            Entropies = [1f, 1f],
+            PolicyVersions = [0, 0],
+            TopLogProbs = [[new(7, (float)Math.Log(0.5)), new(3, (float)Math.Log(0.25))], [new(4, (float)Math.Log(0.6))]],
+            FinishReason = AgentRl.Policy.Generation.FinishReason.Length,
+        };
+        static double Term(double p) => -p * Math.Log(p);
+
+        var terms = GeneratorGrain.TopLogprobEntropies(result)!;
+
+        Assert.Equal(Term(0.5) + Term(0.25), terms[0], 5);   // sampled token 7 is listed: counted once
+        Assert.Equal(Term(0.6) + Term(0.1), terms[1], 5);    // sampled token 9 is not: added
+        Assert.Null(GeneratorGrain.TopLogprobEntropies(result with { TopLogProbs = null }));
+    }
+
     private BranchSpec Spec(TaskItem item, Trajectory parent, int fork) =>
         new("fork-test", "default", "arithmetic", TaskCatalog.ToJson(item), new SamplingSettings(Temperature: 1.0), _limits, Seed: 3, Parent: parent, ForkPosition: fork);
 

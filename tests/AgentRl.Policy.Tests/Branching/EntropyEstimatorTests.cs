@@ -35,6 +35,16 @@ public sealed class EntropyEstimatorTests
     }
 
     [Fact]
+    public void TopKSummedNormalized_PerPositionSums_EqualThePooledLogprobs()
+    {
+        // What rollouts record: per position −Σ e^ℓ·ℓ already summed over the returned logprobs.
+        var estimator = new TopKSummedNormalizedEntropy(vocabularySize: 100, positions: 2);
+        double Term(double p) => -p * Math.Log(p);
+        var segment = new SegmentEntropyInput(TopLogprobEntropies: [Term(0.5) + Term(0.25), Term(0.5), Term(0.1)]);
+        Assert.Equal(0.22577249674798586, estimator.Estimate(segment), 12);
+    }
+
+    [Fact]
     public void TopKSummedNormalized_MissingLogprobs_Throws()
     {
         var estimator = new TopKSummedNormalizedEntropy(vocabularySize: 100);
