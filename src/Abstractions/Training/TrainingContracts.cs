@@ -314,7 +314,10 @@ public sealed record CheckpointStoreSpec(
     public const string AzureBlob = "azure-blob";
 }
 
-/// <summary>What the trainer needs to build its model and optimizer.</summary>
+/// <summary>
+/// What the trainer needs to build its model and optimizer. <see cref="LoadsState"/>: a saved state is loaded next
+/// (resume, initFrom), so the initial weights are never published.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.trainer-spec.v1")]
 public sealed record TrainerSpec(
     [property: Id(0)] string RunId,
@@ -325,7 +328,8 @@ public sealed record TrainerSpec(
     [property: Id(5)] int Seed,
     [property: Id(6)] string CheckpointDirectory,
     [property: Id(7)] string Attribution = "soft",
-    [property: Id(8)] CheckpointStoreSpec? CheckpointStore = null);
+    [property: Id(8)] CheckpointStoreSpec? CheckpointStore = null,
+    [property: Id(9)] bool LoadsState = false);
 
 /// <summary>
 /// The warm start: SFT on a task's demonstrations, some deliberately flawed. With <see cref="FlawPhaseDemonstrations"/> &gt; 0
@@ -360,7 +364,12 @@ public sealed record TrainResult(
 /// </summary>
 public interface ITrainerGrain : IGrainWithStringKey
 {
-    Task InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// A fresh trainable model and optimizer for a run. Returns the version of its initial weights: 0, or — when the policy
+    /// already published versions (an earlier run on this cluster) — the next version, published at once so that no
+    /// engine keeps serving the earlier run's weights under this run's version numbers.
+    /// </summary>
+    Task<long> InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default);
 
     Task<TrainResult> SftAsync(SftSpec spec, CancellationToken cancellationToken = default);
 

@@ -104,7 +104,7 @@ public static class CompareCommands
     /// <summary>
     /// Each run on its own cluster connection: with the default embedded silo that is a fresh silo per run, so no run
     /// inherits another's published policy versions or warm caches. On a shared cluster (<c>--cluster</c>) the runs share
-    /// the policy's registry, so the policy's versions must keep rising from run to run.
+    /// the policy's registry: each run's trainer starts above the versions of the run before (<see cref="ITrainerGrain.InitializeAsync"/>).
     /// </summary>
     private static async Task<int> CompareAsync(CliContext context, ParseResult parse, IReadOnlyList<SeedPlan> plans, string folder, TextWriter output, CancellationToken ct)
     {

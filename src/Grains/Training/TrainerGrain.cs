@@ -36,7 +36,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     private string _attribution = TreeAttributions.Soft;
     private CheckpointStoreSpec? _storeSpec;
 
-    public Task InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default)
+    public async Task<long> InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default)
     {
         _trainer?.Dispose();
         var policyId = this.GetPrimaryKeyString();
@@ -56,7 +56,18 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         _storeSpec = spec.CheckpointStore ?? new CheckpointStoreSpec(CheckpointStoreSpec.Local, null, "", "", spec.RunId);
         _store = RunCheckpointStores.Create(_storeSpec, spec.CheckpointDirectory, checkpointOptions.Value);
         logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}, checkpoints to {Store}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId, _store.Description);
-        return Task.CompletedTask;
+
+        // An earlier run of this policy on the cluster left its versions in the registry and its weights in the engines:
+        // the new run's initial weights take the next number and are published before anything generates with them.
+        var registered = await GrainFactory.GetGrain<IPolicyRegistryGrain>(policyId).GetLatestAsync(cancellationToken);
+        if (registered.Version > 0 && !spec.LoadsState)
+        {
+            _trainer.AdvanceVersion(registered.Version + 1);
+            await PublishAsync(cancellationToken);
+            logger.LogInformation("Trainer {PolicyId}: versions {Version} and below belong to an earlier run; this run starts at {Next}", policyId, registered.Version, _trainer.PolicyVersion);
+        }
+
+        return _trainer.PolicyVersion;
     }
 
     public async Task<TrainResult> SftAsync(SftSpec spec, CancellationToken cancellationToken = default)

@@ -311,14 +311,14 @@ public sealed class TrainingRunGrain(
             await File.WriteAllTextAsync(Path.Combine(runDir, "config.json"), System.Text.Json.JsonSerializer.Serialize(config, RunJson.Options), stop);
             var task = tasks.Get(config.Task, config.TaskOptions);
             var trainer = GrainFactory.GetGrain<ITrainerGrain>(config.PolicyId);
-            var spec = new TrainerSpec(config.RunId, config.Algorithm, config.LearningRate, config.Steps, config.TokenBudget, config.Seed, Path.GetFullPath(config.RunDir), config.EpisodeBranching()?.Attribution ?? "soft", config.ResolveCheckpointStore());
+            var spec = new TrainerSpec(config.RunId, config.Algorithm, config.LearningRate, config.Steps, config.TokenBudget, config.Seed, Path.GetFullPath(config.RunDir), config.EpisodeBranching()?.Attribution ?? "soft", config.ResolveCheckpointStore(), LoadsState: config.Resume || !string.IsNullOrEmpty(config.InitFrom));
+            long version;
             using (config.AllowCpuTraining ? PlacementRequestContext.AllowCpuTrainer() : null)
             {
-                await trainer.InitializeAsync(spec, stop).ExplainTrainerPlacementFailure();
+                version = await trainer.InitializeAsync(spec, stop).ExplainTrainerPlacementFailure();
             }
 
             var evalItems = task.Generate(TaskSplit.Eval, config.EvalSize, config.Seed);
-            long version = 0;
             var firstStep = 1;
             if (resumed is not null)
             {

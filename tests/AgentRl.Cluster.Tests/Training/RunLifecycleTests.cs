@@ -138,6 +138,27 @@ public sealed class RunLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task SecondRunOfAPolicyOnTheSameCluster_StartsAboveTheFirstRunsVersions()
+    {
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        var first = cluster.Client.GetGrain<ITrainingRunGrain>("first-of-policy");
+        await first.StartAsync(Toy(steps: 1));
+        var done = await RunWaits.UntilAsync(first, s => s.IsFinished);
+        Assert.True(done.State == "Completed", $"{done.State}: {done.Error}");
+
+        // Same policy id, fresh trainer: its random initial weights take the next version (published before the initial
+        // evaluation), so the warm start's and every later version stay above the first run's.
+        var second = cluster.Client.GetGrain<ITrainingRunGrain>("second-of-policy");
+        await second.StartAsync(Toy(steps: 1));
+        var next = await RunWaits.UntilAsync(second, s => s.IsFinished);
+
+        Assert.True(next.State == "Completed", $"{next.State}: {next.Error}");
+        Assert.True(next.PolicyVersion > done.PolicyVersion + 1, $"{done.PolicyVersion} → {next.PolicyVersion}");
+        var warmStart = MetricsCsvWriter.Read(Path.Combine(_runDir, "second-of-policy", "metrics.csv")).Where(r => r.Step == 0).SelectMany(r => r.Values).Where(kv => kv.Key == MetricColumns.ToColumn("sft/actor/policy_version")).Select(kv => kv.Value).Single();
+        Assert.Equal(done.PolicyVersion + 2, warmStart);
+    }
+
+    [Fact]
     public async Task InitFrom_MissingOrTrainedSource_FailsNamingTheProblem()
     {
         await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
