@@ -371,6 +371,11 @@ public interface ITrainerGrain : IGrainWithStringKey
     /// </summary>
     Task<long> InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The whole warm start in one call: minutes on a tiny model, hours on a large one or a busy machine, so it is exempt
+    /// from the silos' call timeout (<c>AgentRl:Silo:CallTimeout</c>, 30 minutes); a lost trainer silo still fails it at once.
+    /// </summary>
+    [ResponseTimeout("1.00:00:00")]
     Task<TrainResult> SftAsync(SftSpec spec, CancellationToken cancellationToken = default);
 
     Task<TrainResult> TrainStepAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default);
