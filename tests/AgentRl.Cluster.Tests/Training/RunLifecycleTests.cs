@@ -52,6 +52,29 @@ public sealed class RunLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task WarmStart_LongerThanTheSiloCallTimeout_Completes()
+    {
+        var callTimeout = TimeSpan.FromSeconds(8);
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) =>
+        {
+            o.Roles = "rollout,tools,trainer";
+            o.CallTimeout = callTimeout;
+        });
+        var run = cluster.Client.GetGrain<ITrainingRunGrain>("long-warm");
+
+        // 400 gold demonstrations, 400 echo examples and a 400 + 400 flaw phase: well over 8 s of SFT on any CPU.
+        await run.StartAsync(Toy(steps: 1) with { SftOnly = true, SftDemonstrations = 400, SftFlawPhaseDemonstrations = 400 });
+        await RunWaits.UntilAsync(run, s => s.State == "WarmStart" || s.IsFinished);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await RunWaits.UntilAsync(run, s => s.State != "WarmStart");
+        var warmStart = clock.Elapsed;
+        var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
+
+        Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
+        Assert.True(warmStart > callTimeout, $"the warm start took {warmStart.TotalSeconds:0.0} s, not longer than the {callTimeout.TotalSeconds} s call timeout: the test proves nothing");
+    }
+
+    [Fact]
     public void SftOnly_WithoutDemonstrations_IsInvalid()
     {
         Assert.Contains(new RunConfig { SftOnly = true, SftDemonstrations = 0 }.Validate(), p => p.Contains("sftOnly", StringComparison.Ordinal));
