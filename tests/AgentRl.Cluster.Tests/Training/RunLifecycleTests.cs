@@ -64,9 +64,9 @@ public sealed class RunLifecycleTests : IDisposable
 
         // 400 gold demonstrations, 400 echo examples and a 400 + 400 flaw phase: well over 8 s of SFT on any CPU.
         await run.StartAsync(Toy(steps: 1) with { SftOnly = true, SftDemonstrations = 400, SftFlawPhaseDemonstrations = 400 });
-        await RunWaits.UntilAsync(run, s => s.State == "WarmStart" || s.IsFinished);
+        await RunWaits.UntilAsync(run, s => s.Phase == "WarmStart" || s.IsFinished);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await RunWaits.UntilAsync(run, s => s.State != "WarmStart");
+        await RunWaits.UntilAsync(run, s => s.Phase != "WarmStart");
         var warmStart = clock.Elapsed;
         var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
