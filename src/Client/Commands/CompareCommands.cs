@@ -201,7 +201,10 @@ public static class CompareCommands
         return Outcome(config, status, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>What a finished run reports: final accuracy from its status, tool calls from its last evaluation row of metrics.csv.</summary>
+    /// <summary>
+    /// What a finished run reports: final accuracy from its status, tool calls from its last evaluation row of metrics.csv
+    /// (per solved question: none when the evaluation solved nothing, rather than the row's 0).
+    /// </summary>
     public static RunOutcome Outcome(RunConfig config, RunStatus status, double wallSeconds)
     {
         double? perTrajectory = null, perSolved = null;
@@ -210,7 +213,8 @@ public static class CompareCommands
         {
             var last = MetricsCsvWriter.Read(csv).LastOrDefault(r => r.Values.ContainsKey("eval/tool_calls_per_traj"));
             perTrajectory = last?.Values["eval/tool_calls_per_traj"];
-            perSolved = last is not null && last.Values.TryGetValue("eval/tool_calls_per_solved", out var solved) ? solved : null;
+            perSolved = last is not null && last.Values.TryGetValue("eval/tool_calls_per_solved", out var solved)
+                && !(last.Values.TryGetValue(MetricColumns.ToColumn("eval/accuracy"), out var accuracy) && accuracy == 0) ? solved : null;
         }
 
         return new RunOutcome(config.Algorithm, config.Seed, status.State, status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error);

@@ -69,4 +69,29 @@ public sealed class CompareCommandTests
         Assert.All(each.Concat(cold), p => Assert.Null(p.WarmStart));
         Assert.All(each.Concat(cold).SelectMany(p => p.Runs), r => Assert.Null(r.InitFrom));
     }
+
+    [Fact]
+    public void Outcome_EvaluationSolvedNothing_HasNoToolCallsPerSolvedQuestion()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "agentrl-compare-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            using (var csv = new AgentRl.Grains.Reporting.MetricsCsvWriter(Path.Combine(directory, "metrics.csv")))
+            {
+                csv.Append(1, new Dictionary<string, double> { ["eval/accuracy"] = 0.5, ["eval/tool_calls_per_traj"] = 1.5, ["eval/tool_calls_per_solved"] = 1.0 });
+                csv.Append(2, new Dictionary<string, double> { ["eval/accuracy"] = 0, ["eval/tool_calls_per_traj"] = 2.0, ["eval/tool_calls_per_solved"] = 0 });
+            }
+
+            var status = new RunStatus { RunId = "r", State = "Completed", RunDirectory = directory, FinalEvalAccuracy = 0 };
+            var outcome = CompareCommands.Outcome(new RunConfig(), status, 1);
+
+            Assert.Equal(2.0, outcome.ToolCallsPerTrajectory);
+            Assert.Null(outcome.ToolCallsPerSolved);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }
