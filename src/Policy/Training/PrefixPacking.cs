@@ -23,15 +23,7 @@ public static class PrefixPacking
     public static IReadOnlyList<int[]> Families(IReadOnlyList<TrainingExample> examples)
     {
         ArgumentNullException.ThrowIfNull(examples);
-        var byKey = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < examples.Count; i++)
-        {
-            if (examples[i].SequenceKey is { } key)
-            {
-                byKey.TryAdd(key, i);
-            }
-        }
-
+        var byKey = KeyIndex(examples);
         var parentOf = new int[examples.Count];
         var children = new List<int>[examples.Count];
         for (var i = 0; i < examples.Count; i++)
@@ -75,6 +67,21 @@ public static class PrefixPacking
     public static int PackedLength(IReadOnlyList<TrainingExample> examples, IReadOnlyList<int> family) =>
         family.Select((index, j) => j == 0 ? examples[index].TokenIds.Length : examples[index].TokenIds.Length - examples[index].ForkPosition).Sum();
 
+    /// <summary>Example index by <see cref="TrainingExample.SequenceKey"/> (the first example of a repeated key).</summary>
+    private static Dictionary<string, int> KeyIndex(IReadOnlyList<TrainingExample> examples)
+    {
+        var byKey = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < examples.Count; i++)
+        {
+            if (examples[i].SequenceKey is { } key)
+            {
+                byKey.TryAdd(key, i);
+            }
+        }
+
+        return byKey;
+    }
+
     private static int ParentIndex(IReadOnlyList<TrainingExample> examples, Dictionary<string, int> byKey, int i)
     {
         var example = examples[i];
@@ -109,6 +116,7 @@ public static class PrefixPacking
             rowsOf[rowOrder[r]] = r;
         }
 
+        var byKey = KeyIndex(examples);
         var width = families.Max(f => PackedLength(examples, f));
         var units = families.Count;
         var ids = new long[units * width];
@@ -127,7 +135,8 @@ public static class PrefixPacking
                 var start = 0;
                 if (index != family[0])
                 {
-                    var parent = family.First(p => p != index && examples[p].SequenceKey == examples[index].ParentKey && slotOf.ContainsKey(p));
+                    // The parent Families linked (same key lookup), placed earlier in the family.
+                    var parent = byKey[examples[index].ParentKey!];
                     start = examples[index].ForkPosition;
                     Array.Copy(slotOf[parent], own, start);
                 }
