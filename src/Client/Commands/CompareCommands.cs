@@ -126,7 +126,7 @@ public static class CompareCommands
                 }
 
                 warmStarts.Add(outcome);
-                output.WriteLine($"    {outcome.State}{(outcome.Error is null ? "" : $": {outcome.Error}")}; held-out accuracy after warm start {TrainCommands.Percent(outcome.WarmStartAccuracy)}, {outcome.WallSeconds:0} s");
+                output.WriteLine($"    {StateText(outcome)}; held-out accuracy after warm start {TrainCommands.Percent(outcome.WarmStartAccuracy)}, {outcome.WallSeconds:0} s");
                 if (outcome.State != "Completed")
                 {
                     // Without its warm start the seed's runs cannot start; they count as failed in the table.
@@ -151,7 +151,7 @@ public static class CompareCommands
                 }
 
                 outcomes.Add(outcome);
-                output.WriteLine($"    {outcome.State}{(outcome.Error is null ? "" : $": {outcome.Error}")}; held-out accuracy {TrainCommands.Percent(outcome.FinalAccuracy)}, {outcome.WallSeconds:0} s");
+                output.WriteLine($"    {StateText(outcome)}; held-out accuracy {TrainCommands.Percent(outcome.FinalAccuracy)}, {outcome.WallSeconds:0} s");
             }
         }
 
@@ -166,6 +166,8 @@ public static class CompareCommands
         output.WriteLine($"comparison: {Path.GetFullPath(folder)} (compare.md, compare.csv, one run folder per algorithm × seed)");
         return outcomes.All(o => o.State == "Completed") ? 0 : 1;
     }
+
+    private static string StateText(RunOutcome outcome) => outcome.Error is null ? outcome.State : $"{outcome.State}: {outcome.Error}";
 
     private static async Task<(int Code, RunOutcome? Outcome)> RunOnConnectionAsync(CliContext context, ParseResult parse, RunConfig config, CancellationToken ct)
     {

@@ -119,6 +119,16 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>Runs heavy torch work (training steps, SFT) on a thread-pool thread bound to the configured thread count.</summary>
+    public static Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken = default) =>
+        Task.Run(
+            () =>
+            {
+                UseConfiguredThreads();
+                return work();
+            },
+            cancellationToken);
+
     /// <summary>Sets torch's intra-op thread count once per process; later calls are ignored.</summary>
     public static void Initialize(int threads)
     {

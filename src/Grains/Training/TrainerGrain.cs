@@ -85,12 +85,8 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
             var examples = first.Examples.ToList();
             var demonstrationCount = examples.Count;
             var echoCount = AddEchoExamples(examples, template, first.Demonstrations, spec.EchoExamples, spec.Seed + 1);
-            var steps = await Task.Run(
-                () =>
-                {
-                    TorchRuntime.UseConfiguredThreads();
-                    return SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = 16, WarmupSteps = 20 }, cancellationToken: cancellationToken);
-                },
+            var steps = await TorchRuntime.RunAsync(
+                () => SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = 16, WarmupSteps = 20 }, cancellationToken: cancellationToken),
                 cancellationToken);
             var last = steps[^1].ToDictionary();
             var metrics = new Dictionary<string, double>(last.Select(kv => KeyValuePair.Create("sft/" + kv.Key.Replace("sft/", "", StringComparison.Ordinal), kv.Value)))
@@ -107,12 +103,8 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
                 var flawed = await DemonstrationExamplesAsync(task, template, spec, spec.FlawPhaseDemonstrations, spec.FlawedFraction, spec.Seed + 2, sessions, cancellationToken);
                 var phase = flawed.Examples.ToList();
                 var phaseEcho = AddEchoExamples(phase, template, flawed.Demonstrations, spec.EchoExamples > 0 ? flawed.Examples.Count : 0, spec.Seed + 3);
-                var phaseSteps = await Task.Run(
-                    () =>
-                    {
-                        TorchRuntime.UseConfiguredThreads();
-                        return SftTrainer.Run(trainer, phase, new SftOptions { Epochs = 1, LearningRate = spec.FlawPhaseLearningRate, Seed = spec.Seed + 2, BatchSize = 16, WarmupSteps = 10 }, cancellationToken: cancellationToken);
-                    },
+                var phaseSteps = await TorchRuntime.RunAsync(
+                    () => SftTrainer.Run(trainer, phase, new SftOptions { Epochs = 1, LearningRate = spec.FlawPhaseLearningRate, Seed = spec.Seed + 2, BatchSize = 16, WarmupSteps = 10 }, cancellationToken: cancellationToken),
                     cancellationToken);
                 metrics["sft/flaw_phase_examples"] = flawed.Examples.Count;
                 metrics["sft/flaw_phase_echo_examples"] = phaseEcho;
@@ -189,13 +181,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
             return new TrainResult(trainer.PolicyVersion, new Dictionary<string, double> { ["train/skipped"] = 1, ["train/examples"] = 0 }, null);
         }
 
-        var step = await Task.Run(
-            () =>
-            {
-                TorchRuntime.UseConfiguredThreads();
-                return trainer.TrainStep(batch.Examples);
-            },
-            cancellationToken);
+        var step = await TorchRuntime.RunAsync(() => trainer.TrainStep(batch.Examples), cancellationToken);
         var metrics = new Dictionary<string, double>(step.ToDictionary())
         {
             ["train/examples"] = batch.Examples.Count,

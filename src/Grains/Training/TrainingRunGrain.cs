@@ -648,10 +648,11 @@ public sealed class TrainingRunGrain(
         var solved = trajectories.Where(Solved).ToList();
         var generated = trajectories.Sum(t => t.GeneratedTokenCount);
         var entropies = trajectories.SelectMany(t => t.Entropies.Where((_, i) => t.LossMask[i] == 1)).ToList();
+        var rewardMean = trajectories.Average(t => t.Reward);
         var metrics = new Dictionary<string, double>
         {
-            ["rollout/reward_mean"] = trajectories.Average(t => t.Reward),
-            ["rollout/reward_std"] = Math.Sqrt(trajectories.Average(t => t.Reward * t.Reward) - Math.Pow(trajectories.Average(t => t.Reward), 2)),
+            ["rollout/reward_mean"] = rewardMean,
+            ["rollout/reward_std"] = Math.Sqrt(Math.Max(0, trajectories.Average(t => t.Reward * t.Reward) - (rewardMean * rewardMean))),
             ["rollout/accuracy"] = trajectories.Average(t => Solved(t) ? 1.0 : 0.0),
             ["rollout/entropy"] = entropies.Count == 0 ? 0 : entropies.Average(e => (double)e),
             ["rollout/response_tokens_mean"] = trajectories.Average(t => (double)t.GeneratedTokenCount),

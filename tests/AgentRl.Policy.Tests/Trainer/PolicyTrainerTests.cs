@@ -25,16 +25,7 @@ public sealed class PolicyTrainerTests
         using var whole = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Objective = objective, TokenBudget = 100_000 });
         using var split = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Objective = objective, TokenBudget = 16 });
         // Move the trained weights away from the reference so the KL term has a gradient.
-        using (TorchSharp.torch.no_grad())
-        {
-            foreach (var trainer in new[] { whole, split })
-            {
-                foreach (var (_, p) in trainer.Parameters)
-                {
-                    p.mul_(1.05);
-                }
-            }
-        }
+        ScaleWeights([whole, split], 1.05);
         var batch = ToyBatch(whole.Model, count: 7, offPolicyNoise: 0.3f);
         Assert.True(TokenBudgetBatcher.Pack([.. batch.Select(e => e.TokenIds.Length)], 16).Count >= 5);
 
@@ -49,13 +40,7 @@ public sealed class PolicyTrainerTests
         Assert.True(lossWhole.KlLoss > 0);
         var norm = Norm(gradsWhole.Values);
         Assert.True(norm > 1e-3);
-        foreach (var (name, expected) in gradsWhole)
-        {
-            var actual = gradsSplit[name];
-            var scale = Math.Max(Norm([expected]), 1e-3);
-            var diff = Math.Sqrt(expected.Zip(actual).Sum(x => (double)(x.First - x.Second) * (x.First - x.Second)));
-            Assert.True(diff / scale < 1e-4, $"{name}: relative difference {diff / scale}");
-        }
+        AssertGradientsClose(gradsWhole, gradsSplit);
     }
 
     [Fact]

@@ -105,16 +105,7 @@ public sealed class PrefixPackingTests
         TrainerOptions Options(bool dedup) => new() { Algorithm = algorithm, Objective = objective, TokenBudget = tokenBudget, DeduplicatePrefixes = dedup };
         using var packed = new PolicyTrainer(TestModels.Create(), Options(dedup: true));
         using var plain = new PolicyTrainer(TestModels.Create(), Options(dedup: false));
-        using (no_grad())
-        {
-            foreach (var trainer in new[] { packed, plain })
-            {
-                foreach (var (_, p) in trainer.Parameters)
-                {
-                    p.mul_(1.05);   // away from the reference, so a KL term has a gradient
-                }
-            }
-        }
+        ScaleWeights([packed, plain], 1.05);   // away from the reference, so a KL term has a gradient
 
         var batch = TreeBatch(plain.Model);
         var lossPacked = packed.ComputeGradients(batch);
@@ -127,12 +118,6 @@ public sealed class PrefixPackingTests
         Assert.Equal(lossPlain.PgClipFrac, lossPacked.PgClipFrac, 5);
         Assert.Equal(lossPlain.MeanEntropy, lossPacked.MeanEntropy, 5);
         Assert.True(Norm(gradsPlain.Values) > 1e-3);
-        foreach (var (name, expected) in gradsPlain)
-        {
-            var actual = gradsPacked[name];
-            var scale = Math.Max(Norm([expected]), 1e-3);
-            var diff = Math.Sqrt(expected.Zip(actual).Sum(x => (double)(x.First - x.Second) * (x.First - x.Second)));
-            Assert.True(diff / scale < 1e-4, $"{name}: relative difference {diff / scale}");
-        }
+        AssertGradientsClose(gradsPlain, gradsPacked);
     }
 }

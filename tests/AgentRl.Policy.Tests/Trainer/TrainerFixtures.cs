@@ -57,4 +57,28 @@ internal static class TrainerFixtures
     }
 
     public static double Norm(IEnumerable<float[]> arrays) => Math.Sqrt(arrays.Sum(a => a.Sum(x => (double)x * x)));
+
+    /// <summary>Every parameter's gradient within <paramref name="relative"/> of the expected one (L2 difference over max(‖expected‖, 1e-3)).</summary>
+    public static void AssertGradientsClose(Dictionary<string, float[]> expected, Dictionary<string, float[]> actual, double relative = 1e-4)
+    {
+        foreach (var (name, values) in expected)
+        {
+            var scale = Math.Max(Norm([values]), 1e-3);
+            var diff = Math.Sqrt(values.Zip(actual[name]).Sum(x => (double)(x.First - x.Second) * (x.First - x.Second)));
+            Assert.True(diff / scale < relative, $"{name}: relative difference {diff / scale}");
+        }
+    }
+
+    /// <summary>Multiplies every trainable weight by <paramref name="factor"/> (e.g. to move the policy away from its reference so a KL term has a gradient).</summary>
+    public static void ScaleWeights(IEnumerable<PolicyTrainer> trainers, double factor)
+    {
+        using var noGrad = no_grad();
+        foreach (var trainer in trainers)
+        {
+            foreach (var (_, p) in trainer.Parameters)
+            {
+                p.mul_(factor);
+            }
+        }
+    }
 }
