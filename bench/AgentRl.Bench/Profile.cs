@@ -41,6 +41,14 @@ internal static class Profile
                 position = position >= 120 ? 32 : position + 1;
                 model.ForwardCached(zeros([batch, 1], dtype: ScalarType.Int64), cache, Enumerable.Repeat(position, batch).ToArray(), ones);
             });
+            model.CpuDecodeMaxBatch = 64;
+            Measure($"b{batch} decode step, managed", 100, () =>
+            {
+                using var scope = NewDisposeScope();
+                position = position >= 120 ? 32 : position + 1;
+                model.ForwardCached(zeros([batch, 1], dtype: ScalarType.Int64), cache, Enumerable.Repeat(position, batch).ToArray(), ones);
+            });
+            model.CpuDecodeMaxBatch = 0;
             var ids = zeros([batch, 1], dtype: ScalarType.Int64);
             Measure($"b{batch} forward, no cache", 100, () =>
             {

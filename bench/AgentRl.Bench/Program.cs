@@ -53,7 +53,7 @@ if (args[0] == "generate")
     var promptLength = Int("prompt-len", 32);
     var newTokens = Int("new-tokens", 96);
     model.eval();
-    using var engine = new InferenceEngine(model, options: new InferenceEngineOptions { MaxBatchSize = Math.Max(64, batch), BatchingWindow = TimeSpan.Zero, IntraOpThreads = Int("engine-threads", 1) });
+    using var engine = new InferenceEngine(model, options: new InferenceEngineOptions { MaxBatchSize = Math.Max(64, batch), BatchingWindow = TimeSpan.Zero, IntraOpThreads = Int("engine-threads", 1), CpuDecodeMaxBatch = Int("cpu-decode-max-batch", new InferenceEngineOptions().CpuDecodeMaxBatch), CpuDecodeThreads = Int("cpu-decode-threads", 0) });
     var promptRandom = new Random(1);
     async Task<double> RunOnce(int run)
     {
@@ -217,3 +217,4 @@ Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
     ["run_s"] = times.Select(t => Math.Round(t, 5)).ToArray(),
 }));
 return 0;
+

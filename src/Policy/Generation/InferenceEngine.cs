@@ -117,7 +117,10 @@ public sealed class InferenceEngine : IDisposable
 
         using var noGrad = no_grad();
         var wasFused = _model.IsFused;
+        var (previousMaxBatch, previousThreads) = (_model.CpuDecodeMaxBatch, _model.CpuDecodeThreads);
         _model.FuseForInference();
+        _model.CpuDecodeMaxBatch = _options.CpuDecodeMaxBatch;
+        _model.CpuDecodeThreads = _options.CpuDecodeThreads > 0 ? _options.CpuDecodeThreads : Environment.ProcessorCount;
 
         _cache = new KvCache(_model.Config, _model.Device, _model.DType);
         _cache.EnsureCapacity(_options.MaxBatchSize + _options.PrefixCacheEntries, 64);
@@ -176,6 +179,7 @@ public sealed class InferenceEngine : IDisposable
         }
 
         _cache.Dispose();
+        (_model.CpuDecodeMaxBatch, _model.CpuDecodeThreads) = (previousMaxBatch, previousThreads);
         if (!wasFused)
         {
             _model.Unfuse();

@@ -26,6 +26,16 @@ public sealed record InferenceEngineOptions
     /// </summary>
     public int IntraOpThreads { get; init; } = 1;
 
+    /// <summary>
+    /// Decoding steps of at most this many rows run in managed code on an f32 CPU model
+    /// (<see cref="Model.CausalLanguageModel.CpuDecodeMaxBatch"/>) instead of as a few hundred small torch ops
+    /// (default 64; 0 = always torch). Larger steps go through torch, whose matrix products win there.
+    /// </summary>
+    public int CpuDecodeMaxBatch { get; init; } = 64;
+
+    /// <summary>Threads a managed decoding step splits its rows over, each taking at least 8 rows (default 0 = one per core).</summary>
+    public int CpuDecodeThreads { get; init; }
+
     /// <summary>Longest sequence (prompt + generated) in tokens; null means the model's <c>max_position_embeddings</c>.</summary>
     public int? MaxSequenceLength { get; init; }
 }

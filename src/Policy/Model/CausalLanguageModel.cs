@@ -17,6 +17,7 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "lm_head")]
     private readonly Linear? _lmHead;
     private readonly RotaryEmbedding _rotary;
+    private CpuDecoder? _cpuDecoder;
 
     public CausalLanguageModel(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32)
         : base("CausalLanguageModel")
@@ -84,6 +85,21 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
     {
         var batch = inputIds.size(0);
         var seq = inputIds.size(1);
+        if (seq == 1 && batch <= CpuDecodeMaxBatch && _cpuDecoder is { } decoder && !is_grad_enabled())
+        {
+            // One new token per row on an f32 CPU model: the managed step, on the same cache and tables.
+            long maxPosition = 0;
+            for (var row = 0; row < batch; row++)
+            {
+                maxPosition = Math.Max(maxPosition, startPositions[row]);
+            }
+
+            cache.EnsureCapacity(firstCacheRow + batch, maxPosition + 1);
+            var (tableCos, tableSin) = _rotary.Tables(maxPosition + 1);                                    // [capacity, head_dim]
+            var ids = inputIds.data<long>().ToArray();
+            return decoder.Step(ids, [.. startPositions], cache, tableCos, tableSin, firstCacheRow, CpuDecodeThreads);   // [batch, vocab]
+        }
+
         long maxStart = 0;
         long keyLength = 0;
         for (var row = 0; row < batch; row++)
@@ -162,7 +178,22 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         }
 
         IsFused = true;
+        var layers = _model.Layers.Select(layer => layer.DecoderWeights()!).ToArray();
+        _cpuDecoder = CpuDecoder.TryCreate(Config, _model.EmbeddingWeight, _model.NormWeight, _lmHead?.weight ?? _model.EmbeddingWeight, layers);
     }
+
+    /// <summary>
+    /// Largest batch of one-token-per-row decoding steps that <see cref="ForwardCached"/> computes in managed code
+    /// instead of through torch (default 0: always torch). Takes effect on a fused f32 CPU model
+    /// (<see cref="FuseForInference"/>) outside autograd; <see cref="Generation.InferenceEngine"/> sets it from its options.
+    /// </summary>
+    public int CpuDecodeMaxBatch { get; set; }
+
+    /// <summary>Most threads a managed decoding step splits its rows over (default 1), each taking at least 8 rows.</summary>
+    public int CpuDecodeThreads { get; set; } = 1;
+
+    /// <summary>Whether small decoding steps can run in managed code (fused f32 CPU model).</summary>
+    public bool HasCpuDecoder => _cpuDecoder is not null;
 
     /// <summary>Back to the separate q/k/v projections (the trainable parameters).</summary>
     public void Unfuse()
@@ -173,6 +204,7 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         }
 
         IsFused = false;
+        _cpuDecoder = null;
     }
 
     public bool IsFused { get; private set; }

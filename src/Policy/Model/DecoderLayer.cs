@@ -26,6 +26,18 @@ public sealed class DecoderLayer : nn.Module<Tensor, AttentionInputs, Tensor>
 
     internal SelfAttention Attention => _selfAttention;
 
+    /// <summary>This layer's weights for <see cref="CpuDecoder"/>; null while the attention is not fused.</summary>
+    internal CpuDecoder.LayerWeights? DecoderWeights()
+    {
+        if (_selfAttention.Fused is not { } fused)
+        {
+            return null;
+        }
+
+        var (gate, up, down) = _mlp.Weights;
+        return new CpuDecoder.LayerWeights(_inputLayerNorm.Weight, fused.Weight, fused.Bias, _selfAttention.OutputWeight, _postAttentionLayerNorm.Weight, gate, up, down);
+    }
+
     public override Tensor forward(Tensor hidden, AttentionInputs inputs)
     {
         var attended = hidden.add(_selfAttention.forward(_inputLayerNorm.forward(hidden), inputs), Scalars.One);   // [batch, seq, hidden]

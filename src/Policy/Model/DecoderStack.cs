@@ -28,6 +28,8 @@ public sealed class DecoderStack : nn.Module<Tensor, AttentionInputs, Tensor>
 
     internal IEnumerable<DecoderLayer> Layers => _layers;
 
+    internal Tensor NormWeight => _norm.Weight;
+
     public override Tensor forward(Tensor inputIds, AttentionInputs inputs)
     {
         var hidden = _embedTokens.forward(inputIds);         // [batch, seq, hidden]

@@ -102,6 +102,9 @@ public sealed class KvCache : IDisposable
         return (keys, values);
     }
 
+    /// <summary>The whole key and value tensors of <paramref name="layer"/>, <c>[rows, kv_heads, capacity, head_dim]</c>.</summary>
+    internal (Tensor Keys, Tensor Values) Storage(int layer) => (_keys[layer]!, _values[layer]!);
+
     /// <summary>Copies the first <paramref name="length"/> positions of row <paramref name="from"/> into row <paramref name="to"/>.</summary>
     public void CopyRow(long from, long to, long length)
     {

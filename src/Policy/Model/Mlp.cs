@@ -22,6 +22,8 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal (Tensor Gate, Tensor Up, Tensor Down) Weights => (_gateProj.weight!, _upProj.weight!, _downProj.weight!);
+
     public override Tensor forward(Tensor input)
     {
         var gate = nn.functional.silu(_gateProj.forward(input));   // [batch, seq, intermediate]

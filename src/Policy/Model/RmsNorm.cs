@@ -19,6 +19,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal Tensor Weight => _weight;
+
     public override Tensor forward(Tensor input)
     {
         var x = input.dtype == ScalarType.Float32 ? input : input.to_type(ScalarType.Float32);   // [..., hidden]

@@ -62,6 +62,13 @@ public sealed class RotaryEmbedding : IDisposable
         return (cos, sin);
     }
 
+    /// <summary>The whole tables, <c>[capacity, head_dim]</c>, covering positions <c>0 .. length-1</c> at least.</summary>
+    internal (Tensor Cos, Tensor Sin) Tables(long length)
+    {
+        EnsureCapacity(length);
+        return (_cos!, _sin!);
+    }
+
     /// <summary>Tables for per-row positions.</summary>
     public (Tensor Cos, Tensor Sin) ForPositions(Tensor positions, long maxPosition)
     {

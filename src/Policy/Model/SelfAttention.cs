@@ -102,6 +102,12 @@ public sealed class SelfAttention : nn.Module<Tensor, AttentionInputs, Tensor>
         return _oProj.forward(attended);                                                                             // [batch, seq, hidden]
     }
 
+    /// <summary>The fused q/k/v projection ([(heads + 2 kv_heads) * head_dim, hidden] and its bias), null until <see cref="Fuse"/>.</summary>
+    internal (Tensor Weight, Tensor? Bias)? Fused => _fused is { } fused ? (fused.Weight, fused.Bias) : null;
+
+    /// <summary>[hidden, heads * head_dim]</summary>
+    internal Tensor OutputWeight => _oProj.weight!;
+
     /// <summary>Concatenates the q/k/v weights into one projection used by later forwards (inference only).</summary>
     internal void Fuse()
     {
