@@ -1,4 +1,5 @@
 using AgentRl.Policy.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AgentRl.Policy.Generation;
@@ -14,6 +15,17 @@ public static class BatchSampler
     /// <param name="logits">[batch, vocab] any float dtype.</param>
     /// <param name="rows">One entry per batch row.</param>
     public static SampledToken[] Sample(Tensor logits, IReadOnlyList<SamplingRow> rows)
+    {
+        if (logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.is_contiguous())
+        {
+            return CpuSampler.Sample(logits, rows);
+        }
+
+        return SampleWithTorch(logits, rows);
+    }
+
+    /// <summary>The torch path (any device and dtype); CPU f32 logits take <see cref="CpuSampler"/>, which computes the same.</summary>
+    internal static SampledToken[] SampleWithTorch(Tensor logits, IReadOnlyList<SamplingRow> rows)
     {
         using var scope = NewDisposeScope();
         var batch = rows.Count;

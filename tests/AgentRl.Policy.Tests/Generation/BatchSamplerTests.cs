@@ -106,4 +106,49 @@ public sealed class BatchSamplerTests
         var p = Reference([0.1f, 3f, 0.2f, 0.3f], 1.0, 0, 1.0);
         Assert.Equal(Math.Log(p[1]), sampled[0].LogProb, 1e-5);
     }
+
+    [Theory]
+    [InlineData(1.0, 0, 1.0, 0)]
+    [InlineData(0.7, 0, 1.0, 5)]
+    [InlineData(1.3, 5, 1.0, 0)]
+    [InlineData(1.0, 0, 0.6, 3)]
+    [InlineData(0.8, 8, 0.9, 20)]
+    [InlineData(0.0, 0, 1.0, 0)]
+    [InlineData(0.0, 4, 0.5, 2)]
+    public void Sample_CpuLogits_EqualTheTorchPath(double temperature, int topK, double topP, int topLogProbs)
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Random(11);
+        var vocab = 300;
+        var rows = new SamplingRow[9];
+        var logits = new float[rows.Length * vocab];
+        for (var i = 0; i < logits.Length; i++)
+        {
+            logits[i] = (float)((generator.NextDouble() * 8) - 4);
+        }
+
+        for (var row = 0; row < rows.Length; row++)
+        {
+            // Every third row greedy, the others with the theory's settings: mixed batches take both branches.
+            rows[row] = row % 3 == 2
+                ? new SamplingRow(0, 0, 1.0, topLogProbs, generator.NextDouble())
+                : new SamplingRow(temperature, topK, topP, topLogProbs, generator.NextDouble());
+        }
+
+        var input = tensor(logits, [rows.Length, vocab]);
+        var managed = BatchSampler.Sample(input, rows);
+        var torch = BatchSampler.SampleWithTorch(input, rows);
+
+        for (var row = 0; row < rows.Length; row++)
+        {
+            Assert.Equal(torch[row].TokenId, managed[row].TokenId);
+            Assert.Equal(torch[row].LogProb, managed[row].LogProb, 1e-4);
+            Assert.Equal(torch[row].Entropy, managed[row].Entropy, 1e-4);
+            Assert.Equal(torch[row].TopLogProbs?.Select(t => t.TokenId), managed[row].TopLogProbs?.Select(t => t.TokenId));
+            for (var i = 0; i < (torch[row].TopLogProbs?.Length ?? 0); i++)
+            {
+                Assert.Equal(torch[row].TopLogProbs![i].LogProb, managed[row].TopLogProbs![i].LogProb, 1e-4);
+            }
+        }
+    }
 }
