@@ -4,7 +4,7 @@
     python3 bench/pytorch/side_by_side.py [--configs tiny,small] [--rounds 2] [--runs 5]
 
 Each round runs every row once in each engine, alternating, so both see the same machine load. Each engine is
-credited with its best thread setting in that round: PyTorch runs every row with torch threads x OpenBLAS threads
+credited with its best thread setting in that round (the same OpenMP wait policy for both, see `environments`): PyTorch runs every row with torch threads x OpenBLAS threads
 2x1, 1x2 and 1x1; agentrl-bench runs generate rows with its defaults (the engine's own thread, managed decoding split
 over the cores) and train rows with --threads 2 and --threads 1. A row's number is the median over rounds of each
 round's best median tokens/s; the ratio is AgentRl / PyTorch.
@@ -48,11 +48,14 @@ def main():
     a = parser.parse_args()
     if not os.path.exists(BENCH_DLL):
         sys.exit(f"{BENCH_DLL} is missing: run `dotnet build bench/AgentRl.Bench -c Release` first.")
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    # Generate rows with sleeping OpenMP workers (agentrl's engine thread runs beside the process's torch threads, which
+    # would spin against it); train rows with OpenMP's default, spinning between the many parallel regions of a step.
+    environments = {"generate": dict(os.environ, OMP_WAIT_POLICY="PASSIVE"), "train": dict(os.environ)}
     table = {}
     for round_index in range(a.rounds):
         for config, label, arguments in rows(a.configs.split(",")):
             arguments = arguments + ["--runs", str(a.runs)]
+            env = environments[arguments[0]]
             ours = {}
             for threads in OURS_SETTINGS[arguments[0]]:
                 line = run_json(["dotnet", BENCH_DLL] + arguments + ["--threads", str(threads)], env)
