@@ -34,6 +34,12 @@ public sealed class PolicyOptions
 
     /// <summary>Rows the inference engine decodes together. Default 64.</summary>
     public int MaxBatchSize { get; set; } = 64;
+
+    /// <summary>
+    /// Decoding steps of at most this many rows run in managed code when the model is f32 on the CPU
+    /// (<see cref="InferenceEngineOptions.CpuDecodeMaxBatch"/>). Default 64; 0 sends every step through torch.
+    /// </summary>
+    public int CpuDecodeMaxBatch { get; set; } = new InferenceEngineOptions().CpuDecodeMaxBatch;
 }
 
 /// <summary>The options of every policy a silo may serve. Policies not listed get the defaults of <see cref="PolicyOptions"/>.</summary>
@@ -137,7 +143,7 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, IOptions
         var (model, tokenizer) = CreateModel(policyId);
         model.eval();
         logger.LogInformation("Policy {PolicyId}: {Source}, {Parameters} parameters, template {Template}", policyId, policy.ModelDir ?? $"preset {policy.Preset} (seed {policy.Seed})", model.parameters().Sum(p => p.numel()), policy.Template);
-        return new LocalPolicy(policyId, model, tokenizer, ChatTemplates.Create(policy.Template, tokenizer), new InferenceEngineOptions { MaxBatchSize = policy.MaxBatchSize });
+        return new LocalPolicy(policyId, model, tokenizer, ChatTemplates.Create(policy.Template, tokenizer), new InferenceEngineOptions { MaxBatchSize = policy.MaxBatchSize, CpuDecodeMaxBatch = policy.CpuDecodeMaxBatch });
     }
 
     /// <summary>

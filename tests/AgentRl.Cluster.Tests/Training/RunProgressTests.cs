@@ -69,7 +69,8 @@ public sealed class RunProgressTests : IDisposable
         var recorder = new Recorder();
         var reference = cluster.Client.CreateObjectReference<IRunProgressObserver>(recorder);
 
-        await run.StartAsync(Toy(steps: 4));
+        // Long enough to outlast the 1 s subscription: a toy step takes ~0.15 s with managed decoding (4 steps did not).
+        await run.StartAsync(Toy(steps: 30));
         var subscribed = DateTime.UtcNow;
         await run.SubscribeAsync(reference);
         await using var follower = new RunProgressFollower(cluster.Client, "lapsing", renewEvery: TimeSpan.FromMilliseconds(300));
@@ -82,6 +83,7 @@ public sealed class RunProgressTests : IDisposable
 
         // The renewing follower hears the end as a push, long after the 1 s lifetime of its first subscription.
         Assert.Equal("Completed", followed.State);
+        Assert.True(followed.ElapsedSeconds > lifetime.TotalSeconds + 1, $"the run took {followed.ElapsedSeconds:F1} s, too short to outlast the subscription");
         Assert.True(follower.LastWasPushed, $"the end was polled (pushed {follower.Pushed}, polled {follower.Polled})");
         Assert.True(follower.Pushed > 4, $"pushed {follower.Pushed}, polled {follower.Polled}");
         Assert.NotEmpty(recorder.Statuses);
