@@ -213,6 +213,13 @@ public static class TrainCommands
         }
 
         output.WriteLine();
+        const string StoppedInWarmStart = "stopped before the first checkpoint (during the warm start): nothing to resume; start the run again";
+        if (config.SftOnly && status is { State: "Stopped", CheckpointLocation: null })
+        {
+            output.WriteLine(StoppedInWarmStart);
+            return await ExitCodeAsync(status);
+        }
+
         if (config.SftOnly)
         {
             output.WriteLine($"warm-start loss: {(status.WarmStartLoss is { } loss ? loss.ToString("0.0000", CultureInfo.InvariantCulture) : "-")}");
@@ -230,7 +237,11 @@ public static class TrainCommands
         }
 
         output.WriteLine($"artifacts: {status.RunDirectory} (metrics.csv, training.png, TensorBoard events, trajectories/)");
-        if (status.State == "Stopped")
+        if (status is { State: "Stopped", CheckpointLocation: null })
+        {
+            output.WriteLine(StoppedInWarmStart);
+        }
+        else if (status.State == "Stopped")
         {
             output.WriteLine($"stopped after step {status.Step}; continue with: agentrl train --resume {config.RunId}{(config.RunDir == new RunConfig().RunDir ? "" : $" --run-dir {config.RunDir}")}");
         }

@@ -38,6 +38,7 @@ public sealed class TrainingRunGrain(
 
     private RunStatus _status = new() { RunId = "", State = "Pending" };
     private CancellationTokenSource? _stop;
+    private CancellationTokenSource? _warmStartStop;
     private volatile bool _stopRequested;
     private bool _deactivating;
     private Task? _loop;
@@ -105,10 +106,15 @@ public sealed class TrainingRunGrain(
     public Task<RunStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(CurrentStatus());
 
-    /// <summary>Stops after the step in flight: the loop checks the request between steps (and after the warm start).</summary>
+    /// <summary>
+    /// Stops after the step in flight: the loop checks the request between steps. A warm start in flight is abandoned at
+    /// its next batch (it can take many minutes and leaves no checkpoint until it ends); the run ends Stopped with no
+    /// checkpoint, to be started again rather than resumed.
+    /// </summary>
     public Task StopAsync(CancellationToken cancellationToken = default)
     {
         _stopRequested = true;
+        _warmStartStop?.Cancel();
         return Task.CompletedTask;
     }
 
@@ -189,7 +195,7 @@ public sealed class TrainingRunGrain(
                 await RunAttemptAsync(attempt, resetMetrics, epoch, stop);
                 break;
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested || _stopRequested)
             {
                 Set(state: "Stopped", phase: "");
                 break;
@@ -355,7 +361,26 @@ public sealed class TrainingRunGrain(
                 if (config.SftDemonstrations > 0)
                 {
                     Set(state: "WarmStart", phase: "WarmStart");
-                    var sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000, config.SftFlaws, Math.Min(config.SftEchoExamples, config.SftDemonstrations), Math.Min(config.SftFlawPhaseDemonstrations, config.SftDemonstrations), config.SftFlawPhaseLearningRate), stop);
+                    TrainResult sft;
+                    using (var warmStartStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
+                    {
+                        // StopAsync cancels this token: the cancellation reaches the trainer grain's SFT loop.
+                        _warmStartStop = warmStartStop;
+                        if (_stopRequested)
+                        {
+                            warmStartStop.Cancel();
+                        }
+
+                        try
+                        {
+                            sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000, config.SftFlaws, Math.Min(config.SftEchoExamples, config.SftDemonstrations), Math.Min(config.SftFlawPhaseDemonstrations, config.SftDemonstrations), config.SftFlawPhaseLearningRate), warmStartStop.Token);
+                        }
+                        finally
+                        {
+                            _warmStartStop = null;
+                        }
+                    }
+
                     version = sft.PolicyVersion;
                     Set(phase: "Evaluate");
                     var warm = await EvaluateAsync(config, evalItems, version, "warmstart", stop);

@@ -75,6 +75,35 @@ public sealed class RunLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task Stop_DuringTheWarmStart_AbandonsIt_AndTheRunCanStartAgain()
+    {
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        var run = cluster.Client.GetGrain<ITrainingRunGrain>("stop-warm");
+
+        // 3 200 demonstrations and as many echo examples: the best part of a minute of SFT or more, were it not stopped.
+        await run.StartAsync(Toy(steps: 2) with { SftDemonstrations = 3200 });
+        await RunWaits.UntilAsync(run, s => s.Phase == "WarmStart" || s.IsFinished);
+        await Task.Delay(TimeSpan.FromSeconds(2));   // into the SFT batches
+        await run.StopAsync();
+        var stopped = await RunWaits.UntilAsync(run, s => s.IsFinished);
+
+        // Abandoned, not finished: no warm-start loss or evaluation, no checkpoint, nothing recorded to resume from.
+        Assert.True(stopped.State == "Stopped", $"{stopped.State}: {stopped.Error}");
+        Assert.Equal(0, stopped.Step);
+        Assert.Null(stopped.WarmStartLoss);
+        Assert.Null(stopped.WarmStartEvalAccuracy);
+        Assert.Null(stopped.CheckpointLocation);
+        var state = RunStateFile.Read(Path.Combine(_runDir, "stop-warm"));
+        Assert.False(state?.HasTrainerState ?? false, "a stopped warm start must leave no trainer state to resume from");
+
+        // The trainer the cancelled SFT left behind takes a new run of the same id from the start.
+        await run.StartAsync(Toy(steps: 1));
+        var again = await RunWaits.UntilAsync(run, s => s.IsFinished);
+        Assert.True(again.State == "Completed", $"{again.State}: {again.Error}");
+        Assert.NotNull(again.WarmStartLoss);
+    }
+
+    [Fact]
     public void SftOnly_WithoutDemonstrations_IsInvalid()
     {
         Assert.Contains(new RunConfig { SftOnly = true, SftDemonstrations = 0 }.Validate(), p => p.Contains("sftOnly", StringComparison.Ordinal));
