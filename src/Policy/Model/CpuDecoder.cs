@@ -204,8 +204,22 @@ internal sealed unsafe class CpuDecoder
         }
     }
 
-    private static float* Data(Tensor tensor) =>
-        (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
+    /// <summary>Largest tensor, in bytes, addressed through one span (int.MaxValue); tests lower it to take the other way.</summary>
+    internal static long SpanBytesLimit { get; set; } = int.MaxValue;
+
+    /// <summary>The address of a contiguous CPU tensor's first element.</summary>
+    private static float* Data(Tensor tensor)
+    {
+        if (tensor.numel() * sizeof(float) <= SpanBytesLimit)
+        {
+            return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
+        }
+
+        // A span over native memory stops at 2 GiB (a large vocabulary's embedding, a long cache): take the first element's.
+        using var flat = tensor.view(-1);
+        using var first = flat.narrow(0, 0, 1);
+        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(first.bytes));
+    }
 
     /// <summary>out[b] = x[b] / sqrt(mean(x[b]²) + eps) · weight, row by row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -488,24 +502,6 @@ internal sealed unsafe class CpuDecoder
             s1 += w[i] * x[length + i];
             s2 += w[i] * x[(2 * length) + i];
             s3 += w[i] * x[(3 * length) + i];
-        }
-    }
-
-    /// <summary>y += alpha · x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Axpy(float alpha, float* x, float* y, int length)
-    {
-        var width = Vector<float>.Count;
-        var scale = new Vector<float>(alpha);
-        var i = 0;
-        for (; i + width <= length; i += width)
-        {
-            Vector.Store(Vector.FusedMultiplyAdd(scale, Vector.Load(x + i), Vector.Load(y + i)), y + i);
-        }
-
-        for (; i < length; i++)
-        {
-            y[i] += alpha * x[i];
         }
     }
 }

@@ -68,6 +68,34 @@ public sealed class CpuDecoderTests
     }
 
     [Fact]
+    public void Step_TensorsAddressedPastTheSpanLimit_SameLogits()
+    {
+        // Tensors over 2 GiB cannot be one span; lowering the limit sends every tensor through the other way here.
+        using var model = TestModels.Create();
+        model.FuseForInference();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var cache = new KvCache(model.Config);
+        var prompt = tensor(TestModels.RandomTokens(2 * 5, 64, 3), [2, 5]);
+        model.CpuDecodeMaxBatch = 0;
+        model.ForwardCached(prompt, cache, [0, 0], [5, 5]);
+        model.CpuDecodeMaxBatch = 2;
+        var next = tensor(new long[] { 7, 9 }, [2, 1]);
+        var expected = model.ForwardCached(next, cache, [5, 5], [1, 1]);
+        var previous = CpuDecoder.SpanBytesLimit;
+        try
+        {
+            CpuDecoder.SpanBytesLimit = 16;
+            var actual = model.ForwardCached(next, cache, [5, 5], [1, 1]);   // same positions: rewrites the same keys
+            Assert.True(actual.sub(expected).abs().max().item<float>() < 1e-6f);
+        }
+        finally
+        {
+            CpuDecoder.SpanBytesLimit = previous;
+        }
+    }
+
+    [Fact]
     public void ForwardCached_MoreRowsThanTheLimitOrGradients_GoThroughTorch()
     {
         using var model = TestModels.Create();
