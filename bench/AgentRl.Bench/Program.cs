@@ -6,6 +6,7 @@ using AgentRl.Policy.Model;
 using AgentRl.Policy.Training;
 using static TorchSharp.torch;
 
+// --config tiny|small|PATH/config.json
 // agentrl-bench generate --config tiny|small --batch B --prompt-len 32 --new-tokens 96 --runs 5 [--threads 2] [--engine-threads 1]
 // agentrl-bench train    --config tiny|small --batch 16 --seq-len 128 --runs 5 [--threads 2]
 // agentrl-bench rl       --config tiny --batch 16 --seq-len 128 --runs 5 [--algorithm grpo] [--token-budget 4096]   (PolicyTrainer.TrainStep)
@@ -31,7 +32,8 @@ int Int(string name, int fallback) => options.TryGetValue(name, out var v) ? int
 var threads = Int("threads", 2);
 set_num_threads(threads);   // once, before any torch work (PLATFORM_NOTES.md)
 var configName = options.GetValueOrDefault("config", "tiny");
-var config = ModelConfig.Named(configName);
+// tiny | small, or the path of a Hugging Face config.json (random weights of that shape, f32).
+var config = configName.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? AgentRl.Policy.HuggingFace.HfJson.ReadModelConfig(configName) : ModelConfig.Named(configName);
 var runs = Int("runs", 5);
 var batch = Int("batch", args[0] == "generate" ? 1 : 16);
 random.manual_seed(0);
