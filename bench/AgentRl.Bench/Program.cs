@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 // Prints one JSON line: tokens_per_s is the median over the timed runs after one warm-up run.
 if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile"))
 {
-    Console.Error.WriteLine("usage: agentrl-bench generate|train|rl|sft|profile [--config tiny|small] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
+    Console.Error.WriteLine("usage: agentrl-bench generate|train|rl|sft|profile [--config tiny|small|PATH/config.json] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
     return 2;
 }
 
