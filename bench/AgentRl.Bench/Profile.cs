@@ -35,19 +35,17 @@ internal static class Profile
                 model.ForwardCached(zeros([batch, 32], dtype: ScalarType.Int64), cache, zerosStart, prompt);
             });
             var position = 32L;
-            Measure($"b{batch} decode step", 100, () =>
+            foreach (var (label, maxBatch) in new[] { ("torch", 0), ("managed", 64) })
             {
-                using var scope = NewDisposeScope();
-                position = position >= 120 ? 32 : position + 1;
-                model.ForwardCached(zeros([batch, 1], dtype: ScalarType.Int64), cache, Enumerable.Repeat(position, batch).ToArray(), ones);
-            });
-            model.CpuDecodeMaxBatch = 64;
-            Measure($"b{batch} decode step, managed", 100, () =>
-            {
-                using var scope = NewDisposeScope();
-                position = position >= 120 ? 32 : position + 1;
-                model.ForwardCached(zeros([batch, 1], dtype: ScalarType.Int64), cache, Enumerable.Repeat(position, batch).ToArray(), ones);
-            });
+                model.CpuDecodeMaxBatch = maxBatch;
+                Measure($"b{batch} decode step, {label}", 100, () =>
+                {
+                    using var scope = NewDisposeScope();
+                    position = position >= 120 ? 32 : position + 1;
+                    model.ForwardCached(zeros([batch, 1], dtype: ScalarType.Int64), cache, Enumerable.Repeat(position, batch).ToArray(), ones);
+                });
+            }
+
             model.CpuDecodeMaxBatch = 0;
             var ids = zeros([batch, 1], dtype: ScalarType.Int64);
             Measure($"b{batch} forward, no cache", 100, () =>

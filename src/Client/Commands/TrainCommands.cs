@@ -213,10 +213,12 @@ public static class TrainCommands
         }
 
         output.WriteLine();
-        const string StoppedInWarmStart = "stopped before the first checkpoint (during the warm start): nothing to resume; start the run again";
-        if (config.SftOnly && status is { State: "Stopped", CheckpointLocation: null })
+        if (status is { State: "Stopped", CheckpointLocation: null })
         {
-            output.WriteLine(StoppedInWarmStart);
+            // Stopped during the warm start: no checkpoint, so nothing to report on or resume from.
+            output.WriteLine($"held-out accuracy (greedy pass@1): initial {Percent(status.InitialEvalAccuracy)}");
+            output.WriteLine($"artifacts: {status.RunDirectory}");
+            output.WriteLine("stopped before the first checkpoint (during the warm start): nothing to resume; start the run again");
             return await ExitCodeAsync(status);
         }
 
@@ -237,11 +239,7 @@ public static class TrainCommands
         }
 
         output.WriteLine($"artifacts: {status.RunDirectory} (metrics.csv, training.png, TensorBoard events, trajectories/)");
-        if (status is { State: "Stopped", CheckpointLocation: null })
-        {
-            output.WriteLine(StoppedInWarmStart);
-        }
-        else if (status.State == "Stopped")
+        if (status.State == "Stopped")
         {
             output.WriteLine($"stopped after step {status.Step}; continue with: agentrl train --resume {config.RunId}{(config.RunDir == new RunConfig().RunDir ? "" : $" --run-dir {config.RunDir}")}");
         }

@@ -38,8 +38,7 @@ public sealed class TrainingRunGrain(
 
     private RunStatus _status = new() { RunId = "", State = "Pending" };
     private CancellationTokenSource? _stop;
-    private CancellationTokenSource? _warmStartStop;
-    private volatile bool _stopRequested;
+    private CancellationTokenSource _stopRequest = new();   // StopAsync: between steps, and at once for a warm start
     private bool _deactivating;
     private Task? _loop;
     private readonly Stopwatch _clock = new();
@@ -113,8 +112,7 @@ public sealed class TrainingRunGrain(
     /// </summary>
     public Task StopAsync(CancellationToken cancellationToken = default)
     {
-        _stopRequested = true;
-        _warmStartStop?.Cancel();
+        _stopRequest.Cancel();
         return Task.CompletedTask;
     }
 
@@ -144,7 +142,7 @@ public sealed class TrainingRunGrain(
     private void Begin(RunConfig config, bool takeOver)
     {
         _stop = new CancellationTokenSource();
-        _stopRequested = false;
+        _stopRequest = new CancellationTokenSource();
         _clock.Restart();
         _status = new RunStatus { RunId = config.RunId, State = takeOver ? "Resuming" : "Starting", Steps = config.Steps, RunDirectory = Path.GetFullPath(Path.Combine(config.RunDir, config.RunId)), Silo = SiloName, Recoveries = saved.State.Recoveries };
         _loop = RunLoopAsync(config, takeOver, saved.State.Epoch, _stop.Token);
@@ -195,7 +193,7 @@ public sealed class TrainingRunGrain(
                 await RunAttemptAsync(attempt, resetMetrics, epoch, stop);
                 break;
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested || _stopRequested)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested || _stopRequest.IsCancellationRequested)
             {
                 Set(state: "Stopped", phase: "");
                 break;
@@ -362,23 +360,10 @@ public sealed class TrainingRunGrain(
                 {
                     Set(state: "WarmStart", phase: "WarmStart");
                     TrainResult sft;
-                    using (var warmStartStop = CancellationTokenSource.CreateLinkedTokenSource(stop))
+                    using (var warmStartStop = CancellationTokenSource.CreateLinkedTokenSource(stop, _stopRequest.Token))
                     {
-                        // StopAsync cancels this token: the cancellation reaches the trainer grain's SFT loop.
-                        _warmStartStop = warmStartStop;
-                        if (_stopRequested)
-                        {
-                            warmStartStop.Cancel();
-                        }
-
-                        try
-                        {
-                            sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000, config.SftFlaws, Math.Min(config.SftEchoExamples, config.SftDemonstrations), Math.Min(config.SftFlawPhaseDemonstrations, config.SftDemonstrations), config.SftFlawPhaseLearningRate), warmStartStop.Token);
-                        }
-                        finally
-                        {
-                            _warmStartStop = null;
-                        }
+                        // A stop request cancels the SFT call itself: the cancellation reaches the trainer grain's loop.
+                        sft = await trainer.SftAsync(new SftSpec(config.Task, config.TaskOptions, config.SftDemonstrations, config.SftFlawedFraction, config.SftEpochs, config.SftLearningRate, config.Seed + 1000, config.SftFlaws, Math.Min(config.SftEchoExamples, config.SftDemonstrations), Math.Min(config.SftFlawPhaseDemonstrations, config.SftDemonstrations), config.SftFlawPhaseLearningRate), warmStartStop.Token);
                     }
 
                     version = sft.PolicyVersion;
@@ -409,7 +394,7 @@ public sealed class TrainingRunGrain(
             _status = _status with { Steps = steps };
             var trainItems = task.Generate(TaskSplit.Train, Math.Max(1, config.Steps * config.PromptsPerStep), config.Seed + 1);
             var stepClock = Stopwatch.StartNew();
-            for (var step = firstStep; step <= steps && !_stopRequested; step++)
+            for (var step = firstStep; step <= steps && !_stopRequest.IsCancellationRequested; step++)
             {
                 stop.ThrowIfCancellationRequested();
                 Set(state: "Training", phase: "Rollout", step: step);
@@ -482,7 +467,7 @@ public sealed class TrainingRunGrain(
             }
 
             artifacts.RenderPlot();
-            var done = _status.Step >= steps || (config.SftOnly && !_stopRequested);
+            var done = _status.Step >= steps || (config.SftOnly && !_stopRequest.IsCancellationRequested);
             Set(state: done ? "Completed" : "Stopped", phase: "");
         }
     }

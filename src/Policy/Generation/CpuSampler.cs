@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using AgentRl.Policy.Model;
 using static TorchSharp.torch;
 
 namespace AgentRl.Policy.Generation;
@@ -138,42 +139,12 @@ internal static unsafe class CpuSampler
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void LogSoftmax(float[] x, float[] output, int length)
     {
+        var values = x.AsSpan(0, length);
+        var max = VectorMath.Max(values);
+        var logTotal = max + MathF.Log(VectorMath.ExpShifted(values, max, output));
         var width = Vector<float>.Count;
-        var maxes = new Vector<float>(float.NegativeInfinity);
-        var i = 0;
-        for (; i + width <= length; i += width)
-        {
-            maxes = Vector.Max(maxes, new Vector<float>(x, i));
-        }
-
-        var max = float.NegativeInfinity;
-        for (var lane = 0; lane < width; lane++)
-        {
-            max = MathF.Max(max, maxes[lane]);
-        }
-
-        for (; i < length; i++)
-        {
-            max = MathF.Max(max, x[i]);
-        }
-
-        var shift = new Vector<float>(max);
-        var sums = Vector<float>.Zero;
-        i = 0;
-        for (; i + width <= length; i += width)
-        {
-            sums += Vector.Exp(new Vector<float>(x, i) - shift);
-        }
-
-        var sum = Vector.Sum(sums);
-        for (; i < length; i++)
-        {
-            sum += MathF.Exp(x[i] - max);
-        }
-
-        var logTotal = max + MathF.Log(sum);
         var offset = new Vector<float>(logTotal);
-        i = 0;
+        var i = 0;
         for (; i + width <= length; i += width)
         {
             (new Vector<float>(x, i) - offset).CopyTo(output, i);
@@ -186,22 +157,10 @@ internal static unsafe class CpuSampler
     }
 
     /// <summary>exp of each log-prob (0 for −∞).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float[] Exp(float[] logProbs, int length)
     {
         var result = new float[length];
-        var width = Vector<float>.Count;
-        var i = 0;
-        for (; i + width <= length; i += width)
-        {
-            Vector.Exp(new Vector<float>(logProbs, i)).CopyTo(result, i);
-        }
-
-        for (; i < length; i++)
-        {
-            result[i] = MathF.Exp(logProbs[i]);
-        }
-
+        VectorMath.ExpShifted(logProbs.AsSpan(0, length), 0f, result);
         return result;
     }
 

@@ -85,21 +85,6 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
     {
         var batch = inputIds.size(0);
         var seq = inputIds.size(1);
-        if (seq == 1 && batch <= CpuDecodeMaxBatch && _cpuDecoder is { } decoder && !is_grad_enabled())
-        {
-            // One new token per row on an f32 CPU model: the managed step, on the same cache and tables.
-            long maxPosition = 0;
-            for (var row = 0; row < batch; row++)
-            {
-                maxPosition = Math.Max(maxPosition, startPositions[row]);
-            }
-
-            cache.EnsureCapacity(firstCacheRow + batch, maxPosition + 1);
-            var (tableCos, tableSin) = _rotary.Tables(maxPosition + 1);                                    // [capacity, head_dim]
-            var ids = inputIds.data<long>().ToArray();
-            return decoder.Step(ids, [.. startPositions], cache, tableCos, tableSin, firstCacheRow, CpuDecodeThreads);   // [batch, vocab]
-        }
-
         long maxStart = 0;
         long keyLength = 0;
         for (var row = 0; row < batch; row++)
@@ -109,6 +94,13 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         }
 
         cache.EnsureCapacity(firstCacheRow + batch, maxStart + seq);
+        if (seq == 1 && batch <= CpuDecodeMaxBatch && _cpuDecoder is { } decoder && !is_grad_enabled())
+        {
+            // One new token per row on an f32 CPU model: the managed step, on the same cache and tables.
+            var (tableCos, tableSin) = _rotary.Tables(maxStart + 1);                                       // [capacity, head_dim]
+            return decoder.Step(inputIds.data<long>().ToArray(), [.. startPositions], cache, tableCos, tableSin, firstCacheRow, CpuDecodeThreads);   // [batch, vocab]
+        }
+
         var uniform = true;
         for (var row = 0; row < batch; row++)
         {

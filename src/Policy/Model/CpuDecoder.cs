@@ -330,41 +330,19 @@ internal sealed unsafe class CpuDecoder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Softmax(float* x, int length)
     {
-        var max = float.NegativeInfinity;
-        for (var i = 0; i < length; i++)
-        {
-            max = MathF.Max(max, x[i]);
-        }
-
+        var values = new Span<float>(x, length);
+        var inverse = 1f / VectorMath.ExpShifted(values, VectorMath.Max(values), values);
         var width = Vector<float>.Count;
-        var shift = new Vector<float>(max);
-        var total = Vector<float>.Zero;
+        var scale = new Vector<float>(inverse);
         var t = 0;
         for (; t + width <= length; t += width)
         {
-            var e = Vector.Exp(Vector.Load(x + t) - shift);
-            Vector.Store(e, x + t);
-            total += e;
-        }
-
-        var sum = Vector.Sum(total);
-        for (; t < length; t++)
-        {
-            var e = MathF.Exp(x[t] - max);
-            x[t] = e;
-            sum += e;
-        }
-
-        var inverse = new Vector<float>(1f / sum);
-        t = 0;
-        for (; t + width <= length; t += width)
-        {
-            Vector.Store(Vector.Load(x + t) * inverse, x + t);
+            Vector.Store(Vector.Load(x + t) * scale, x + t);
         }
 
         for (; t < length; t++)
         {
-            x[t] *= inverse[0];
+            x[t] *= inverse;
         }
     }
 
