@@ -30,7 +30,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
 int Int(string name, int fallback) => options.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
 var threads = Int("threads", 2);
-set_num_threads(threads);   // once, before any torch work (PLATFORM_NOTES.md)
+set_num_threads(threads);   // once, before any torch work (torch applies set_num_threads only to threads that have not run torch code yet)
 var configName = options.GetValueOrDefault("config", "tiny");
 // tiny | small, or the path of a Hugging Face config.json (random weights of that shape, f32).
 var config = configName.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? AgentRl.Policy.HuggingFace.HfJson.ReadModelConfig(configName) : ModelConfig.Named(configName);

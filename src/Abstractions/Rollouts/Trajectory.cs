@@ -2,53 +2,8 @@ using AgentRl.Abstractions.Chat;
 
 namespace AgentRl.Abstractions.Rollouts;
 
-/// <summary>Why a trajectory (or one generation call) ended.</summary>
-public enum FinishReason
-{
-    /// <summary>The model ended its answer (end-of-turn or EOS).</summary>
-    Eos,
-
-    /// <summary>A stop token or stop string (e.g. a tool-call close tag) ended the generation call.</summary>
-    Stop,
-
-    /// <summary>The per-call new-token budget ran out.</summary>
-    Length,
-
-    /// <summary>The whole trajectory would exceed the context budget.</summary>
-    ContextBudget,
-
-    /// <summary>The maximum number of turns (model → tool → model) was reached.</summary>
-    MaxTurns,
-
-    /// <summary>The per-episode tool-call limit was reached.</summary>
-    ToolCallLimit,
-
-    /// <summary>The call was cancelled (run stopped, silo shutting down).</summary>
-    Cancelled,
-
-    /// <summary>An infrastructure error ended the trajectory; see the error text.</summary>
-    Error,
-}
-
 /// <summary>
-/// One tool call inside a trajectory: what was asked, what came back, where it sits in the token stream, and whether it
-/// reached the sandbox (<see cref="Invoked"/>; false for malformed calls and calls past the limit, which a forked child's
-/// sandbox must not replay).
-/// </summary>
-[GenerateSerializer, Immutable, Alias("agentrl.tool-call-record.v1")]
-public sealed record ToolCallRecord(
-    [property: Id(0)] string Name,
-    [property: Id(1)] string ArgumentsJson,
-    [property: Id(2)] string Observation,
-    [property: Id(3)] bool IsError,
-    [property: Id(4)] string? ErrorKind,
-    [property: Id(5)] double LatencyMs,
-    [property: Id(6)] int ObservationStart,
-    [property: Id(7)] int ObservationLength,
-    [property: Id(8)] bool Invoked = true);
-
-/// <summary>
-/// One trajectory, token in and token out (DESIGN.md §5): the exact ids the model produced and the exact ids appended
+/// One trajectory, token in and token out (docs/ARCHITECTURE.md §5): the exact ids the model produced and the exact ids appended
 /// for tool results, never re-tokenized. Per-token arrays have the length of <see cref="TokenIds"/>; positions the
 /// model did not generate have mask 0, logprob 0, entropy 0 and version -1.
 /// </summary>

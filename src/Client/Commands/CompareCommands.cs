@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Reporting;
+using AgentRl.Pipeline.Metrics;
 
 namespace AgentRl.Client.Commands;
 
@@ -219,7 +220,7 @@ public static class CompareCommands
                 && !(last.Values.TryGetValue(MetricColumns.ToColumn("eval/accuracy"), out var accuracy) && accuracy == 0) ? solved : null;
         }
 
-        return new RunOutcome(config.Algorithm, config.Seed, status.State, status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error);
+        return new RunOutcome(config.Algorithm, config.Seed, status.State.ToString(), status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error);
     }
 
     /// <summary>One row per algorithm (in first-seen order): means over completed runs, spread = sample std of accuracy (0 for one run).</summary>

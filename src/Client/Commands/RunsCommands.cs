@@ -4,6 +4,7 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Client.Connection;
 using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Training;
+using AgentRl.Pipeline.Metrics;
 
 namespace AgentRl.Client.Commands;
 
@@ -186,8 +187,7 @@ public static class RunsCommands
         var evalColumn = MetricColumns.ToColumn("eval/accuracy");
         var lastEval = rows.LastOrDefault(r => r.Values.ContainsKey(evalColumn))?.Values[evalColumn];
         var live = await LiveStatusAsync(client, runId, ct);
-        var fileState = state?.State ?? "Unknown";
-        var stateText = live?.State ?? (fileState is "Completed" or "Stopped" or "Failed" ? fileState : $"Interrupted");
+        var stateText = live?.State.ToString() ?? (state?.State is RunState.Completed or RunState.Stopped or RunState.Failed ? state.State.ToString() : "Interrupted");
         if (live is null && state is null)
         {
             stateText = "Unknown";

@@ -5,13 +5,18 @@ using System.Text.Json.Nodes;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client.Connection;
 using AgentRl.Grains.Training;
+using AgentRl.Policy.Algorithms;
 
 namespace AgentRl.Client.Commands;
 
 /// <summary><c>agentrl train</c>: start a training run on the cluster (embedded silo by default) and follow its progress.</summary>
 public static class TrainCommands
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    /// <summary>Run configurations as JSON: camelCase, and numbers must be numbers (<c>{"steps": "3"}</c> is refused).</summary>
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict };
+
+    /// <summary>Fields whose value is a map of option names to values, merged key by key and checked where they are resolved.</summary>
+    private static readonly string[] MapFields = ["taskOptions", "objective", "trainer"];
 
     public static Command Create(CliContext context) => Build(context, sftOnly: false);
 
@@ -73,7 +78,7 @@ public static class TrainCommands
 
             if (parse.GetValue(printConfig))
             {
-                Console.WriteLine(JsonSerializer.Serialize(config, Json));
+                Console.WriteLine(PrintConfig(config));
                 return 0;
             }
 
@@ -91,8 +96,17 @@ public static class TrainCommands
         var node = baseConfig ?? JsonSerializer.SerializeToNode(new RunConfig(), Json)!.AsObject();
         if (file is not null)
         {
-            var fromFile = JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new FormatException($"{file}: the configuration must be a JSON object.");
-            Merge(node, fromFile);
+            JsonNode? parsed;
+            try
+            {
+                parsed = JsonNode.Parse(File.ReadAllText(file), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            }
+            catch (JsonException e)
+            {
+                throw new FormatException($"{file}: not valid JSON (line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}): {e.Message.Split(" LineNumber:")[0].Split(" Path:")[0].Trim()}");
+            }
+
+            Merge(node, parsed as JsonObject ?? throw new FormatException($"{file}: the configuration must be a JSON object."), file);
         }
 
         void Put(string key, JsonNode? value)
@@ -116,28 +130,66 @@ public static class TrainCommands
                 throw new FormatException($"--set '{assignment}': expected key=value.");
             }
 
-            SetPath(node, assignment[..eq].Trim(), assignment[(eq + 1)..]);
+            SetPath(node, assignment[..eq].Trim(), assignment[(eq + 1)..], "");
         }
 
-        var config = node.Deserialize<RunConfig>(Json) ?? throw new FormatException("empty configuration");
+        RunConfig config;
+        try
+        {
+            config = node.Deserialize<RunConfig>(Json) ?? throw new FormatException("empty configuration");
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException(IllTyped(e, node));
+        }
+
         if (string.IsNullOrWhiteSpace(config.RunId))
         {
             config = config with { RunId = $"{config.Task}-{config.Algorithm}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}" };
         }
 
         var problems = config.Validate().ToList();
-        return problems.Count == 0 ? config : throw new ArgumentException("invalid run configuration: " + string.Join("; ", problems));
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("invalid run configuration: " + string.Join("; ", problems));
+        }
+
+        Algorithm(config);   // the algorithm and every objective / trainer / branching override, checked as the silo will
+        return config;
     }
 
-    private static void Merge(JsonObject target, JsonObject source)
+    /// <summary>The algorithm, objective, trainer options and branching settings a configuration resolves to.</summary>
+    public static ResolvedAlgorithm Algorithm(RunConfig c) => ResolvedAlgorithm.ForRun(c);
+
+    /// <summary>
+    /// <c>--print-config</c>: the configuration with every resolved value — the algorithm's objective and the trainer
+    /// options with the overrides applied, and the branching preset filled for a branching algorithm.
+    /// </summary>
+    public static string PrintConfig(RunConfig config)
+    {
+        var resolved = Algorithm(config);
+        return JsonSerializer.Serialize(config with { Objective = new(resolved.DescribeObjective()), Trainer = new(resolved.DescribeTrainer()), Branching = resolved.Branching ?? config.Branching }, Json);
+    }
+
+    private static void Merge(JsonObject target, JsonObject source, string where)
     {
         foreach (var (key, value) in source)
         {
             var match = target.FirstOrDefault(kv => string.Equals(kv.Key, key, StringComparison.OrdinalIgnoreCase)).Key
-                ?? throw new FormatException($"unknown configuration field '{key}'.");
-            if (target[match] is JsonObject inner && value is JsonObject nested && match != "taskOptions")
+                ?? throw new FormatException($"{where}: unknown configuration field '{key}'. Valid fields: {string.Join(", ", target.Select(kv => kv.Key))}.");
+            if (target[match] is JsonObject inner && value is JsonObject nested)
             {
-                Merge(inner, nested);
+                if (MapFields.Contains(match))
+                {
+                    foreach (var (option, optionValue) in nested)
+                    {
+                        inner[option] = optionValue?.DeepClone();
+                    }
+                }
+                else
+                {
+                    Merge(inner, nested, where);
+                }
             }
             else
             {
@@ -146,21 +198,22 @@ public static class TrainCommands
         }
     }
 
-    private static void SetPath(JsonObject root, string path, string text)
+    private static void SetPath(JsonObject root, string path, string text, string prefix)
     {
         var parts = path.Split('.', 2);
         var key = root.FirstOrDefault(kv => string.Equals(kv.Key, parts[0], StringComparison.OrdinalIgnoreCase)).Key
-            ?? throw new FormatException($"--set: unknown configuration field '{parts[0]}'.");
+            ?? throw new FormatException($"--set {prefix}{path}: unknown configuration field '{prefix}{parts[0]}'. Valid fields{(prefix.Length > 0 ? $" of {prefix.TrimEnd('.')}" : "")}: {string.Join(", ", root.Select(kv => kv.Key))}.");
         if (parts.Length == 2)
         {
-            var inner = root[key] as JsonObject ?? throw new FormatException($"--set: '{key}' has no fields.");
-            if (key == "taskOptions")
+            var inner = root[key] as JsonObject ?? throw new FormatException($"--set {prefix}{path}: '{prefix}{key}' has no fields.");
+            if (MapFields.Contains(key))
             {
+                // Option maps take any name here; the task or the algorithm registry checks it (and lists the valid ones).
                 inner[parts[1]] = text;
                 return;
             }
 
-            SetPath(inner, parts[1], text);
+            SetPath(inner, parts[1], text, $"{prefix}{key}.");
             return;
         }
 
@@ -181,6 +234,33 @@ public static class TrainCommands
         }
 
         root[key] = value;
+    }
+
+    /// <summary>A deserialisation failure as the user wrote it: the field, the value and the type it needs.</summary>
+    private static string IllTyped(JsonException e, JsonObject node)
+    {
+        var path = (e.Path ?? "$").TrimStart('$').TrimStart('.');
+        JsonNode? value = node;
+        Type? type = typeof(RunConfig);
+        foreach (var segment in path.Split('.', StringSplitOptions.RemoveEmptyEntries))
+        {
+            value = value is JsonObject o ? o.FirstOrDefault(kv => string.Equals(kv.Key, segment, StringComparison.OrdinalIgnoreCase)).Value : null;
+            type = type?.GetProperties().FirstOrDefault(p => string.Equals(p.Name, segment, StringComparison.OrdinalIgnoreCase))?.PropertyType;
+        }
+
+        var expected = (Nullable.GetUnderlyingType(type ?? typeof(object)) ?? type) switch
+        {
+            { } t when t == typeof(int) || t == typeof(long) => "a whole number",
+            { } t when t == typeof(double) => "a number",
+            { } t when t == typeof(bool) => "true or false",
+            { } t when t == typeof(string) => "a string",
+            { } t when t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IReadOnlyList<>) => "a list",
+            { } t when t.IsClass => "an object of fields",
+            _ => "another type",
+        };
+        return path.Length == 0
+            ? $"invalid configuration: {e.Message.Split(" Path:")[0]}"
+            : $"configuration field '{path}': {value?.ToJsonString() ?? "null"} is not valid; expected {expected}.";
     }
 
     private static async Task<int> FollowAsync(IClusterClient client, RunConfig config, TextWriter output, CancellationToken ct)
@@ -213,7 +293,7 @@ public static class TrainCommands
         }
 
         output.WriteLine();
-        if (status is { State: "Stopped", CheckpointLocation: null })
+        if (status is { State: RunState.Stopped, CheckpointLocation: null })
         {
             // Stopped during the warm start: no checkpoint, so nothing to report on or resume from.
             output.WriteLine($"held-out accuracy (greedy pass@1): initial {Percent(status.InitialEvalAccuracy)}");
@@ -239,7 +319,7 @@ public static class TrainCommands
         }
 
         output.WriteLine($"artifacts: {status.RunDirectory} (metrics.csv, training.png, TensorBoard events, trajectories/)");
-        if (status.State == "Stopped")
+        if (status.State == RunState.Stopped)
         {
             output.WriteLine($"stopped after step {status.Step}; continue with: agentrl train --resume {config.RunId}{(config.RunDir == new RunConfig().RunDir ? "" : $" --run-dir {config.RunDir}")}");
         }
@@ -252,7 +332,7 @@ public static class TrainCommands
 
     private static async Task<int> ExitCodeAsync(RunStatus status)
     {
-        if (status.State == "Failed")
+        if (status.State == RunState.Failed)
         {
             await Console.Error.WriteLineAsync($"agentrl: run failed: {status.Error}");
             return 1;
@@ -268,7 +348,7 @@ public static class TrainCommands
         var eta = s.EtaSeconds is { } e ? TimeSpan.FromSeconds(Math.Round(e)).ToString() : "-";
         return s.State switch
         {
-            "Training" => $"step {s.Step}/{s.Steps} [{s.Phase}] reward {Get("rollout/reward_mean", "0.000")} acc {Get("rollout/accuracy", "P1")} tools/traj {Get("tools/calls_per_traj", "0.00")}{(m.GetValueOrDefault("branching/fork_points") > 0 ? $" forks/prompt {Get("rollout/branches_per_prompt", "0.0")} ΔH {Get("branching/delta_entropy_mean", "0.00")}" : "")} tok/s {Get("perf/tokens_per_s", "0")} v{s.PolicyVersion} eval {Percent(s.FinalEvalAccuracy)} ETA {eta}",
+            RunState.Training => $"step {s.Step}/{s.Steps} [{s.Phase}] reward {Get("rollout/reward_mean", "0.000")} acc {Get("rollout/accuracy", "P1")} tools/traj {Get("tools/calls_per_traj", "0.00")}{(m.GetValueOrDefault("branching/fork_points") > 0 ? $" forks/prompt {Get("rollout/branches_per_prompt", "0.0")} ΔH {Get("branching/delta_entropy_mean", "0.00")}" : "")} tok/s {Get("perf/tokens_per_s", "0")} v{s.PolicyVersion} eval {Percent(s.FinalEvalAccuracy)} ETA {eta}",
             _ => $"{s.State}{(s.Phase.Length > 0 ? $" [{s.Phase}]" : "")} {(s.InitialEvalAccuracy is null ? "" : $"initial eval {Percent(s.InitialEvalAccuracy)}")} {(s.WarmStartEvalAccuracy is null ? "" : $"warm-start eval {Percent(s.WarmStartEvalAccuracy)}")}".TrimEnd(),
         };
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AgentRl.Pipeline.Metrics;
 
 namespace AgentRl.Grains.Reporting;
 

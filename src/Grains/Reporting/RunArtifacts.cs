@@ -1,3 +1,6 @@
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Pipeline.Metrics;
+
 namespace AgentRl.Grains.Reporting;
 
 /// <summary>
@@ -104,6 +107,15 @@ public sealed class RunArtifacts : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
         }
         _trajectories.Write(trajectory);
+    }
+
+    /// <summary>Appends the first <paramref name="count"/> of a step's trajectories to the trajectory log: tree position, reward and its parts, conversation and tokens.</summary>
+    public void RecordSamples(int step, IEnumerable<Trajectory> trajectories, int count = 2)
+    {
+        foreach (var t in trajectories.Take(count))
+        {
+            RecordTrajectory(new { step, t.GroupId, t.BranchPath, t.ParentPath, t.ForkPosition, t.Depth, t.Reward, t.RewardParts, t.FinishReason, t.Conversation, t.TokenIds, t.LossMask });
+        }
     }
 
     /// <summary>Renders <c>training.png</c> now.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Tasks;
+using AgentRl.Pipeline.Rollouts;
 using AgentRl.Policy.Branching;
 using AgentRl.Tasks.Rewards;
 

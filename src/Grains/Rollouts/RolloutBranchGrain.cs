@@ -1,10 +1,10 @@
 using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
-using AgentRl.Abstractions.Tools;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
+using AgentRl.Pipeline.Rollouts;
 
 namespace AgentRl.Grains.Rollouts;
 
@@ -51,7 +51,7 @@ public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, T
             return spec.Parent is null ? trajectory : trajectory with
             {
                 ReplayedToolCalls = history.Count,
-                ReplayMismatches = CountMismatches(history, replayed),
+                ReplayMismatches = MultiTurnRollout.CountMismatches(history, replayed),
             };
         }
         finally
@@ -59,21 +59,6 @@ public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, T
             await sandbox.CloseAsync(CancellationToken.None);
             DeactivateOnIdle();
         }
-    }
-
-    /// <summary>Replayed calls whose observation (text or error flag) differs from the recorded one.</summary>
-    public static int CountMismatches(IReadOnlyList<ToolCallRecord> recorded, IReadOnlyList<ToolObservation> replayed)
-    {
-        var mismatches = Math.Abs(recorded.Count - replayed.Count);
-        for (var i = 0; i < Math.Min(recorded.Count, replayed.Count); i++)
-        {
-            if (!string.Equals(recorded[i].Observation, replayed[i].Text, StringComparison.Ordinal) || recorded[i].IsError != replayed[i].IsError)
-            {
-                mismatches++;
-            }
-        }
-
-        return mismatches;
     }
 
     /// <summary>The path part of a branch key <c>{episode}/{path}</c>.</summary>

@@ -22,7 +22,7 @@ public sealed record RunStateFile
     public long PolicyVersion { get; init; }
 
     /// <summary>The run's state when written: Training while it goes, then Completed, Stopped or Failed.</summary>
-    public string State { get; init; } = "Training";
+    public RunState State { get; init; } = RunState.Training;
 
     public string? Error { get; init; }
 

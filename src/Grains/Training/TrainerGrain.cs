@@ -5,15 +5,12 @@ using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
-using AgentRl.Policy.Branching;
-using AgentRl.Policy.Chat;
+using AgentRl.Pipeline.WarmStart;
+using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Checkpoints;
 using AgentRl.Policy.HuggingFace;
 using AgentRl.Policy.Tokenization;
 using AgentRl.Policy.Training;
-using AgentRl.Tasks;
-using AgentRl.Tasks.Demonstrations;
-using AgentRl.Tools.Catalog;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -33,7 +30,6 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     private string? _sourceDirectory;
     private ICheckpointStore? _store;
     private string _checkpointRoot = "";
-    private string _attribution = TreeAttributions.Soft;
     private CheckpointStoreSpec? _storeSpec;
 
     public async Task<long> InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default)
@@ -43,16 +39,13 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         var (model, tokenizer) = policies.CreateModel(policyId);
         _tokenizer = tokenizer;
         _sourceDirectory = policies.Options.For(policyId).ModelDir;
-        _trainer = new PolicyTrainer(model, new TrainerOptions
-        {
-            Algorithm = spec.Algorithm,
-            LearningRate = spec.LearningRate,
-            TotalSteps = Math.Max(1, spec.TotalSteps),
-            TokenBudget = spec.TokenBudget,
-            Seed = spec.Seed,
-        }.Validate());
+        var resolved = ResolvedAlgorithm.Resolve(
+            spec.Algorithm,
+            spec.Objective,
+            spec.Trainer,
+            new TrainerOptions { LearningRate = spec.LearningRate, TotalSteps = Math.Max(1, spec.TotalSteps), TokenBudget = spec.TokenBudget, Seed = spec.Seed });
+        _trainer = new PolicyTrainer(model, resolved.Trainer);
         _checkpointRoot = spec.CheckpointDirectory;
-        _attribution = spec.Attribution;
         _storeSpec = spec.CheckpointStore ?? new CheckpointStoreSpec(CheckpointStoreSpec.Local, null, "", "", spec.RunId);
         _store = RunCheckpointStores.Create(_storeSpec, spec.CheckpointDirectory, checkpointOptions.Value);
         logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}, checkpoints to {Store}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId, _store.Description);
@@ -73,123 +66,34 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     public async Task<TrainResult> SftAsync(SftSpec spec, CancellationToken cancellationToken = default)
     {
         var trainer = Trainer;
-        var policyId = this.GetPrimaryKeyString();
-        var task = tasks.Get(spec.Task, spec.TaskOptions);
-        var template = policies.Template(policyId);
-        var twoPhases = spec.FlawPhaseDemonstrations > 0 && spec.FlawedFraction > 0;
-        var sessions = new List<ToolSession>();
-        try
-        {
-            // Phase 1: the demonstrations (all gold when a flaw phase follows) with the echo examples.
-            var first = await DemonstrationExamplesAsync(task, template, spec, spec.Demonstrations, twoPhases ? 0 : spec.FlawedFraction, spec.Seed, sessions, cancellationToken);
-            var examples = first.Examples.ToList();
-            var demonstrationCount = examples.Count;
-            var echoCount = AddEchoExamples(examples, template, first.Demonstrations, spec.EchoExamples, spec.Seed + 1);
-            var steps = await TorchRuntime.RunAsync(
-                () => SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = 16, WarmupSteps = 20 }, cancellationToken: cancellationToken),
-                cancellationToken);
-            var last = steps[^1].ToDictionary();
-            var metrics = new Dictionary<string, double>(last.Select(kv => KeyValuePair.Create("sft/" + kv.Key.Replace("sft/", "", StringComparison.Ordinal), kv.Value)))
-            {
-                ["sft/examples"] = demonstrationCount,
-                ["sft/echo_examples"] = echoCount,
-                ["sft/first_loss"] = steps[0].Loss,
-                ["sft/steps"] = steps.Count,
-            };
-
-            // Phase 2: a short phase with the flawed share, which takes away part of the tool use but not the skills of phase 1.
-            if (twoPhases)
-            {
-                var flawed = await DemonstrationExamplesAsync(task, template, spec, spec.FlawPhaseDemonstrations, spec.FlawedFraction, spec.Seed + 2, sessions, cancellationToken);
-                var phase = flawed.Examples.ToList();
-                var phaseEcho = AddEchoExamples(phase, template, flawed.Demonstrations, spec.EchoExamples > 0 ? flawed.Examples.Count : 0, spec.Seed + 3);
-                var phaseSteps = await TorchRuntime.RunAsync(
-                    () => SftTrainer.Run(trainer, phase, new SftOptions { Epochs = 1, LearningRate = spec.FlawPhaseLearningRate, Seed = spec.Seed + 2, BatchSize = 16, WarmupSteps = 10 }, cancellationToken: cancellationToken),
-                    cancellationToken);
-                metrics["sft/flaw_phase_examples"] = flawed.Examples.Count;
-                metrics["sft/flaw_phase_echo_examples"] = phaseEcho;
-                metrics["sft/flaw_phase_steps"] = phaseSteps.Count;
-                metrics["sft/flaw_phase_loss"] = phaseSteps[^1].Loss;
-            }
-
-            var location = await PublishAsync(cancellationToken);
-            return new TrainResult(trainer.PolicyVersion, metrics, location);
-        }
-        finally
-        {
-            foreach (var session in sessions)
-            {
-                session.Dispose();
-            }
-        }
-    }
-
-    private async Task<(IReadOnlyList<SftExample> Examples, IReadOnlyList<Demonstration> Demonstrations)> DemonstrationExamplesAsync(
-        IAgentTask task, IChatTemplate template, SftSpec spec, int count, double flawedFraction, int seed, List<ToolSession> sessions, CancellationToken cancellationToken)
-    {
-        var items = task.Generate(TaskSplit.Train, count, seed);
-        var firstSession = sessions.Count;
-        var demonstrations = await DemonstrationGenerator.GenerateAsync(
-            task,
-            items,
-            context =>
-            {
-                var session = tools.Catalog.OpenSession(context.AllowedTools, new ToolSessionContext { KnowledgeBase = context.Documents });
-                sessions.Add(session);
-                return session;
-            },
-            spec.Flaws is { Count: > 0 } flaws
-                ? new DemonstrationOptions { FlawedFraction = flawedFraction, Seed = seed, Flaws = [.. flaws.Select(DemonstrationFlaws.Parse)] }
-                : new DemonstrationOptions { FlawedFraction = flawedFraction, Seed = seed },
-            cancellationToken);
-
-        // Each demonstration is rendered with the tools of the session that produced it (one per item, in order).
-        var examples = demonstrations
-            .Zip(sessions.Skip(firstSession), (d, session) => (Demonstration: d, session.Tools))
-            .Where(p => p.Demonstration.ToolResultsAgree || p.Demonstration.Flaw != DemonstrationFlaw.None)
-            .Select(p => DemonstrationTokens.Build(template, p.Demonstration.Messages, p.Tools))
-            .ToList();
-        return (examples, demonstrations);
-    }
-
-    private static int AddEchoExamples(List<SftExample> examples, IChatTemplate template, IReadOnlyList<Demonstration> demonstrations, int count, int seed)
-    {
-        if (count <= 0)
-        {
-            return 0;
-        }
-
-        var alphabet = EchoExamples.Alphabet(demonstrations.Select(d => d.Messages));
-        if (alphabet.Length == 0)
-        {
-            return 0;
-        }
-
-        // Strings as long as the ones the task copies: its short tool results need short echoes as much as its arguments.
-        var (min, max) = EchoExamples.CopyLengths(demonstrations.Select(d => d.Messages)) ?? (3, 12);
-        var echo = EchoExamples.Build(template, alphabet, count, seed, min, max);
-        examples.AddRange(echo);
-        return echo.Count;
-    }
-
-    public async Task<TrainResult> TrainStepAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default)
-    {
-        var trainer = Trainer;
-        var batch = TrajectoryExamples.Build(trajectories, trainer.Objective, new ExampleBuildOptions { Attribution = _attribution });
-        if (batch.Examples.Count == 0)
-        {
-            return new TrainResult(trainer.PolicyVersion, new Dictionary<string, double> { ["train/skipped"] = 1, ["train/examples"] = 0 }, null);
-        }
-
-        var step = await TorchRuntime.RunAsync(() => trainer.TrainStep(batch.Examples), cancellationToken);
-        var metrics = new Dictionary<string, double>(step.ToDictionary())
-        {
-            ["train/examples"] = batch.Examples.Count,
-            ["train/advantage_abs_mean"] = batch.Advantages.Length == 0 ? 0 : batch.Advantages.Average(Math.Abs),
-        };
+        var recipe = new WarmStartRecipe(tasks.Get(spec.Task, spec.TaskOptions), policies.Template(this.GetPrimaryKeyString()), tools.Catalog);
+        var metrics = await recipe.RunAsync(trainer, spec, work => TorchRuntime.RunAsync(work, cancellationToken), cancellationToken);
         var location = await PublishAsync(cancellationToken);
         return new TrainResult(trainer.PolicyVersion, metrics, location);
     }
+
+    public async Task<RewardKlPenalty> RewardKlAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default)
+    {
+        var trainer = Trainer;
+        if (!trainer.Objective.UseKlInReward)
+        {
+            throw new InvalidOperationException($"Trainer {this.GetPrimaryKeyString()}: the run's objective does not use KL in the reward.");
+        }
+
+        var examples = trajectories.Select(t => TrainingExample.FromTrajectory(t, 0)).ToList();
+        var result = await TorchRuntime.RunAsync(() => trainer.RewardKlPenalties(examples), cancellationToken);
+        return new RewardKlPenalty(result.Penalties, result.CurrentKl, result.Coef);
+    }
+
+    public async Task<TrainResult> UpdateAsync(TrainBatch batch, CancellationToken cancellationToken = default)
+    {
+        var trainer = Trainer;
+        var examples = TrajectoryExamples.Examples(batch.Trajectories, new TrajectoryAdvantages(batch.Advantages, batch.TokenAdvantages));
+        var step = await TorchRuntime.RunAsync(() => trainer.TrainStep(examples), cancellationToken);
+        return new TrainResult(trainer.PolicyVersion, step.ToDictionary(), null);
+    }
+
+    public Task<string> PublishWeightsAsync(CancellationToken cancellationToken = default) => PublishAsync(cancellationToken);
 
     public Task SaveStateAsync(string directory, CancellationToken cancellationToken = default)
     {

@@ -2,30 +2,6 @@ using static TorchSharp.torch;
 
 namespace AgentRl.Policy.Branching;
 
-/// <summary>AEPO optimisation settings (ALGORITHMS.md §2.2, §0.3 defaults).</summary>
-public sealed record AepoObjectiveOptions
-{
-    /// <summary>ε_low: the lower clip bound is the constant 1 − ε_low.</summary>
-    public double ClipRatioLow { get; init; } = 0.2;
-
-    /// <summary>ε_high: the upper bound (1 + ε_high)·r/sg(r), value 1 + ε_high.</summary>
-    public double ClipRatioHigh { get; init; } = 0.2;
-
-    /// <summary>c of the dual clip for A &lt; 0; must be &gt; 1.</summary>
-    public double ClipRatioC { get; init; } = 3.0;
-
-    /// <summary>α of the entropy-aware advantage A·(1 + α·sg(Ĥ)) (hard-coded 0.2 in the code).</summary>
-    public double EntropyAdvantageAlpha { get; init; } = 0.2;
-
-    public void Validate()
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(ClipRatioLow, nameof(ClipRatioLow));
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(ClipRatioLow, 1.0, nameof(ClipRatioLow));
-        ArgumentOutOfRangeException.ThrowIfNegative(ClipRatioHigh, nameof(ClipRatioHigh));
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ClipRatioC, 1.0, nameof(ClipRatioC));
-    }
-}
-
 /// <summary>A per-token loss matrix and its metrics (masked means over valid tokens).</summary>
 /// <param name="Loss">[batch, seq] per-token loss, not masked or aggregated: aggregation (§0.4) multiplies by the mask.</param>
 /// <param name="Metrics"><c>loss/pg_clipfrac</c>, <c>loss/ppo_kl</c>, <c>loss/pg_clipfrac_lower</c>, <c>loss/aepo_high_clip_frac</c>.</param>
@@ -47,26 +23,30 @@ public static class AepoObjective
     /// <param name="oldLogProbs">[batch, seq] logπ_old.</param>
     /// <param name="advantages">[batch, seq] per-token advantages (no gradient).</param>
     /// <param name="mask">[batch, seq] 1 = trainable token; used for the metrics only.</param>
-    /// <param name="options">Clip ratios; defaults when null.</param>
+    /// <param name="clipLow">ε_low: the lower bound is the constant 1 − ε_low; in [0, 1).</param>
+    /// <param name="clipHigh">ε_high: the upper bound (1 + ε_high)·r/sg(r), value 1 + ε_high.</param>
+    /// <param name="clipC">c of the dual clip for A &lt; 0; must be &gt; 1.</param>
     public static PerTokenLoss EntropyBalancedClipLoss(
-        Tensor logProbs, Tensor oldLogProbs, Tensor advantages, Tensor mask, AepoObjectiveOptions? options = null)
+        Tensor logProbs, Tensor oldLogProbs, Tensor advantages, Tensor mask, double clipLow = 0.2, double clipHigh = 0.2, double clipC = 3.0)
     {
         ArgumentNullException.ThrowIfNull(logProbs);
         ArgumentNullException.ThrowIfNull(oldLogProbs);
         ArgumentNullException.ThrowIfNull(advantages);
         ArgumentNullException.ThrowIfNull(mask);
-        options ??= new AepoObjectiveOptions();
-        options.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegative(clipLow);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(clipLow, 1.0);
+        ArgumentOutOfRangeException.ThrowIfNegative(clipHigh);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(clipC, 1.0);
         using var scope = NewDisposeScope();
         var logRatio = (logProbs - oldLogProbs).clamp(-20.0, 20.0);                 // [batch, seq]
         var ratio = logRatio.exp();                                                  // [batch, seq]
-        var upper = (1.0 + options.ClipRatioHigh) * ratio / ratio.detach();          // [batch, seq], value 1 + ε_high
-        var lower = full_like(ratio, 1.0 - options.ClipRatioLow);                    // [batch, seq]
+        var upper = (1.0 + clipHigh) * ratio / ratio.detach();          // [batch, seq], value 1 + ε_high
+        var lower = full_like(ratio, 1.0 - clipLow);                    // [batch, seq]
         var clipped = minimum(maximum(ratio, lower), upper);                         // [batch, seq]
         var surrogate = -advantages * ratio;                                         // [batch, seq] ℓ1
         var clippedSurrogate = -advantages * clipped;                                // [batch, seq] ℓ2
         var loss = maximum(surrogate, clippedSurrogate);                             // [batch, seq]
-        var dualClip = -advantages * options.ClipRatioC;                             // [batch, seq]
+        var dualClip = -advantages * clipC;                             // [batch, seq]
         var negative = advantages.lt(0.0);                                           // [batch, seq] bool
         var lossDual = where(negative, minimum(loss, dualClip), loss);               // [batch, seq]
 
@@ -78,7 +58,7 @@ public static class AepoObjective
             ["loss/pg_clipfrac"] = MaskedMean(clippedSurrogate.gt(surrogate)),
             ["loss/ppo_kl"] = MaskedMean(-logRatio),
             ["loss/pg_clipfrac_lower"] = MaskedMean(loss.gt(dualClip).logical_and(negative)),
-            ["loss/aepo_high_clip_frac"] = MaskedMean(advantages.gt(0.0).logical_and(ratio.detach().gt(1.0 + options.ClipRatioHigh))),
+            ["loss/aepo_high_clip_frac"] = MaskedMean(advantages.gt(0.0).logical_and(ratio.detach().gt(1.0 + clipHigh))),
         };
 
         return new PerTokenLoss(lossDual.MoveToOuterDisposeScope(), metrics);

@@ -53,7 +53,7 @@ public abstract class BranchPolicyBase(int childrenPerFork) : IBranchPolicy
 }
 
 /// <summary>
-/// <c>arpo</c>, the reference code's rule (ALGORITHMS.md §1.3 step 7): u ~ U[0,1), p = clip(u − β·ΔH, 0, 1), branch iff
+/// <c>arpo</c>, the reference code's rule (docs/ALGORITHMS.md §1.3 step 7): u ~ U[0,1), p = clip(u − β·ΔH, 0, 1), branch iff
 /// p ≤ α; so P(branch) = clip(α + β·ΔH, 0, 1).
 /// </summary>
 public sealed class ArpoBranchPolicy(double alpha = 0.5, double beta = 0.2, int childrenPerFork = 1) : BranchPolicyBase(childrenPerFork)

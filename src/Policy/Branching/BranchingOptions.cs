@@ -5,7 +5,7 @@ namespace AgentRl.Policy.Branching;
 /// <summary>What happens when a group ends with fewer finished trajectories than the budget M.</summary>
 public enum ShortGroupPolicy
 {
-    /// <summary>Default (ALGORITHMS.md §9 fix): assembling a short group throws.</summary>
+    /// <summary>Default (docs/ALGORITHMS.md §9 fix): assembling a short group throws.</summary>
     Forbid,
 
     /// <summary>Return the short group as it is; the shortfall is reported for logging.</summary>
@@ -16,7 +16,7 @@ public enum ShortGroupPolicy
 }
 
 /// <summary>
-/// One configuration object for entropy-triggered branching rollouts, with the defaults of ALGORITHMS.md §1.2, §1.7,
+/// One configuration object for entropy-triggered branching rollouts, with the defaults of docs/ALGORITHMS.md §1.2, §1.7,
 /// §2.1 and the §9 fixes. Names select the pluggable pieces (<see cref="EntropyEstimators"/>, <see cref="BranchPolicies"/>,
 /// <see cref="BudgetAllocators"/>, <see cref="TreeAttributions"/>).
 /// </summary>

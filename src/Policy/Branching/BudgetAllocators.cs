@@ -1,7 +1,7 @@
 namespace AgentRl.Policy.Branching;
 
 /// <summary>
-/// AEPO entropy pre-monitoring inputs (ALGORITHMS.md §2.1 a): H_root, the entropy of the first tokens sampled from the
+/// AEPO entropy pre-monitoring inputs (docs/ALGORITHMS.md §2.1 a): H_root, the entropy of the first tokens sampled from the
 /// prompt, and the entropies of every segment of one probe tool-using trajectory (discarded afterwards).
 /// </summary>
 public sealed record PreMonitorEntropy(double RootEntropy, IReadOnlyList<double> ToolSegmentEntropies);

@@ -7,7 +7,7 @@ namespace AgentRl.Policy.Branching;
 /// child gets its own baseline from its own first segment (reference behaviour). Thread-safe.
 /// </summary>
 /// <remarks>
-/// Deviation (ALGORITHMS.md §1.3 step 3, §9): the reference keeps this dictionary on the rollout worker for its whole
+/// Deviation (docs/ALGORITHMS.md §1.3 step 3, §9): the reference keeps this dictionary on the rollout worker for its whole
 /// life, keyed by slot index, so baselines leak across steps and prompts. Here a <see cref="RolloutBudget"/> owns a
 /// fresh instance per prompt and step; passing one shared instance to several budgets reproduces the reference.
 /// </remarks>

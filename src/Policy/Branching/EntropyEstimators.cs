@@ -23,7 +23,7 @@ public interface IEntropyEstimator
 }
 
 /// <summary>
-/// <c>mean-full-vocab</c> (paper-faithful, ALGORITHMS.md §1.2 and §9): the mean of the full-vocabulary token entropies
+/// <c>mean-full-vocab</c> (paper-faithful, docs/ALGORITHMS.md §1.2 and §9): the mean of the full-vocabulary token entropies
 /// over the first <see cref="Positions"/> tokens of the segment.
 /// </summary>
 public sealed class MeanFullVocabEntropy(int positions = 20) : IEntropyEstimator
@@ -55,7 +55,7 @@ public sealed class MeanFullVocabEntropy(int positions = 20) : IEntropyEstimator
 }
 
 /// <summary>
-/// <c>topk-summed-normalized</c>, the reference code's estimator (ALGORITHMS.md §1.3 step 3): every logprob returned for
+/// <c>topk-summed-normalized</c>, the reference code's estimator (docs/ALGORITHMS.md §1.3 step 3): every logprob returned for
 /// each of the first min(<see cref="Positions"/>, length) positions is pooled into one list L, H = −Σ_{ℓ∈L} e^ℓ·ℓ — a
 /// sum over positions of truncated entropies, not a mean — and the result is divided by ln|V|.
 /// </summary>

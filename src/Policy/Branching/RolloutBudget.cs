@@ -22,7 +22,7 @@ public sealed record GroupAssembly(IReadOnlyList<string> Members, int Shortfall,
 /// Two ways to spend the fork budget:
 /// <list type="bullet">
 /// <item><see cref="ProposeFork"/> during a round, then <see cref="ResolveRound"/>: competing candidates are granted by ΔH,
-/// highest first (ALGORITHMS.md §9 fix; the reference walks slots in index order, which <see cref="RankForksByEntropy"/> =
+/// highest first (docs/ALGORITHMS.md §9 fix; the reference walks slots in index order, which <see cref="RankForksByEntropy"/> =
 /// false reproduces).</item>
 /// <item><see cref="TryReserveForks"/>: granted at once, first come first served, for fully asynchronous branches.</item>
 /// </list>

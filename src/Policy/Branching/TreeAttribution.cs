@@ -39,7 +39,7 @@ public sealed record TokenSegment(
 }
 
 /// <summary>
-/// Advantage attribution on a rollout tree (ALGORITHMS.md §1.4) and prefix deduplication.
+/// Advantage attribution on a rollout tree (docs/ALGORITHMS.md §1.4) and prefix deduplication.
 /// <list type="bullet">
 /// <item><c>soft</c> (default; the reference's only path): each trajectory's tokens carry its own Â_i, so a prefix shared
 /// by d trajectories is trained d times, once per descendant.</item>

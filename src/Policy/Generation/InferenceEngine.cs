@@ -111,7 +111,7 @@ public sealed class InferenceEngine : IDisposable
     {
         if (_options.IntraOpThreads > 0)
         {
-            // Before this thread's first torch op, so that it binds this thread (PLATFORM_NOTES.md).
+            // Before this thread's first torch op, so that it binds this thread (torch applies set_num_threads only to threads that have not run torch code yet).
             set_num_threads(_options.IntraOpThreads);
         }
 

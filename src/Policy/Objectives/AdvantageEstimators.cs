@@ -9,7 +9,7 @@ public sealed record AdvantageResult(float[] PerTrajectory, Tensor PerToken);
 
 /// <summary>
 /// Outcome-reward advantage estimators (verl <c>core_algos.py</c> semantics), computed on managed arrays in double
-/// precision: the score of trajectory i is <c>scores[i]</c> (the sum of its token rewards, ALGORITHMS.md §0.1) and its
+/// precision: the score of trajectory i is <c>scores[i]</c> (the sum of its token rewards, docs/ALGORITHMS.md §0.1) and its
 /// group is <c>groupIds[i]</c> (the prompt uid). <c>returns</c> equal the advantages for all of these.
 /// </summary>
 public static class AdvantageEstimators
@@ -61,7 +61,7 @@ public static class AdvantageEstimators
         };
 
     /// <summary>
-    /// GRPO (ALGORITHMS.md §0.2): A_i = (s_i − μ_g)/(σ_g + ε), σ unbiased (n − 1); a group of size 1 uses μ = 0, σ = 1.
+    /// GRPO (docs/ALGORITHMS.md §0.2): A_i = (s_i − μ_g)/(σ_g + ε), σ unbiased (n − 1); a group of size 1 uses μ = 0, σ = 1.
     /// </summary>
     public static float[] Grpo<TKey>(IReadOnlyList<float> scores, IReadOnlyList<TKey> groupIds, double epsilon = DefaultEpsilon)
         where TKey : notnull

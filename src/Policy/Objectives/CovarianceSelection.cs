@@ -3,10 +3,10 @@ using static TorchSharp.torch;
 namespace AgentRl.Policy.Objectives;
 
 /// <summary>
-/// Token selection of Clip-Cov and KL-Cov (ALGORITHMS.md §6) on whatever batch is given. Call it once on the whole
+/// Token selection of Clip-Cov and KL-Cov (docs/ALGORITHMS.md §6) on whatever batch is given. Call it once on the whole
 /// mini-batch (logπ_θ without gradient: θ does not change between micro-batches of a mini-batch) and hand each
 /// micro-batch its slice through <see cref="PolicyLossInput.CovSelection"/>: the top-k is then global, which is the
-/// fix ALGORITHMS.md §9 asks for (the reference selects per GPU micro-batch). Computed on managed arrays in double.
+/// fix docs/ALGORITHMS.md §9 asks for (the reference selects per GPU micro-batch). Computed on managed arrays in double.
 /// </summary>
 public static class CovarianceSelection
 {

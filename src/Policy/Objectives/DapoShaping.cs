@@ -10,7 +10,7 @@ public sealed record GroupFilterResult(int[] KeptIndices, int KeptGroups, int Dr
     public int KeptTrajectories => KeptIndices.Length;
 }
 
-/// <summary>DAPO dynamic sampling (ALGORITHMS.md §3.2, verl <c>algorithm.filter_groups</c>).</summary>
+/// <summary>DAPO dynamic sampling (docs/ALGORITHMS.md §3.2, verl <c>algorithm.filter_groups</c>).</summary>
 public static class DynamicSampling
 {
     /// <summary>
@@ -65,7 +65,7 @@ public static class DynamicSampling
     }
 }
 
-/// <summary>DAPO overlong reward shaping (ALGORITHMS.md §3.2, verl <c>reward_manager/dapo.py</c>).</summary>
+/// <summary>DAPO overlong reward shaping (docs/ALGORITHMS.md §3.2, verl <c>reward_manager/dapo.py</c>).</summary>
 public static class OverlongRewardShaping
 {
     /// <summary>DAPO <c>max_response_length</c>: 16384 + 4096.</summary>

@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace AgentRl.Policy.Objectives;
 
-/// <summary>Per-token KL to the reference policy (verl <c>kl_penalty</c>, ALGORITHMS.md §0.5).</summary>
+/// <summary>Per-token KL to the reference policy (verl <c>kl_penalty</c>, docs/ALGORITHMS.md §0.5).</summary>
 public static class KlPenalties
 {
     /// <summary>k3 clamps d = logπ_ref − logπ_θ to ±20 before the exponential.</summary>

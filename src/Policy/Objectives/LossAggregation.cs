@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace AgentRl.Policy.Objectives;
 
 /// <summary>
-/// Global normalisers of ALGORITHMS.md §0.4 (verl <c>global_batch_info</c>). With gradient accumulation, give every
+/// Global normalisers of docs/ALGORITHMS.md §0.4 (verl <c>global_batch_info</c>). With gradient accumulation, give every
 /// micro-batch the counts of the whole mini-batch (<see cref="FromMask"/> on the mini-batch mask): the micro-batch losses
 /// then sum to the mini-batch loss. A null count means "count this batch".
 /// </summary>
@@ -29,7 +29,7 @@ public sealed record AggregationNormalizers
     }
 }
 
-/// <summary>verl <c>agg_loss</c>: the four modes of ALGORITHMS.md §0.4.</summary>
+/// <summary>verl <c>agg_loss</c>: the four modes of docs/ALGORITHMS.md §0.4.</summary>
 public static class LossAggregation
 {
     /// <summary>ε under the per-sequence token count in seq-mean-token-mean.</summary>

@@ -3,7 +3,7 @@ namespace AgentRl.Policy.Objectives;
 /// <summary>Outcome-reward advantage estimators (verl <c>algorithm.adv_estimator</c>).</summary>
 public enum AdvantageEstimator
 {
-    /// <summary><c>grpo</c>: (s − μ_group) / (σ_group unbiased + ε). ALGORITHMS.md §0.2.</summary>
+    /// <summary><c>grpo</c>: (s − μ_group) / (σ_group unbiased + ε). docs/ALGORITHMS.md §0.2.</summary>
     Grpo,
 
     /// <summary><c>drgrpo</c>: s − μ_group, no std normalisation (verl <c>norm_adv_by_std_in_grpo=False</c>).</summary>
@@ -19,20 +19,26 @@ public enum AdvantageEstimator
 /// <summary>Per-token policy losses (verl <c>policy_loss.loss_mode</c>). DAPO is <see cref="Vanilla"/> with clip-higher.</summary>
 public enum PolicyLossKind
 {
-    /// <summary><c>vanilla</c>: PPO clip with dual clip, ALGORITHMS.md §0.3.</summary>
+    /// <summary><c>vanilla</c>: PPO clip with dual clip, docs/ALGORITHMS.md §0.3.</summary>
     Vanilla,
 
-    /// <summary><c>gspo</c>: sequence-level ratio, ALGORITHMS.md §3.3.</summary>
+    /// <summary><c>gspo</c>: sequence-level ratio, docs/ALGORITHMS.md §3.3.</summary>
     Gspo,
 
-    /// <summary><c>clip_cov</c>: PPO clip plus random detaching of high-covariance tokens, ALGORITHMS.md §6.2.</summary>
+    /// <summary><c>clip_cov</c>: PPO clip plus random detaching of high-covariance tokens, docs/ALGORITHMS.md §6.2.</summary>
     ClipCov,
 
-    /// <summary><c>kl_cov</c>: unclipped surrogate plus |log r| penalty on the top-covariance tokens, ALGORITHMS.md §6.3.</summary>
+    /// <summary><c>kl_cov</c>: unclipped surrogate plus |log r| penalty on the top-covariance tokens, docs/ALGORITHMS.md §6.3.</summary>
     KlCov,
+
+    /// <summary>
+    /// <c>entropy-balanced</c>: AEPO's entropy-balanced clipping, the upper bound (1 + ε_high)·r/sg(r) so that clipped
+    /// tokens with A &gt; 0 keep a rescaled gradient, then the dual clip (docs/ALGORITHMS.md §2.2 c).
+    /// </summary>
+    EntropyBalanced,
 }
 
-/// <summary>The four loss aggregation modes of ALGORITHMS.md §0.4 (verl <c>loss_agg_mode</c>).</summary>
+/// <summary>The four loss aggregation modes of docs/ALGORITHMS.md §0.4 (verl <c>loss_agg_mode</c>).</summary>
 public enum LossAggMode
 {
     /// <summary><c>token-mean</c>: Σ m·L / N_tokens × dp_size.</summary>
@@ -48,7 +54,7 @@ public enum LossAggMode
     SeqMeanTokenSumNorm,
 }
 
-/// <summary>KL estimators of ALGORITHMS.md §0.5 (verl <c>kl_loss_type</c>). The <c>…Plus</c> kinds are straight-through.</summary>
+/// <summary>KL estimators of docs/ALGORITHMS.md §0.5 (verl <c>kl_loss_type</c>). The <c>…Plus</c> kinds are straight-through.</summary>
 public enum KlEstimator
 {
     /// <summary><c>k1</c> / <c>kl</c>: logπ_θ − logπ_ref.</summary>
@@ -100,7 +106,8 @@ public static class ObjectiveNames
         "gspo" => PolicyLossKind.Gspo,
         "clip_cov" => PolicyLossKind.ClipCov,
         "kl_cov" => PolicyLossKind.KlCov,
-        _ => throw Unknown(name, "policy loss", "vanilla, gspo, clip_cov, kl_cov"),
+        "entropy-balanced" => PolicyLossKind.EntropyBalanced,
+        _ => throw Unknown(name, "policy loss", "vanilla, gspo, clip_cov, kl_cov, entropy-balanced"),
     };
 
     public static string Name(PolicyLossKind value) => value switch
@@ -109,6 +116,7 @@ public static class ObjectiveNames
         PolicyLossKind.Gspo => "gspo",
         PolicyLossKind.ClipCov => "clip_cov",
         PolicyLossKind.KlCov => "kl_cov",
+        PolicyLossKind.EntropyBalanced => "entropy-balanced",
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, null),
     };
 

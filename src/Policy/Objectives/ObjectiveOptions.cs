@@ -1,9 +1,12 @@
+using AgentRl.Abstractions.Configuration;
+
 namespace AgentRl.Policy.Objectives;
 
 /// <summary>
-/// Every knob of the RL objective in one place, each with its documented default (ALGORITHMS.md §0.3 table, §3, §6;
-/// verl <c>actor.yaml</c> / <c>ppo_trainer.yaml</c> names in brackets). The defaults are verl's; <see cref="ForAlgorithm"/>
-/// gives the presets of the named algorithms.
+/// Every knob of the RL objective in one place, each with its documented default (docs/ALGORITHMS.md §0.3 table, §3, §6;
+/// verl <c>actor.yaml</c> / <c>ppo_trainer.yaml</c> names in brackets). The defaults are verl's; the algorithm registry
+/// (<see cref="Algorithms.AlgorithmRegistry"/>) holds the presets of the named algorithms, and a run overrides any field
+/// with <c>--set objective.NAME=VALUE</c> (camelCase property names).
 /// </summary>
 public sealed record ObjectiveOptions
 {
@@ -78,7 +81,7 @@ public sealed record ObjectiveOptions
 
     /// <summary>
     /// KL-Cov: β of the |log r| penalty [<c>ppo_kl_coef</c>]. Default 1.0, the paper's value; verl's actor.yaml has 0.1
-    /// (ALGORITHMS.md §6.3), so a verl-parity run must set 0.1 explicitly.
+    /// (docs/ALGORITHMS.md §6.3), so a verl-parity run must set 0.1 explicitly.
     /// </summary>
     public double PpoKlCoef { get; init; } = 1.0;
 
@@ -94,114 +97,74 @@ public sealed record ObjectiveOptions
     /// <summary>DAPO overlong reward shaping on or off [<c>overlong_buffer.enable</c>]. Default false.</summary>
     public bool OverlongBuffer { get; init; }
 
-    /// <summary>DAPO overlong buffer length L_buf in tokens [<c>overlong_buffer.len</c>]. Default 4096.</summary>
-    public int OverlongBufferLength { get; init; } = OverlongRewardShaping.DefaultBufferLength;
+    /// <summary>
+    /// DAPO overlong buffer length L_buf in tokens [<c>overlong_buffer.len</c>]. Default null: a fifth of the trajectory's
+    /// max response length, DAPO's proportion (4096 of 20480); the reference's absolute 4096 would cover every response of
+    /// a few-hundred-token agent budget.
+    /// </summary>
+    public int? OverlongBufferLength { get; init; }
 
     /// <summary>DAPO overlong penalty at max length [<c>overlong_buffer.penalty_factor</c>]. Default 1.0.</summary>
     public double OverlongPenaltyFactor { get; init; } = OverlongRewardShaping.DefaultPenaltyFactor;
 
-    /// <summary>The names <see cref="ForAlgorithm"/> accepts.</summary>
-    public static IReadOnlyList<string> AlgorithmNames { get; } =
-        ["grpo", "drgrpo", "rloo", "reinforce++", "dapo", "gspo", "clip_cov", "kl_cov", "arpo"];
-
     /// <summary>
-    /// Preset of a named algorithm (ALGORITHMS.md §3, §6.4):
-    /// <list type="bullet">
-    /// <item><c>grpo</c>: GRPO advantage, vanilla, token-mean (verl default; the paper used seq-mean-token-mean), clip 0.2/0.2, k3 KL loss 0.001.</item>
-    /// <item><c>drgrpo</c>: Dr.GRPO advantage (no std), vanilla, seq-mean-token-sum-norm, clip 0.2/0.2, no KL.</item>
-    /// <item><c>rloo</c>: RLOO advantage, vanilla, token-mean, clip 0.2/0.2, no KL loss; k1 KL in the reward (β 0.001, fixed) as verl's RLOO example.</item>
-    /// <item><c>reinforce++</c>: REINFORCE++-baseline advantage, vanilla, token-mean, clip 0.2/0.2, k2 (mse) KL loss 0.001 as in verl's example.</item>
-    /// <item><c>dapo</c>: GRPO advantage, vanilla with clip-higher 0.2/0.28, token-mean, no KL, dynamic sampling (≤ 10 generation batches), overlong buffer 4096 / 1.0.</item>
-    /// <item><c>gspo</c>: GRPO advantage, GSPO loss, seq-mean-token-mean (forced), clip 3e-4/4e-4, no KL.</item>
-    /// <item><c>arpo</c>: the ARPO scripts' objective (ALGORITHMS.md §1.7): GRPO advantage, vanilla, token-mean, clip 0.2/0.2; their KL loss has coefficient 0, so none.</item>
-    /// <item><c>clip_cov</c> / <c>kl_cov</c>: the §6.4 recipe on DAPO: token-mean, dynamic sampling, no KL; Clip-Cov with clip 1/1 and c = 10.</item>
-    /// </list>
+    /// AEPO's entropy-aware advantage A·(1 + α·sg(Ĥ)), Ĥ the standardised token entropy of the training forward pass
+    /// (docs/ALGORITHMS.md §2.2 d): α, 0 = off. Default 0 (the <c>aepo</c> preset: 0.2).
     /// </summary>
-    public static ObjectiveOptions ForAlgorithm(string name) => name.Trim().ToLowerInvariant() switch
-    {
-        "grpo" => new() { UseKlLoss = true, KlLossType = KlEstimator.K3, KlLossCoef = 0.001 },
-        "drgrpo" or "dr_grpo" or "dr.grpo" => new()
-        {
-            AdvantageEstimator = AdvantageEstimator.DrGrpo,
-            LossAggMode = LossAggMode.SeqMeanTokenSumNorm,
-        },
-        "rloo" => new() { AdvantageEstimator = AdvantageEstimator.Rloo, UseKlInReward = true },
-        "reinforce++" or "reinforce_plus_plus_baseline" => new()
-        {
-            AdvantageEstimator = AdvantageEstimator.ReinforcePlusPlusBaseline,
-            UseKlLoss = true,
-            KlLossType = KlEstimator.K2,
-            KlLossCoef = 0.001,
-        },
-        "dapo" => Dapo,
-        "gspo" => new()
-        {
-            PolicyLoss = PolicyLossKind.Gspo,
-            LossAggMode = LossAggMode.SeqMeanTokenMean,
-            ClipRatioLow = 3e-4,
-            ClipRatioHigh = 4e-4,
-        },
-        "clip_cov" => Dapo with
-        {
-            PolicyLoss = PolicyLossKind.ClipCov,
-            ClipRatioLow = 1.0,
-            ClipRatioHigh = 1.0,
-            ClipRatioC = 10.0,
-            OverlongBuffer = false,
-        },
-        "kl_cov" => Dapo with { PolicyLoss = PolicyLossKind.KlCov, OverlongBuffer = false },
-        "arpo" => new(),
-        _ => throw new ArgumentException(
-            $"Unknown algorithm '{name}'. Known: {string.Join(", ", AlgorithmNames)}.", nameof(name)),
-    };
-
-    private static ObjectiveOptions Dapo { get; } = new()
-    {
-        ClipRatioLow = 0.2,
-        ClipRatioHigh = 0.28,
-        LossAggMode = LossAggMode.TokenMean,
-        UseKlLoss = false,
-        FilterGroups = true,
-        MaxNumGenBatches = 10,
-        OverlongBuffer = true,
-    };
+    public double EntropyAdvantageAlpha { get; init; }
 
     /// <summary>A fresh controller for the reward KL penalty, as configured.</summary>
     public IKlController CreateKlController() => KlCtrlAdaptive
         ? new AdaptiveKlController(KlCtrlCoef, KlCtrlTarget, KlCtrlHorizon)
         : new FixedKlController(KlCtrlCoef);
 
-    /// <summary>Throws when a combination is invalid (verl asserts the same); returns this for chaining.</summary>
-    public ObjectiveOptions Validate()
+    /// <summary>
+    /// Every problem with the fields, each naming the field (camelCase, as <c>--set objective.NAME</c> takes it), its value
+    /// and the allowed range; empty when valid. The combinations verl asserts are checked too.
+    /// </summary>
+    public IEnumerable<string> Problems()
     {
-        if (!(ClipRatioC > 1.0))
+        var check = new OptionChecks();
+        check.Positive(nameof(AdvantageEpsilon), AdvantageEpsilon);
+        check.AtLeast(nameof(ClipRatioLow), ClipRatioLow, 0);
+        check.AtLeast(nameof(ClipRatioHigh), ClipRatioHigh, 0);
+        check.Above(nameof(ClipRatioC), ClipRatioC, 1.0);
+        check.AtLeast(nameof(KlLossCoef), KlLossCoef, 0);
+        check.AtLeast(nameof(KlCtrlCoef), KlCtrlCoef, 0);
+        check.Positive(nameof(KlCtrlTarget), KlCtrlTarget);
+        check.Positive(nameof(KlCtrlHorizon), KlCtrlHorizon);
+        check.Finite(nameof(EntropyCoeff), EntropyCoeff);
+        check.Positive(nameof(ClipCovRatio), ClipCovRatio);
+        check.Finite(nameof(ClipCovLowerBound), ClipCovLowerBound);
+        check.Finite(nameof(ClipCovUpperBound), ClipCovUpperBound);
+        check.Positive(nameof(KlCovRatio), KlCovRatio);
+        check.AtLeast(nameof(PpoKlCoef), PpoKlCoef, 0);
+        check.AtLeast(nameof(MaxNumGenBatches), MaxNumGenBatches, 0);
+        check.AtLeast(nameof(OverlongPenaltyFactor), OverlongPenaltyFactor, 0);
+        check.AtLeast(nameof(EntropyAdvantageAlpha), EntropyAdvantageAlpha, 0);
+        if (LossScaleFactor is { } k)
         {
-            throw new ArgumentException($"ClipRatioC must be > 1 (got {ClipRatioC}).");
+            check.Positive(nameof(LossScaleFactor), k);
         }
-        if (ClipRatioLow < 0 || ClipRatioHigh < 0)
+        if (OverlongBufferLength is { } buffer)
         {
-            throw new ArgumentException("ClipRatioLow and ClipRatioHigh must be ≥ 0.");
+            check.Positive(nameof(OverlongBufferLength), buffer);
+        }
+        if (ClipCovLowerBound >= ClipCovUpperBound)
+        {
+            check.Add($"clipCovLowerBound ({ClipCovLowerBound}) must be below clipCovUpperBound ({ClipCovUpperBound})");
         }
         if (PolicyLoss == PolicyLossKind.Gspo && LossAggMode != LossAggMode.SeqMeanTokenMean)
         {
-            throw new ArgumentException("GSPO requires LossAggMode = seq-mean-token-mean (ALGORITHMS.md §3.3).");
+            check.Add($"policyLoss gspo requires lossAggMode seq-mean-token-mean (docs/ALGORITHMS.md §3.3), not {ObjectiveNames.Name(LossAggMode)}");
         }
-        if (PolicyLoss == PolicyLossKind.ClipCov && !(ClipCovRatio > 0))
+        if (PolicyLoss == PolicyLossKind.EntropyBalanced && ClipRatioLow >= 1)
         {
-            throw new ArgumentException("ClipCovRatio must be > 0.");
+            check.Add($"policyLoss entropy-balanced needs clipRatioLow < 1 (got {ClipRatioLow})");
         }
-        if (PolicyLoss == PolicyLossKind.KlCov && !(KlCovRatio > 0))
-        {
-            throw new ArgumentException("KlCovRatio must be > 0.");
-        }
-        if (LossScaleFactor is { } k && !(k > 0))
-        {
-            throw new ArgumentException("LossScaleFactor must be > 0 when set.");
-        }
-        if (OverlongBuffer && OverlongBufferLength <= 0)
-        {
-            throw new ArgumentException("OverlongBufferLength must be > 0 when the overlong buffer is on.");
-        }
-        return this;
+        return check.Problems;
     }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> listing every <see cref="Problems"/>; returns this for chaining.</summary>
+    public ObjectiveOptions Validate() => OptionChecks.ThrowIfAny(this, Problems(), "objective");
 }

@@ -9,7 +9,7 @@ namespace AgentRl.Policy.Objectives;
 /// <param name="ResponseMask">1 where the token is trainable.</param>
 public sealed record PolicyLossInput(Tensor LogProb, Tensor OldLogProb, Tensor Advantages, Tensor ResponseMask)
 {
-    /// <summary>Optional per-token rollout-correction weight w, applied as ℓ·w (ALGORITHMS.md §0.3).</summary>
+    /// <summary>Optional per-token rollout-correction weight w, applied as ℓ·w (docs/ALGORITHMS.md §0.3).</summary>
     public Tensor? RolloutWeights { get; init; }
 
     /// <summary>
@@ -49,11 +49,23 @@ public static class PolicyLosses
                 input, options.ClipRatioLow, options.ClipRatioHigh, options.ClipCovRatio,
                 options.ClipCovLowerBound, options.ClipCovUpperBound, random ?? Random.Shared),
             PolicyLossKind.KlCov => KlCov(input, options.KlCovRatio, options.PpoKlCoef),
+            PolicyLossKind.EntropyBalanced => EntropyBalanced(input, options.ClipRatioLow, options.ClipRatioHigh, options.ClipRatioC),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
 
     /// <summary>
-    /// PPO clip with dual clip (ALGORITHMS.md §0.3): log r = clamp(logπ_θ − logπ_old, ±20); ℓ1 = −A·r,
+    /// AEPO's entropy-balanced clipping (docs/ALGORITHMS.md §2.2 c, <see cref="Branching.AepoObjective.EntropyBalancedClipLoss"/>):
+    /// vanilla dual-clip PPO in value, but the upper bound (1 + ε_high)·r/sg(r) keeps the gradient of clipped tokens with A &gt; 0.
+    /// </summary>
+    public static PolicyLossResult EntropyBalanced(PolicyLossInput input, double clipLow = 0.2, double clipHigh = 0.2, double clipC = 3.0)
+    {
+        var loss = Branching.AepoObjective.EntropyBalancedClipLoss(input.LogProb, input.OldLogProb, input.Advantages, input.ResponseMask, clipLow, clipHigh, clipC);
+        var metrics = new PolicyLossMetrics(loss.Metrics["loss/pg_clipfrac"], loss.Metrics["loss/ppo_kl"], loss.Metrics["loss/pg_clipfrac_lower"]);
+        return new PolicyLossResult(Weighted(loss.Loss, input.RolloutWeights), metrics);
+    }
+
+    /// <summary>
+    /// PPO clip with dual clip (docs/ALGORITHMS.md §0.3): log r = clamp(logπ_θ − logπ_old, ±20); ℓ1 = −A·r,
     /// ℓ2 = −A·clip(r, 1−ε_low, 1+ε_high), ℓ = max(ℓ1, ℓ2); for A &lt; 0, ℓ = min(ℓ, −A·c). DAPO's clip-higher is this
     /// loss with ε_high = 0.28.
     /// </summary>
@@ -80,7 +92,7 @@ public static class PolicyLosses
     }
 
     /// <summary>
-    /// GSPO (ALGORITHMS.md §3.3): log s_i = Σ_t m·(logπ_θ − logπ_old) / max(|y_i|, 1); token surrogate
+    /// GSPO (docs/ALGORITHMS.md §3.3): log s_i = Σ_t m·(logπ_θ − logπ_old) / max(|y_i|, 1); token surrogate
     /// s_{i,t} = exp(min(sg[log s_i] + logπ_θ,t − sg[logπ_θ,t], 10)) (value s_i, gradient s_i·∇logπ_θ,t);
     /// ℓ = max(−A·s_{i,t}, −A·clip(s_{i,t}, 1−ε_low, 1+ε_high)); no dual clip. Aggregate with seq-mean-token-mean.
     /// </summary>
@@ -116,7 +128,7 @@ public static class PolicyLosses
     }
 
     /// <summary>
-    /// Clip-Cov (ALGORITHMS.md §6.2): ℓ = max(ℓ1, ℓ2)·corr with corr = 0 on the tokens chosen by
+    /// Clip-Cov (docs/ALGORITHMS.md §6.2): ℓ = max(ℓ1, ℓ2)·corr with corr = 0 on the tokens chosen by
     /// <see cref="CovarianceSelection.ClipCov"/> (or <see cref="PolicyLossInput.CovSelection"/> when given), 1 elsewhere.
     /// As in verl, the log-ratio is not clamped and there is no dual clip.
     /// </summary>
@@ -146,7 +158,7 @@ public static class PolicyLosses
     }
 
     /// <summary>
-    /// KL-Cov (ALGORITHMS.md §6.3): ℓ = −A·r on every token, plus β·|log r| on the top-k covariance tokens chosen by
+    /// KL-Cov (docs/ALGORITHMS.md §6.3): ℓ = −A·r on every token, plus β·|log r| on the top-k covariance tokens chosen by
     /// <see cref="CovarianceSelection.KlCov"/> (or <see cref="PolicyLossInput.CovSelection"/>). No clip, no clamp (verl).
     /// </summary>
     public static PolicyLossResult KlCov(PolicyLossInput input, double ratio = 2e-4, double ppoKlCoef = 1.0)

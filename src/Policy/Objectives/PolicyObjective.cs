@@ -36,7 +36,7 @@ public sealed record ObjectiveResult(
     IReadOnlyDictionary<string, double> Metrics);
 
 /// <summary>
-/// The total actor loss (ALGORITHMS.md §0.5): <c>pg + kl_loss_coef·agg(kl) − entropy_coeff·agg(H)</c>, every term
+/// The total actor loss (docs/ALGORITHMS.md §0.5): <c>pg + kl_loss_coef·agg(kl) − entropy_coeff·agg(H)</c>, every term
 /// aggregated with the same <see cref="ObjectiveOptions.LossAggMode"/> and normalisers.
 /// </summary>
 public static class PolicyObjective

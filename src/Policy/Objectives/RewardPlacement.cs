@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace AgentRl.Policy.Objectives;
 
-/// <summary>Outcome reward placement (ALGORITHMS.md §0.1): token rewards ↔ per-trajectory scores.</summary>
+/// <summary>Outcome reward placement (docs/ALGORITHMS.md §0.1): token rewards ↔ per-trajectory scores.</summary>
 public static class OutcomeRewards
 {
     /// <summary>
@@ -45,7 +45,7 @@ public static class OutcomeRewards
 }
 
 /// <summary>
-/// KL as a reward penalty (PPO style, verl <c>apply_kl_penalty</c>, ALGORITHMS.md §0.5):
+/// KL as a reward penalty (PPO style, verl <c>apply_kl_penalty</c>, docs/ALGORITHMS.md §0.5):
 /// r_tok = score_tok − β·m·kl(logπ_old, logπ_ref), then the controller sees the batch mean of the per-sequence token-mean KL.
 /// </summary>
 public static class KlRewardPenalty

@@ -4,7 +4,7 @@ using AgentRl.Policy.Chat;
 namespace AgentRl.Policy.Training;
 
 /// <summary>
-/// Renders a demonstration conversation to ids exactly as a rollout builds them (DESIGN.md §5), so that supervised
+/// Renders a demonstration conversation to ids exactly as a rollout builds them (docs/ARCHITECTURE.md §5), so that supervised
 /// warm start trains on the token stream RL will see: <c>template.Start(system, tools, user)</c>, then per assistant
 /// message its <see cref="IChatTemplate.EncodeAssistantTurn"/> ids (mask 1: content, tool-call blocks, end of turn),
 /// then <see cref="IChatTemplate.ToolResults(ReadOnlySpan{int}, IReadOnlyList{ToolResult})"/> for the tool messages that

@@ -24,7 +24,7 @@ public sealed class PolicyTrainer : IDisposable
 {
     private readonly List<(string Name, Parameter Parameter)> _parameters;
     private readonly ObjectiveOptions _objective;
-    private readonly AepoObjectiveOptions? _aepo;
+    private IKlController _rewardKl;
 
     /// <summary>Takes ownership of <paramref name="model"/> (unfused and put in training mode).</summary>
     public PolicyTrainer(CausalLanguageModel model, TrainerOptions? options = null)
@@ -37,7 +37,7 @@ public sealed class PolicyTrainer : IDisposable
         }
         model.train();
         _objective = Options.ResolveObjective();
-        _aepo = Options.ResolveAepo();
+        _rewardKl = _objective.CreateKlController();
         _parameters = [.. model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter))];
         Optimizer = new AdamW(
             _parameters,
@@ -46,7 +46,7 @@ public sealed class PolicyTrainer : IDisposable
             Options.Beta2,
             Options.Epsilon,
             Options.WeightDecay);
-        if (Options.KeepReferenceModel ?? _objective.UseKlLoss)
+        if (Options.KeepReferenceModel ?? (_objective.UseKlLoss || _objective.UseKlInReward))
         {
             ReferenceModel = CopyFrozen(model);
         }
@@ -78,7 +78,7 @@ public sealed class PolicyTrainer : IDisposable
     public long SftSteps { get; private set; }
 
     /// <summary>
-    /// One RL update on a batch of examples (ALGORITHMS.md §0.3–§0.5): for each epoch and mini-batch, the loss
+    /// One RL update on a batch of examples (docs/ALGORITHMS.md §0.3–§0.5): for each epoch and mini-batch, the loss
     /// <c>pg + kl_coef·agg(kl) − entropy_coeff·agg(H)</c> is back-propagated micro-batch by micro-batch, the gradient
     /// norm clipped, and AdamW stepped with the scheduled learning rate. The policy version is incremented once.
     /// </summary>
@@ -190,29 +190,18 @@ public sealed class PolicyTrainer : IDisposable
             var entropyInLoss = _objective.EntropyCoeff != 0 ? entropy : entropy.detach();          // [rows, cols]
             var microValid = mask.sum().item<float>();
 
-            Tensor lossMatrix;                                                                      // [rows, cols]
-            double clipFrac, clipFracLower, ppoKl;
-            if (_aepo is { } aepo)
+            if (objective.EntropyAdvantageAlpha != 0)
             {
-                advantages = AepoObjective.EntropyAwareAdvantages(advantages, entropy, mask, aepo.EntropyAdvantageAlpha);
-                var aepoLoss = AepoObjective.EntropyBalancedClipLoss(logProbs, oldLogProbs, advantages, mask, aepo);
-                lossMatrix = weights is null ? aepoLoss.Loss : aepoLoss.Loss * weights;
-                clipFrac = aepoLoss.Metrics["loss/pg_clipfrac"];
-                clipFracLower = aepoLoss.Metrics["loss/pg_clipfrac_lower"];
-                ppoKl = aepoLoss.Metrics["loss/ppo_kl"];
+                // AEPO's entropy-aware advantage (§2.2 d), from the entropies of this forward pass.
+                advantages = AepoObjective.EntropyAwareAdvantages(advantages, entropy, mask, objective.EntropyAdvantageAlpha); // [rows, cols]
             }
-            else
-            {
-                var pg = PolicyLosses.Compute(
-                    objective.PolicyLoss,
-                    new PolicyLossInput(logProbs, oldLogProbs, advantages, mask) { RolloutWeights = weights },
-                    objective,
-                    random);
-                lossMatrix = pg.LossMatrix;
-                clipFrac = pg.Metrics.PgClipFrac;
-                clipFracLower = pg.Metrics.PgClipFracLower;
-                ppoKl = pg.Metrics.PpoKl;
-            }
+            var pg = PolicyLosses.Compute(
+                objective.PolicyLoss,
+                new PolicyLossInput(logProbs, oldLogProbs, advantages, mask) { RolloutWeights = weights },
+                objective,
+                random);
+            var lossMatrix = pg.LossMatrix;                                                         // [rows, cols]
+            var (clipFrac, clipFracLower, ppoKl) = (pg.Metrics.PgClipFrac, pg.Metrics.PgClipFracLower, pg.Metrics.PpoKl);
 
             var pgLoss = Aggregate(lossMatrix, mask, objective, normalizers);                      // []
             var total = pgLoss;                                                                     // []
@@ -250,6 +239,53 @@ public sealed class PolicyTrainer : IDisposable
             result.PpoKl += ppoKl * microValid / validTokens;
         }
         return result;
+    }
+
+    /// <summary>The KL coefficient β of the reward penalty now (<see cref="ObjectiveOptions.UseKlInReward"/>).</summary>
+    public double RewardKlCoef => _rewardKl.Value;
+
+    /// <summary>
+    /// KL in the reward (docs/ALGORITHMS.md §0.5, verl <c>apply_kl_penalty</c>): for each sequence, with the current β,
+    /// penalty = β·Σ_t m_t·kl_t(logπ_old, logπ_ref) — the amount an outcome-reward advantage subtracts from its score, since
+    /// it sums the token rewards r_tok = score_tok − β·kl_t. Then the controller is updated with the batch mean of the
+    /// per-sequence token-mean KL (n_steps = the batch size). Needs the reference model (kept when the objective asks for
+    /// KL in the reward).
+    /// </summary>
+    public RewardKlResult RewardKlPenalties(IReadOnlyList<TrainingExample> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var reference = ReferenceModel ?? throw new InvalidOperationException("KL in the reward needs the reference model (ObjectiveOptions.UseKlInReward or KeepReferenceModel).");
+        foreach (var example in batch)
+        {
+            example.Validate();
+        }
+        var beta = _rewardKl.Value;
+        var sums = new double[batch.Count];
+        var means = new double[batch.Count];
+        var sequences = batch.Select(e => new TrainingSequence(e.TokenIds, ToFloats(e.LossMask))).ToArray();
+        using var noGrad = no_grad();
+        foreach (var indices in TokenBudgetBatcher.Pack(sequences.Select(q => q.TokenIds.Count).ToArray(), Options.TokenBudget))
+        {
+            using var scope = NewDisposeScope();
+            using var micro = MicroBatch.Create(sequences, indices, Model.Device);
+            var columns = (int)micro.Columns;
+            var mask = micro.LossMask;                                                              // [rows, cols]
+            var oldLogProbs = ShiftedRows(indices, columns, i => batch[i].OldLogProbs);            // [rows, cols]
+            var refLogProbs = PolicyForward.Score(reference, micro, withEntropy: false).LogProbs;   // [rows, cols]
+            var kl = KlPenalties.Compute(_objective.KlInRewardType, oldLogProbs, refLogProbs) * mask; // [rows, cols]
+            using var perRow = kl.sum(1).to_type(ScalarType.Float64).cpu();                         // [rows]
+            using var counts = mask.sum(1).to_type(ScalarType.Float64).cpu();                      // [rows]
+            var rowSums = perRow.data<double>().ToArray();
+            var rowCounts = counts.data<double>().ToArray();
+            for (var r = 0; r < indices.Length; r++)
+            {
+                sums[indices[r]] = rowSums[r];
+                means[indices[r]] = rowSums[r] / (rowCounts[r] + 1e-8);
+            }
+        }
+        var currentKl = batch.Count == 0 ? 0 : means.Average();
+        _rewardKl.Update(currentKl, batch.Count);
+        return new RewardKlResult([.. sums.Select(kl => beta * kl)], currentKl, beta);
     }
 
     /// <summary>
@@ -385,6 +421,10 @@ public sealed class PolicyTrainer : IDisposable
         RlSteps = counters.RlSteps;
         RlOptimizerSteps = counters.RlOptimizerSteps;
         SftSteps = counters.SftSteps;
+        if (counters.RewardKlCoef is { } beta && _objective.KlCtrlAdaptive)
+        {
+            _rewardKl = new AdaptiveKlController(beta, _objective.KlCtrlTarget, _objective.KlCtrlHorizon);
+        }
     }
 
     /// <summary>A trainer whose model, optimizer, reference and counters are those saved in <paramref name="directory"/>.</summary>
@@ -539,6 +579,12 @@ public sealed class PolicyTrainer : IDisposable
         }
     }
 }
+
+/// <summary>What <see cref="PolicyTrainer.RewardKlPenalties"/> found.</summary>
+/// <param name="Penalties">β·Σ_t m_t·kl_t per sequence, to subtract from its reward.</param>
+/// <param name="CurrentKl">Batch mean of the per-sequence token-mean KL (what the controller saw).</param>
+/// <param name="Coef">The β applied.</param>
+public sealed record RewardKlResult(double[] Penalties, double CurrentKl, double Coef);
 
 /// <summary>Loss parts of one mini-batch (sums over its micro-batches, which add up to the mini-batch values).</summary>
 public sealed class MiniBatchLoss

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace AgentRl.Policy.Training;
 
 /// <summary>
-/// Prefix deduplication for rollout trees (ALGORITHMS.md §1, DESIGN.md §7): a child trajectory repeats its parent's tokens
+/// Prefix deduplication for rollout trees (docs/ALGORITHMS.md §1, docs/ARCHITECTURE.md §7): a child trajectory repeats its parent's tokens
 /// up to its fork, so a batch of tree trajectories holds each shared prefix once per descendant. A <em>family</em> — a
 /// root and every descendant present in the batch — is packed into one row: the root's tokens, then each descendant's
 /// tokens after its fork, each token at its own position and attending (through the mask) to exactly the tokens that

@@ -1,4 +1,5 @@
-using AgentRl.Policy.Branching;
+using AgentRl.Abstractions.Configuration;
+using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Objectives;
 
 namespace AgentRl.Policy.Training;
@@ -14,8 +15,10 @@ public enum LearningRateScheduleKind
 }
 
 /// <summary>
-/// Every knob of <see cref="PolicyTrainer"/> with its documented default (STYLE.md rule 20). The objective comes from
-/// <see cref="Algorithm"/> through <see cref="ObjectiveOptions.ForAlgorithm"/> unless <see cref="Objective"/> is given.
+/// Every knob of <see cref="PolicyTrainer"/> with its documented default. The objective comes from
+/// <see cref="Algorithm"/> through the <see cref="AlgorithmRegistry"/> unless <see cref="Objective"/> is given. A run sets
+/// any scalar field with <c>--set trainer.NAME=VALUE</c>, except those the run configuration holds itself
+/// (<see cref="RunLevelFields"/>).
 /// </summary>
 public sealed record TrainerOptions
 {
@@ -73,59 +76,73 @@ public sealed record TrainerOptions
     /// </summary>
     public int MiniBatches { get; init; } = 1;
 
-    /// <summary>
-    /// Algorithm preset name for <see cref="ObjectiveOptions.ForAlgorithm"/>, plus <c>aepo</c> (GRPO advantages, AEPO's
-    /// entropy-balanced clip and entropy-aware advantages, no KL). Default <c>grpo</c>.
-    /// </summary>
+    /// <summary>Algorithm name in the <see cref="AlgorithmRegistry"/> whose objective applies when <see cref="Objective"/> is null. Default <c>grpo</c>.</summary>
     public string Algorithm { get; init; } = "grpo";
 
     /// <summary>Explicit objective; overrides the <see cref="Algorithm"/> preset when set. Default null.</summary>
     public ObjectiveOptions? Objective { get; init; }
 
-    /// <summary>AEPO optimisation (§2.2 c, d); set by the <c>aepo</c> preset or explicitly. Default null (off).</summary>
-    public AepoObjectiveOptions? Aepo { get; init; }
-
     /// <summary>
     /// Keep a frozen copy of the initial weights as the reference policy for the KL loss. Default null: a reference
-    /// is kept exactly when the objective's <see cref="ObjectiveOptions.UseKlLoss"/> is on.
+    /// is kept exactly when the objective needs one: <see cref="ObjectiveOptions.UseKlLoss"/> or
+    /// <see cref="ObjectiveOptions.UseKlInReward"/>.
     /// </summary>
     public bool? KeepReferenceModel { get; init; }
 
     /// <summary>Seed of the trainer's own randomness (mini-batch shuffling, Clip-Cov); step k uses seed + k, so a resumed run repeats it. Default 0.</summary>
     public int Seed { get; init; }
 
-    /// <summary>The objective in force: <see cref="Objective"/> or the <see cref="Algorithm"/> preset.</summary>
-    public ObjectiveOptions ResolveObjective() =>
-        Objective ?? (IsAepo(Algorithm) ? ObjectiveOptions.ForAlgorithm("grpo") with { UseKlLoss = false } : ObjectiveOptions.ForAlgorithm(Algorithm));
-
-    /// <summary>The AEPO options in force: <see cref="Aepo"/>, or the defaults for the <c>aepo</c> preset.</summary>
-    public AepoObjectiveOptions? ResolveAepo() => Aepo ?? (IsAepo(Algorithm) ? new AepoObjectiveOptions() : null);
-
-    /// <summary>Throws on an invalid combination; returns this for chaining.</summary>
-    public TrainerOptions Validate()
+    /// <summary>
+    /// The fields a run configuration sets itself, with the run field that holds each: <c>--set trainer.learningRate</c> is
+    /// refused with a pointer to <c>learningRate</c>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> RunLevelFields { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(LearningRate, nameof(LearningRate));
-        ArgumentOutOfRangeException.ThrowIfNegative(WeightDecay, nameof(WeightDecay));
-        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1)
+        [nameof(LearningRate)] = "learningRate",
+        [nameof(TokenBudget)] = "tokenBudget",
+        [nameof(TotalSteps)] = "steps",
+        [nameof(Seed)] = "seed",
+        [nameof(Algorithm)] = "algorithm",
+    };
+
+    /// <summary>The objective in force: <see cref="Objective"/> or the <see cref="Algorithm"/> preset.</summary>
+    public ObjectiveOptions ResolveObjective() => Objective ?? AlgorithmRegistry.Objective(Algorithm);
+
+    /// <summary>Every problem with the fields (the one validation style, <see cref="OptionChecks"/>), the objective's included.</summary>
+    public IEnumerable<string> Problems()
+    {
+        var check = new OptionChecks();
+        check.AtLeast(nameof(LearningRate), LearningRate, 0);
+        check.AtLeast(nameof(WeightDecay), WeightDecay, 0);
+        check.HalfOpen(nameof(Beta1), Beta1, 0, 1);
+        check.HalfOpen(nameof(Beta2), Beta2, 0, 1);
+        check.Positive(nameof(Epsilon), Epsilon);
+        check.AtLeast(nameof(WarmupSteps), WarmupSteps, 0);
+        check.AtLeast(nameof(TotalSteps), TotalSteps, 1);
+        check.Between(nameof(MinLearningRateRatio), MinLearningRateRatio, 0, 1);
+        check.Finite(nameof(MaxGradNorm), MaxGradNorm);
+        check.AtLeast(nameof(TokenBudget), TokenBudget, 1);
+        check.AtLeast(nameof(PpoEpochs), PpoEpochs, 1);
+        check.AtLeast(nameof(MiniBatches), MiniBatches, 1);
+        if (AlgorithmRegistry.TryGet(Algorithm) is null && Objective is null)
         {
-            throw new ArgumentException("Beta1 and Beta2 must lie in [0, 1).");
+            check.Add($"algorithm '{Algorithm}' is unknown (known: {string.Join(", ", AlgorithmRegistry.Names)})");
         }
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Epsilon, nameof(Epsilon));
-        ArgumentOutOfRangeException.ThrowIfNegative(WarmupSteps, nameof(WarmupSteps));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(TotalSteps, nameof(TotalSteps));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(TokenBudget, nameof(TokenBudget));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(PpoEpochs, nameof(PpoEpochs));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MiniBatches, nameof(MiniBatches));
-        if (MinLearningRateRatio is < 0 or > 1)
+        foreach (var problem in check.Problems)
         {
-            throw new ArgumentException("MinLearningRateRatio must lie in [0, 1].");
+            yield return problem;
         }
-        ResolveObjective().Validate();
-        ResolveAepo()?.Validate();
-        return this;
+        if (Objective is not null || AlgorithmRegistry.TryGet(Algorithm) is not null)
+        {
+            foreach (var problem in ResolveObjective().Problems())
+            {
+                yield return "objective." + problem;
+            }
+        }
     }
 
-    private static bool IsAepo(string name) => name.Trim().Equals("aepo", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Throws an <see cref="ArgumentException"/> listing every <see cref="Problems"/>; returns this for chaining.</summary>
+    public TrainerOptions Validate() => OptionChecks.ThrowIfAny(this, Problems(), "trainer");
 }
 
 /// <summary>Learning rate by optimizer step: linear warm-up, then constant or cosine.</summary>

@@ -14,7 +14,8 @@ public sealed record TrainerCounters(
     [property: JsonPropertyName("rl_optimizer_steps")] long RlOptimizerSteps,
     [property: JsonPropertyName("sft_steps")] long SftSteps,
     [property: JsonPropertyName("optimizer_steps")] long OptimizerSteps,
-    [property: JsonPropertyName("format")] int Format = TrainerState.Format);
+    [property: JsonPropertyName("format")] int Format = TrainerState.Format,
+    [property: JsonPropertyName("reward_kl_coef")] double? RewardKlCoef = null);
 
 /// <summary>
 /// A trainer's full state in one directory, enough to resume bit-exactly:
@@ -60,7 +61,10 @@ public static class TrainerState
                 [StepKey] = trainer.Optimizer.StepCount.ToString(CultureInfo.InvariantCulture),
             });
         var counters = new TrainerCounters(
-            trainer.PolicyVersion, trainer.RlSteps, trainer.RlOptimizerSteps, trainer.SftSteps, trainer.Optimizer.StepCount);
+            trainer.PolicyVersion, trainer.RlSteps, trainer.RlOptimizerSteps, trainer.SftSteps, trainer.Optimizer.StepCount)
+        {
+            RewardKlCoef = trainer.Objective.UseKlInReward ? trainer.RewardKlCoef : null,
+        };
         File.WriteAllText(Path.Combine(directory, StateFileName), JsonSerializer.Serialize(counters, Json));
     }
 

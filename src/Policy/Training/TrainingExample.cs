@@ -18,7 +18,7 @@ public sealed record TrainingExample(int[] TokenIds, byte[] LossMask, float[] Ol
     /// <summary>Per-token advantages (e.g. tree attribution); overrides <see cref="Advantage"/>. Default null.</summary>
     public float[]? TokenAdvantages { get; init; }
 
-    /// <summary>Optional per-token rollout-correction weight w multiplying the policy loss (ALGORITHMS.md §0.3). Default null (1).</summary>
+    /// <summary>Optional per-token rollout-correction weight w multiplying the policy loss (docs/ALGORITHMS.md §0.3). Default null (1).</summary>
     public float[]? TokenWeights { get; init; }
 
     /// <summary>

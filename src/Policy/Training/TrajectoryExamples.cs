@@ -8,96 +8,73 @@ namespace AgentRl.Policy.Training;
 public sealed record ExampleBuildOptions
 {
     /// <summary>
-    /// The DAPO group filter's metric per trajectory [<c>filter_groups.metric</c>]; applied when the objective's
-    /// <see cref="ObjectiveOptions.FilterGroups"/> is on. Default null: the trajectory's reward (<c>seq_reward</c>).
-    /// </summary>
-    public Func<Trajectory, double>? FilterMetric { get; init; }
-
-    /// <summary>
-    /// <c>max_response_length</c> for DAPO overlong shaping, applied when the objective's
-    /// <see cref="ObjectiveOptions.OverlongBuffer"/> is on; the response length is the token count after the prompt.
-    /// Default null: no shaping even when the objective asks for it.
-    /// </summary>
-    public int? MaxResponseLength { get; init; }
-
-    /// <summary>
-    /// Advantage attribution on rollout trees (trajectories with <see cref="Trajectory.ParentPath"/>), ALGORITHMS.md §1.4:
+    /// Advantage attribution on rollout trees (trajectories with <see cref="Trajectory.ParentPath"/>), docs/ALGORITHMS.md §1.4:
     /// <c>soft</c> (default; each trajectory keeps its own advantage, so a shared prefix is trained once per descendant)
     /// or <c>hard</c> (a token shared by d trajectories of a group gets the mean of their advantages; per-token advantages).
     /// </summary>
     public string Attribution { get; init; } = TreeAttributions.Soft;
 }
 
-/// <summary>Examples ready for <see cref="PolicyTrainer.TrainStep"/> and what the advantage phase decided.</summary>
-/// <param name="Examples">One per kept trajectory, in input order.</param>
-/// <param name="KeptIndices">Index into the input of each example.</param>
-/// <param name="Scores">The (shaped) score of each input trajectory.</param>
-/// <param name="Advantages">The advantage of each input trajectory (0 for dropped ones).</param>
-/// <param name="Filter">The DAPO filter's outcome, or null when it was off.</param>
-public sealed record ExampleBatch(
-    IReadOnlyList<TrainingExample> Examples,
-    int[] KeptIndices,
-    float[] Scores,
-    float[] Advantages,
-    GroupFilterResult? Filter);
+/// <summary>The Advantage phase's result: one advantage per trajectory and, under hard attribution, per-token ones.</summary>
+/// <param name="PerTrajectory">The group advantage of each trajectory, in input order.</param>
+/// <param name="PerToken">Per-token advantages (length = the trajectory's tokens) where tree attribution set them, else null.</param>
+public sealed record TrajectoryAdvantages(float[] PerTrajectory, IReadOnlyList<float[]?> PerToken);
+
+/// <summary>Examples ready for <see cref="PolicyTrainer.TrainStep"/> and their advantages.</summary>
+/// <param name="Examples">One per trajectory, in input order.</param>
+/// <param name="Advantages">The advantage of each trajectory.</param>
+public sealed record ExampleBatch(IReadOnlyList<TrainingExample> Examples, float[] Advantages);
 
 /// <summary>
-/// The Advantage phase on managed arrays: scores (reward, optionally DAPO overlong-shaped) → DAPO group filter →
-/// group advantages by <see cref="Trajectory.GroupId"/> with the objective's estimator (ALGORITHMS.md §0.2, §3) →
-/// one <see cref="TrainingExample"/> per kept trajectory, its advantage broadcast over its loss mask.
-/// AEPO's entropy-aware advantage needs the training forward's entropies and is applied inside the trainer
-/// (<see cref="TrainerOptions.Aepo"/>). KL-in-reward (<see cref="ObjectiveOptions.UseKlInReward"/>) is not applied here.
+/// The Advantage phase on managed arrays: group advantages by <see cref="Trajectory.GroupId"/> of the trajectories'
+/// rewards (already shaped by the Reward phase: overlong penalty, KL in the reward) with the objective's estimator
+/// (docs/ALGORITHMS.md §0.2, §3), tree attribution, then one <see cref="TrainingExample"/> per trajectory, its advantage
+/// broadcast over its loss mask. DAPO's group filter runs before, in the Rollout phase (dynamic sampling); AEPO's
+/// entropy-aware advantage needs the training forward's entropies and is part of the loss
+/// (<see cref="ObjectiveOptions.EntropyAdvantageAlpha"/>).
 /// </summary>
 public static class TrajectoryExamples
 {
-    public static ExampleBatch Build(IReadOnlyList<Trajectory> trajectories, ObjectiveOptions objective, ExampleBuildOptions? options = null)
+    /// <summary>The advantages of <paramref name="trajectories"/> (docs/ALGORITHMS.md §0.2, §1.4).</summary>
+    public static TrajectoryAdvantages Advantages(IReadOnlyList<Trajectory> trajectories, ObjectiveOptions objective, string attribution = TreeAttributions.Soft)
     {
         ArgumentNullException.ThrowIfNull(trajectories);
         ArgumentNullException.ThrowIfNull(objective);
-        options ??= new ExampleBuildOptions();
+        if (attribution is not (TreeAttributions.Soft or TreeAttributions.Hard))
+        {
+            throw new ArgumentException($"Unknown attribution '{attribution}'.", nameof(attribution));
+        }
         var scores = trajectories.Select(t => (float)t.Reward).ToArray();
-        if (objective.OverlongBuffer && options.MaxResponseLength is { } maxLength)
-        {
-            scores = OverlongRewardShaping.Apply(
-                scores,
-                [.. trajectories.Select(t => t.TokenIds.Length - t.PromptLength)],
-                maxLength,
-                objective.OverlongBufferLength,
-                objective.OverlongPenaltyFactor);
-        }
-
-        GroupFilterResult? filter = null;
-        var kept = Enumerable.Range(0, trajectories.Count).ToArray();
-        if (objective.FilterGroups)
-        {
-            var metric = options.FilterMetric is { } f ? trajectories.Select(f).ToArray() : scores.Select(s => (double)s).ToArray();
-            filter = DynamicSampling.FilterGroups(metric, [.. trajectories.Select(t => t.GroupId)]);
-            kept = filter.KeptIndices;
-        }
-
-        var keptScores = kept.Select(i => scores[i]).ToArray();
-        var keptGroups = kept.Select(i => trajectories[i].GroupId).ToArray();
-        var tokenCounts = kept.Select(i => trajectories[i].GeneratedTokenCount).ToArray();
-        var keptAdvantages = kept.Length == 0
+        var groups = trajectories.Select(t => t.GroupId).ToArray();
+        var tokenCounts = trajectories.Select(t => t.GeneratedTokenCount).ToArray();
+        var advantages = trajectories.Count == 0
             ? []
-            : AdvantageEstimators.ComputePerTrajectory(objective.AdvantageEstimator, keptScores, keptGroups, tokenCounts, objective.AdvantageEpsilon);
-        var advantages = new float[trajectories.Count];
-        var examples = new TrainingExample[kept.Length];
-        for (var k = 0; k < kept.Length; k++)
+            : AdvantageEstimators.ComputePerTrajectory(objective.AdvantageEstimator, scores, groups, tokenCounts, objective.AdvantageEpsilon);
+        var perToken = new float[]?[trajectories.Count];
+        if (attribution == TreeAttributions.Hard)
         {
-            advantages[kept[k]] = keptAdvantages[k];
-            examples[k] = TrainingExample.FromTrajectory(trajectories[kept[k]], keptAdvantages[k]);
+            HardAttribution(trajectories, advantages, perToken);
         }
+        return new TrajectoryAdvantages(advantages, perToken);
+    }
 
-        if (options.Attribution == TreeAttributions.Hard)
+    /// <summary>One example per trajectory with its advantage (per-token ones where set).</summary>
+    public static IReadOnlyList<TrainingExample> Examples(IReadOnlyList<Trajectory> trajectories, TrajectoryAdvantages advantages)
+    {
+        ArgumentNullException.ThrowIfNull(trajectories);
+        ArgumentNullException.ThrowIfNull(advantages);
+        if (advantages.PerTrajectory.Length != trajectories.Count || advantages.PerToken.Count != trajectories.Count)
         {
-            HardAttribution(trajectories, kept, keptAdvantages, examples);
+            throw new ArgumentException($"{trajectories.Count} trajectories need as many advantages (got {advantages.PerTrajectory.Length}).", nameof(advantages));
         }
-        else if (options.Attribution != TreeAttributions.Soft)
-        {
-            throw new ArgumentException($"Unknown attribution '{options.Attribution}'.", nameof(options));
-        }
-        return new ExampleBatch(examples, kept, scores, advantages, filter);
+        return [.. trajectories.Select((t, i) => TrainingExample.FromTrajectory(t, advantages.PerTrajectory[i]) with { TokenAdvantages = advantages.PerToken[i] })];
+    }
+
+    /// <summary><see cref="Advantages"/> then <see cref="Examples"/>.</summary>
+    public static ExampleBatch Build(IReadOnlyList<Trajectory> trajectories, ObjectiveOptions objective, ExampleBuildOptions? options = null)
+    {
+        var advantages = Advantages(trajectories, objective, (options ?? new ExampleBuildOptions()).Attribution);
+        return new ExampleBatch(Examples(trajectories, advantages), advantages.PerTrajectory);
     }
 
     /// <summary>
@@ -105,27 +82,27 @@ public static class TrajectoryExamples
     /// [0, ForkPosition) with its parent; each token gets the mean advantage of the kept trajectories that hold it.
     /// A group whose parent was dropped (e.g. by the group filter) keeps its plain advantages.
     /// </summary>
-    private static void HardAttribution(IReadOnlyList<Trajectory> trajectories, int[] kept, float[] keptAdvantages, TrainingExample[] examples)
+    private static void HardAttribution(IReadOnlyList<Trajectory> trajectories, float[] advantages, float[]?[] perToken)
     {
-        foreach (var group in Enumerable.Range(0, kept.Length).GroupBy(k => trajectories[kept[k]].GroupId, StringComparer.Ordinal))
+        foreach (var group in Enumerable.Range(0, trajectories.Count).GroupBy(i => trajectories[i].GroupId, StringComparer.Ordinal))
         {
             var members = group.ToList();
-            var paths = members.Select(k => trajectories[kept[k]].BranchPath).ToHashSet(StringComparer.Ordinal);
-            if (!members.Any(k => trajectories[kept[k]].ParentPath is not null)
-                || members.Any(k => trajectories[kept[k]].ParentPath is { } parent && !paths.Contains(parent)))
+            var paths = members.Select(i => trajectories[i].BranchPath).ToHashSet(StringComparer.Ordinal);
+            if (!members.Any(i => trajectories[i].ParentPath is not null)
+                || members.Any(i => trajectories[i].ParentPath is { } parent && !paths.Contains(parent)))
             {
                 continue;
             }
 
-            var tree = members.Select(k =>
+            var tree = members.Select(i =>
             {
-                var t = trajectories[kept[k]];
-                return new TreeTrajectory(t.BranchPath, t.ParentPath, t.ForkPosition ?? 0, t.TokenIds.Length, keptAdvantages[k]);
+                var t = trajectories[i];
+                return new TreeTrajectory(t.BranchPath, t.ParentPath, t.ForkPosition ?? 0, t.TokenIds.Length, advantages[i]);
             }).ToList();
             var rows = TreeAttributions.TokenAdvantages(tree, TreeAttributions.Hard);
-            for (var i = 0; i < members.Count; i++)
+            for (var k = 0; k < members.Count; k++)
             {
-                examples[members[i]] = examples[members[i]] with { TokenAdvantages = [.. rows[i].Select(a => (float)a)] };
+                perToken[members[k]] = [.. rows[k].Select(a => (float)a)];
             }
         }
     }

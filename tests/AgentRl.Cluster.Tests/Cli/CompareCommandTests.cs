@@ -83,7 +83,7 @@ public sealed class CompareCommandTests
                 csv.Append(2, new Dictionary<string, double> { ["eval/accuracy"] = 0, ["eval/tool_calls_per_traj"] = 2.0, ["eval/tool_calls_per_solved"] = 0 });
             }
 
-            var status = new RunStatus { RunId = "r", State = "Completed", RunDirectory = directory, FinalEvalAccuracy = 0 };
+            var status = new RunStatus { RunId = "r", State = RunState.Completed, RunDirectory = directory, FinalEvalAccuracy = 0 };
             var outcome = CompareCommands.Outcome(new RunConfig(), status, 1);
 
             Assert.Equal(2.0, outcome.ToolCallsPerTrajectory);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AgentRl.Grains.Reporting;
+using AgentRl.Pipeline.Metrics;
 
 namespace AgentRl.Cluster.Tests.Reporting;
 

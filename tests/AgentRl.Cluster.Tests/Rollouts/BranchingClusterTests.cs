@@ -2,6 +2,8 @@ using AgentRl.Abstractions.Rollouts;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Rollouts;
 using AgentRl.Grains.Tasks;
+using AgentRl.Pipeline.Rollouts;
+using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Branching;
 using AgentRl.Policy.Chat;
 using AgentRl.Policy.Tokenization;
@@ -53,7 +55,7 @@ public sealed class BranchingClusterTests(TwoSiloClusterFixture fixture) : IClas
     public async Task BranchingEpisode_RandomTinyModel_GroupOfExactlyMFormsAValidTree()
     {
         var items = _task.Generate(TaskSplit.Train, 4, seed: 8);
-        var settings = new BranchingSettings { InitialTrajectories = 2, Alpha = 1.0 }.ForAlgorithm("arpo");
+        var settings = AlgorithmRegistry.Get("arpo").BranchingFor(new BranchingSettings { InitialTrajectories = 2, Alpha = 1.0 });
 
         var results = await Task.WhenAll(items.Select((item, i) =>
             fixture.Cluster.Client.GetGrain<IEpisodeGrain>($"tree-test/0/{i}").RunAsync(
@@ -77,7 +79,7 @@ public sealed class BranchingClusterTests(TwoSiloClusterFixture fixture) : IClas
     public async Task BranchingEpisode_ReferenceEntropyEstimator_RecordsTopLogprobEntropiesAndFormsATree()
     {
         var item = _task.Generate(TaskSplit.Train, 1, seed: 5)[0];
-        var settings = new BranchingSettings { InitialTrajectories = 2, Alpha = 1.0, EntropyEstimator = TopKSummedNormalizedEntropy.RegistryName }.ForAlgorithm("arpo");
+        var settings = AlgorithmRegistry.Get("arpo").BranchingFor(new BranchingSettings { InitialTrajectories = 2, Alpha = 1.0, EntropyEstimator = TopKSummedNormalizedEntropy.RegistryName });
         Assert.Empty(settings!.Validate(4));
 
         var result = await fixture.Cluster.Client.GetGrain<IEpisodeGrain>("tree-topk/0/0").RunAsync(

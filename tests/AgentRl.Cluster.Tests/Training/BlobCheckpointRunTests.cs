@@ -40,7 +40,7 @@ public sealed class BlobCheckpointRunTests : IDisposable
         await run.StartAsync(Toy(steps: 2, azurite));
         var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
-        Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
+        Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
         var store = CheckpointStoreFactory.Create(new CheckpointStoreOptions { Kind = "azure-blob", ConnectionString = azurite.ConnectionString, Container = "agentrl-runs", Prefix = "team-a" }, "blob");
         var versions = await store.ListVersionsAsync();
         Assert.Contains(status.PolicyVersion, versions);
@@ -84,13 +84,13 @@ public sealed class BlobCheckpointRunTests : IDisposable
         await azurite.StopAsync();
         var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
-        Assert.Equal("Failed", status.State);
+        Assert.Equal(RunState.Failed, status.State);
         Assert.Contains($"azure-blob checkpoint store http://127.0.0.1:{azurite.Port}/devstoreaccount1", status.Error, StringComparison.Ordinal);
         Assert.Contains("could not", status.Error, StringComparison.Ordinal);
 
         // What was checkpointed before the outage stays resumable: run_state.json, trainer state, one metrics row per step.
         var state = RunStateFile.Read(directory)!;
-        Assert.Equal("Failed", state.State);
+        Assert.Equal(RunState.Failed, state.State);
         Assert.True(state.HasTrainerState);
         Assert.InRange(state.Step, 1, 49);
         Assert.Contains("could not", state.Error, StringComparison.Ordinal);

@@ -18,11 +18,11 @@ public sealed class BranchingTrainingRunTests : IDisposable
         var aepo = TrainCommands.Resolve(null, null, "aepo", 1, null, null, ["branching.initialTrajectories=3"]);
 
         Assert.Equal(1.0, arpo.Branching.Alpha);
-        Assert.Equal(new BranchingSettings { Alpha = 1.0, Attribution = "hard", BranchPolicy = "arpo", BudgetAllocator = "fixed" }, arpo.EpisodeBranching());
-        Assert.Equal("aepo", aepo.EpisodeBranching()!.BranchPolicy);
-        Assert.Equal("aepo-premonitor", aepo.EpisodeBranching()!.BudgetAllocator);
-        Assert.Equal(3, aepo.EpisodeBranching()!.InitialTrajectories);
-        Assert.Null(TrainCommands.Resolve(null, null, "grpo", 1, null, null, []).EpisodeBranching());
+        Assert.Equal(new BranchingSettings { Alpha = 1.0, Attribution = "hard", BranchPolicy = "arpo", BudgetAllocator = "fixed" }, TrainCommands.Algorithm(arpo).Branching);
+        Assert.Equal("aepo", TrainCommands.Algorithm(aepo).Branching!.BranchPolicy);
+        Assert.Equal("aepo-premonitor", TrainCommands.Algorithm(aepo).Branching!.BudgetAllocator);
+        Assert.Equal(3, TrainCommands.Algorithm(aepo).Branching!.InitialTrajectories);
+        Assert.Null(TrainCommands.Algorithm(TrainCommands.Resolve(null, null, "grpo", 1, null, null, [])).Branching);
         Assert.Throws<ArgumentException>(() => TrainCommands.Resolve(null, null, "arpo", 1, null, null, ["branching.initialTrajectories=9", "groupSize=4"]));
         Assert.Throws<ArgumentException>(() => TrainCommands.Resolve(null, null, "arpo", 1, null, null, ["branching.branchPolicy=coin"]));
     }
@@ -54,7 +54,7 @@ public sealed class BranchingTrainingRunTests : IDisposable
         await run.StartAsync(config);
         var status = await TrainingRunWait.UntilFinishedAsync(run, TimeSpan.FromMinutes(8));
 
-        Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
+        Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
         var rows = MetricsCsvWriter.Read(Path.Combine(_runDir, $"{algorithm}-toy", "metrics.csv"));
         var steps = rows.Where(r => r.Step > 0).ToList();
         Assert.Equal(2, steps.Count);

@@ -41,9 +41,9 @@ public sealed class RewardImprovesTests : IDisposable
         var run = cluster.Client.GetGrain<ITrainingRunGrain>("reward-improves");
 
         await run.StartAsync(config);
-        var status = await RunWaits.UntilAsync(run, s => s.State is "Completed" or "Failed" or "Stopped", minutes: 20);
+        var status = await RunWaits.UntilAsync(run, s => s.State is RunState.Completed or RunState.Failed or RunState.Stopped, minutes: 20);
 
-        Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
+        Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
         var rows = MetricsCsvWriter.Read(Path.Combine(_runDir, "reward-improves", "metrics.csv")).Where(r => r.Step > 0).ToList();
         Assert.Equal(Steps, rows.Count);
         var samples = config.PromptsPerStep * config.GroupSize * Compared;

@@ -5,6 +5,7 @@ using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Training;
+using AgentRl.Pipeline.Metrics;
 using AgentRl.Policy.Training;
 using Orleans.Configuration;
 
@@ -66,7 +67,7 @@ public sealed class RunFailoverTests : IDisposable
             Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
         });
         var before = await RunWaits.UntilAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
-        Assert.True(before.State == "Training", $"{before.State}: {before.Error}");
+        Assert.True(before.State == RunState.Training, $"{before.State}: {before.Error}");
         var epochBefore = RunStateFile.Read(directory)!.Epoch;
         var doomed = cluster.Cluster.Silos.Single(s => s.SiloAddress.ToString() == before.Silo);
         var survivor = cluster.Cluster.Silos.Single(s => s != doomed);
@@ -81,10 +82,10 @@ public sealed class RunFailoverTests : IDisposable
         }
 
         // Nobody calls the run: its reminder must bring it back on the survivor, which finishes it.
-        var finished = await WaitForFileAsync(directory, f => f.State != "Training" && f.Epoch > epochBefore);
-        Assert.Equal("Completed", finished.State);
+        var finished = await WaitForFileAsync(directory, f => f.State != RunState.Training && f.Epoch > epochBefore);
+        Assert.Equal(RunState.Completed, finished.State);
         var after = await run.GetStatusAsync();
-        Assert.True(after.State == "Completed", $"{after.State}: {after.Error}");
+        Assert.True(after.State == RunState.Completed, $"{after.State}: {after.Error}");
         Assert.Equal(survivor.SiloAddress.ToString(), after.Silo);
         Assert.True(after.Recoveries >= 1, $"recoveries {after.Recoveries}");
         Assert.Equal(steps, after.Step);
@@ -161,7 +162,7 @@ public sealed class RunFailoverTests : IDisposable
             Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
         });
         var before = await RunWaits.UntilAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
-        Assert.True(before.State == "Training", $"{before.State}: {before.Error}");
+        Assert.True(before.State == RunState.Training, $"{before.State}: {before.Error}");
         var trainerId = cluster.Client.GetGrain<ITrainerGrain>("default").GetGrainId();
         var statistics = await cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
         var trainerSilo = statistics.Single(s => s.GrainId == trainerId).SiloAddress;
@@ -170,7 +171,7 @@ public sealed class RunFailoverTests : IDisposable
         await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.Single(s => s.SiloAddress == trainerSilo));
         var after = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
-        Assert.True(after.State == "Completed", $"{after.State}: {after.Error}");
+        Assert.True(after.State == RunState.Completed, $"{after.State}: {after.Error}");
         Assert.Equal(runSilo, after.Silo);
         Assert.True(after.Recoveries >= 1, $"recoveries {after.Recoveries}");
         Assert.Equal(steps, after.Step);

@@ -5,6 +5,7 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Training;
+using AgentRl.Pipeline.Metrics;
 using AgentRl.Policy.Training;
 
 namespace AgentRl.Cluster.Tests.Training;
@@ -37,7 +38,7 @@ public sealed class RunLifecycleTests : IDisposable
         await run.StartAsync(Toy(steps: 5) with { SftOnly = true });
         var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
-        Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
+        Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
         Assert.Equal(0, status.Step);
         Assert.Equal(0, status.Steps);
         Assert.NotNull(status.WarmStartEvalAccuracy);
@@ -46,7 +47,7 @@ public sealed class RunLifecycleTests : IDisposable
         var directory = Path.Combine(_runDir, "warm");
         Assert.Equal([0L], MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv")).Select(r => r.Step));
         var state = RunStateFile.Read(directory)!;
-        Assert.Equal(("Completed", 0, true), (state.State, state.Step, state.HasTrainerState));
+        Assert.Equal((RunState.Completed, 0, true), (state.State, state.Step, state.HasTrainerState));
         Assert.Equal(status.PolicyVersion, state.PolicyVersion);
         Assert.True(File.Exists(Path.Combine(directory, "trainer", TrainerState.StateFileName)));
     }
@@ -70,7 +71,7 @@ public sealed class RunLifecycleTests : IDisposable
         var warmStart = clock.Elapsed;
         var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
-        Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
+        Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
         Assert.True(warmStart > callTimeout, $"the warm start took {warmStart.TotalSeconds:0.0} s, not longer than the {callTimeout.TotalSeconds} s call timeout: the test proves nothing");
     }
 
@@ -88,7 +89,7 @@ public sealed class RunLifecycleTests : IDisposable
         var stopped = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
         // Abandoned, not finished: no warm-start loss or evaluation, no checkpoint, nothing recorded to resume from.
-        Assert.True(stopped.State == "Stopped", $"{stopped.State}: {stopped.Error}");
+        Assert.True(stopped.State == RunState.Stopped, $"{stopped.State}: {stopped.Error}");
         Assert.Equal(0, stopped.Step);
         Assert.Null(stopped.WarmStartLoss);
         Assert.Null(stopped.WarmStartEvalAccuracy);
@@ -99,7 +100,7 @@ public sealed class RunLifecycleTests : IDisposable
         // The trainer the cancelled SFT left behind takes a new run of the same id from the start.
         await run.StartAsync(Toy(steps: 1));
         var again = await RunWaits.UntilAsync(run, s => s.IsFinished);
-        Assert.True(again.State == "Completed", $"{again.State}: {again.Error}");
+        Assert.True(again.State == RunState.Completed, $"{again.State}: {again.Error}");
         Assert.NotNull(again.WarmStartLoss);
     }
 
@@ -117,21 +118,21 @@ public sealed class RunLifecycleTests : IDisposable
 
         // Stop while step 1 is in flight: the run finishes step 1 and ends Stopped.
         await run.StartAsync(Toy(steps: 3));
-        await RunWaits.UntilAsync(run, s => s.State == "Training" || s.IsFinished);
+        await RunWaits.UntilAsync(run, s => s.State == RunState.Training || s.IsFinished);
         await run.StopAsync();
         var stopped = await RunWaits.UntilAsync(run, s => s.IsFinished);
-        Assert.True(stopped.State == "Stopped", $"{stopped.State}: {stopped.Error}");
+        Assert.True(stopped.State == RunState.Stopped, $"{stopped.State}: {stopped.Error}");
         Assert.InRange(stopped.Step, 1, 2);
         var directory = Path.Combine(_runDir, "resumable");
         var before = RunStateFile.Read(directory)!;
-        Assert.Equal(("Stopped", stopped.Step, stopped.PolicyVersion), (before.State, before.Step, before.PolicyVersion));
+        Assert.Equal((RunState.Stopped, stopped.Step, stopped.PolicyVersion), (before.State, before.Step, before.PolicyVersion));
         var optimizerStepsBefore = ReadRlOptimizerSteps(directory);
         Assert.True(optimizerStepsBefore > 0);
 
         await run.StartAsync(Toy(steps: 4) with { Resume = true });
         var resumed = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
-        Assert.True(resumed.State == "Completed", $"{resumed.State}: {resumed.Error}");
+        Assert.True(resumed.State == RunState.Completed, $"{resumed.State}: {resumed.Error}");
         Assert.Equal(4, resumed.Step);
         Assert.Equal(stopped.InitialEvalAccuracy, resumed.InitialEvalAccuracy);
         var rows = MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv"));
@@ -148,7 +149,7 @@ public sealed class RunLifecycleTests : IDisposable
         var optimizerStepsAfter = ReadRlOptimizerSteps(directory);
         Assert.True(optimizerStepsAfter > optimizerStepsBefore);
         Assert.Equal(perStep, optimizerStepsAfter);
-        Assert.Equal("Completed", RunStateFile.Read(directory)!.State);
+        Assert.Equal(RunState.Completed, RunStateFile.Read(directory)!.State);
     }
 
     [Fact]
@@ -158,7 +159,7 @@ public sealed class RunLifecycleTests : IDisposable
         var source = cluster.Client.GetGrain<ITrainingRunGrain>("shared-warm");
         await source.StartAsync(Toy(steps: 5) with { SftOnly = true });
         var warm = await RunWaits.UntilAsync(source, s => s.IsFinished);
-        Assert.True(warm.State == "Completed", $"{warm.State}: {warm.Error}");
+        Assert.True(warm.State == RunState.Completed, $"{warm.State}: {warm.Error}");
         var sourceDir = Path.Combine(_runDir, "shared-warm");
         var sourceRows = MetricsCsvWriter.Read(Path.Combine(sourceDir, "metrics.csv"));
 
@@ -167,7 +168,7 @@ public sealed class RunLifecycleTests : IDisposable
         await copy.StartAsync(Toy(steps: 0) with { InitFrom = sourceDir, SftDemonstrations = 0 });
         var copied = await RunWaits.UntilAsync(copy, s => s.IsFinished);
 
-        Assert.True(copied.State == "Completed", $"{copied.State}: {copied.Error}");
+        Assert.True(copied.State == RunState.Completed, $"{copied.State}: {copied.Error}");
         Assert.Equal((warm.InitialEvalAccuracy, warm.WarmStartEvalAccuracy, warm.WarmStartLoss), (copied.InitialEvalAccuracy, copied.WarmStartEvalAccuracy, copied.WarmStartLoss));
         var copyDir = Path.Combine(_runDir, "from-warm");
         foreach (var file in new[] { Path.Combine(TrainerState.ModelDirectory, "model.safetensors"), TrainerState.OptimizerFileName })
@@ -183,7 +184,7 @@ public sealed class RunLifecycleTests : IDisposable
         var rl = cluster.Client.GetGrain<ITrainingRunGrain>("from-warm-rl");
         await rl.StartAsync(Toy(steps: 1) with { InitFrom = sourceDir });
         var trained = await RunWaits.UntilAsync(rl, s => s.IsFinished);
-        Assert.True(trained.State == "Completed", $"{trained.State}: {trained.Error}");
+        Assert.True(trained.State == RunState.Completed, $"{trained.State}: {trained.Error}");
         Assert.Equal(1, trained.Step);
         Assert.True(trained.PolicyVersion >= warm.PolicyVersion, $"{warm.PolicyVersion} → {trained.PolicyVersion}");
         Assert.Equal([0L, 1L], MetricsCsvWriter.Read(Path.Combine(_runDir, "from-warm-rl", "metrics.csv")).Select(r => r.Step).Distinct());
@@ -196,7 +197,7 @@ public sealed class RunLifecycleTests : IDisposable
         var first = cluster.Client.GetGrain<ITrainingRunGrain>("first-of-policy");
         await first.StartAsync(Toy(steps: 1));
         var done = await RunWaits.UntilAsync(first, s => s.IsFinished);
-        Assert.True(done.State == "Completed", $"{done.State}: {done.Error}");
+        Assert.True(done.State == RunState.Completed, $"{done.State}: {done.Error}");
 
         // Same policy id, fresh trainer: its random initial weights take the next version (published before the initial
         // evaluation), so the warm start's and every later version stay above the first run's.
@@ -204,7 +205,7 @@ public sealed class RunLifecycleTests : IDisposable
         await second.StartAsync(Toy(steps: 1));
         var next = await RunWaits.UntilAsync(second, s => s.IsFinished);
 
-        Assert.True(next.State == "Completed", $"{next.State}: {next.Error}");
+        Assert.True(next.State == RunState.Completed, $"{next.State}: {next.Error}");
         Assert.True(next.PolicyVersion > done.PolicyVersion + 1, $"{done.PolicyVersion} → {next.PolicyVersion}");
         var warmStart = MetricsCsvWriter.Read(Path.Combine(_runDir, "second-of-policy", "metrics.csv")).Where(r => r.Step == 0).SelectMany(r => r.Values).Where(kv => kv.Key == MetricColumns.ToColumn("sft/actor/policy_version")).Select(kv => kv.Value).Single();
         Assert.Equal(done.PolicyVersion + 2, warmStart);
@@ -218,7 +219,7 @@ public sealed class RunLifecycleTests : IDisposable
         await missing.StartAsync(Toy(steps: 1) with { InitFrom = Path.Combine(_runDir, "no-such-run") });
         var status = await RunWaits.UntilAsync(missing, s => s.IsFinished);
 
-        Assert.Equal("Failed", status.State);
+        Assert.Equal(RunState.Failed, status.State);
         Assert.Contains("initFrom", status.Error, StringComparison.Ordinal);
         Assert.Contains("run_state.json not found", status.Error, StringComparison.Ordinal);
         Assert.Contains(new RunConfig { SftOnly = true, InitFrom = "x" }.Validate(), p => p.Contains("initFrom", StringComparison.Ordinal));
@@ -233,7 +234,7 @@ public sealed class RunLifecycleTests : IDisposable
         await run.StartAsync(Toy(steps: 1) with { Resume = true });
         var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
-        Assert.Equal("Failed", status.State);
+        Assert.Equal(RunState.Failed, status.State);
         Assert.Contains("run_state.json", status.Error, StringComparison.Ordinal);
     }
 
@@ -268,7 +269,7 @@ public sealed class RunLifecycleTests : IDisposable
         Assert.Contains("1 steps × 2 prompts × 3 rollouts (resumed)", train.Stdout, StringComparison.Ordinal);
         Assert.Equal([0L, 1L], MetricsCsvWriter.Read(Path.Combine(_runDir, "cli-warm", "metrics.csv")).Select(r => r.Step));
         var state = RunStateFile.Read(Path.Combine(_runDir, "cli-warm"))!;
-        Assert.Equal(("Completed", 1, false, 2), (state.State, state.Step, state.Config.SftOnly, state.Config.EvalSize));
+        Assert.Equal((RunState.Completed, 1, false, 2), (state.State, state.Step, state.Config.SftOnly, state.Config.EvalSize));
 
         var unknown = await Processes.RunAsync("dotnet", [Processes.ClientDll, "runs", "stop", "no-such-run"], timeout);
         Assert.Equal(1, unknown.ExitCode);
@@ -324,7 +325,7 @@ public sealed class RunLifecycleTests : IDisposable
         Assert.True(train.Process.ExitCode == 0, train.Output);
         Assert.Contains("stopped after step", train.Output, StringComparison.Ordinal);
         var state = RunStateFile.Read(Path.Combine(_runDir, "live"))!;
-        Assert.Equal("Stopped", state.State);
+        Assert.Equal(RunState.Stopped, state.State);
         Assert.InRange(state.Step, 1, 199);
         var rows = MetricsCsvWriter.Read(Path.Combine(_runDir, "live", "metrics.csv"));
         Assert.Equal(Enumerable.Range(0, state.Step + 1).Select(i => (long)i), rows.Select(r => r.Step));

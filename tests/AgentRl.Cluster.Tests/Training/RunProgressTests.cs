@@ -35,18 +35,18 @@ public sealed class RunProgressTests : IDisposable
         await run.SubscribeAsync(reference);
         var last = await recorder.WaitAsync(s => s.IsFinished, TimeSpan.FromMinutes(3));
 
-        Assert.True(last.State == "Completed", $"{last.State}: {last.Error}");
+        Assert.True(last.State == RunState.Completed, $"{last.State}: {last.Error}");
         // Pushes are one-way and may overtake each other; (Epoch, Sequence) restores the order the run sent them in.
         var pushed = recorder.Statuses.OrderBy(s => s.Epoch).ThenBy(s => s.Sequence).ToList();
         Assert.Equal(pushed.Count, pushed.Select(s => (s.Epoch, s.Sequence)).Distinct().Count());
         Assert.Equal("pushed", pushed[0].RunId);
-        var training = pushed.Where(s => s.State == "Training").ToList();
+        var training = pushed.Where(s => s.State == RunState.Training).ToList();
         Assert.Equal(training.Select(s => s.Step).Order(), training.Select(s => s.Step));
         Assert.Equal([1, 2, 3], training.Select(s => s.Step).Distinct());
         foreach (var step in new[] { 1, 2, 3 })
         {
             var phases = training.Where(s => s.Step == step).Select(s => s.Phase).Distinct().ToList();
-            Assert.Equal(["Rollout", "Reward", "Update", "Checkpoint"], phases.Where(p => p != "Evaluate"));
+            Assert.Equal(["Rollout", "Reward", "Advantage", "Update", "PublishWeights", "Checkpoint"], phases.Where(p => p != "Evaluate"));
 
             // The end of each step carries its metrics.
             Assert.Contains(training, s => s.Step == step && s.Metrics.ContainsKey("rollout/reward_mean") && s.Metrics["rollout/policy_version"] == s.PolicyVersion);
@@ -82,7 +82,7 @@ public sealed class RunProgressTests : IDisposable
         while (!followed.IsFinished);
 
         // The renewing follower hears the end as a push, long after the 1 s lifetime of its first subscription.
-        Assert.Equal("Completed", followed.State);
+        Assert.Equal(RunState.Completed, followed.State);
         Assert.True(followed.ElapsedSeconds > lifetime.TotalSeconds + 1, $"the run took {followed.ElapsedSeconds:F1} s, too short to outlast the subscription");
         Assert.True(follower.LastWasPushed, $"the end was polled (pushed {follower.Pushed}, polled {follower.Polled})");
         Assert.True(follower.Pushed > 4, $"pushed {follower.Pushed}, polled {follower.Polled}");

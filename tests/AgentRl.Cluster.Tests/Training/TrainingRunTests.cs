@@ -32,7 +32,7 @@ public sealed class TrainingRunTests : IDisposable
         await run.StartAsync(config);
         var status = await WaitAsync(run);
 
-        Assert.True(status.State == "Completed", $"{status.State}: {status.Error}");
+        Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
         Assert.Equal(2, status.Step);
         Assert.NotNull(status.InitialEvalAccuracy);
         Assert.NotNull(status.WarmStartEvalAccuracy);
@@ -81,7 +81,7 @@ public sealed class TrainingRunTests : IDisposable
         while (DateTime.UtcNow < deadline)
         {
             var status = await run.GetStatusAsync();
-            if (status.State is "Completed" or "Failed" or "Stopped")
+            if (status.State is RunState.Completed or RunState.Failed or RunState.Stopped)
             {
                 return status;
             }

@@ -1,3 +1,4 @@
+using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Objectives;
 
 namespace AgentRl.Policy.Tests.Objectives;
@@ -13,43 +14,72 @@ public sealed class ObjectiveOptionsTests
         Assert.Equal(PolicyLossKind.Vanilla, o.PolicyLoss);
         Assert.Equal((false, 0.001, KlEstimator.K3, 0.0), (o.UseKlLoss, o.KlLossCoef, o.KlLossType, o.EntropyCoeff));
         Assert.Equal((2e-4, 1.0, 5.0, 2e-4), (o.ClipCovRatio, o.ClipCovLowerBound, o.ClipCovUpperBound, o.KlCovRatio));
-        Assert.Equal((4096, 1.0), (o.OverlongBufferLength, o.OverlongPenaltyFactor));
+        Assert.Equal(((int?)null, 1.0), (o.OverlongBufferLength, o.OverlongPenaltyFactor));
+        Assert.Equal((false, 0, false), (o.FilterGroups, o.MaxNumGenBatches, o.OverlongBuffer));
+        Assert.Equal((false, KlEstimator.K1, 0.001, false), (o.UseKlInReward, o.KlInRewardType, o.KlCtrlCoef, o.KlCtrlAdaptive));
+        Assert.Equal(0.0, o.EntropyAdvantageAlpha);
     }
 
     [Fact]
-    public void ForAlgorithm_Presets_SetEstimatorLossModeAggregationAndClips()
+    public void Validate_Defaults_HasNoProblems()
     {
-        var grpo = ObjectiveOptions.ForAlgorithm("grpo");
-        Assert.Equal((AdvantageEstimator.Grpo, true, KlEstimator.K3), (grpo.AdvantageEstimator, grpo.UseKlLoss, grpo.KlLossType));
-
-        var drgrpo = ObjectiveOptions.ForAlgorithm("drgrpo");
-        Assert.Equal((AdvantageEstimator.DrGrpo, LossAggMode.SeqMeanTokenSumNorm), (drgrpo.AdvantageEstimator, drgrpo.LossAggMode));
-
-        var rloo = ObjectiveOptions.ForAlgorithm("rloo");
-        Assert.Equal((AdvantageEstimator.Rloo, false, true), (rloo.AdvantageEstimator, rloo.UseKlLoss, rloo.UseKlInReward));
-        Assert.IsType<FixedKlController>(rloo.CreateKlController());
-        Assert.IsType<AdaptiveKlController>((rloo with { KlCtrlAdaptive = true }).CreateKlController());
-        Assert.Equal(AdvantageEstimator.ReinforcePlusPlusBaseline, ObjectiveOptions.ForAlgorithm("reinforce++").AdvantageEstimator);
-
-        var dapo = ObjectiveOptions.ForAlgorithm("dapo");
-        Assert.Equal((0.2, 0.28, LossAggMode.TokenMean, false), (dapo.ClipRatioLow, dapo.ClipRatioHigh, dapo.LossAggMode, dapo.UseKlLoss));
-        Assert.True(dapo.FilterGroups && dapo.OverlongBuffer);
-
-        var gspo = ObjectiveOptions.ForAlgorithm("gspo");
-        Assert.Equal((PolicyLossKind.Gspo, LossAggMode.SeqMeanTokenMean, 3e-4, 4e-4), (gspo.PolicyLoss, gspo.LossAggMode, gspo.ClipRatioLow, gspo.ClipRatioHigh));
-
-        foreach (var name in ObjectiveOptions.AlgorithmNames)
-        {
-            ObjectiveOptions.ForAlgorithm(name).Validate();
-        }
+        var o = new ObjectiveOptions();
+        Assert.Empty(o.Problems());
+        Assert.Same(o, o.Validate());
     }
 
     [Fact]
     public void Validate_InvalidCombinations_Throw()
     {
-        Assert.Throws<ArgumentException>(() => new ObjectiveOptions { ClipRatioC = 1.0 }.Validate());
-        Assert.Throws<ArgumentException>(() => (ObjectiveOptions.ForAlgorithm("gspo") with { LossAggMode = LossAggMode.TokenMean }).Validate());
-        Assert.Throws<ArgumentException>(() => ObjectiveOptions.ForAlgorithm("ppo-but-misspelt"));
+        var dual = Assert.Throws<ArgumentException>(() => new ObjectiveOptions { ClipRatioC = 1.0 }.Validate());
+        Assert.Contains("objective.clipRatioC = 1 is outside the allowed range (1, ∞)", dual.Message);
+        var gspo = Assert.Throws<ArgumentException>(() => (AlgorithmRegistry.Objective("gspo") with { LossAggMode = LossAggMode.TokenMean }).Validate());
+        Assert.Contains("gspo requires lossAggMode seq-mean-token-mean", gspo.Message);
+        Assert.Contains("not token-mean", gspo.Message);
+        var balanced = Assert.Throws<ArgumentException>(() => new ObjectiveOptions { PolicyLoss = PolicyLossKind.EntropyBalanced, ClipRatioLow = 1.0 }.Validate());
+        Assert.Contains("entropy-balanced needs clipRatioLow < 1", balanced.Message);
+        var bounds = Assert.Throws<ArgumentException>(() => new ObjectiveOptions { ClipCovLowerBound = 5, ClipCovUpperBound = 5 }.Validate());
+        Assert.Contains("clipCovLowerBound (5) must be below clipCovUpperBound (5)", bounds.Message);
+    }
+
+    [Fact]
+    public void Validate_SeveralProblems_ListsEveryOneWithFieldValueAndRange()
+    {
+        var options = new ObjectiveOptions
+        {
+            ClipRatioLow = -0.1,
+            AdvantageEpsilon = 0,
+            KlLossCoef = double.NaN,
+            OverlongBufferLength = 0,
+            LossScaleFactor = -2,
+            MaxNumGenBatches = -1,
+            EntropyAdvantageAlpha = -0.5,
+        };
+
+        var problems = options.Problems().ToList();
+        var e = Assert.Throws<ArgumentException>(() => options.Validate());
+
+        string[] expected =
+        [
+            "clipRatioLow = -0.1 is outside the allowed range [0, ∞)",
+            "advantageEpsilon = 0 is outside the allowed range (0, ∞)",
+            "klLossCoef = NaN is outside the allowed range [0, ∞)",
+            "overlongBufferLength = 0 is outside the allowed range (0, ∞)",
+            "lossScaleFactor = -2 is outside the allowed range (0, ∞)",
+            "maxNumGenBatches = -1 is outside the allowed range [0, ∞)",
+            "entropyAdvantageAlpha = -0.5 is outside the allowed range [0, ∞)",
+        ];
+        Assert.Equal(expected.Order(StringComparer.Ordinal), problems.Order(StringComparer.Ordinal));
+        Assert.StartsWith("invalid objective options: ", e.Message, StringComparison.Ordinal);
+        Assert.All(expected, p => Assert.Contains("objective." + p, e.Message));
+    }
+
+    [Fact]
+    public void OverlongBufferLength_DefaultsToNullAndAnyPositiveValueIsValid()
+    {
+        Assert.Null(new ObjectiveOptions().OverlongBufferLength);
+        Assert.Empty(new ObjectiveOptions { OverlongBuffer = true }.Problems());
+        Assert.Empty(new ObjectiveOptions { OverlongBuffer = true, OverlongBufferLength = 1 }.Problems());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Objectives;
 using static AgentRl.Policy.Tests.Objectives.Tensors;
 using static TorchSharp.torch;
@@ -68,7 +69,7 @@ public sealed class PolicyLossesTests
         // A = 1, 1, −1; r = 1.25, 1.5, 0.7.
         var input = new PolicyLossInput(
             Matrix(1, 3, MathF.Log(1.25f), MathF.Log(1.5f), MathF.Log(0.7f)), zeros(1, 3), Matrix(1, 3, 1, 1, -1), ones(1, 3));
-        var dapo = ObjectiveOptions.ForAlgorithm("dapo");
+        var dapo = AlgorithmRegistry.Objective("dapo");
         var higher = PolicyLosses.Compute(dapo.PolicyLoss, input, dapo);
         // ε_high = 0.28: −1.25 (1.25 ≤ 1.28, unclipped), −clip(1.5) = −1.28, lower side max(0.7, 0.8) = 0.8
         Close([-1.25f, -1.28f, 0.8f], Values(higher.LossMatrix));

@@ -1,6 +1,9 @@
+using AgentRl.Policy.Algorithms;
+using AgentRl.Policy.Branching;
 using AgentRl.Policy.Objectives;
 using AgentRl.Policy.Training;
 using static AgentRl.Policy.Tests.Trainer.TrainerFixtures;
+using static TorchSharp.torch;
 
 namespace AgentRl.Policy.Tests.Trainer;
 
@@ -14,7 +17,7 @@ public sealed class PolicyTrainerTests
     [InlineData(LossAggMode.SeqMeanTokenMean, "gspo")]
     public void ComputeGradients_SmallTokenBudget_EqualsSingleBatchGradient(LossAggMode mode, string loss)
     {
-        var objective = ObjectiveOptions.ForAlgorithm("grpo") with
+        var objective = AlgorithmRegistry.Objective("grpo") with
         {
             LossAggMode = mode,
             PolicyLoss = ObjectiveNames.ParsePolicyLoss(loss),
@@ -125,7 +128,66 @@ public sealed class PolicyTrainerTests
         var after = MaskedLogProbSums(trainer.Model, batch);
         Assert.True(after[0] > before[0] && after[2] > before[2]);
         Assert.True(after[1] < before[1] && after[3] < before[3]);
-        Assert.NotNull(trainer.Options.ResolveAepo());
+        // The aepo preset: entropy-balanced clip 0.2/0.2/3, entropy-aware advantage α 0.2, GRPO advantage, no KL.
+        Assert.Equal(PolicyLossKind.EntropyBalanced, trainer.Objective.PolicyLoss);
+        Assert.Equal(0.2, trainer.Objective.EntropyAdvantageAlpha);
+        Assert.Equal((0.2, 0.2, 3.0), (trainer.Objective.ClipRatioLow, trainer.Objective.ClipRatioHigh, trainer.Objective.ClipRatioC));
+        Assert.Equal(AdvantageEstimator.Grpo, trainer.Objective.AdvantageEstimator);
+        Assert.False(trainer.Objective.UseKlLoss || trainer.Objective.UseKlInReward);
+        Assert.Null(trainer.ReferenceModel);
+    }
+
+    [Fact]
+    public void ComputeGradients_Aepo_EqualsEntropyAwareAdvantagesThroughEntropyBalancedClip()
+    {
+        // What the trainer computed for aepo before it became a policy-loss kind: A·(1 + 0.2·Ĥ) with Ĥ the entropies of
+        // this forward standardised over the micro-batch, then AepoObjective's clip (0.2, 0.2, c = 3), token-mean.
+        using var trainer = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Algorithm = "aepo" });
+        using var vanilla = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Objective = new ObjectiveOptions() });
+        using var model = TestModels.Create();
+        var batch = ToyBatch(trainer.Model, count: 6, offPolicyNoise: 0.4f);
+
+        var loss = trainer.ComputeGradients(batch);
+        var grads = Gradients(trainer);
+        var vanillaLoss = vanilla.ComputeGradients(batch);
+        var vanillaGrads = Gradients(vanilla);
+
+        double expectedLoss;
+        var expectedGrads = new Dictionary<string, float[]>();
+        using (var scope = NewDisposeScope())
+        {
+            var sequences = batch.Select(e => new TrainingSequence(e.TokenIds, [.. e.LossMask.Select(m => m != 0 ? 1f : 0f)])).ToArray();
+            using var micro = MicroBatch.Create(sequences, [.. Enumerable.Range(0, batch.Length)]);
+            var columns = (int)micro.Columns;
+            var old = new float[batch.Length * columns];
+            var advantage = new float[batch.Length * columns];
+            for (var r = 0; r < batch.Length; r++)
+            {
+                for (var t = 1; t < batch[r].TokenIds.Length; t++)
+                {
+                    old[(r * columns) + t - 1] = batch[r].OldLogProbs[t];
+                    advantage[(r * columns) + t - 1] = batch[r].Advantage;
+                }
+            }
+            var mask = micro.LossMask;                                                             // [rows, cols]
+            var scores = PolicyForward.Score(model, micro, withEntropy: true);
+            var advantages = AepoObjective.EntropyAwareAdvantages(tensor(advantage, [batch.Length, columns]) * mask, scores.Entropies!, mask, 0.2);
+            var matrix = AepoObjective.EntropyBalancedClipLoss(scores.LogProbs, tensor(old, [batch.Length, columns]), advantages, mask, 0.2, 0.2, 3.0).Loss;
+            var total = (matrix * mask).sum() / mask.sum();                                        // []
+            total.backward();
+            expectedLoss = total.item<float>();
+            foreach (var (name, parameter) in model.named_parameters())
+            {
+                expectedGrads[name] = parameter.grad!.cpu().data<float>().ToArray();
+            }
+        }
+
+        Assert.Equal(expectedLoss, loss.PolicyLoss, 5);
+        AssertGradientsClose(expectedGrads, grads);
+        // Guards: the entropy-aware advantage changes the loss value, the entropy-balanced clip the gradient.
+        Assert.True(Math.Abs(vanillaLoss.PolicyLoss - loss.PolicyLoss) > 1e-4, $"{vanillaLoss.PolicyLoss} vs {loss.PolicyLoss}");
+        var difference = Norm(grads.Select(g => g.Value.Zip(vanillaGrads[g.Key], (a, b) => a - b).ToArray()));
+        Assert.True(difference > 1e-2 * Norm(grads.Values), $"gradient difference {difference}");
     }
 
     [Fact]

@@ -1,5 +1,5 @@
+using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Model;
-using AgentRl.Policy.Objectives;
 using AgentRl.Policy.Training;
 using static AgentRl.Policy.Tests.Trainer.TrainerFixtures;
 using static TorchSharp.torch;
@@ -101,7 +101,7 @@ public sealed class PrefixPackingTests
     [InlineData("aepo", 100_000)]
     public void ComputeGradients_WithPrefixesDeduplicated_EqualsOneRowPerPath(string algorithm, int tokenBudget)
     {
-        var objective = algorithm == "aepo" ? null : ObjectiveOptions.ForAlgorithm(algorithm) with { EntropyCoeff = 0.01, ClipRatioLow = 0.1, ClipRatioHigh = 0.1 };
+        var objective = algorithm == "aepo" ? null : AlgorithmRegistry.Objective(algorithm) with { EntropyCoeff = 0.01, ClipRatioLow = 0.1, ClipRatioHigh = 0.1 };
         TrainerOptions Options(bool dedup) => new() { Algorithm = algorithm, Objective = objective, TokenBudget = tokenBudget, DeduplicatePrefixes = dedup };
         using var packed = new PolicyTrainer(TestModels.Create(), Options(dedup: true));
         using var plain = new PolicyTrainer(TestModels.Create(), Options(dedup: false));

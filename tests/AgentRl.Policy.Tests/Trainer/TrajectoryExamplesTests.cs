@@ -1,4 +1,5 @@
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Objectives;
 using AgentRl.Policy.Training;
 
@@ -31,8 +32,8 @@ public sealed class TrajectoryExamplesTests
             Make("a", 0) with { BranchPath = "1" },
         ];
 
-        var soft = TrajectoryExamples.Build(trajectories, ObjectiveOptions.ForAlgorithm("grpo"));
-        var hard = TrajectoryExamples.Build(trajectories, ObjectiveOptions.ForAlgorithm("grpo"), new ExampleBuildOptions { Attribution = "hard" });
+        var soft = TrajectoryExamples.Build(trajectories, AlgorithmRegistry.Objective("grpo"));
+        var hard = TrajectoryExamples.Build(trajectories, AlgorithmRegistry.Objective("grpo"), new ExampleBuildOptions { Attribution = "hard" });
 
         Assert.All(soft.Examples, e => Assert.Null(e.TokenAdvantages));
         var a = soft.Advantages; // GRPO over the three full sequences, as soft attribution trains them
@@ -51,7 +52,7 @@ public sealed class TrajectoryExamplesTests
     {
         Trajectory[] trajectories = [Make("a", 1), Make("a", 0), Make("b", 2), Make("b", 2), Make("c", 5)];
 
-        var batch = TrajectoryExamples.Build(trajectories, ObjectiveOptions.ForAlgorithm("grpo"));
+        var batch = TrajectoryExamples.Build(trajectories, AlgorithmRegistry.Objective("grpo"));
 
         // group a: μ = 0.5, σ (n − 1) = √0.5 → ±0.7071; group b: all equal → 0; group c alone → raw score 5.
         Assert.Equal(5, batch.Examples.Count);
@@ -59,38 +60,60 @@ public sealed class TrajectoryExamplesTests
         Assert.Equal(-0.5 / Math.Sqrt(0.5), batch.Advantages[1], 4);
         Assert.Equal(0, batch.Advantages[2], 6);
         Assert.Equal(5, batch.Advantages[4], 4);
-        Assert.Null(batch.Filter);
         Assert.Same(trajectories[0].TokenIds, batch.Examples[0].TokenIds);
         Assert.Equal(batch.Advantages[0], batch.Examples[0].Advantage);
     }
 
     [Fact]
-    public void Build_Dapo_DropsGroupsWithoutSpread()
+    public void Build_Dapo_KeepsEveryGroupAndDoesNotShapeRewards()
     {
-        Trajectory[] trajectories = [Make("a", 1), Make("a", 0), Make("b", 1), Make("b", 1), Make("c", 0.3)];
+        // DAPO's group filter now runs in the Rollout phase (DynamicSamplingBatch) and overlong shaping in the Reward phase
+        // (RewardShaping): here every trajectory becomes an example and its advantage comes from its reward as given.
+        Trajectory[] trajectories = [Make("a", 1, length: 12, prompt: 2), Make("a", 0), Make("b", 1), Make("b", 1), Make("c", 0.3)];
 
-        var batch = TrajectoryExamples.Build(trajectories, ObjectiveOptions.ForAlgorithm("dapo"));
+        var batch = TrajectoryExamples.Build(trajectories, AlgorithmRegistry.Objective("dapo") with { OverlongBufferLength = 4 });
 
-        Assert.Equal([0, 1, 4], batch.KeptIndices);
-        Assert.Equal(3, batch.Examples.Count);
-        Assert.Equal(1, batch.Filter!.DroppedGroups);
-        Assert.Equal(0, batch.Advantages[2]);
+        Assert.Equal(5, batch.Examples.Count);
+        Assert.Equal(trajectories.Select(t => t.TokenIds), batch.Examples.Select(e => e.TokenIds));
+        Assert.Equal(0.5 / Math.Sqrt(0.5), batch.Advantages[0], 4);   // reward 1 unshaped despite its length
+        Assert.Equal(-0.5 / Math.Sqrt(0.5), batch.Advantages[1], 4);
+        Assert.Equal(0, batch.Advantages[2], 6);                       // the spread-less group b is kept, advantage 0
+        Assert.Equal(0, batch.Advantages[3], 6);
+        Assert.Equal(0.3, batch.Advantages[4], 4);
     }
 
     [Fact]
-    public void Build_DapoOverlong_PenalisesLongResponses()
+    public void Advantages_ThenExamples_EqualBuild()
     {
-        Trajectory[] trajectories = [Make("a", 1, length: 12, prompt: 2), Make("a", 1, length: 4, prompt: 2)];
+        Trajectory[] trajectories = [Make("a", 1), Make("a", 0) with { BranchPath = "0.0", ParentPath = "0", ForkPosition = 5, Depth = 1 }, Make("b", 3)];
+        var objective = AlgorithmRegistry.Objective("grpo");
 
-        var batch = TrajectoryExamples.Build(
-            trajectories,
-            ObjectiveOptions.ForAlgorithm("dapo") with { OverlongBufferLength = 4 },
-            new ExampleBuildOptions { MaxResponseLength = 10 });
+        var advantages = TrajectoryExamples.Advantages(trajectories, objective, "hard");
+        var examples = TrajectoryExamples.Examples(trajectories, advantages);
+        var built = TrajectoryExamples.Build(trajectories, objective, new ExampleBuildOptions { Attribution = "hard" });
 
-        // response 10 = max length: −1; response 2 ≤ L_exp = 6: 0. The spread now keeps the group.
-        Assert.Equal(0f, batch.Scores[0], 5);
-        Assert.Equal(1f, batch.Scores[1], 5);
-        Assert.Equal(2, batch.Examples.Count);
-        Assert.True(batch.Advantages[1] > 0 && batch.Advantages[0] < 0);
+        Assert.Equal(built.Advantages, advantages.PerTrajectory);
+        Assert.Equal(advantages.PerTrajectory, examples.Select(e => e.Advantage));
+        Assert.Equal(built.Examples.Select(e => e.TokenAdvantages), examples.Select(e => e.TokenAdvantages));
+        Assert.NotNull(advantages.PerToken[0]);
+        Assert.Null(advantages.PerToken[2]);                           // group b has no forks
+        Assert.Equal("a/0.0", examples[1].SequenceKey);
+        Assert.Equal("a/0", examples[1].ParentKey);
+        Assert.Equal(5, examples[1].ForkPosition);
+    }
+
+    [Fact]
+    public void Advantages_UnknownAttribution_Throws()
+    {
+        var e = Assert.Throws<ArgumentException>(() => TrajectoryExamples.Advantages([Make("a", 1)], new ObjectiveOptions(), "medium"));
+        Assert.Contains("medium", e.Message);
+    }
+
+    [Fact]
+    public void Examples_AdvantageCountDiffers_Throws()
+    {
+        Trajectory[] trajectories = [Make("a", 1), Make("a", 0)];
+        var e = Assert.Throws<ArgumentException>(() => TrajectoryExamples.Examples(trajectories, new TrajectoryAdvantages([1f], [null])));
+        Assert.Contains("2 trajectories", e.Message);
     }
 }

@@ -1,0 +1,53 @@
+using AgentRl.Abstractions.Rollouts;
+
+namespace AgentRl.Abstractions.Training;
+
+/// <summary>
+/// Holds a policy's trainable model and optimizer (key: policy id). Placed only on <c>agentrl.accelerator=cuda</c>
+/// silos, or on a trainer-role CPU silo when CPU training is allowed.
+/// </summary>
+public interface ITrainerGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// A fresh trainable model and optimizer for a run. Returns the version of its initial weights: 0, or — when the policy
+    /// already published versions (an earlier run on this cluster) — the next version, published at once so that no
+    /// engine keeps serving the earlier run's weights under this run's version numbers.
+    /// </summary>
+    Task<long> InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The whole warm start in one call: minutes on a tiny model, hours on a large one or a busy machine, so it is exempt
+    /// from the silos' call timeout (<c>AgentRl:Silo:CallTimeout</c>, 30 minutes); a lost trainer silo still fails it at once.
+    /// </summary>
+    [ResponseTimeout("1.00:00:00")]
+    Task<TrainResult> SftAsync(SftSpec spec, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The Reward phase's KL in the reward (<c>objective.useKlInReward</c>): β·Σ_t kl_t(old, ref) of each trajectory under the
+    /// trainer's frozen reference policy, with the current β; the KL controller is updated. Throws when the run's objective
+    /// does not use KL in the reward.
+    /// </summary>
+    Task<RewardKlPenalty> RewardKlAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The Update phase: one RL update (PPO epochs × mini-batches) on the batch the Advantage phase built. The new weights
+    /// are not yet visible to generators: <see cref="PublishWeightsAsync"/> does that. Returns the new version, the loss
+    /// parts and the update's metrics.
+    /// </summary>
+    Task<TrainResult> UpdateAsync(TrainBatch batch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The PublishWeights phase: the current weights to this silo's engine, to the checkpoint store as the current version,
+    /// and (version, location) to the policy registry, from which other silos load them. Returns the location.
+    /// </summary>
+    Task<string> PublishWeightsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Saves the trainer's full state (model, reference, AdamW moments, counters) to <paramref name="directory"/>, bit-exact.</summary>
+    Task SaveStateAsync(string directory, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Restores what <see cref="SaveStateAsync"/> wrote (after <see cref="InitializeAsync"/> with the same policy), then
+    /// publishes the restored weights so generators use them. Returns the restored version and its checkpoint location.
+    /// </summary>
+    Task<TrainResult> LoadStateAsync(string directory, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,120 @@
+using AgentRl.Abstractions.Training;
+using AgentRl.Policy.Chat;
+using AgentRl.Policy.Training;
+using AgentRl.Tasks;
+using AgentRl.Tasks.Demonstrations;
+using AgentRl.Tools.Catalog;
+
+namespace AgentRl.Pipeline.WarmStart;
+
+/// <summary>
+/// The warm start as a recipe: SFT on a task's demonstrations, built with the real tools. With
+/// <see cref="SftSpec.FlawPhaseDemonstrations"/> &gt; 0 and a flawed share, two phases: first the gold demonstrations
+/// with the echo examples (<see cref="EchoExamples"/>) at <see cref="SftSpec.LearningRate"/>, then a short phase of
+/// demonstrations of which <see cref="SftSpec.FlawedFraction"/> are flawed (with as many echo examples) at
+/// <see cref="SftSpec.FlawPhaseLearningRate"/>. Otherwise one phase with the flawed share mixed in. Batches of
+/// <see cref="SftSpec.BatchSize"/>, linear warm-up (<see cref="SftSpec.WarmupSteps"/>, <see cref="SftSpec.FlawPhaseWarmupSteps"/>)
+/// then cosine. The caller runs torch work through <c>runTorch</c> (on a thread bound to its thread count).
+/// </summary>
+public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, ToolCatalog catalog)
+{
+    /// <summary>Runs the warm start on <paramref name="trainer"/> and returns its <c>sft/…</c> metrics.</summary>
+    public async Task<Dictionary<string, double>> RunAsync(
+        PolicyTrainer trainer,
+        SftSpec spec,
+        Func<Func<IReadOnlyList<SftStepMetrics>>, Task<IReadOnlyList<SftStepMetrics>>> runTorch,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(spec);
+        var twoPhases = spec.FlawPhaseDemonstrations > 0 && spec.FlawedFraction > 0;
+        var sessions = new List<ToolSession>();
+        try
+        {
+            // Phase 1: the demonstrations (all gold when a flaw phase follows) with the echo examples.
+            var first = await DemonstrationExamplesAsync(spec, spec.Demonstrations, twoPhases ? 0 : spec.FlawedFraction, spec.Seed, sessions, cancellationToken);
+            var examples = first.Examples.ToList();
+            var demonstrationCount = examples.Count;
+            var echoCount = AddEchoExamples(examples, first.Demonstrations, spec.EchoExamples, spec.Seed + 1);
+            var steps = await runTorch(() => SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = spec.BatchSize, WarmupSteps = spec.WarmupSteps }, cancellationToken: cancellationToken));
+            var last = steps[^1].ToDictionary();
+            var metrics = new Dictionary<string, double>(last.Select(kv => KeyValuePair.Create("sft/" + kv.Key.Replace("sft/", "", StringComparison.Ordinal), kv.Value)))
+            {
+                ["sft/examples"] = demonstrationCount,
+                ["sft/echo_examples"] = echoCount,
+                ["sft/first_loss"] = steps[0].Loss,
+                ["sft/steps"] = steps.Count,
+            };
+
+            // Phase 2: a short phase with the flawed share, which takes away part of the tool use but not the skills of phase 1.
+            if (twoPhases)
+            {
+                var flawed = await DemonstrationExamplesAsync(spec, spec.FlawPhaseDemonstrations, spec.FlawedFraction, spec.Seed + 2, sessions, cancellationToken);
+                var phase = flawed.Examples.ToList();
+                var phaseEcho = AddEchoExamples(phase, flawed.Demonstrations, spec.EchoExamples > 0 ? flawed.Examples.Count : 0, spec.Seed + 3);
+                var phaseSteps = await runTorch(() => SftTrainer.Run(trainer, phase, new SftOptions { Epochs = 1, LearningRate = spec.FlawPhaseLearningRate, Seed = spec.Seed + 2, BatchSize = spec.BatchSize, WarmupSteps = spec.FlawPhaseWarmupSteps }, cancellationToken: cancellationToken));
+                metrics["sft/flaw_phase_examples"] = flawed.Examples.Count;
+                metrics["sft/flaw_phase_echo_examples"] = phaseEcho;
+                metrics["sft/flaw_phase_steps"] = phaseSteps.Count;
+                metrics["sft/flaw_phase_loss"] = phaseSteps[^1].Loss;
+            }
+
+            return metrics;
+        }
+        finally
+        {
+            foreach (var session in sessions)
+            {
+                session.Dispose();
+            }
+        }
+    }
+
+    private async Task<(IReadOnlyList<SftExample> Examples, IReadOnlyList<Demonstration> Demonstrations)> DemonstrationExamplesAsync(
+        SftSpec spec, int count, double flawedFraction, int seed, List<ToolSession> sessions, CancellationToken cancellationToken)
+    {
+        var items = task.Generate(TaskSplit.Train, count, seed);
+        var firstSession = sessions.Count;
+        var demonstrations = await DemonstrationGenerator.GenerateAsync(
+            task,
+            items,
+            context =>
+            {
+                var session = catalog.OpenSession(context.AllowedTools, new ToolSessionContext { KnowledgeBase = context.Documents });
+                sessions.Add(session);
+                return session;
+            },
+            spec.Flaws is { Count: > 0 } flaws
+                ? new DemonstrationOptions { FlawedFraction = flawedFraction, Seed = seed, Flaws = [.. flaws.Select(DemonstrationFlaws.Parse)] }
+                : new DemonstrationOptions { FlawedFraction = flawedFraction, Seed = seed },
+            cancellationToken);
+
+        // Each demonstration is rendered with the tools of the session that produced it (one per item, in order).
+        var examples = demonstrations
+            .Zip(sessions.Skip(firstSession), (d, session) => (Demonstration: d, session.Tools))
+            .Where(p => p.Demonstration.ToolResultsAgree || p.Demonstration.Flaw != DemonstrationFlaw.None)
+            .Select(p => DemonstrationTokens.Build(template, p.Demonstration.Messages, p.Tools))
+            .ToList();
+        return (examples, demonstrations);
+    }
+
+    private int AddEchoExamples(List<SftExample> examples, IReadOnlyList<Demonstration> demonstrations, int count, int seed)
+    {
+        if (count <= 0)
+        {
+            return 0;
+        }
+
+        var alphabet = EchoExamples.Alphabet(demonstrations.Select(d => d.Messages));
+        if (alphabet.Length == 0)
+        {
+            return 0;
+        }
+
+        // Strings as long as the ones the task copies: its short tool results need short echoes as much as its arguments.
+        var (min, max) = EchoExamples.CopyLengths(demonstrations.Select(d => d.Messages)) ?? (3, 12);
+        var echo = EchoExamples.Build(template, alphabet, count, seed, min, max);
+        examples.AddRange(echo);
+        return echo.Count;
+    }
+}
