@@ -4,6 +4,7 @@ using System.Text.Json;
 using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Tools;
+using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Tasks;
 using AgentRl.Tasks;
 
@@ -71,9 +72,9 @@ public static class ToolCommands
         {
             var toolName = parse.GetValue(name)!;
             var seconds = parse.GetValue(timeout);
-            if (!(seconds > 0))
+            if (!(seconds > 0 && seconds <= RunConfig.MaxToolTimeoutSeconds))
             {
-                await Console.Error.WriteLineAsync($"agentrl: --timeout must be positive, got {seconds.ToString(CultureInfo.InvariantCulture)}.");
+                await Console.Error.WriteLineAsync($"agentrl: --timeout = {seconds.ToString(CultureInfo.InvariantCulture)} is outside the allowed range (0, {RunConfig.MaxToolTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}] s.");
                 return 2;
             }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Tools;
@@ -26,7 +25,9 @@ public sealed class ToolSandboxGrain(ToolRuntime runtime, TaskCatalog tasks, ILo
         if (spec.TaskName.Length == 0)
         {
             // No task: every tool that needs no task context (agentrl tools call).
-            _session = runtime.Catalog.OpenSession(runtime.Catalog.ToolNames.Where(name => !runtime.Catalog.NeedsKnowledgeBase(name)));
+            _session = runtime.Catalog.OpenSession(
+                runtime.Catalog.ToolNames.Where(name => !runtime.Catalog.NeedsKnowledgeBase(name)),
+                new ToolSessionContext { CallTimeout = TimeSpan.FromSeconds(spec.CallTimeoutSeconds) });
         }
         else
         {
@@ -35,6 +36,7 @@ public sealed class ToolSandboxGrain(ToolRuntime runtime, TaskCatalog tasks, ILo
             var context = task.GetToolContext(item);
             _session = runtime.Catalog.OpenSession(context.AllowedTools, new ToolSessionContext
             {
+                CallTimeout = TimeSpan.FromSeconds(spec.CallTimeoutSeconds),
                 KnowledgeBase = context.Documents,
                 KnowledgeBaseKey = context.Documents.Count > 0 ? $"{item.Task}/{item.Id}" : null,
             });
@@ -63,17 +65,11 @@ public sealed class ToolSandboxGrain(ToolRuntime runtime, TaskCatalog tasks, ILo
         }
         else
         {
-            var clock = Stopwatch.StartNew();
+            // The session enforces the per-call timeout (spec.CallTimeoutSeconds) and reports it as an observation.
             await runtime.Concurrency.WaitAsync(cancellationToken);
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(_spec.CallTimeoutSeconds));
-                observation = await session.ExecuteAsync(call, timeout.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                observation = new ToolObservation(call.Name, $"Tool '{call.Name}' timed out after {_spec.CallTimeoutSeconds:0.#} s.", true, ToolErrorKinds.Timeout, clock.Elapsed.TotalMilliseconds);
+                observation = await session.ExecuteAsync(call, cancellationToken);
             }
             finally
             {

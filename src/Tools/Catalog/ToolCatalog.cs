@@ -4,16 +4,35 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 using AgentRl.Abstractions.Tools;
+using AgentRl.Tools.Sandbox;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.SemanticKernel;
 
 namespace AgentRl.Tools.Catalog;
 
-/// <summary>What a tool session gets besides the catalog: the task's knowledge base and extra services for user plugins.</summary>
+/// <summary>
+/// What a tool session gets besides the catalog: its per-call timeout, the task's knowledge base and extra services for
+/// user plugins.
+/// </summary>
 public sealed record ToolSessionContext
 {
+    /// <summary>Default <see cref="CallTimeout"/> in seconds: 10, as the default of a run's <c>limits.toolTimeoutSeconds</c>.</summary>
+    public const double DefaultCallTimeoutSeconds = 10;
+
+    /// <summary>Longest <see cref="CallTimeout"/> in seconds: one day (<see cref="ProcessSandbox.MaxTimeout"/>).</summary>
+    public const double MaxCallTimeoutSeconds = 24 * 60 * 60;
+
     public static ToolSessionContext Empty { get; } = new();
+
+    /// <summary>
+    /// The one wall-clock limit of each call of the session, in (0, <see cref="MaxCallTimeoutSeconds"/>] s; default
+    /// <see cref="DefaultCallTimeoutSeconds"/>. A process tool's sandbox kills its process tree when it passes and reports
+    /// the timeout itself; the session stops any call that is still running (an in-process tool ignoring its token) at
+    /// the same time, or <see cref="ToolSession.ProcessToolGrace"/> later for process tools, so that their sandbox
+    /// reports first. In training it is the run's <c>limits.toolTimeoutSeconds</c>.
+    /// </summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(DefaultCallTimeoutSeconds);
 
     /// <summary>Documents <c>kb-search</c> searches; null when the task has none (then <c>kb-*</c> cannot be allowed).</summary>
     public IReadOnlyList<KbDocument>? KnowledgeBase { get; init; }
@@ -62,14 +81,6 @@ public sealed partial class ToolCatalog
                 throw new ArgumentException($"plugin '{name}' ({type.FullName}) has no [KernelFunction] methods", nameof(options));
             }
 
-            var usesSandbox = type.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(Sandbox.ProcessSandbox)));
-            if (usesSandbox && options.CallTimeout <= options.Sandbox.Timeout)
-            {
-                throw new ArgumentException(
-                    $"CallTimeout ({options.CallTimeout}) must exceed Sandbox.Timeout ({options.Sandbox.Timeout}) so that plugin '{name}' reports its own timeout",
-                    nameof(options));
-            }
-
             _pluginTypes[name] = type;
             foreach (var function in functions)
             {
@@ -115,9 +126,21 @@ public sealed partial class ToolCatalog
     /// Only the plugins of allowed tools are instantiated.
     /// </summary>
     /// <exception cref="ArgumentException">An allowed name is not in the catalog, or a plugin's constructor needs a service the context lacks.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The context's <see cref="ToolSessionContext.CallTimeout"/> is out of range.</exception>
     public ToolSession OpenSession(IEnumerable<string> allowedTools, ToolSessionContext? context = null)
     {
         ArgumentNullException.ThrowIfNull(allowedTools);
+        context ??= ToolSessionContext.Empty;
+        if (!(context.CallTimeout > TimeSpan.Zero && context.CallTimeout.TotalSeconds <= ToolSessionContext.MaxCallTimeoutSeconds))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(context),
+                context.CallTimeout,
+                string.Create(
+                    System.Globalization.CultureInfo.InvariantCulture,
+                    $"callTimeout = {context.CallTimeout.TotalSeconds:0.###} s is outside the allowed range (0, {ToolSessionContext.MaxCallTimeoutSeconds}] s"));
+        }
+
         var allowed = allowedTools.Distinct(StringComparer.Ordinal).ToList();
         var unknown = allowed.Where(name => !_toolToPlugin.ContainsKey(name)).ToList();
         if (unknown.Count > 0)
@@ -126,12 +149,16 @@ public sealed partial class ToolCatalog
                 $"tools not in the catalog: {string.Join(", ", unknown)}; known: {string.Join(", ", ToolNames)}", nameof(allowedTools));
         }
 
-        return new ToolSession(this, allowed, context ?? ToolSessionContext.Empty);
+        return new ToolSession(this, allowed, context);
     }
 
     internal string? PluginOf(string toolName) => _toolToPlugin.GetValueOrDefault(toolName);
 
     internal Type PluginType(string pluginName) => _pluginTypes[pluginName];
+
+    /// <summary>Whether a plugin runs processes: a constructor of its type takes a <see cref="ProcessSandbox"/>.</summary>
+    internal bool IsProcessTool(string pluginName) =>
+        _pluginTypes[pluginName].GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(ProcessSandbox)));
 
     /// <summary>Function names of a plugin type as Semantic Kernel names them: the attribute's name, else the method name without "Async".</summary>
     internal static IReadOnlyList<string> FunctionNames(Type type) =>

@@ -14,12 +14,21 @@ namespace AgentRl.Tools.Catalog;
 /// <summary>
 /// The tools of one episode or rollout branch: the allowed functions of freshly created plugin instances, their
 /// <see cref="ToolSpec"/>s (from Semantic Kernel metadata) and a never-throwing <see cref="ExecuteAsync"/>.
-/// Disposing it kills any sandboxed process still running and disposes the plugins.
+/// Each call is limited by the session's <see cref="CallTimeout"/>. Disposing it kills any sandboxed process still
+/// running and disposes the plugins.
 /// </summary>
 public sealed class ToolSession : IToolExecutor, IDisposable
 {
+    /// <summary>
+    /// How much later than <see cref="CallTimeout"/> the session stops a call of a process tool (a plugin taking a
+    /// <see cref="ProcessSandbox"/>): its sandbox kills the process at <see cref="CallTimeout"/> and reports that
+    /// timeout, with the partial output, before the session's own, less precise, message would. 1 s.
+    /// </summary>
+    public static readonly TimeSpan ProcessToolGrace = TimeSpan.FromSeconds(1);
+
     private readonly ToolCatalog _catalog;
     private readonly Dictionary<string, KernelFunction> _functions = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _processTools = new(StringComparer.Ordinal);
     private readonly List<object> _owned = [];
     private readonly Kernel _kernel = new();
     private readonly CancellationTokenSource _disposing = new();
@@ -28,6 +37,7 @@ public sealed class ToolSession : IToolExecutor, IDisposable
     internal ToolSession(ToolCatalog catalog, IReadOnlyList<string> allowedTools, ToolSessionContext context)
     {
         _catalog = catalog;
+        CallTimeout = context.CallTimeout;
         var services = new SessionServices(catalog, context, _owned);
         var plugins = new Dictionary<string, KernelPlugin>(StringComparer.Ordinal);
         var specs = new List<ToolSpec>();
@@ -45,6 +55,11 @@ public sealed class ToolSession : IToolExecutor, IDisposable
                 var function = plugin.FirstOrDefault(f => ToolCatalog.ToolName(pluginName, f.Name) == toolName)
                     ?? throw new ArgumentException($"plugin '{pluginName}' has no function for tool '{toolName}'");
                 _functions[toolName] = function;
+                if (catalog.IsProcessTool(pluginName))
+                {
+                    _processTools.Add(toolName);
+                }
+
                 specs.Add(ToolSchema.ToSpec(toolName, function.Metadata));
             }
         }
@@ -59,6 +74,9 @@ public sealed class ToolSession : IToolExecutor, IDisposable
 
     /// <inheritdoc />
     public IReadOnlyList<ToolSpec> Tools { get; }
+
+    /// <summary>The wall-clock limit of each call (<see cref="ToolSessionContext.CallTimeout"/>); process tools' sandboxes use it too.</summary>
+    public TimeSpan CallTimeout { get; }
 
     /// <inheritdoc />
     /// <remarks>
@@ -116,9 +134,10 @@ public sealed class ToolSession : IToolExecutor, IDisposable
     private async Task<ToolObservation> InvokeAsync(
         string name, KernelFunction function, KernelArguments arguments, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
-        var timeout = _catalog.Options.CallTimeout;
+        // A process tool's sandbox enforces CallTimeout itself and says so; the session stops it only if that fails.
+        var timeout = CallTimeout;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
-        linked.CancelAfter(timeout);
+        linked.CancelAfter(_processTools.Contains(name) ? timeout + ProcessToolGrace : timeout);
 
         // Task.Run: a synchronous tool that ignores its token still cannot hold the caller past the timeout.
         var invocation = Task.Run(() => function.InvokeAsync(_kernel, arguments, linked.Token), CancellationToken.None);
@@ -197,7 +216,10 @@ public sealed class ToolSession : IToolExecutor, IDisposable
         return KernelPluginFactory.CreateFromObject(instance, ToolCatalog.JsonOptions, pluginName, _catalog.LoggerFactory);
     }
 
-    /// <summary>Constructor services for plugins: the session's sandbox and knowledge-base index, then the context's and the host's.</summary>
+    /// <summary>
+    /// Constructor services for plugins: the session's sandbox (with the session's call timeout) and knowledge-base
+    /// index, the catalog's sandbox options, then the context's and the host's services.
+    /// </summary>
     private sealed class SessionServices(ToolCatalog catalog, ToolSessionContext context, List<object> owned) : IServiceProvider
     {
         private ProcessSandbox? _sandbox;
@@ -209,7 +231,8 @@ public sealed class ToolSession : IToolExecutor, IDisposable
             {
                 if (_sandbox is null)
                 {
-                    _sandbox = new ProcessSandbox(catalog.Options.Sandbox, catalog.LoggerFactory.CreateLogger<ProcessSandbox>());
+                    // The sandbox's wall-clock limit is the session's per-call timeout.
+                    _sandbox = new ProcessSandbox(catalog.Options.Sandbox, context.CallTimeout, catalog.LoggerFactory.CreateLogger<ProcessSandbox>());
                     owned.Add(_sandbox);
                 }
 

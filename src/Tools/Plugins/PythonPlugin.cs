@@ -9,7 +9,8 @@ namespace AgentRl.Tools.Plugins;
 
 /// <summary>
 /// Runs Python 3 in a <see cref="ProcessSandbox"/> (<c>python-run</c>). Each call is a fresh process in a fresh
-/// directory: no state carries over between calls. As in ARPO, the value of a final bare expression is printed.
+/// directory: no state carries over between calls. Its wall-clock limit is the sandbox's timeout, which is the tool
+/// session's per-call timeout (<see cref="ToolSessionContext.CallTimeout"/>). As in ARPO, the value of a final bare expression is printed.
 /// Output: stdout, then stderr under <c>[stderr]</c> when not empty, then <c>[exit code N]</c> when not 0 (a Python
 /// error is a normal observation: the model reads the traceback). A timeout or a killed-by-limit run is an error
 /// (<see cref="ToolErrorKinds.Timeout"/>, <see cref="ToolErrorKinds.ResourceLimit"/>). Python ignores SIGXFSZ, so a
@@ -61,7 +62,7 @@ public sealed class PythonPlugin(ProcessSandbox sandbox)
         {
             throw new ToolErrorException(
                 ToolErrorKinds.Timeout,
-                string.Create(CultureInfo.InvariantCulture, $"Python timed out after {options.Timeout.TotalSeconds:0.###} s and was killed.") + Suffix(output));
+                string.Create(CultureInfo.InvariantCulture, $"Python timed out after {sandbox.Timeout.TotalSeconds:0.###} s and was killed.") + Suffix(output));
         }
 
         return result.Signal switch

@@ -49,7 +49,8 @@ public sealed record SandboxResult(
 /// the process-count limit applies and host files owned by root stay unwritable. stdout and stderr are read concurrently
 /// into capped buffers (the rest is drained and counted, never buffered). On timeout, cancellation, after a normal exit
 /// and on <see cref="Dispose"/>, the whole process tree is killed (process group + tree walk; in bubblewrap mode the PID
-/// namespace dies with its init). Reusable and thread-safe: concurrent runs are independent.
+/// namespace dies with its init). Reusable and thread-safe: concurrent runs are independent. Each run's wall clock is
+/// limited by <see cref="Timeout"/>; a tool session creates its sandbox with its own per-call timeout.
 /// </summary>
 public sealed partial class ProcessSandbox : IDisposable
 {
@@ -59,20 +60,37 @@ public sealed partial class ProcessSandbox : IDisposable
     private static readonly ConcurrentDictionary<string, bool> ProbeResults = new();
 
     private readonly ProcessSandboxOptions _options;
+    private readonly TimeSpan _timeout;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<int, (Process Process, bool OwnGroup, string? Marker)> _running = new();
     private SandboxIsolation? _resolved;
     private volatile bool _disposed;
 
-    public ProcessSandbox(ProcessSandboxOptions options, ILogger<ProcessSandbox>? logger = null)
+    /// <param name="options">The resource limits and isolation.</param>
+    /// <param name="timeout">Wall-clock limit of each run, in (0, <see cref="MaxTimeout"/>]: the tree is killed when it passes.</param>
+    /// <param name="logger">Logs runs, fallbacks and probes.</param>
+    public ProcessSandbox(ProcessSandboxOptions options, TimeSpan timeout, ILogger<ProcessSandbox>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (timeout <= TimeSpan.Zero || timeout > MaxTimeout)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(timeout), timeout, $"the sandbox timeout must be in (0, {MaxTimeout.TotalSeconds:0} s]");
+        }
+
         _options = options;
+        _timeout = timeout;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
+    /// <summary>The longest <see cref="Timeout"/> a sandbox accepts: one day.</summary>
+    public static TimeSpan MaxTimeout { get; } = TimeSpan.FromDays(1);
+
     public ProcessSandboxOptions Options => _options;
+
+    /// <summary>Wall-clock limit of each run; when it passes the whole process tree is killed and the result is <see cref="SandboxResult.TimedOut"/>.</summary>
+    public TimeSpan Timeout => _timeout;
 
     /// <summary>The isolation mode runs use on this host (probed once: bubblewrap, then <c>unshare -n</c>).</summary>
     public async Task<SandboxIsolation> GetIsolationAsync(CancellationToken cancellationToken = default)
@@ -159,7 +177,7 @@ public sealed partial class ProcessSandbox : IDisposable
             await WriteStandardInputAsync(process, request.StandardInput).ConfigureAwait(false);
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.Timeout);
+            timeout.CancelAfter(_timeout);
             try
             {
                 await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);

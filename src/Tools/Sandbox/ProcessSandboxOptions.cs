@@ -1,3 +1,4 @@
+using AgentRl.Abstractions.Configuration;
 namespace AgentRl.Tools.Sandbox;
 
 /// <summary>How strongly a <see cref="ProcessSandbox"/> isolates the process it runs.</summary>
@@ -23,13 +24,15 @@ public enum SandboxIsolation
     ProcessOnly,
 }
 
-/// <summary>Limits of a <see cref="ProcessSandbox"/>. Bound from configuration section <c>AgentRl:Tools:Sandbox</c>.</summary>
+/// <summary>
+/// Limits of a <see cref="ProcessSandbox"/>. Bound from configuration section <c>AgentRl:Tools:Sandbox</c>. The
+/// wall-clock limit is not here: it is the sandbox's <see cref="ProcessSandbox.Timeout"/>, which a tool session sets to
+/// its per-call timeout (<see cref="Catalog.ToolSessionContext.CallTimeout"/>, in training the run's
+/// <c>limits.toolTimeoutSeconds</c>).
+/// </summary>
 public sealed class ProcessSandboxOptions
 {
     public const string SectionName = "AgentRl:Tools:Sandbox";
-
-    /// <summary>Wall-clock limit per run; the whole process tree is killed when it passes. Default 10 s.</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>CPU seconds (RLIMIT_CPU soft; SIGXCPU, then SIGKILL one second later). Default 10.</summary>
     public int CpuSeconds { get; set; } = 10;
@@ -67,22 +70,30 @@ public sealed class ProcessSandboxOptions
     /// <summary>Directories searched, in order, for the program a run names without a path (PATH is not used).</summary>
     public IList<string> ProgramSearchPath { get; set; } = ["/usr/local/bin", "/usr/bin", "/bin"];
 
-    /// <summary>Throws when a value is out of range (call on start).</summary>
-    public void Validate()
+    /// <summary>Every problem with the fields: each names the field (camelCase), its value and the allowed range.</summary>
+    public IEnumerable<string> Problems()
     {
-        if (Timeout <= TimeSpan.Zero)
+        var check = new OptionChecks();
+        check.AtLeast(nameof(CpuSeconds), CpuSeconds, 1);
+        check.AtLeast(nameof(MemoryBytes), MemoryBytes, 1);
+        check.AtLeast(nameof(FileSizeBytes), FileSizeBytes, 1);
+        check.AtLeast(nameof(MaxProcesses), MaxProcesses, 1);
+        check.AtLeast(nameof(OutputLimitBytes), OutputLimitBytes, 1);
+        check.AtLeast(nameof(SandboxUserId), SandboxUserId, 0);
+        check.Required(nameof(WorkingDirectoryRoot), WorkingDirectoryRoot);
+        if (!Enum.IsDefined(Isolation))
         {
-            throw new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "must be positive");
+            check.Add($"{OptionChecks.Camel(nameof(Isolation))} = {Isolation} is not one of {string.Join(", ", Enum.GetNames<SandboxIsolation>())}");
         }
 
-        if (CpuSeconds <= 0 || MemoryBytes <= 0 || FileSizeBytes <= 0 || MaxProcesses <= 0 || OutputLimitBytes <= 0)
+        if (ProgramSearchPath is null || ProgramSearchPath.Count == 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(CpuSeconds), "sandbox limits must be positive");
+            check.Add($"{OptionChecks.Camel(nameof(ProgramSearchPath))} must list at least one directory");
         }
 
-        if (string.IsNullOrWhiteSpace(WorkingDirectoryRoot))
-        {
-            throw new ArgumentException("WorkingDirectoryRoot is required", nameof(WorkingDirectoryRoot));
-        }
+        return check.Problems;
     }
+
+    /// <summary>Throws one <see cref="ArgumentException"/> listing every <see cref="Problems"/> (call on start); returns this.</summary>
+    public ProcessSandboxOptions Validate() => OptionChecks.ThrowIfAny(this, Problems(), "tools.sandbox");
 }

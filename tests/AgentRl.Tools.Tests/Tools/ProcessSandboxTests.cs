@@ -53,11 +53,7 @@ public sealed class ProcessSandboxTests : IDisposable
     [Fact]
     public async Task Run_InfiniteLoopWithChild_TimesOutWithinOneSecondAndLeavesNoProcess()
     {
-        using var sandbox = NewSandbox(o =>
-        {
-            o.Timeout = TimeSpan.FromSeconds(1.5);
-            o.CpuSeconds = 60;
-        });
+        using var sandbox = NewSandbox(o => o.CpuSeconds = 60, TimeSpan.FromSeconds(1.5));
         var code = $$"""
             import subprocess, sys
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "{{_marker}}"])
@@ -103,11 +99,7 @@ public sealed class ProcessSandboxTests : IDisposable
     [Fact]
     public async Task Run_ForkBomb_IsCappedByProcessLimitAndFullyKilled()
     {
-        using var sandbox = NewSandbox(o =>
-        {
-            o.MaxProcesses = 24;
-            o.Timeout = TimeSpan.FromSeconds(2);
-        });
+        using var sandbox = NewSandbox(o => o.MaxProcesses = 24, TimeSpan.FromSeconds(2));
         var code = """
             import os, time
             children = 0
@@ -227,7 +219,7 @@ public sealed class ProcessSandboxTests : IDisposable
     [Fact]
     public async Task Dispose_DuringRun_KillsTheTree()
     {
-        var sandbox = NewSandbox(o => o.Timeout = TimeSpan.FromSeconds(60));
+        var sandbox = NewSandbox(timeout: TimeSpan.FromSeconds(60));
         var run = sandbox.RunAsync(Python("import time\nprint('up', flush=True)\ntime.sleep(60)"));
         await WaitForMarkerAsync();
 
@@ -244,7 +236,7 @@ public sealed class ProcessSandboxTests : IDisposable
     [Fact]
     public async Task Run_CallerCancels_ThrowsAndKillsTheTree()
     {
-        using var sandbox = NewSandbox(o => o.Timeout = TimeSpan.FromSeconds(60));
+        using var sandbox = NewSandbox(timeout: TimeSpan.FromSeconds(60));
         using var cancel = new CancellationTokenSource();
         var run = sandbox.RunAsync(Python("import time\ntime.sleep(60)"), cancel.Token);
         await WaitForMarkerAsync();
@@ -260,11 +252,7 @@ public sealed class ProcessSandboxTests : IDisposable
     [InlineData(SandboxIsolation.NetworkNamespace)]
     public async Task Run_WeakerIsolation_StillTimesOutAndKillsTheTree(SandboxIsolation isolation)
     {
-        using var sandbox = NewSandbox(o =>
-        {
-            o.Isolation = isolation;
-            o.Timeout = TimeSpan.FromSeconds(1);
-        });
+        using var sandbox = NewSandbox(o => o.Isolation = isolation, TimeSpan.FromSeconds(1));
         var code = $$"""
             import subprocess, sys, time
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "{{_marker}}"])
@@ -279,11 +267,11 @@ public sealed class ProcessSandboxTests : IDisposable
         await AssertNoSurvivorsAsync();
     }
 
-    private ProcessSandbox NewSandbox(Action<ProcessSandboxOptions>? configure = null)
+    private ProcessSandbox NewSandbox(Action<ProcessSandboxOptions>? configure = null, TimeSpan? timeout = null)
     {
         var options = new ProcessSandboxOptions { WorkingDirectoryRoot = _root };
         configure?.Invoke(options);
-        return new ProcessSandbox(options);
+        return new ProcessSandbox(options, timeout ?? TimeSpan.FromSeconds(10));
     }
 
     /// <summary>python3 -c CODE MARKER: the marker is in argv of the program and of every process it forks.</summary>

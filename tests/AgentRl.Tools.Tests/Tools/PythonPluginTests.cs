@@ -45,7 +45,7 @@ public sealed class PythonPluginTests : IDisposable
     [Fact]
     public async Task Run_InfiniteLoop_IsTimeoutErrorWithPartialOutput()
     {
-        using var session = OpenSession(o => o.Sandbox.Timeout = TimeSpan.FromSeconds(1));
+        using var session = OpenSession(timeout: TimeSpan.FromSeconds(1));
 
         var observation = await session.ExecuteAsync(Code("print('working', flush=True)\nwhile True:\n    pass"));
 
@@ -102,12 +102,13 @@ public sealed class PythonPluginTests : IDisposable
         Assert.Equal("42", observation.Text);
     }
 
-    private ToolSession OpenSession(Action<ToolCatalogOptions>? configure = null)
+    private ToolSession OpenSession(Action<ToolCatalogOptions>? configure = null, TimeSpan? timeout = null)
     {
         var options = new ToolCatalogOptions();
         options.Sandbox.WorkingDirectoryRoot = _root;
         configure?.Invoke(options);
-        return new ToolCatalog(options).OpenSession(["python-run"]);
+        var context = new ToolSessionContext { CallTimeout = timeout ?? TimeSpan.FromSeconds(ToolSessionContext.DefaultCallTimeoutSeconds) };
+        return new ToolCatalog(options).OpenSession(["python-run"], context);
     }
 
     private static ToolCall Code(string code) =>

@@ -4,6 +4,7 @@ using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Tools;
 using AgentRl.Tools.Catalog;
 using AgentRl.Tools.Parsing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.SemanticKernel;
 
 namespace AgentRl.Tools.Tests.Tools;
@@ -177,11 +178,7 @@ public sealed class ToolCatalogTests
     [Fact]
     public async Task Execute_ToolIgnoringCancellation_TimesOutOnTime()
     {
-        using var session = NewCatalog(o =>
-        {
-            o.CallTimeout = TimeSpan.FromMilliseconds(300);
-            o.Sandbox.Timeout = TimeSpan.FromMilliseconds(100);
-        }).OpenSession(AllWeather);
+        using var session = NewCatalog().OpenSession(AllWeather, new ToolSessionContext { CallTimeout = TimeSpan.FromMilliseconds(300) });
 
         var observation = await session.ExecuteAsync(new ToolCall("weather-hang", "{}"));
 
@@ -251,6 +248,52 @@ public sealed class ToolCatalogTests
         Assert.Throws<ArgumentException>(() => NewCatalog(o => o.Plugins["bad-name"] = ToolPluginRegistration.For<WeatherPlugin>()));
         Assert.Throws<ArgumentException>(() => NewCatalog(o => o.Plugins["ghost"] = new ToolPluginRegistration { Type = "No.Such.Type" }));
         Assert.Throws<ArgumentException>(() => NewCatalog(o => o.Plugins["plain"] = ToolPluginRegistration.For<ToolCatalogTests>()));
-        Assert.Contains("must exceed Sandbox.Timeout", Assert.Throws<ArgumentException>(() => NewCatalog(o => o.CallTimeout = TimeSpan.FromSeconds(5))).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(2 * 24 * 60 * 60)]
+    public void OpenSession_CallTimeoutOutOfRange_NamesTheValue(double seconds)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            NewCatalog().OpenSession(AllWeather, new ToolSessionContext { CallTimeout = TimeSpan.FromSeconds(seconds) }));
+
+        Assert.Contains("callTimeout = ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("outside the allowed range (0, 86400] s", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_Problems_NameEveryBadField()
+    {
+        var options = new ToolCatalogOptions { MaxOutputChars = 10 };
+        options.Sandbox.CpuSeconds = 0;
+        options.Sandbox.WorkingDirectoryRoot = " ";
+
+        var message = Assert.Throws<ArgumentException>(() => options.Validate()).Message;
+
+        Assert.Contains("tools.maxOutputChars = 10 is outside the allowed range [64, ∞)", message, StringComparison.Ordinal);
+        Assert.Contains("tools.sandbox.cpuSeconds = 0 is outside the allowed range [1, ∞)", message, StringComparison.Ordinal);
+        Assert.Contains("tools.sandbox.workingDirectoryRoot", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RetiredTimeoutKeys_AreReportedWithTheReplacement()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["AgentRl:Tools:CallTimeout"] = "00:00:30",
+                ["AgentRl:Tools:Sandbox:Timeout"] = "00:00:10",
+                ["AgentRl:Tools:MaxOutputChars"] = "4096",
+            })
+            .Build();
+
+        var problems = ToolCatalogOptions.RetiredKeyProblems(configuration);
+
+        Assert.Equal(2, problems.Count);
+        Assert.All(problems, p => Assert.Contains("limits.toolTimeoutSeconds", p, StringComparison.Ordinal));
+        Assert.StartsWith("AgentRl:Tools:CallTimeout", problems[0], StringComparison.Ordinal);
+        Assert.StartsWith("AgentRl:Tools:Sandbox:Timeout", problems[1], StringComparison.Ordinal);
     }
 }
