@@ -1,4 +1,6 @@
 using AgentRl.Grains.Hosting;
+using AgentRl.Grains.Policies;
+using AgentRl.Tools.Catalog;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -86,7 +88,41 @@ public static class AgentRlSiloHost
 
         problems.AddRange(cluster.Validate());
         problems.AddRange(silo.Validate());
+        problems.AddRange(ToolCatalogOptions.RetiredKeyProblems(configuration));
+        problems.AddRange(PolicyProblems(configuration));
         return problems.Count > 0 ? throw new SiloConfigurationException(problems) : (cluster, silo);
+    }
+
+    /// <summary>
+    /// Binds every <c>AgentRl:Policies:{id}</c> strictly (an unknown or ill-typed key is a problem, not a silent default)
+    /// and validates it; each problem names the key.
+    /// </summary>
+    private static IEnumerable<string> PolicyProblems(IConfiguration configuration)
+    {
+        foreach (var section in configuration.GetSection(PolicyHostOptions.SectionName).GetChildren())
+        {
+            var options = new PolicyOptions();
+            string? bindError = null;
+            try
+            {
+                section.Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+            }
+            catch (InvalidOperationException e)
+            {
+                bindError = $"{section.Path}: {e.Message}";
+            }
+
+            if (bindError is not null)
+            {
+                yield return bindError;
+                continue;
+            }
+
+            foreach (var problem in options.Problems())
+            {
+                yield return $"{section.Path}:{problem}";
+            }
+        }
     }
 
     private static void ConfigureClustering(ISiloBuilder silo, SiloClusterOptions options)

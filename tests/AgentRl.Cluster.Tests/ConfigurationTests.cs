@@ -73,4 +73,71 @@ public sealed class ConfigurationTests
 
         Assert.Equal(2, problems.Count);
     }
+
+    [Fact]
+    public void ReadOptions_PolicyEngineSettings_BindAndReachTheEngineOptions()
+    {
+        var configuration = Memory(new()
+        {
+            ["AgentRl:Policies:default:MaxBatchSize"] = "32",
+            ["AgentRl:Policies:default:BatchingWindow"] = "00:00:00.005",
+            ["AgentRl:Policies:default:PrefixCacheEntries"] = "0",
+            ["AgentRl:Policies:default:MinPrefixTokens"] = "8",
+            ["AgentRl:Policies:default:IntraOpThreads"] = "2",
+            ["AgentRl:Policies:default:CpuDecodeMaxBatch"] = "16",
+            ["AgentRl:Policies:default:CpuDecodeThreads"] = "1",
+            ["AgentRl:Policies:default:MaxSequenceLength"] = "256",
+        });
+        AgentRlSiloHost.ReadOptions(configuration);
+        var options = new AgentRl.Grains.Policies.PolicyHostOptions();
+        configuration.GetSection("AgentRl").Bind(options);
+
+        var engine = options.For("default").EngineOptions();
+
+        Assert.Equal(
+            new AgentRl.Policy.Generation.InferenceEngineOptions
+            {
+                MaxBatchSize = 32,
+                BatchingWindow = TimeSpan.FromMilliseconds(5),
+                PrefixCacheEntries = 0,
+                MinPrefixTokens = 8,
+                IntraOpThreads = 2,
+                CpuDecodeMaxBatch = 16,
+                CpuDecodeThreads = 1,
+                MaxSequenceLength = 256,
+            },
+            engine);
+    }
+
+    [Fact]
+    public void ReadOptions_BadPolicySettings_NameTheKeyAndTheRange()
+    {
+        var configuration = Memory(new()
+        {
+            ["AgentRl:Policies:default:MaxBatchSize"] = "0",
+            ["AgentRl:Policies:default:Template"] = "llama",
+            ["AgentRl:Policies:other:MaxBatchSiz"] = "8",
+            ["AgentRl:Policies:third:MinPrefixTokens"] = "many",
+        });
+
+        var e = Assert.Throws<SiloConfigurationException>(() => AgentRlSiloHost.ReadOptions(configuration));
+
+        Assert.Contains(e.Problems, p => p.StartsWith("AgentRl:Policies:default:maxBatchSize = 0 is outside the allowed range [1, ∞)", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.StartsWith("AgentRl:Policies:default:template = 'llama' is not one of", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.StartsWith("AgentRl:Policies:other:", StringComparison.Ordinal) && p.Contains("MaxBatchSiz", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.StartsWith("AgentRl:Policies:third:", StringComparison.Ordinal) && p.Contains("many", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ReadOptions_RetiredToolTimeoutKeys_AreRefusedWithTheReplacement()
+    {
+        var configuration = Memory(new() { ["AgentRl:Tools:CallTimeout"] = "00:00:30" });
+
+        var e = Assert.Throws<SiloConfigurationException>(() => AgentRlSiloHost.ReadOptions(configuration));
+
+        Assert.Contains(e.Problems, p => p.StartsWith("AgentRl:Tools:CallTimeout is no longer supported", StringComparison.Ordinal) && p.Contains("limits.toolTimeoutSeconds", StringComparison.Ordinal));
+    }
+
+    private static IConfiguration Memory(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 }

@@ -1,3 +1,4 @@
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Training;
 using AgentRl.Policy.Chat;
@@ -32,14 +33,86 @@ public sealed class PolicyOptions
     /// <summary>Context length of a preset model (rotary positions extend to any length). Default 512.</summary>
     public int MaxPositions { get; set; } = 512;
 
-    /// <summary>Rows the inference engine decodes together. Default 64.</summary>
-    public int MaxBatchSize { get; set; } = 64;
+    /// <summary>Rows the inference engine decodes together (<see cref="InferenceEngineOptions.MaxBatchSize"/>). Default 64.</summary>
+    public int MaxBatchSize { get; set; } = Engine.MaxBatchSize;
+
+    /// <summary>
+    /// How long an idle engine waits after the first request for more to batch with
+    /// (<see cref="InferenceEngineOptions.BatchingWindow"/>). Default 2 ms.
+    /// </summary>
+    public TimeSpan BatchingWindow { get; set; } = Engine.BatchingWindow;
+
+    /// <summary>
+    /// Finished sequences whose keys and values the engine keeps for prefix reuse
+    /// (<see cref="InferenceEngineOptions.PrefixCacheEntries"/>). Default 16; 0 turns reuse off.
+    /// </summary>
+    public int PrefixCacheEntries { get; set; } = Engine.PrefixCacheEntries;
+
+    /// <summary>Shortest shared prefix, in tokens, worth reusing (<see cref="InferenceEngineOptions.MinPrefixTokens"/>). Default 4.</summary>
+    public int MinPrefixTokens { get; set; } = Engine.MinPrefixTokens;
+
+    /// <summary>Torch intra-op threads of the engine's thread (<see cref="InferenceEngineOptions.IntraOpThreads"/>). Default 1; 0 leaves the process setting.</summary>
+    public int IntraOpThreads { get; set; } = Engine.IntraOpThreads;
 
     /// <summary>
     /// Decoding steps of at most this many rows run in managed code when the model is f32 on the CPU
     /// (<see cref="InferenceEngineOptions.CpuDecodeMaxBatch"/>). Default 64; 0 sends every step through torch.
     /// </summary>
-    public int CpuDecodeMaxBatch { get; set; } = new InferenceEngineOptions().CpuDecodeMaxBatch;
+    public int CpuDecodeMaxBatch { get; set; } = Engine.CpuDecodeMaxBatch;
+
+    /// <summary>Threads a managed decoding step splits its rows over (<see cref="InferenceEngineOptions.CpuDecodeThreads"/>). Default 0 = one per core.</summary>
+    public int CpuDecodeThreads { get; set; } = Engine.CpuDecodeThreads;
+
+    /// <summary>
+    /// Longest sequence (prompt + generated) the engine accepts, in tokens (<see cref="InferenceEngineOptions.MaxSequenceLength"/>).
+    /// Default: the model's <c>max_position_embeddings</c>.
+    /// </summary>
+    public int? MaxSequenceLength { get; set; } = Engine.MaxSequenceLength;
+
+    private static InferenceEngineOptions Engine { get; } = new();
+
+    /// <summary>The inference engine's settings these options name.</summary>
+    public InferenceEngineOptions EngineOptions() => new()
+    {
+        MaxBatchSize = MaxBatchSize,
+        BatchingWindow = BatchingWindow,
+        PrefixCacheEntries = PrefixCacheEntries,
+        MinPrefixTokens = MinPrefixTokens,
+        IntraOpThreads = IntraOpThreads,
+        CpuDecodeMaxBatch = CpuDecodeMaxBatch,
+        CpuDecodeThreads = CpuDecodeThreads,
+        MaxSequenceLength = MaxSequenceLength,
+    };
+
+    /// <summary>Every problem with the fields: each names the field (camelCase), its value and the allowed range.</summary>
+    public IEnumerable<string> Problems()
+    {
+        var check = new OptionChecks();
+        if (string.IsNullOrWhiteSpace(ModelDir) && !ModelConfig.PresetNames.Contains(Preset, StringComparer.Ordinal))
+        {
+            check.Add($"preset = '{Preset}' is not one of {string.Join(", ", ModelConfig.PresetNames)}");
+        }
+
+        if (!ChatTemplates.Names.Contains(Template, StringComparer.Ordinal))
+        {
+            check.Add($"template = '{Template}' is not one of {string.Join(", ", ChatTemplates.Names)}");
+        }
+
+        check.AtLeast(nameof(MaxPositions), MaxPositions, 8);
+        check.AtLeast(nameof(MaxBatchSize), MaxBatchSize, 1);
+        check.Between(nameof(BatchingWindow) + "Ms", BatchingWindow.TotalMilliseconds, 0, 60_000);
+        check.AtLeast(nameof(PrefixCacheEntries), PrefixCacheEntries, 0);
+        check.AtLeast(nameof(MinPrefixTokens), MinPrefixTokens, 1);
+        check.AtLeast(nameof(IntraOpThreads), IntraOpThreads, 0);
+        check.AtLeast(nameof(CpuDecodeMaxBatch), CpuDecodeMaxBatch, 0);
+        check.AtLeast(nameof(CpuDecodeThreads), CpuDecodeThreads, 0);
+        if (MaxSequenceLength is { } length)
+        {
+            check.AtLeast(nameof(MaxSequenceLength), length, 2);
+        }
+
+        return check.Problems;
+    }
 }
 
 /// <summary>The options of every policy a silo may serve. Policies not listed get the defaults of <see cref="PolicyOptions"/>.</summary>
@@ -143,7 +216,7 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, IOptions
         var (model, tokenizer) = CreateModel(policyId);
         model.eval();
         logger.LogInformation("Policy {PolicyId}: {Source}, {Parameters} parameters, template {Template}", policyId, policy.ModelDir ?? $"preset {policy.Preset} (seed {policy.Seed})", model.parameters().Sum(p => p.numel()), policy.Template);
-        return new LocalPolicy(policyId, model, tokenizer, ChatTemplates.Create(policy.Template, tokenizer), new InferenceEngineOptions { MaxBatchSize = policy.MaxBatchSize, CpuDecodeMaxBatch = policy.CpuDecodeMaxBatch });
+        return new LocalPolicy(policyId, model, tokenizer, ChatTemplates.Create(policy.Template, tokenizer), policy.EngineOptions());
     }
 
     /// <summary>

@@ -51,10 +51,13 @@ public sealed record ModelConfig
         MaxPositionEmbeddings = 512,
     };
 
+    /// <summary>The names <see cref="Named"/> knows.</summary>
+    public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "small"];
+
     public static ModelConfig Named(string name) => name switch
     {
         "tiny" => Tiny,
         "small" => Small,
-        _ => throw new ArgumentException($"Unknown model configuration '{name}'. Known: tiny, small.", nameof(name)),
+        _ => throw new ArgumentException($"Unknown model configuration '{name}'. Known: {string.Join(", ", PresetNames)}.", nameof(name)),
     };
 }
