@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 // --config tiny|small|PATH/config.json
 // agentrl-bench generate --config tiny|small --batch B --prompt-len 32 --new-tokens 96 --runs 5 [--threads 2] [--engine-threads 1]
+//   [--batch-invariant on|off|both]: both times the batch-invariant engine against torch prefill side by side
 // agentrl-bench train    --config tiny|small --batch 16 --seq-len 128 --runs 5 [--threads 2]
 // agentrl-bench rl       --config tiny --batch 16 --seq-len 128 --runs 5 [--algorithm grpo] [--token-budget 4096]   (PolicyTrainer.TrainStep)
 // agentrl-bench sft      --config tiny --batch 16 --seq-len 128 --runs 5 [--token-budget 4096]                      (PolicyTrainer.SftStep)
@@ -55,10 +56,22 @@ if (args[0] == "generate")
     var promptLength = Int("prompt-len", 32);
     var newTokens = Int("new-tokens", 96);
     model.eval();
-    using var engine = new InferenceEngine(model, options: new InferenceEngineOptions { MaxBatchSize = Math.Max(64, batch), BatchingWindow = TimeSpan.Zero, IntraOpThreads = Int("engine-threads", 1), CpuDecodeMaxBatch = Int("cpu-decode-max-batch", new InferenceEngineOptions().CpuDecodeMaxBatch), CpuDecodeThreads = Int("cpu-decode-threads", 0) });
-    var promptRandom = new Random(1);
-    async Task<double> RunOnce(int run)
+    // --batch-invariant on|off (default on, the engine default) or both: on and off interleaved run by run, one fresh
+    // engine per timed run after a warm-up, printing both medians and their ratio.
+    var invariance = options.GetValueOrDefault("batch-invariant", "on");
+    InferenceEngineOptions EngineOptions(bool invariant) => new()
     {
+        MaxBatchSize = Math.Max(64, batch),
+        BatchingWindow = TimeSpan.Zero,
+        IntraOpThreads = Int("engine-threads", 1),
+        CpuDecodeMaxBatch = Int("cpu-decode-max-batch", new InferenceEngineOptions().CpuDecodeMaxBatch),
+        CpuDecodeThreads = Int("cpu-decode-threads", 0),
+        BatchInvariant = invariant,
+    };
+
+    async Task<double> RunOnce(InferenceEngine engine, int run)
+    {
+        var promptRandom = new Random(1 + run);
         var requests = Enumerable.Range(0, batch).Select(i => new GenerationRequest
         {
             PromptTokenIds = Enumerable.Range(0, promptLength).Select(_ => promptRandom.Next(config.VocabSize)).ToArray(),
@@ -79,14 +92,48 @@ if (args[0] == "generate")
         return elapsed;
     }
 
-    await RunOnce(-1);
-    times = new double[runs];
-    for (var run = 0; run < runs; run++)
+    tokensPerRun = (long)batch * newTokens;
+    if (invariance == "both")
     {
-        times[run] = await RunOnce(run);
+        var (on, off) = (new double[runs], new double[runs]);
+        for (var run = 0; run < runs; run++)
+        {
+            foreach (var invariant in run % 2 == 0 ? new[] { true, false } : [false, true])
+            {
+                using var engine = new InferenceEngine(model, options: EngineOptions(invariant));
+                await RunOnce(engine, -1);
+                (invariant ? on : off)[run] = await RunOnce(engine, run);
+            }
+        }
+
+        double Median(double[] t) => t.Order().ElementAt(t.Length / 2);
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["mode"] = "generate",
+            ["config"] = configName,
+            ["batch"] = batch,
+            ["prompt_len"] = promptLength,
+            ["new_tokens"] = newTokens,
+            ["threads"] = threads,
+            ["runs"] = runs,
+            ["invariant_tokens_per_s"] = Math.Round(tokensPerRun / Median(on), 1),
+            ["torch_tokens_per_s"] = Math.Round(tokensPerRun / Median(off), 1),
+            ["invariant_over_torch"] = Math.Round(Median(off) / Median(on), 3),
+            ["invariant_run_s"] = on.Select(t => Math.Round(t, 5)).ToArray(),
+            ["torch_run_s"] = off.Select(t => Math.Round(t, 5)).ToArray(),
+        }));
+        return 0;
     }
 
-    tokensPerRun = (long)batch * newTokens;
+    using (var engine = new InferenceEngine(model, options: EngineOptions(invariance != "off")))
+    {
+        await RunOnce(engine, -1);
+        times = new double[runs];
+        for (var run = 0; run < runs; run++)
+        {
+            times[run] = await RunOnce(engine, run);
+        }
+    }
 }
 else if (args[0] is "rl" or "sft")
 {

@@ -9,7 +9,7 @@ using AgentRl.Pipeline.Metrics;
 namespace AgentRl.Client.Commands;
 
 /// <summary>
-/// <c>agentrl runs list|status|stop</c>: the runs under a run directory. A run's state comes from the cluster when it
+/// <c>agentrl runs list|status|stop|diff</c>: the runs under a run directory. A run's state comes from the cluster when it
 /// knows the run (the run grain's status), else from <c>run_state.json</c>; a run whose file says it is still going but
 /// which the cluster does not know is <c>Interrupted</c> (resume it with <c>agentrl train --resume RUN</c>).
 /// </summary>
@@ -21,6 +21,7 @@ public static class RunsCommands
         command.Subcommands.Add(List(context));
         command.Subcommands.Add(Status(context));
         command.Subcommands.Add(Stop(context));
+        command.Subcommands.Add(Diff());
         return command;
     }
 
@@ -156,6 +157,44 @@ public static class RunsCommands
             output.WriteLine($"{id}: stop requested; it stops after step {Math.Max(live.Step, 0)} (the step in flight) and ends in state Stopped.");
             return 0;
         }, ct));
+        return command;
+    }
+
+    /// <summary>
+    /// <c>runs diff RUN_A RUN_B</c>: whether two runs computed the same thing (<see cref="RunDiff"/>). Exit 0 when they did,
+    /// 1 with one line per difference, 2 when a run is missing. Needs no cluster: it reads the two run directories.
+    /// </summary>
+    private static Command Diff()
+    {
+        var runDir = RunDirOption();
+        var first = new Argument<string>("run-a") { Description = "A run id under --run-dir, or a run directory." };
+        var second = new Argument<string>("run-b") { Description = "The other run." };
+        var command = new Command("diff", "Compare two runs: metrics.csv byte for byte, sampled trajectories, and every checkpoint and trainer-state file by SHA-256 (timings.csv is wall clock and left out).") { first, second, runDir };
+        command.SetAction(parse =>
+        {
+            string Locate(string run) => Directory.Exists(run) ? Path.GetFullPath(run) : Path.GetFullPath(Path.Combine(parse.GetValue(runDir)!, run));
+            var (a, b) = (Locate(parse.GetValue(first)!), Locate(parse.GetValue(second)!));
+            IReadOnlyList<RunDifference> differences;
+            try
+            {
+                differences = RunDiff.Compare(a, b);
+            }
+            catch (Exception e) when (e is DirectoryNotFoundException or IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"agentrl: {e.Message}");
+                return 2;
+            }
+
+            foreach (var difference in differences)
+            {
+                Console.Out.WriteLine($"{difference.File}: {difference.What}");
+            }
+
+            Console.Out.WriteLine(differences.Count == 0
+                ? $"identical: metrics.csv, trajectories and weights of {Path.GetFileName(a)} and {Path.GetFileName(b)} are the same bytes"
+                : $"{differences.Count} difference(s)");
+            return differences.Count == 0 ? 0 : 1;
+        });
         return command;
     }
 

@@ -69,6 +69,12 @@ public sealed class PolicyOptions
     /// </summary>
     public int? MaxSequenceLength { get; set; } = Engine.MaxSequenceLength;
 
+    /// <summary>
+    /// Batch-invariant generation (<see cref="InferenceEngineOptions.BatchInvariant"/>): the same seed gives the same tokens,
+    /// log-probs and entropies under any load. Default true; false lets torch compute prompts and large decoding steps.
+    /// </summary>
+    public bool BatchInvariant { get; set; } = Engine.BatchInvariant;
+
     private static InferenceEngineOptions Engine { get; } = new();
 
     /// <summary>The inference engine's settings these options name.</summary>
@@ -82,6 +88,7 @@ public sealed class PolicyOptions
         CpuDecodeMaxBatch = CpuDecodeMaxBatch,
         CpuDecodeThreads = CpuDecodeThreads,
         MaxSequenceLength = MaxSequenceLength,
+        BatchInvariant = BatchInvariant,
     };
 
     /// <summary>Every problem with the fields: each names the field (camelCase), its value and the allowed range.</summary>
@@ -216,7 +223,13 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, IOptions
         var (model, tokenizer) = CreateModel(policyId);
         model.eval();
         logger.LogInformation("Policy {PolicyId}: {Source}, {Parameters} parameters, template {Template}", policyId, policy.ModelDir ?? $"preset {policy.Preset} (seed {policy.Seed})", model.parameters().Sum(p => p.numel()), policy.Template);
-        return new LocalPolicy(policyId, model, tokenizer, ChatTemplates.Create(policy.Template, tokenizer), policy.EngineOptions());
+        var local = new LocalPolicy(policyId, model, tokenizer, ChatTemplates.Create(policy.Template, tokenizer), policy.EngineOptions());
+        if (policy.BatchInvariant && !local.Engine.BatchInvariant)
+        {
+            logger.LogWarning("Policy {PolicyId}: batchInvariant is on but the model is {DType} on {Device}; only f32 CPU models generate batch-invariantly, so this policy's samples depend on batching", policyId, model.DType, model.Device.type);
+        }
+
+        return local;
     }
 
     /// <summary>

@@ -30,8 +30,10 @@ public sealed class MetricsCsvWriter : IDisposable
 
     /// <param name="path">The CSV file; its directory is created when missing.</param>
     /// <param name="resumeAfterStep">When resuming from a checkpoint of this step, rows of later steps are dropped.</param>
-    public MetricsCsvWriter(string path, long? resumeAfterStep = null)
+    /// <param name="fixedColumns">The leading columns, <c>step</c> first (default <see cref="MetricColumns.FixedColumns"/>; <c>timings.csv</c> has only <c>step</c>).</param>
+    public MetricsCsvWriter(string path, long? resumeAfterStep = null, IReadOnlyList<string>? fixedColumns = null)
     {
+        fixedColumns ??= MetricColumns.FixedColumns;
         Path = System.IO.Path.GetFullPath(path);
         try
         {
@@ -53,7 +55,7 @@ public sealed class MetricsCsvWriter : IDisposable
             _index = BuildIndex(_columns, Path);
             var rows = existing.Value.Rows;
             var kept = resumeAfterStep is { } last ? rows.Where(r => ParseStep(r) <= last).ToList() : rows;
-            var missingFixed = MetricColumns.FixedColumns.Where(c => !_index.ContainsKey(c)).ToList();
+            var missingFixed = fixedColumns.Where(c => !_index.ContainsKey(c)).ToList();
             if (existing.Value.Torn || kept.Count != rows.Count || missingFixed.Count > 0)
             {
                 foreach (var column in missingFixed)
@@ -70,7 +72,7 @@ public sealed class MetricsCsvWriter : IDisposable
         }
         else
         {
-            _columns = [.. MetricColumns.FixedColumns];
+            _columns = [.. fixedColumns];
             _index = BuildIndex(_columns, Path);
             Rewrite([]);
         }

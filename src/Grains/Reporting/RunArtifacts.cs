@@ -6,7 +6,10 @@ namespace AgentRl.Grains.Reporting;
 /// <summary>
 /// The files a training run writes into its directory (<c>runs/&lt;run&gt;/</c>):
 /// <list type="bullet">
-/// <item><c>metrics.csv</c> — <see cref="MetricsCsvWriter"/>, columns per <see cref="MetricColumns"/>;</item>
+/// <item><c>metrics.csv</c> — <see cref="MetricsCsvWriter"/>, columns per <see cref="MetricColumns"/>: every metric the seed
+/// determines, so that two runs of one seed give the same bytes;</item>
+/// <item><c>timings.csv</c> — the wall-clock metrics (<see cref="MetricColumns.IsWallClock"/>: phase durations, rates), one
+/// row per step in the same format;</item>
 /// <item><c>events.out.tfevents.*</c> — <see cref="TensorBoardWriter"/>, tags are the stable metric names
 /// (<c>tensorboard --logdir runs</c> shows each run under its directory name);</item>
 /// <item><c>training.png</c> — <see cref="TrainingPlot"/> of <c>rollout/reward_mean</c>,
@@ -21,8 +24,12 @@ public sealed class RunArtifacts : IDisposable
 {
     public const string TrajectoryDirectoryName = "trajectories";
 
+    /// <summary>The wall-clock metrics' file.</summary>
+    public const string TimingsFileName = "timings.csv";
+
     private readonly RunArtifactsOptions _options;
     private readonly MetricsCsvWriter _csv;
+    private readonly MetricsCsvWriter _timings;
     private readonly TensorBoardWriter _tensorBoard;
     private readonly TrajectoryLogWriter _trajectories;
     private readonly TrainingPlot _plot;
@@ -44,6 +51,8 @@ public sealed class RunArtifacts : IDisposable
         {
             _csv = new MetricsCsvWriter(Path.Combine(RunDirectory, MetricsCsvWriter.FileName), _options.ResumeAfterStep);
             opened.Add(_csv);
+            _timings = new MetricsCsvWriter(Path.Combine(RunDirectory, TimingsFileName), _options.ResumeAfterStep, [MetricColumns.Step]);
+            opened.Add(_timings);
             _tensorBoard = new TensorBoardWriter(RunDirectory, _options.HostName);
             opened.Add(_tensorBoard);
             _trajectories = new TrajectoryLogWriter(
@@ -68,6 +77,8 @@ public sealed class RunArtifacts : IDisposable
 
     public string MetricsCsvPath => _csv.Path;
 
+    public string TimingsCsvPath => _timings.Path;
+
     public string TensorBoardEventFilePath => _tensorBoard.Path;
 
     public string PlotPath => Path.Combine(RunDirectory, TrainingPlot.FileName);
@@ -76,7 +87,8 @@ public sealed class RunArtifacts : IDisposable
 
     /// <summary>
     /// Records one step's metrics (keys are stable metric names, see <see cref="MetricColumns"/>):
-    /// a CSV row, a TensorBoard event, and every <see cref="RunArtifactsOptions.PlotEveryNSteps"/> steps the plot.
+    /// a row of <c>metrics.csv</c> and one of <c>timings.csv</c> (the wall-clock metrics), a TensorBoard event, and every
+    /// <see cref="RunArtifactsOptions.PlotEveryNSteps"/> steps the plot.
     /// </summary>
     public void RecordStep(long step, IReadOnlyDictionary<string, double> metrics)
     {
@@ -84,7 +96,13 @@ public sealed class RunArtifacts : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _csv.Append(step, metrics);
+            var timings = metrics.Where(m => MetricColumns.IsWallClock(m.Key)).ToDictionary(StringComparer.Ordinal);
+            _csv.Append(step, timings.Count == 0 ? metrics : metrics.Where(m => !timings.ContainsKey(m.Key)).ToDictionary(StringComparer.Ordinal));
+            if (timings.Count > 0)
+            {
+                _timings.Append(step, timings);
+            }
+
             // The CSV accepted the names, so each maps to its own column; tags use the stable names.
             var byColumn = metrics.ToDictionary(m => MetricColumns.ToColumn(m.Key), m => m.Value, StringComparer.Ordinal);
             _tensorBoard.WriteScalars(
@@ -148,6 +166,7 @@ public sealed class RunArtifacts : IDisposable
             finally
             {
                 _csv.Dispose();
+                _timings.Dispose();
                 _tensorBoard.Dispose();
                 _trajectories.Dispose();
             }

@@ -13,7 +13,6 @@ namespace AgentRl.Pipeline.Metrics;
 /// <item><term><c>eval/accuracy</c></term><description><c>eval_accuracy</c></description></item>
 /// <item><term><c>tools/calls_per_traj</c></term><description><c>tool_calls_per_traj</c></description></item>
 /// <item><term><c>rollout/entropy</c></term><description><c>entropy</c></description></item>
-/// <item><term><c>perf/tokens_per_s</c></term><description><c>tokens_per_s</c></description></item>
 /// <item><term><c>rollout/policy_version</c></term><description><c>policy_version</c></description></item>
 /// <item><term><c>rollout/branches_per_prompt</c></term><description><c>branches_per_prompt</c></description></item>
 /// <item><term><c>tools/calls_per_solved</c></term><description><c>tool_calls_per_solved</c></description></item>
@@ -22,6 +21,11 @@ namespace AgentRl.Pipeline.Metrics;
 /// appended after the fixed columns in order of first appearance. A fixed column's name is also
 /// accepted as a metric name (<c>reward_mean</c> → <c>reward_mean</c>). TensorBoard always uses
 /// the stable metric name as the tag.
+/// <para>
+/// Wall-clock metrics (<see cref="IsWallClock"/>: durations and rates such as <c>perf/phase/Rollout_s</c> and
+/// <c>perf/tokens_per_s</c>, written as <c>tokens_per_s</c>) go to <c>timings.csv</c> instead, so that
+/// <c>metrics.csv</c> holds only what the seed determines and two runs of one seed compare byte for byte.
+/// </para>
 /// </remarks>
 public static class MetricColumns
 {
@@ -44,17 +48,41 @@ public static class MetricColumns
         (EvalAccuracy, "eval_accuracy"),
         (ToolCallsPerTrajectory, "tool_calls_per_traj"),
         (Entropy, "entropy"),
-        (TokensPerSecond, "tokens_per_s"),
         (PolicyVersion, "policy_version"),
         (BranchesPerPrompt, "branches_per_prompt"),
         (ToolCallsPerSolved, "tool_calls_per_solved"),
     ];
 
+    /// <summary>Short columns of metrics outside the fixed ones (<c>perf/tokens_per_s</c>, a column of <c>timings.csv</c>).</summary>
+    private static readonly (string Metric, string Column)[] RenamedPairs = [.. FixedPairs, (TokensPerSecond, "tokens_per_s")];
+
     private static readonly Dictionary<string, string> ColumnByMetric =
-        FixedPairs.ToDictionary(p => p.Metric, p => p.Column, StringComparer.Ordinal);
+        RenamedPairs.ToDictionary(p => p.Metric, p => p.Column, StringComparer.Ordinal);
 
     private static readonly Dictionary<string, string> MetricByColumn =
-        FixedPairs.ToDictionary(p => p.Column, p => p.Metric, StringComparer.Ordinal);
+        RenamedPairs.ToDictionary(p => p.Column, p => p.Metric, StringComparer.Ordinal);
+
+    /// <summary>Families whose last segment is a name from the run's data (a tool the model called), never a unit.</summary>
+    private static readonly string[] DataNamedFamilies = ["tools/calls_by_tool/"];
+
+    /// <summary>
+    /// Whether a metric measures wall-clock time rather than what the seed determines: its last path segment ends in
+    /// <c>_s</c>, <c>_ms</c>, <c>_seconds</c>, <c>_per_s</c> or <c>_per_second</c> (durations and rates:
+    /// <c>perf/phase/Update_s</c>, <c>perf/update_seconds</c>, <c>sft/perf/tokens_per_second</c>). Counts such as
+    /// <c>perf/tokens</c> are not. A name given as its column (<c>tokens_per_s</c>) is classified as its metric.
+    /// </summary>
+    public static bool IsWallClock(string metricOrColumn)
+    {
+        var name = ToMetricName(metricOrColumn);
+        if (DataNamedFamilies.Any(f => name.StartsWith(f, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        var last = name[(name.LastIndexOf('/') + 1)..];
+        return last.EndsWith("_s", StringComparison.Ordinal) || last.EndsWith("_ms", StringComparison.Ordinal)
+            || last.EndsWith("_seconds", StringComparison.Ordinal) || last.EndsWith("_per_second", StringComparison.Ordinal);
+    }
 
     /// <summary>The fixed leading columns of <c>metrics.csv</c>, <c>step</c> first.</summary>
     public static IReadOnlyList<string> FixedColumns { get; } =

@@ -45,6 +45,12 @@ public sealed class InferenceEngine : IDisposable
         _thread.Start();
     }
 
+    /// <summary>
+    /// Whether generation is batch-invariant (<see cref="InferenceEngineOptions.BatchInvariant"/> asked for, and the model
+    /// has a managed decoder: f32 on the CPU). Known once the engine thread has prepared the model, before any request runs.
+    /// </summary>
+    public bool BatchInvariant => _options.BatchInvariant && _model.Device.type == TorchSharp.DeviceType.CPU && _model.DType == ScalarType.Float32;
+
     /// <summary>Version of the weights the engine generates with now.</summary>
     public long PolicyVersion => Interlocked.Read(ref _version);
 
@@ -117,10 +123,11 @@ public sealed class InferenceEngine : IDisposable
 
         using var noGrad = no_grad();
         var wasFused = _model.IsFused;
-        var (previousMaxBatch, previousThreads) = (_model.CpuDecodeMaxBatch, _model.CpuDecodeThreads);
+        var (previousMaxBatch, previousThreads, previousInvariant) = (_model.CpuDecodeMaxBatch, _model.CpuDecodeThreads, _model.BatchInvariant);
         _model.FuseForInference();
         _model.CpuDecodeMaxBatch = _options.CpuDecodeMaxBatch;
         _model.CpuDecodeThreads = _options.CpuDecodeThreads > 0 ? _options.CpuDecodeThreads : Environment.ProcessorCount;
+        _model.BatchInvariant = _options.BatchInvariant;
 
         _cache = new KvCache(_model.Config, _model.Device, _model.DType);
         _cache.EnsureCapacity(_options.MaxBatchSize + _options.PrefixCacheEntries, 64);
@@ -179,7 +186,7 @@ public sealed class InferenceEngine : IDisposable
         }
 
         _cache.Dispose();
-        (_model.CpuDecodeMaxBatch, _model.CpuDecodeThreads) = (previousMaxBatch, previousThreads);
+        (_model.CpuDecodeMaxBatch, _model.CpuDecodeThreads, _model.BatchInvariant) = (previousMaxBatch, previousThreads, previousInvariant);
         if (!wasFused)
         {
             _model.Unfuse();

@@ -36,6 +36,16 @@ public sealed record InferenceEngineOptions
     /// <summary>Threads a managed decoding step splits its rows over, each taking at least 8 rows (default 0 = one per core).</summary>
     public int CpuDecodeThreads { get; init; }
 
+    /// <summary>
+    /// Batch-invariant generation (default on): a request's tokens, log-probs and entropies are the same bits whatever
+    /// other requests share its batch, when it arrived, how the batching window grouped it, whether its prefix came from
+    /// the prefix cache, and how many threads split a step — so a seeded run repeats exactly under any load. Every forward
+    /// then runs in the managed decoder (<see cref="Model.CausalLanguageModel.BatchInvariant"/>), prompts included, and
+    /// <see cref="CpuDecodeMaxBatch"/> no longer sends large steps through torch. Needs an f32 CPU model; elsewhere it has
+    /// no effect (<see cref="InferenceEngine.BatchInvariant"/> says which). Its cost is in the README's reproducibility section.
+    /// </summary>
+    public bool BatchInvariant { get; init; } = true;
+
     /// <summary>Longest sequence (prompt + generated) in tokens; null means the model's <c>max_position_embeddings</c>.</summary>
     public int? MaxSequenceLength { get; init; }
 }

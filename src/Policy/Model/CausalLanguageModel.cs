@@ -94,11 +94,19 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         }
 
         cache.EnsureCapacity(firstCacheRow + batch, maxStart + seq);
-        if (seq == 1 && batch <= CpuDecodeMaxBatch && _cpuDecoder is { } decoder && !is_grad_enabled())
+        if (_cpuDecoder is { } decoder && !is_grad_enabled())
         {
-            // One new token per row on an f32 CPU model: the managed step, on the same cache and tables.
-            var (tableCos, tableSin) = _rotary.Tables(maxStart + 1);                                       // [capacity, head_dim]
-            return decoder.Step(inputIds.data<long>().ToArray(), [.. startPositions], cache, tableCos, tableSin, firstCacheRow, CpuDecodeThreads);   // [batch, vocab]
+            if (seq == 1 && batch <= CpuDecodeMaxBatch && !BatchInvariant)
+            {
+                // One new token per row on an f32 CPU model: the managed step, on the same cache and tables.
+                var (tableCos, tableSin) = _rotary.Tables(maxStart + 1);                                   // [capacity, head_dim]
+                return decoder.Step(inputIds.data<long>().ToArray(), [.. startPositions], cache, tableCos, tableSin, firstCacheRow, CpuDecodeThreads);   // [batch, vocab]
+            }
+
+            if (BatchInvariant)
+            {
+                return ManagedForward(decoder, inputIds, cache, startPositions, lengths, firstCacheRow, keyLength);   // [batch, vocab]
+            }
         }
 
         var uniform = true;
@@ -157,6 +165,51 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
 
         return Logits(last);                                                                               // [batch, vocab]
     }
+
+    /// <summary>
+    /// Every cached forward — prompts, decoding steps of any batch, the recomputation after a weight swap — as the managed
+    /// decoder's token rows, the prompt's tokens in order with logits for the last one (see <see cref="CpuDecoder"/>).
+    /// </summary>
+    private Tensor ManagedForward(CpuDecoder decoder, Tensor inputIds, KvCache cache, IReadOnlyList<long> startPositions, IReadOnlyList<long> lengths, long firstCacheRow, long keyLength)
+    {
+        var batch = (int)inputIds.size(0);
+        var seq = (int)inputIds.size(1);
+        var padded = inputIds.data<long>().ToArray();                                                     // batch × seq
+        var tokens = 0;
+        for (var row = 0; row < batch; row++)
+        {
+            tokens += (int)lengths[row];
+        }
+
+        var ids = new long[tokens];
+        var positions = new long[tokens];
+        var cacheRows = new long[tokens];
+        var logitRows = new int[tokens];
+        var k = 0;
+        for (var row = 0; row < batch; row++)
+        {
+            for (var t = 0; t < lengths[row]; t++, k++)
+            {
+                ids[k] = padded[(row * seq) + t];
+                positions[k] = startPositions[row] + t;
+                cacheRows[k] = firstCacheRow + row;
+                logitRows[k] = t == lengths[row] - 1 ? row : -1;
+            }
+        }
+
+        var (cos, sin) = _rotary.Tables(keyLength);                                                        // [capacity, head_dim]
+        return decoder.Forward(ids, positions, cacheRows, logitRows, batch, cache, cos, sin, CpuDecodeThreads);   // [batch, vocab]
+    }
+
+    /// <summary>
+    /// Batch-invariant generation (default off): on a fused f32 CPU model outside autograd, <see cref="ForwardCached"/>
+    /// computes every call in managed code — prompts included, whatever the batch size — so a sequence's keys, values and
+    /// logits are the same bits whatever other rows share its calls, where its row sits, how many threads split the call,
+    /// and whether a prefix came from the prefix cache or was computed afresh. Torch's matrix products pick their blocking
+    /// by shape, which changes the summation order with the batch; this avoids them. Without a managed decoder
+    /// (<see cref="HasCpuDecoder"/> false: another device or dtype) it has no effect.
+    /// </summary>
+    public bool BatchInvariant { get; set; }
 
     /// <summary>
     /// Switches the attention blocks to one fused q/k/v projection (fewer, larger matmuls when decoding). The fused

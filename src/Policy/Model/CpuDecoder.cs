@@ -14,6 +14,14 @@ namespace AgentRl.Policy.Model;
 /// layout, keys and values written to the same cache), in a different summation order: logits agree within 1e-4.
 /// Large batches go through torch, whose matrix products win there (<see cref="CausalLanguageModel.CpuDecodeMaxBatch"/>).
 /// </summary>
+/// <remarks>
+/// Batch invariance: every number a token gets — its keys and values, its logits — is computed by the same loops in the
+/// same order whatever else is in the call. A dot product is two vector accumulators over the row, then the scalar tail,
+/// whether its row goes alone or with three others; element-wise functions run per row; threads split the rows, never a
+/// sum. So a token's results do not depend on the other rows, on where its row sits in the batch, on how many threads
+/// share the call, or on whether it came as a prompt token (<see cref="Forward"/> with several tokens of one sequence)
+/// or as a decoded one. <see cref="CausalLanguageModel.BatchInvariant"/> routes every cached forward here for that reason.
+/// </remarks>
 internal sealed unsafe class CpuDecoder
 {
     private readonly Tensor _embedding;     // [vocab, hidden]
@@ -80,12 +88,56 @@ internal sealed unsafe class CpuDecoder
     /// <returns>[batch, vocab] f32 logits (a new tensor, registered on the current dispose scope).</returns>
     public Tensor Step(long[] ids, long[] positions, KvCache cache, Tensor cos, Tensor sin, long firstCacheRow, int threads)
     {
-        var batch = ids.Length;
-        foreach (var id in ids)
+        var cacheRows = new long[ids.Length];
+        var logitRows = new int[ids.Length];
+        for (var b = 0; b < ids.Length; b++)
         {
-            if ((ulong)id >= (ulong)_vocab)
+            (cacheRows[b], logitRows[b]) = (firstCacheRow + b, b);
+        }
+
+        return Forward(ids, positions, cacheRows, logitRows, ids.Length, cache, cos, sin, threads);
+    }
+
+    /// <summary>
+    /// Tokens of one or more sequences through the stack: token <c>b</c> is <paramref name="ids"/>[b] at position
+    /// <paramref name="positions"/>[b] of cache row <paramref name="cacheRows"/>[b], whose earlier positions are cached or
+    /// come earlier in this call (tokens of one cache row in increasing positions, one after the other). Keys and values of
+    /// every token are written to the cache; logits are computed for the tokens with <paramref name="logitRows"/>[b] ≥ 0,
+    /// into that row of the result. A prompt (a prefill) is its tokens in order, with logits for the last one only.
+    /// </summary>
+    /// <param name="ids">Token ids.</param>
+    /// <param name="positions">Position of each token in its sequence.</param>
+    /// <param name="cacheRows">Cache row of each token's sequence.</param>
+    /// <param name="logitRows">Per token, the row of the result that gets its logits, or −1 for none.</param>
+    /// <param name="logitCount">Rows of the result.</param>
+    /// <param name="cache">The KV cache, with capacity for every row and position.</param>
+    /// <param name="cos">[capacity, head_dim] rotary cosine table covering every position.</param>
+    /// <param name="sin">[capacity, head_dim] rotary sine table.</param>
+    /// <param name="threads">Most threads to split the sequences over (a sequence stays on one thread).</param>
+    /// <returns>[logitCount, vocab] f32 logits (a new tensor, registered on the current dispose scope).</returns>
+    public Tensor Forward(long[] ids, long[] positions, long[] cacheRows, int[] logitRows, int logitCount, KvCache cache, Tensor cos, Tensor sin, int threads)
+    {
+        var batch = ids.Length;
+        if (positions.Length != batch || cacheRows.Length != batch || logitRows.Length != batch)
+        {
+            throw new ArgumentException("ids, positions, cacheRows and logitRows need one entry per token.");
+        }
+
+        for (var b = 0; b < batch; b++)
+        {
+            if ((ulong)ids[b] >= (ulong)_vocab)
             {
-                throw new ArgumentOutOfRangeException(nameof(ids), $"Token id {id} is outside the vocabulary of {_vocab}.");
+                throw new ArgumentOutOfRangeException(nameof(ids), $"Token id {ids[b]} is outside the vocabulary of {_vocab}.");
+            }
+
+            if ((ulong)cacheRows[b] >= (ulong)cache.RowCapacity || (ulong)positions[b] >= (ulong)Math.Min(cache.LengthCapacity, cos.size(0)))
+            {
+                throw new ArgumentOutOfRangeException(nameof(positions), $"Token {b} (cache row {cacheRows[b]}, position {positions[b]}) is outside the cache or the rotary tables.");
+            }
+
+            if (logitRows[b] >= logitCount)
+            {
+                throw new ArgumentOutOfRangeException(nameof(logitRows), $"Logit row {logitRows[b]} is outside the {logitCount} result rows.");
             }
         }
 
@@ -100,27 +152,50 @@ internal sealed unsafe class CpuDecoder
                 (nint)Data(weights.Down), (nint)Data(keys), (nint)Data(values));
         }
 
-        var logits = empty([batch, _vocab], dtype: ScalarType.Float32);   // [batch, vocab]
+        var logits = empty([logitCount, _vocab], dtype: ScalarType.Float32);   // [logitCount, vocab]
         var frame = new Frame(layers, (nint)Data(_embedding), (nint)Data(_finalNorm), (nint)Data(_head), (nint)Data(cos), (nint)Data(sin),
-            (nint)Data(logits), cache.LengthCapacity, firstCacheRow, ids, positions);
-        var blocks = Math.Min(threads, batch / MinRowsPerThread);
-        if (blocks <= 1)
+            (nint)Data(logits), cache.LengthCapacity, ids, positions, cacheRows, logitRows);
+        var blocks = Blocks(cacheRows, threads);
+        if (blocks.Count <= 2)
         {
             Rows(frame, 0, batch);
         }
         else
         {
-            // Blocks of whole groups of four rows (the matrix products' unit), the remainder in the last block.
-            var groups = (batch + 3) / 4;
-            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = blocks }, block =>
-            {
-                var first = Math.Min(batch, groups * block / blocks * 4);
-                var last = Math.Min(batch, groups * (block + 1) / blocks * 4);
-                Rows(frame, first, last - first);
-            });
+            Parallel.For(0, blocks.Count - 1, new ParallelOptions { MaxDegreeOfParallelism = blocks.Count - 1 }, block =>
+                Rows(frame, blocks[block], blocks[block + 1] - blocks[block]));
         }
 
         return logits;
+    }
+
+    /// <summary>
+    /// Block boundaries (first row of each block, then the row count) for at most <paramref name="threads"/> blocks of at
+    /// least <see cref="MinRowsPerThread"/> rows: whole groups of four rows where it can (the matrix products' unit), and
+    /// never between two tokens of one cache row, whose attention reads what the earlier one wrote.
+    /// </summary>
+    internal static List<int> Blocks(long[] cacheRows, int threads)
+    {
+        var batch = cacheRows.Length;
+        var wanted = Math.Max(1, Math.Min(threads, batch / MinRowsPerThread));
+        var bounds = new List<int> { 0 };
+        var groups = (batch + 3) / 4;
+        for (var block = 1; block < wanted; block++)
+        {
+            var cut = Math.Min(batch, groups * block / wanted * 4);
+            while (cut < batch && cut > 0 && cacheRows[cut] == cacheRows[cut - 1])
+            {
+                cut++;
+            }
+
+            if (cut > bounds[^1] && cut < batch)
+            {
+                bounds.Add(cut);
+            }
+        }
+
+        bounds.Add(batch);
+        return bounds;
     }
 
     /// <summary>Fewest rows worth a thread of their own.</summary>
@@ -128,7 +203,7 @@ internal sealed unsafe class CpuDecoder
 
     private sealed record LayerPointers(nint InputNorm, nint Qkv, nint QkvBias, nint Output, nint PostNorm, nint Gate, nint Up, nint Down, nint Keys, nint Values);
 
-    private sealed record Frame(LayerPointers[] Layers, nint Embedding, nint FinalNorm, nint Head, nint Cos, nint Sin, nint Logits, long Capacity, long FirstCacheRow, long[] Ids, long[] Positions);
+    private sealed record Frame(LayerPointers[] Layers, nint Embedding, nint FinalNorm, nint Head, nint Cos, nint Sin, nint Logits, long Capacity, long[] Ids, long[] Positions, long[] CacheRows, int[] LogitRows);
 
     /// <summary>Rows <paramref name="first"/> .. <paramref name="first"/> + <paramref name="count"/> - 1 of one step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -179,7 +254,7 @@ internal sealed unsafe class CpuDecoder
                         Rotate(row + (head * _headDim), cosTable + (position * _headDim), sinTable + (position * _headDim));
                     }
 
-                    var cacheRow = frame.FirstCacheRow + first + b;
+                    var cacheRow = frame.CacheRows[first + b];
                     for (var kv = 0; kv < _kvHeads; kv++)
                     {
                         var offset = (((cacheRow * _kvHeads) + kv) * capacity * _headDim) + (position * _headDim);
@@ -194,13 +269,63 @@ internal sealed unsafe class CpuDecoder
                 RmsNorm(h, (float*)weights.PostNorm, n, count);
                 MatMul((float*)weights.Gate, null, n, _hidden, g, _intermediate, count);
                 MatMul((float*)weights.Up, null, n, _hidden, u, _intermediate, count);
-                SwiGlu(g, u, count * _intermediate);
+                for (var b = 0; b < count; b++)
+                {
+                    SwiGlu(g + ((long)b * _intermediate), u + ((long)b * _intermediate), _intermediate);   // per row: its vector tail does not depend on the batch
+                }
 
                 MatMulAdd((float*)weights.Down, g, _intermediate, h, _hidden, count);
             }
 
-            RmsNorm(h, (float*)frame.FinalNorm, n, count);
-            MatMul((float*)frame.Head, null, n, _hidden, (float*)frame.Logits + ((long)first * _vocab), _vocab, count);
+            Head(frame, first, count, h, n);
+        }
+    }
+
+    /// <summary>Final norm and vocabulary projection of the block's tokens that want logits, straight into their result rows.</summary>
+    private void Head(Frame frame, int first, int count, float* hidden, float* normed)
+    {
+        var wanted = 0;
+        var target = -1;
+        var consecutive = true;
+        for (var b = 0; b < count; b++)
+        {
+            var row = frame.LogitRows[first + b];
+            if (row < 0)
+            {
+                continue;
+            }
+
+            new ReadOnlySpan<float>(hidden + ((long)b * _hidden), _hidden).CopyTo(new Span<float>(hidden + ((long)wanted * _hidden), _hidden));
+            consecutive &= target < 0 || row == target + wanted;
+            target = target < 0 ? row : target;
+            wanted++;
+        }
+
+        if (wanted == 0)
+        {
+            return;
+        }
+
+        RmsNorm(hidden, (float*)frame.FinalNorm, normed, wanted);
+        var logits = (float*)frame.Logits;
+        if (consecutive)
+        {
+            MatMul((float*)frame.Head, null, normed, _hidden, logits + ((long)target * _vocab), _vocab, wanted);
+            return;
+        }
+
+        var scratch = new float[(long)wanted * _vocab];
+        fixed (float* output = scratch)
+        {
+            MatMul((float*)frame.Head, null, normed, _hidden, output, _vocab, wanted);
+            var k = 0;
+            for (var b = 0; b < count; b++)
+            {
+                if (frame.LogitRows[first + b] is var row and >= 0)
+                {
+                    new ReadOnlySpan<float>(output + ((long)k++ * _vocab), _vocab).CopyTo(new Span<float>(logits + ((long)row * _vocab), _vocab));
+                }
+            }
         }
     }
 
@@ -451,35 +576,54 @@ internal sealed unsafe class CpuDecoder
         return sum;
     }
 
-    /// <summary>Dots of one weight row with four consecutive input rows (stride <paramref name="length"/>).</summary>
+    /// <summary>
+    /// Dots of one weight row with four consecutive input rows (stride <paramref name="length"/>): for each row the very
+    /// operations of <see cref="Dot"/> in the same order (two accumulators, the odd vector into the first, their sum,
+    /// the scalar tail), so a row's result does not depend on whether it went in a group of four.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dot4(float* w, float* x, int length, out float s0, out float s1, out float s2, out float s3)
     {
         var width = Vector<float>.Count;
-        var a0 = Vector<float>.Zero;
-        var a1 = Vector<float>.Zero;
-        var a2 = Vector<float>.Zero;
-        var a3 = Vector<float>.Zero;
+        var x1 = x + length;
+        var x2 = x + (2 * length);
+        var x3 = x + (3 * length);
+        Vector<float> a0 = Vector<float>.Zero, b0 = Vector<float>.Zero, a1 = Vector<float>.Zero, b1 = Vector<float>.Zero;
+        Vector<float> a2 = Vector<float>.Zero, b2 = Vector<float>.Zero, a3 = Vector<float>.Zero, b3 = Vector<float>.Zero;
         var i = 0;
+        for (; i + (2 * width) <= length; i += 2 * width)
+        {
+            var low = Vector.Load(w + i);
+            var high = Vector.Load(w + i + width);
+            a0 = Vector.FusedMultiplyAdd(low, Vector.Load(x + i), a0);
+            b0 = Vector.FusedMultiplyAdd(high, Vector.Load(x + i + width), b0);
+            a1 = Vector.FusedMultiplyAdd(low, Vector.Load(x1 + i), a1);
+            b1 = Vector.FusedMultiplyAdd(high, Vector.Load(x1 + i + width), b1);
+            a2 = Vector.FusedMultiplyAdd(low, Vector.Load(x2 + i), a2);
+            b2 = Vector.FusedMultiplyAdd(high, Vector.Load(x2 + i + width), b2);
+            a3 = Vector.FusedMultiplyAdd(low, Vector.Load(x3 + i), a3);
+            b3 = Vector.FusedMultiplyAdd(high, Vector.Load(x3 + i + width), b3);
+        }
+
         for (; i + width <= length; i += width)
         {
             var weights = Vector.Load(w + i);
             a0 = Vector.FusedMultiplyAdd(weights, Vector.Load(x + i), a0);
-            a1 = Vector.FusedMultiplyAdd(weights, Vector.Load(x + length + i), a1);
-            a2 = Vector.FusedMultiplyAdd(weights, Vector.Load(x + (2 * length) + i), a2);
-            a3 = Vector.FusedMultiplyAdd(weights, Vector.Load(x + (3 * length) + i), a3);
+            a1 = Vector.FusedMultiplyAdd(weights, Vector.Load(x1 + i), a1);
+            a2 = Vector.FusedMultiplyAdd(weights, Vector.Load(x2 + i), a2);
+            a3 = Vector.FusedMultiplyAdd(weights, Vector.Load(x3 + i), a3);
         }
 
-        s0 = Vector.Sum(a0);
-        s1 = Vector.Sum(a1);
-        s2 = Vector.Sum(a2);
-        s3 = Vector.Sum(a3);
+        s0 = Vector.Sum(a0 + b0);
+        s1 = Vector.Sum(a1 + b1);
+        s2 = Vector.Sum(a2 + b2);
+        s3 = Vector.Sum(a3 + b3);
         for (; i < length; i++)
         {
             s0 += w[i] * x[i];
-            s1 += w[i] * x[length + i];
-            s2 += w[i] * x[(2 * length) + i];
-            s3 += w[i] * x[(3 * length) + i];
+            s1 += w[i] * x1[i];
+            s2 += w[i] * x2[i];
+            s3 += w[i] * x3[i];
         }
     }
 }

@@ -1,5 +1,6 @@
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Client.Commands;
+using AgentRl.Pipeline.Metrics;
 using AgentRl.Pipeline.Rewards;
 using AgentRl.Pipeline.Rollouts;
 using AgentRl.Policy.Algorithms;
@@ -70,9 +71,6 @@ public sealed class SetReachesTrainingTests
         ["trainer.keepReferenceModel"] = ("drgrpo", [], "true"),
     };
 
-    /// <summary>Timing metrics, which differ between any two runs.</summary>
-    private static readonly string[] Timing = ["perf/tokens_per_second", "perf/update_seconds"];
-
     public static TheoryData<string> Keys() => [.. Cases.Keys];
 
     [Fact]
@@ -120,7 +118,7 @@ public sealed class SetReachesTrainingTests
 
     private static List<string> Differences(Dictionary<string, double> before, Dictionary<string, double> after) =>
         [.. before.Keys.Union(after.Keys)
-            .Where(k => !Timing.Any(t => k.StartsWith(t, StringComparison.Ordinal)))
+            .Where(k => !MetricColumns.IsWallClock(WithoutStep(k)))   // timings differ between any two runs
             .Where(k => !before.TryGetValue(k, out var a) || !after.TryGetValue(k, out var b) || Math.Abs(a - b) > 1e-12 + (1e-7 * Math.Max(Math.Abs(a), Math.Abs(b))))
             .Select(k => $"{k}: {before.GetValueOrDefault(k, double.NaN)} → {after.GetValueOrDefault(k, double.NaN)}")];
 
@@ -193,6 +191,10 @@ public sealed class SetReachesTrainingTests
 
         return observed;
     }
+
+    /// <summary>A trainer metric observed as <c>{metric}/{step}</c> back to its metric name.</summary>
+    private static string WithoutStep(string key) =>
+        key.LastIndexOf('/') is var slash and > 0 && int.TryParse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture, out _) ? key[..slash] : key;
 
     private static void Put(Dictionary<string, double> observed, IReadOnlyDictionary<string, double> metrics, string suffix = "")
     {

@@ -7,7 +7,7 @@ namespace AgentRl.Cluster.Tests.Reporting;
 public sealed class MetricsCsvWriterTests
 {
     private const string FixedHeader =
-        "step,reward_mean,accuracy,eval_accuracy,tool_calls_per_traj,entropy,tokens_per_s,policy_version,branches_per_prompt,tool_calls_per_solved";
+        "step,reward_mean,accuracy,eval_accuracy,tool_calls_per_traj,entropy,policy_version,branches_per_prompt,tool_calls_per_solved";
 
     [Fact]
     public void MetricsCsvWriter_NewFile_WritesFixedHeaderThenRowsWithEmptyCellsForMissing()
@@ -23,7 +23,7 @@ public sealed class MetricsCsvWriterTests
             [MetricColumns.ToolCallsPerSolved] = 1.25,
         });
 
-        Assert.Equal([FixedHeader, "1,0.5,,,,,,3,,1.25"], File.ReadAllLines(path));
+        Assert.Equal([FixedHeader, "1,0.5,,,,,3,,1.25"], File.ReadAllLines(path));
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed class MetricsCsvWriterTests
         }
 
         var row = File.ReadAllLines(path)[1];
-        Assert.Equal("12,0.30000000000000004,,,,NaN,1234567.875,,,", row);
+        Assert.Equal("12,0.30000000000000004,,,,NaN,,,,1234567.875", row);   // tokens_per_s: not a fixed column (timings.csv holds it in a run)
         var read = MetricsCsvWriter.Read(path).Single();
         Assert.Equal(0.1 + 0.2, read.Values["reward_mean"]);
         Assert.True(double.IsNaN(read.Values["entropy"]));
@@ -72,9 +72,9 @@ public sealed class MetricsCsvWriterTests
         Assert.Equal(
             [
                 FixedHeader + ",loss/kl,\"loss/a,b\",perf/phase_s",
-                "1,,0.25,,,,,,,,0.01,,",
-                "2,,0.5,,,,,,,,,7,3",
-                "3,,,,,,,,,,0.02,,",
+                "1,,0.25,,,,,,,0.01,,",
+                "2,,0.5,,,,,,,,7,3",
+                "3,,,,,,,,,0.02,,",
             ],
             File.ReadAllLines(path));
         Assert.Equal("loss/a,b", writer.Columns[^2]);
@@ -97,7 +97,7 @@ public sealed class MetricsCsvWriterTests
             resumed.Append(2, new Dictionary<string, double> { ["loss/kl"] = 0.25 });
         }
 
-        Assert.Equal([FixedHeader + ",loss/kl", "1,1,,,,,,,,,0.5", "2,,,,,,,,,,0.25"], File.ReadAllLines(path));
+        Assert.Equal([FixedHeader + ",loss/kl", "1,1,,,,,,,,0.5", "2,,,,,,,,,0.25"], File.ReadAllLines(path));
     }
 
     [Fact]
@@ -105,14 +105,14 @@ public sealed class MetricsCsvWriterTests
     {
         using var dir = new TempDirectory();
         var path = dir.Combine("metrics.csv");
-        File.WriteAllText(path, FixedHeader + "\n1,0.1,,,,,,,,\n2,0.2,,,,,,,,\n3,0.3,,,,,,,,\n4,0.4,,");
+        File.WriteAllText(path, FixedHeader + "\n1,0.1,,,,,,,\n2,0.2,,,,,,,\n3,0.3,,,,,,,\n4,0.4,,");
 
         using (var writer = new MetricsCsvWriter(path, resumeAfterStep: 2))
         {
             writer.Append(3, new Dictionary<string, double> { [MetricColumns.RewardMean] = 0.35 });
         }
 
-        Assert.Equal([FixedHeader, "1,0.1,,,,,,,,", "2,0.2,,,,,,,,", "3,0.35,,,,,,,,"], File.ReadAllLines(path));
+        Assert.Equal([FixedHeader, "1,0.1,,,,,,,", "2,0.2,,,,,,,", "3,0.35,,,,,,,"], File.ReadAllLines(path));
     }
 
     [Fact]
@@ -120,14 +120,14 @@ public sealed class MetricsCsvWriterTests
     {
         using var dir = new TempDirectory();
         var path = dir.Combine("metrics.csv");
-        File.WriteAllText(path, FixedHeader + "\n1,0.1,,,,,,,,\n2,0.");
+        File.WriteAllText(path, FixedHeader + "\n1,0.1,,,,,,,\n2,0.");
 
         using (var writer = new MetricsCsvWriter(path))
         {
             writer.Append(2, new Dictionary<string, double> { [MetricColumns.RewardMean] = 0.2 });
         }
 
-        Assert.Equal([FixedHeader, "1,0.1,,,,,,,,", "2,0.2,,,,,,,,"], File.ReadAllLines(path));
+        Assert.Equal([FixedHeader, "1,0.1,,,,,,,", "2,0.2,,,,,,,"], File.ReadAllLines(path));
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class MetricsCsvWriterTests
         }
 
         Assert.Equal(
-            [FixedHeader + ",eval/pass@4", "1,0.1,,,,,,,,,", "2,0.2,0.35,0.4,,1.5,,,,,0.5"],
+            [FixedHeader + ",eval/pass@4", "1,0.1,,,,,,,,", "2,0.2,0.35,0.4,,1.5,,,,0.5"],
             File.ReadAllLines(path));
     }
 
@@ -163,7 +163,7 @@ public sealed class MetricsCsvWriterTests
 
         using var read = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var reader = new StreamReader(read);
-        Assert.Equal(FixedHeader + "\n5,,,0.75,,,,,,\n", reader.ReadToEnd());
+        Assert.Equal(FixedHeader + "\n5,,,0.75,,,,,\n", reader.ReadToEnd());
     }
 
     [Fact]

@@ -41,6 +41,36 @@ public sealed class RunArtifactsTests
     }
 
     [Fact]
+    public void RunArtifactsRecordStep_WallClockMetrics_GoToTimingsCsvAndTensorBoard_NotMetricsCsv()
+    {
+        using var dir = new TempDirectory();
+        var runDirectory = dir.Combine("runs", "timed");
+        using (var artifacts = new RunArtifacts(runDirectory, new RunArtifactsOptions { HostName = "h", PlotEveryNSteps = 100 }))
+        {
+            artifacts.RecordStep(1, new Dictionary<string, double>(Metrics(1))
+            {
+                [MetricColumns.TokensPerSecond] = 1234.5,
+                ["perf/phase/Rollout_s"] = 0.75,
+                ["perf/update_seconds"] = 0.5,
+                ["perf/tokens"] = 96,
+            });
+        }
+
+        var metrics = File.ReadAllLines(Path.Combine(runDirectory, "metrics.csv"))[0].Split(',');
+        Assert.Contains("perf/tokens", metrics);   // a count: the seed determines it
+        Assert.DoesNotContain(metrics, c => c is "tokens_per_s" or "perf/phase/Rollout_s" or "perf/update_seconds");
+        var timings = MetricsCsvWriter.Read(Path.Combine(runDirectory, RunArtifacts.TimingsFileName)).Single();
+        Assert.Equal(1, timings.Step);
+        Assert.Equal(1234.5, timings.Values["tokens_per_s"]);
+        Assert.Equal(0.75, timings.Values["perf/phase/Rollout_s"]);
+        Assert.Equal(0.5, timings.Values["perf/update_seconds"]);
+        Assert.Equal(3, timings.Values.Count);
+        var tags = EventFileReader.Read(Directory.GetFiles(runDirectory, "events.out.tfevents.*").Single())[1].Values.Select(v => v.Tag).ToList();
+        Assert.Contains("perf/tokens_per_s", tags);
+        Assert.Contains("perf/phase/Rollout_s", tags);
+    }
+
+    [Fact]
     public void RunArtifactsRecordStep_EveryNSteps_RendersPlotAndDisposeRendersTheRest()
     {
         using var dir = new TempDirectory();
