@@ -16,4 +16,5 @@ public sealed record BranchSpec(
     [property: Id(6)] int Seed,
     [property: Id(7)] long MinPolicyVersion = 0,
     [property: Id(8)] Trajectory? Parent = null,
-    [property: Id(9)] int ForkPosition = 0);
+    [property: Id(9)] int ForkPosition = 0,
+    [property: Id(10)] IReadOnlyDictionary<string, string>? TaskOptions = null);

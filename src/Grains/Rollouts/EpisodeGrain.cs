@@ -21,7 +21,7 @@ public sealed class EpisodeGrain(TaskCatalog tasks) : Grain, IEpisodeGrain
         ArgumentOutOfRangeException.ThrowIfLessThan(spec.GroupSize, 1);
         var clock = Stopwatch.StartNew();
         var episodeId = this.GetPrimaryKeyString();
-        var task = tasks.Get(spec.TaskName);
+        var task = tasks.Get(spec.TaskName, spec.TaskOptions);
         var item = TaskCatalog.FromJson(spec.ItemJson);
         IReadOnlyList<Trajectory> trajectories;
         BranchingStats? stats = null;
@@ -59,6 +59,6 @@ public sealed class EpisodeGrain(TaskCatalog tasks) : Grain, IEpisodeGrain
 
     private Task<Trajectory> RunBranchAsync(EpisodeSpec spec, string episodeId, string path, int seed, Trajectory? parent, int forkPosition, CancellationToken cancellationToken) =>
         GrainFactory.GetGrain<IRolloutBranchGrain>($"{episodeId}/{path}").RunAsync(
-            new BranchSpec(episodeId, spec.PolicyId, spec.TaskName, spec.ItemJson, spec.Sampling, spec.Limits, seed, spec.MinPolicyVersion, parent, forkPosition),
+            new BranchSpec(episodeId, spec.PolicyId, spec.TaskName, spec.ItemJson, spec.Sampling, spec.Limits, seed, spec.MinPolicyVersion, parent, forkPosition, spec.TaskOptions),
             cancellationToken);
 }

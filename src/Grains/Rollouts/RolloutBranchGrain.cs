@@ -22,7 +22,7 @@ public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, T
     {
         var key = this.GetPrimaryKeyString();
         var policy = policies.Get(spec.PolicyId);
-        var task = tasks.Get(spec.TaskName);
+        var task = tasks.Get(spec.TaskName, spec.TaskOptions);
         var item = TaskCatalog.FromJson(spec.ItemJson);
         var sandbox = GrainFactory.GetGrain<IToolSandboxGrain>(key);
         var generator = GrainFactory.GetGrain<IGeneratorGrain>(spec.PolicyId);

@@ -52,4 +52,31 @@ public sealed class EpisodeClusterTests
         // Seeds differ per branch, so a group is not four copies of one sample.
         Assert.All(results, r => Assert.True(r.Trajectories.Select(t => string.Join(',', t.TokenIds)).Distinct().Count() > 1));
     }
+
+    /// <summary>
+    /// The run's task options reach the episodes: rewards use its weights and the conversation its system prompt, for plain
+    /// groups and for rollout trees (whose branch grains rebuild the task). They were once dropped on the way, so a run set
+    /// <c>taskOptions.formatWeight</c> and trained on the defaults.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RunEpisode_TaskOptions_RewardWeightsAndSystemPromptApply(bool branching)
+    {
+        await using var cluster = await AgentRlTestCluster.StartAsync(1);
+        var options = new Dictionary<string, string> { ["correctnessWeight"] = "0", ["formatWeight"] = "0", ["toolUseWeight"] = "1", ["systemPrompt"] = "Options reach episodes." };
+        var item = TaskRegistry.CreateDefault().Create("arithmetic", options).Generate(TaskSplit.Train, 1, seed: 2)[0];
+        var limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 256);
+        var tree = branching ? AgentRl.Policy.Algorithms.ResolvedAlgorithm.ForRun(new AgentRl.Abstractions.Training.RunConfig { Algorithm = "arpo", GroupSize = 4 }).Branching : null;
+
+        var result = await cluster.Client.GetGrain<IEpisodeGrain>($"options/{branching}").RunAsync(
+            new EpisodeSpec("default", "arithmetic", TaskCatalog.ToJson(item), GroupSize: 4, new SamplingSettings(Temperature: 1.0), limits, Seed: 5, Branching: tree, TaskOptions: options));
+
+        Assert.NotEmpty(result.Trajectories);
+        foreach (var t in result.Trajectories)
+        {
+            Assert.Equal(t.RewardParts["tool_use"], t.Reward, 9);
+            Assert.StartsWith("Options reach episodes.", t.Conversation[0].Content);
+        }
+    }
 }

@@ -51,7 +51,7 @@ public sealed class EvaluationPhase(RunContext run)
         var config = run.Config;
         return await Task.WhenAll(_items.Select((item, i) =>
             run.Grains.GetGrain<IEpisodeGrain>($"{config.RunId}/{label}/{i}").RunAsync(
-                new EpisodeSpec(config.PolicyId, config.Task, TaskCatalog.ToJson(item), groupSize, new SamplingSettings(temperature), config.Limits, unchecked((config.Seed * 31) + i), version),
+                new EpisodeSpec(config.PolicyId, config.Task, TaskCatalog.ToJson(item), groupSize, new SamplingSettings(temperature), config.Limits, unchecked((config.Seed * 31) + i), version, TaskOptions: config.TaskOptions),
                 stop)));
     }
 }

@@ -69,7 +69,7 @@ public sealed class RolloutPhase(RunContext run)
         var key = batch == 0 ? $"{config.RunId}/{step}" : $"{config.RunId}/{step}/g{batch}";
         return await Task.WhenAll(Enumerable.Range(0, config.PromptsPerStep).Select(i =>
             run.Grains.GetGrain<IEpisodeGrain>($"{key}/{i}").RunAsync(
-                new EpisodeSpec(config.PolicyId, config.Task, TaskCatalog.ToJson(_items[(first + i) % _items.Count]), config.GroupSize, new SamplingSettings(config.Temperature), config.Limits, unchecked((config.Seed * 100_003) + (step * 1009) + (batch * 7919) + i), version, run.Algorithm.Branching),
+                new EpisodeSpec(config.PolicyId, config.Task, TaskCatalog.ToJson(_items[(first + i) % _items.Count]), config.GroupSize, new SamplingSettings(config.Temperature), config.Limits, unchecked((config.Seed * 100_003) + (step * 1009) + (batch * 7919) + i), version, run.Algorithm.Branching, config.TaskOptions),
                 stop)));
     }
 }
