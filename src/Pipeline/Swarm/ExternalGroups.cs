@@ -4,6 +4,8 @@ using AgentRl.Abstractions.Swarm;
 using AgentRl.Abstractions.Training;
 using AgentRl.Policy.Chat;
 using AgentRl.Policy.Objectives;
+using AgentRl.Tasks;
+using AgentRl.Tasks.Rewards;
 
 namespace AgentRl.Pipeline.Swarm;
 
@@ -92,4 +94,29 @@ public static class ExternalGroups
 
         return new ExternalGroup(prepared.Source, trajectories, weights, corrected, uncorrected);
     }
+
+    /// <summary>The rescored reward before shaping, kept as a reward part of external trajectories.</summary>
+    public const string TaskRewardPart = "swarm_task_reward";
+
+    /// <summary>
+    /// The group scored by the receiver's task (the producer's rewards are informational only): each trajectory's reward
+    /// and parts are the receiver's, and <see cref="TaskRewardPart"/> keeps the score before any shaping.
+    /// </summary>
+    public static ExternalGroup Rescore(ExternalGroup group, IAgentTask task, TaskItem item)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(task);
+        return group with
+        {
+            Trajectories = [.. group.Trajectories.Select(t =>
+            {
+                var score = task.Score(item, FinishedConversation.FromMessages(t.Conversation));
+                return t with { Reward = score.Score, RewardParts = new Dictionary<string, double>(score.Parts) { [TaskRewardPart] = score.Score } };
+            })],
+        };
+    }
+
+    /// <summary>An external trajectory's task reward before shaping.</summary>
+    public static double TaskReward(Trajectory trajectory) =>
+        trajectory.RewardParts.TryGetValue(TaskRewardPart, out var reward) ? reward : trajectory.Reward;
 }

@@ -5,7 +5,6 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Tasks;
 using AgentRl.Pipeline.Rewards;
 using AgentRl.Pipeline.Swarm;
-using AgentRl.Tasks.Rewards;
 using Microsoft.Extensions.Logging;
 
 namespace AgentRl.Grains.Training.Phases;
@@ -66,8 +65,8 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         metrics["swarm/local_groups"] = local.Groups.Count + fillGroups;
         metrics["swarm/external_groups"] = external.Count;
         metrics["swarm/fill_groups"] = fillGroups;
-        metrics["swarm/external_reward_mean"] = externalTrajectories.Count == 0 ? 0 : externalTrajectories.Average(TaskReward);
-        metrics["swarm/external_informative_share"] = external.Count == 0 ? 0 : external.Count(g => SharedGroups.IsInformative(g.Trajectories.Select(TaskReward))) / (double)external.Count;
+        metrics["swarm/external_reward_mean"] = externalTrajectories.Count == 0 ? 0 : externalTrajectories.Average(ExternalGroups.TaskReward);
+        metrics["swarm/external_informative_share"] = external.Count == 0 ? 0 : external.Count(g => SharedGroups.IsInformative(g.Trajectories.Select(ExternalGroups.TaskReward))) / (double)external.Count;
         metrics["swarm/pool_size"] = poolSize;
         metrics["swarm/published_groups"] = published;
         metrics["swarm/rejected_groups"] = rejected;
@@ -83,10 +82,6 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         return new ScoredBatch(trajectories, metrics, weights.Any(w => w is not null) ? weights : null);
     }
 
-    /// <summary>The rescored reward before shaping, kept as a reward part of external trajectories.</summary>
-    public const string TaskRewardPart = "swarm_task_reward";
-
-    private static double TaskReward(Trajectory t) => t.RewardParts.TryGetValue(TaskRewardPart, out var r) ? r : t.Reward;
 
     /// <summary>Own groups to their shards (<c>swarm.share</c>: informative ones only by default). Returns how many were stored.</summary>
     private async Task<int> PublishAsync(int step, long version, IReadOnlyList<EpisodeResult> groups, CancellationToken stop)
@@ -145,15 +140,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
                 continue;
             }
 
-            var item = TaskCatalog.FromJson(items[group.Source]);
-            usable.Add(group with
-            {
-                Trajectories = [.. group.Trajectories.Select(t =>
-                {
-                    var score = run.Task.Score(item, FinishedConversation.FromMessages(t.Conversation));
-                    return t with { Reward = score.Score, RewardParts = new Dictionary<string, double>(score.Parts) { [TaskRewardPart] = score.Score } };
-                })],
-            });
+            usable.Add(ExternalGroups.Rescore(group, run.Task, TaskCatalog.FromJson(items[group.Source])));
         }
 
         return (await ShapeAsync(usable, stop), poolSize, rendered.Count - usable.Count);
