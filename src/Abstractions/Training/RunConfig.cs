@@ -178,9 +178,11 @@ public sealed record RunConfig
     [Id(39)] public SwarmSettings? Swarm { get; init; }
 
     /// <summary>Prompts the run rolls out itself per step: <see cref="SwarmSettings.Local"/> in a swarm, else <see cref="PromptsPerStep"/>.</summary>
+    [JsonIgnore]
     public int LocalPromptsPerStep => Swarm?.Local ?? PromptsPerStep;
 
     /// <summary>Groups a step trains on: I + J in a swarm, else <see cref="PromptsPerStep"/>.</summary>
+    [JsonIgnore]
     public int GroupsPerStep => Swarm?.GroupsPerStep ?? PromptsPerStep;
 
     /// <summary>The names <see cref="SftFlaws"/> accepts.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace AgentRl.Abstractions.Training;
 
@@ -43,6 +44,7 @@ public sealed record SwarmSettings
     [Id(8)] public int Shards { get; init; } = 4;
 
     /// <summary>Groups per step in all: I + J.</summary>
+    [JsonIgnore]
     public int GroupsPerStep => Local + External;
 
     public IEnumerable<string> Validate()
