@@ -1,14 +1,15 @@
+using System.Text.Json;
 using AgentRl.Abstractions.Swarm;
 
 namespace AgentRl.Pipeline.Swarm;
 
 /// <summary>What a shard holds, as grain storage keeps it.</summary>
-/// <param name="Groups">The groups, oldest first.</param>
+/// <param name="Groups">The groups as stored, in arrival order.</param>
 /// <param name="GroupSize">The completions per group of this shard (set by its first group; 0 while it never held one).</param>
 /// <param name="Accepted">Groups stored since the shard was created.</param>
 /// <param name="Duplicates">Groups refused as duplicates.</param>
 /// <param name="Evicted">Groups evicted.</param>
-public sealed record PoolShardContents(IReadOnlyList<SharedGroup> Groups, int GroupSize, long Accepted, long Duplicates, long Evicted);
+public sealed record PoolShardContents(IReadOnlyList<PooledGroup> Groups, int GroupSize, long Accepted, long Duplicates, long Evicted);
 
 /// <summary>
 /// One shard of an experience pool, Orleans-free: bounded to <see cref="PoolLimits.ShardCapacity"/> groups, evicting by
@@ -20,7 +21,8 @@ public sealed class PoolShard
 {
     private readonly PoolLimits _limits;
     private readonly SharedGroupValidator _validator;
-    private readonly List<Entry> _entries = [];
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly List<PooledGroup> _entries = [];
     private readonly HashSet<string> _hashes = new(StringComparer.Ordinal);
 
     public PoolShard(PoolLimits limits, SharedGroupValidator validator, PoolShardContents? contents = null)
@@ -30,9 +32,8 @@ public sealed class PoolShard
         {
             GroupSize = contents.GroupSize;
             (Accepted, Duplicates, Evicted) = (contents.Accepted, contents.Duplicates, contents.Evicted);
-            foreach (var group in contents.Groups)
+            foreach (var entry in contents.Groups)
             {
-                var entry = new Entry(group, SharedGroups.ContentHash(group), SharedGroups.IsInformative(group));
                 if (_hashes.Add(entry.Hash))
                 {
                     _entries.Add(entry);
@@ -51,10 +52,20 @@ public sealed class PoolShard
 
     public long Evicted { get; private set; }
 
-    public IEnumerable<SharedGroup> Groups => _entries.Select(e => e.Group);
+    /// <summary>The groups held, read back from their stored form.</summary>
+    public IEnumerable<SharedGroup> Groups => _entries.Select(Read);
 
     /// <summary>The shard as grain storage keeps it.</summary>
-    public PoolShardContents Contents() => new([.. _entries.Select(e => e.Group)], GroupSize, Accepted, Duplicates, Evicted);
+    public PoolShardContents Contents() => new([.. _entries], GroupSize, Accepted, Duplicates, Evicted);
+
+    /// <summary>A group in its stored form: the fields a draw filters on, its content hash and its JSON.</summary>
+    public static PooledGroup Store(SharedGroup group) => new(
+        group.ProducerRunId, group.Task, group.Step, group.ProducedAt, group.GroupId, SharedGroups.ContentHash(group), SharedGroups.IsInformative(group), group.Completions.Count,
+        JsonSerializer.SerializeToUtf8Bytes(group, Json));
+
+    /// <summary>A stored group read back.</summary>
+    public static SharedGroup Read(PooledGroup stored) =>
+        JsonSerializer.Deserialize<SharedGroup>(stored.Payload, Json) ?? throw new InvalidOperationException($"Pooled group {stored.GroupId} holds no group.");
 
     /// <summary>
     /// Checks every group, then stores the new ones, then evicts. A bad group throws <see cref="ArgumentException"/>
@@ -84,7 +95,7 @@ public sealed class PoolShard
         var (accepted, duplicates) = (0, 0);
         foreach (var group in groups)
         {
-            var entry = new Entry(group, SharedGroups.ContentHash(group), SharedGroups.IsInformative(group));
+            var entry = Store(group);
             if (_hashes.Add(entry.Hash))
             {
                 _entries.Add(entry);
@@ -107,12 +118,12 @@ public sealed class PoolShard
     public int Evict(DateTime now)
     {
         var before = _entries.Count;
-        var newestStep = _entries.Count == 0 ? 0 : _entries.Max(e => e.Group.Step);
-        _entries.RemoveAll(e => now - e.Group.ProducedAt > _limits.MaxAge || (_limits.MaxAgeSteps > 0 && newestStep - e.Group.Step > _limits.MaxAgeSteps));
+        var newestStep = _entries.Count == 0 ? 0 : _entries.Max(e => e.Step);
+        _entries.RemoveAll(e => now - e.ProducedAt > _limits.MaxAge || (_limits.MaxAgeSteps > 0 && newestStep - e.Step > _limits.MaxAgeSteps));
         if (_entries.Count > _limits.ShardCapacity)
         {
             // Oldest first: by production time, then step, then arrival.
-            var order = _entries.Select((e, i) => (Entry: e, Index: i)).OrderBy(p => p.Entry.Group.ProducedAt).ThenBy(p => p.Entry.Group.Step).ThenBy(p => p.Index).ToList();
+            var order = _entries.Select((e, i) => (Entry: e, Index: i)).OrderBy(p => p.Entry.ProducedAt).ThenBy(p => p.Entry.Step).ThenBy(p => p.Index).ToList();
             var drop = order.Take(_entries.Count - _limits.ShardCapacity).Select(p => p.Entry).ToHashSet();
             _entries.RemoveAll(drop.Contains);
         }
@@ -138,8 +149,7 @@ public sealed class PoolShard
         Evict(now);
         var informativeOnly = draw.Select == Abstractions.Training.SwarmSettings.Selections.InformativeUniform;
         var eligible = _entries
-            .Where(e => e.Group.ProducerRunId != draw.ReceiverRunId && e.Group.Task == draw.Task && e.Group.Step >= draw.MinStep && (!informativeOnly || e.Informative))
-            .Select(e => e.Group)
+            .Where(e => e.ProducerRunId != draw.ReceiverRunId && e.Task == draw.Task && e.Step >= draw.MinStep && (!informativeOnly || e.Informative))
             .ToList();
         if (draw.Count <= 0 || eligible.Count == 0)
         {
@@ -148,7 +158,7 @@ public sealed class PoolShard
 
         if (draw.Select == Abstractions.Training.SwarmSettings.Selections.Recent)
         {
-            return new PoolDrawResult([.. eligible.Select((g, i) => (Group: g, Index: i)).OrderByDescending(p => p.Group.Step).ThenByDescending(p => p.Group.ProducedAt).ThenByDescending(p => p.Index).Take(draw.Count).Select(p => p.Group)], eligible.Count, _entries.Count);
+            return new PoolDrawResult([.. eligible.Select((g, i) => (Group: g, Index: i)).OrderByDescending(p => p.Group.Step).ThenByDescending(p => p.Group.ProducedAt).ThenByDescending(p => p.Index).Take(draw.Count).Select(p => Read(p.Group))], eligible.Count, _entries.Count);
         }
 
         // Partial Fisher–Yates: the first k of a seeded shuffle.
@@ -160,7 +170,7 @@ public sealed class PoolShard
             (eligible[i], eligible[j]) = (eligible[j], eligible[i]);
         }
 
-        return new PoolDrawResult([.. eligible.Take(k)], eligible.Count, _entries.Count);
+        return new PoolDrawResult([.. eligible.Take(k).Select(Read)], eligible.Count, _entries.Count);
     }
 
     /// <summary>Size, capacity, groups per producer and the ages held.</summary>
@@ -170,16 +180,14 @@ public sealed class PoolShard
         Size = _entries.Count,
         Capacity = _limits.ShardCapacity,
         GroupSize = GroupSize,
-        Producers = _entries.GroupBy(e => e.Group.ProducerRunId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
-        MinStep = _entries.Count == 0 ? 0 : _entries.Min(e => e.Group.Step),
-        MaxStep = _entries.Count == 0 ? 0 : _entries.Max(e => e.Group.Step),
-        Oldest = _entries.Count == 0 ? null : _entries.Min(e => e.Group.ProducedAt),
-        Newest = _entries.Count == 0 ? null : _entries.Max(e => e.Group.ProducedAt),
+        Producers = _entries.GroupBy(e => e.ProducerRunId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+        MinStep = _entries.Count == 0 ? 0 : _entries.Min(e => e.Step),
+        MaxStep = _entries.Count == 0 ? 0 : _entries.Max(e => e.Step),
+        Oldest = _entries.Count == 0 ? null : _entries.Min(e => e.ProducedAt),
+        Newest = _entries.Count == 0 ? null : _entries.Max(e => e.ProducedAt),
         Accepted = Accepted,
         Duplicates = Duplicates,
         Evicted = Evicted,
         Silo = silo,
     };
-
-    private sealed record Entry(SharedGroup Group, string Hash, bool Informative);
 }
