@@ -54,7 +54,7 @@ public static class PoolBench
         await cluster.DeployAsync();
         var client = cluster.Client;
 
-        var items = TaskRegistry.CreateDefault().Create("arithmetic").Generate(TaskSplit.Train, Math.Min(groups, 20_000), seed: 1).Select(i => (Item: i, Json: TaskCatalog.ToJson(i))).ToList();
+        var items = TaskRegistry.CreateDefault().Create("arithmetic").Generate(TaskSplit.Train, Math.Min(groups, 10_000), seed: 1).Select(i => (Item: i, Json: TaskCatalog.ToJson(i))).ToList();
         SharedGroup Group(int i)
         {
             var (item, json) = items[i % items.Count];
