@@ -15,10 +15,12 @@ using static TorchSharp.torch;
 // agentrl-bench rl ... --tree-forks F [--fork-at 0.6]: the batch as rollout trees (batch / (1 + F) roots, F forks of each
 //   at fork-at of its length); times TrainStep with shared prefixes packed and with one row per path, interleaved run by
 //   run, and prints both medians and their ratio.
+// agentrl-bench pool     --silos 1|2 --groups 10000 --shards 8 --capacity 4096 --batch 64 --completions 8 --draws 200 --external 4
+//   (an experience pool on an in-process cluster: publish and draw latency, managed memory held; see PoolBench)
 // Prints one JSON line: tokens_per_s is the median over the timed runs after one warm-up run.
-if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile"))
+if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile" or "pool"))
 {
-    Console.Error.WriteLine("usage: agentrl-bench generate|train|rl|sft|profile [--config tiny|small|PATH/config.json] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
+    Console.Error.WriteLine("usage: agentrl-bench generate|train|rl|sft|profile|pool [--config tiny|small|PATH/config.json] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
     return 2;
 }
 
@@ -26,6 +28,11 @@ var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     options[args[i].TrimStart('-')] = args[i + 1];
+}
+
+if (args[0] == "pool")
+{
+    return await AgentRl.Bench.PoolBench.RunAsync(options);
 }
 
 int Int(string name, int fallback) => options.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;

@@ -13,6 +13,8 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     TrainCommands.Create(context),
     TrainCommands.CreateSft(context),
     CompareCommands.Create(context),
+    SwarmCommands.Create(context),
+    SwarmCommands.CreatePool(context),
     RunsCommands.Create(context),
     EvalCommands.Create(context),
     ToolCommands.Create(context),

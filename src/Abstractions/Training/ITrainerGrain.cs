@@ -1,4 +1,5 @@
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Swarm;
 
 namespace AgentRl.Abstractions.Training;
 
@@ -28,6 +29,17 @@ public interface ITrainerGrain : IGrainWithStringKey
     /// does not use KL in the reward.
     /// </summary>
     Task<RewardKlPenalty> RewardKlAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default);
+
+    /// <summary>The fingerprint of the policy's tokenizer (what a shared group names as its producer's tokenizer).</summary>
+    Task<string> GetTokenizerIdAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A swarm step's external groups in this policy's terms: each shared group re-rendered with this policy's chat template
+    /// and tokenizer (the prompt is the receiver task's own), its logprobs under the current weights as old logprobs, and
+    /// truncated importance weights where <see cref="ExternalRenderSpec.Correction"/> asks for them and the producer's
+    /// behaviour logprobs belong to these tokens. A group that cannot be rendered comes back with its problem.
+    /// </summary>
+    Task<IReadOnlyList<ExternalGroup>> RenderExternalAsync(ExternalRenderSpec spec, IReadOnlyList<SharedGroup> groups, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The Update phase: one RL update (PPO epochs × mini-batches) on the batch the Advantage phase built. The new weights

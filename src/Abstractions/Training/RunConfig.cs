@@ -171,6 +171,20 @@ public sealed record RunConfig
     /// <summary>Linear warm-up steps of the flaw phase (<see cref="SftFlawPhaseDemonstrations"/>), before its cosine decay. Default 10.</summary>
     [Id(38)] public int SftFlawPhaseWarmupSteps { get; init; } = 10;
 
+    /// <summary>
+    /// Swarm training through a shared experience pool (<c>agentrl swarm</c>; see <see cref="SwarmSettings"/>): I own plus
+    /// J external groups per step, which replace <see cref="PromptsPerStep"/>. Default none (no pool).
+    /// </summary>
+    [Id(39)] public SwarmSettings? Swarm { get; init; }
+
+    /// <summary>Prompts the run rolls out itself per step: <see cref="SwarmSettings.Local"/> in a swarm, else <see cref="PromptsPerStep"/>.</summary>
+    [JsonIgnore]
+    public int LocalPromptsPerStep => Swarm?.Local ?? PromptsPerStep;
+
+    /// <summary>Groups a step trains on: I + J in a swarm, else <see cref="PromptsPerStep"/>.</summary>
+    [JsonIgnore]
+    public int GroupsPerStep => Swarm?.GroupsPerStep ?? PromptsPerStep;
+
     /// <summary>The names <see cref="SftFlaws"/> accepts.</summary>
     public static readonly IReadOnlyList<string> KnownSftFlaws = ["wrong-tool-argument", "wrong-final-answer", "missing-answer-tag", "skip-tool"];
 
@@ -235,6 +249,10 @@ public sealed record RunConfig
         }
         if (EvalEvery < 1) yield return "evalEvery must be ≥ 1";
         if (EvalSize < 0 || PassK < 0) yield return "evalSize and passK must be ≥ 0";
+        foreach (var problem in Swarm?.Validate() ?? [])
+        {
+            yield return problem;
+        }
         if (CheckpointStore is not (CheckpointStoreSpec.Local or CheckpointStoreSpec.AzureBlob) && !CheckpointStore.StartsWith("azure-blob://", StringComparison.Ordinal)) yield return "checkpointStore must be local, azure-blob or azure-blob://container/prefix";
         if (Limits.ContextBudget < 16 || Limits.MaxNewTokensPerTurn < 1 || Limits.MaxTurns < 1) yield return "limits: contextBudget ≥ 16, maxNewTokensPerTurn ≥ 1, maxTurns ≥ 1";
         if (Limits.MaxToolCalls < 0) yield return $"limits.maxToolCalls = {Limits.MaxToolCalls} is outside the allowed range [0, ∞)";

@@ -13,7 +13,7 @@ namespace AgentRl.Client.Commands;
 public static class TrainCommands
 {
     /// <summary>Run configurations as JSON: camelCase, and numbers must be numbers (<c>{"steps": "3"}</c> is refused).</summary>
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict };
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict };
 
     /// <summary>Fields whose value is a map of option names to values, merged key by key and checked where they are resolved.</summary>
     private static readonly string[] MapFields = ["taskOptions", "objective", "trainer"];
@@ -171,7 +171,8 @@ public static class TrainCommands
         return JsonSerializer.Serialize(config with { Objective = new(resolved.DescribeObjective()), Trainer = new(resolved.DescribeTrainer()), Branching = resolved.Branching ?? config.Branching }, Json);
     }
 
-    private static void Merge(JsonObject target, JsonObject source, string where)
+    /// <summary>Merges a configuration fragment into a configuration node (unknown fields are refused, naming <paramref name="where"/>).</summary>
+    internal static void Merge(JsonObject target, JsonObject source, string where)
     {
         foreach (var (key, value) in source)
         {

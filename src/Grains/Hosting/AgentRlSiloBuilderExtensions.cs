@@ -3,6 +3,7 @@ using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
+using AgentRl.Pipeline.Swarm;
 using AgentRl.Policy.Checkpoints;
 using AgentRl.Tools.Catalog;
 using AgentRl.Tools.Parsing;
@@ -53,6 +54,9 @@ public static class AgentRlSiloBuilderExtensions
         // AgentRl:Checkpoints: the silo's default Azure connection for runs that select the azure-blob store without one.
         builder.Services.AddOptions<CheckpointStoreOptions>().Configure<IServiceProvider>((o, sp) =>
             sp.GetService<IConfiguration>()?.GetSection(CheckpointStoreOptions.SectionName).Bind(o));
+        // AgentRl:Pool: the bounds of every experience pool shard this silo hosts.
+        builder.Services.AddOptions<PoolLimits>().Configure<IServiceProvider>((o, sp) =>
+            sp.GetService<IConfiguration>()?.GetSection(PoolLimits.SectionName).Bind(o));
         builder.Services.AddSingleton<PolicyHost>();
         builder.Services.AddSingleton<TaskCatalog>();
         builder.Services.AddSingleton(sp =>

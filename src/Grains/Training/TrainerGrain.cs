@@ -1,16 +1,19 @@
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Swarm;
 using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
+using AgentRl.Pipeline.Swarm;
 using AgentRl.Pipeline.WarmStart;
 using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Checkpoints;
 using AgentRl.Policy.HuggingFace;
 using AgentRl.Policy.Tokenization;
 using AgentRl.Policy.Training;
+using AgentRl.Tools.Catalog;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +30,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     private const int CheckpointsKept = 3;
     private PolicyTrainer? _trainer;
     private ITokenizer? _tokenizer;
+    private string? _tokenizerId;
     private string? _sourceDirectory;
     private ICheckpointStore? _store;
     private string _checkpointRoot = "";
@@ -38,6 +42,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         var policyId = this.GetPrimaryKeyString();
         var (model, tokenizer) = policies.CreateModel(policyId);
         _tokenizer = tokenizer;
+        _tokenizerId = null;
         _sourceDirectory = policies.Options.For(policyId).ModelDir;
         var resolved = ResolvedAlgorithm.Resolve(
             spec.Algorithm,
@@ -85,10 +90,45 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         return new RewardKlPenalty(result.Penalties, result.CurrentKl, result.Coef);
     }
 
+    public Task<string> GetTokenizerIdAsync(CancellationToken cancellationToken = default) => Task.FromResult(TokenizerId);
+
+    public async Task<IReadOnlyList<ExternalGroup>> RenderExternalAsync(ExternalRenderSpec spec, IReadOnlyList<SharedGroup> groups, CancellationToken cancellationToken = default)
+    {
+        var trainer = Trainer;
+        var template = policies.Template(this.GetPrimaryKeyString());
+        var task = tasks.Get(spec.Task, spec.TaskOptions);
+        var prepared = groups.Select(group =>
+        {
+            try
+            {
+                var item = TaskCatalog.FromJson(group.ItemJson);
+                var context = task.GetToolContext(item);
+                using var session = tools.Catalog.OpenSession(context.AllowedTools, new ToolSessionContext { KnowledgeBase = context.Documents });
+                return ExternalGroups.Prepare(group, template, task.SystemPrompt, session.Tools, item.Prompt, TokenizerId, spec.ContextBudget);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+            {
+                return new PreparedGroup($"{group.ProducerRunId}/{group.GroupId}", [], [], e.Message);
+            }
+        }).ToList();
+
+        var examples = prepared.SelectMany(p => p.Trajectories).Select(t => TrainingExample.FromTrajectory(t, 0)).ToList();
+        var logprobs = examples.Count == 0 ? [] : await TorchRuntime.RunAsync(() => trainer.TokenLogProbs(examples), cancellationToken);
+        var result = new List<ExternalGroup>(prepared.Count);
+        var offset = 0;
+        foreach (var group in prepared)
+        {
+            result.Add(ExternalGroups.Complete(group, logprobs[offset..(offset + group.Trajectories.Count)], spec.Correction, spec.IsClip));
+            offset += group.Trajectories.Count;
+        }
+
+        return result;
+    }
+
     public async Task<TrainResult> UpdateAsync(TrainBatch batch, CancellationToken cancellationToken = default)
     {
         var trainer = Trainer;
-        var examples = TrajectoryExamples.Examples(batch.Trajectories, new TrajectoryAdvantages(batch.Advantages, batch.TokenAdvantages));
+        var examples = TrajectoryExamples.Examples(batch.Trajectories, new TrajectoryAdvantages(batch.Advantages, batch.TokenAdvantages), batch.TokenWeights);
         var step = await TorchRuntime.RunAsync(() => trainer.TrainStep(examples), cancellationToken);
         return new TrainResult(trainer.PolicyVersion, step.ToDictionary(), null);
     }
@@ -180,6 +220,8 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         await _store.DeleteOldVersionsAsync(CheckpointsKept, cancellationToken);
         return location;
     }
+
+    private string TokenizerId => _tokenizerId ??= TokenizerFingerprint.Describe(_tokenizer ?? throw new TrainerNotInitializedException($"Trainer {this.GetPrimaryKeyString()} is not initialized; call InitializeAsync first."));
 
     private PolicyTrainer Trainer => _trainer ?? throw new TrainerNotInitializedException($"Trainer {this.GetPrimaryKeyString()} is not initialized (a new activation, e.g. after its silo was lost); call InitializeAsync first.");
 

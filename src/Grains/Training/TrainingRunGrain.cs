@@ -184,6 +184,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         await File.WriteAllTextAsync(Path.Combine(runDir, "config.json"), System.Text.Json.JsonSerializer.Serialize(config, RunJson.Options), stop);
         var run = new RunContext(config, ResolvedAlgorithm.ForRun(config), _tasks.Get(config.Task, config.TaskOptions), GrainFactory.GetGrain<ITrainerGrain>(config.PolicyId), GrainFactory, runDir);
         var (rollout, reward, advantage, update, publish, evaluation, checkpoints) = (new RolloutPhase(run), new RewardPhase(run), new AdvantagePhase(run), new UpdatePhase(run), new PublishWeightsPhase(run), new EvaluationPhase(run), new CheckpointPhase(run, epoch, _saved.State.StartId));
+        var pool = config.Swarm is null ? null : new PoolPhase(run, rollout, reward, _logger);
         long version;
         using (config.AllowCpuTraining ? PlacementRequestContext.AllowCpuTrainer() : null)
         {
@@ -201,6 +202,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             var clock = new PhaseClock(config.RunId, step, phase => _progress.Set(phase: phase), _logger);
             var groups = await clock.RunAsync("Rollout", () => rollout.CollectAsync(step, version, stop));
             var scored = await clock.RunAsync("Reward", () => reward.ScoreAsync(groups, stop));
+            scored = pool is null ? scored : await clock.RunAsync("Pool", () => pool.MixAsync(step, version, groups, scored, stop));
             var (batch, advantages) = clock.Run("Advantage", () => advantage.Build(scored));
             var updated = await clock.RunAsync("Update", () => update.RunAsync(batch, stop));
             var location = await clock.RunAsync("PublishWeights", () => publish.RunAsync(updated is not null, stop));

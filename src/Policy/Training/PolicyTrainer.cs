@@ -289,6 +289,44 @@ public sealed class PolicyTrainer : IDisposable
     }
 
     /// <summary>
+    /// logπ(token t | tokens &lt; t) under the current weights for every mask-1 token of each sequence (0 elsewhere and at
+    /// position 0), in the layout of <see cref="TrainingExample.OldLogProbs"/>: what a swarm receiver uses as the old
+    /// logprobs of an external completion (SAPO: the current policy, detached). No gradient; micro-batches within the
+    /// token budget.
+    /// </summary>
+    public float[][] TokenLogProbs(IReadOnlyList<TrainingExample> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        foreach (var example in batch)
+        {
+            example.Validate();
+        }
+        var result = new float[batch.Count][];
+        var sequences = batch.Select(e => new TrainingSequence(e.TokenIds, ToFloats(e.LossMask))).ToArray();
+        using var noGrad = no_grad();
+        foreach (var indices in TokenBudgetBatcher.Pack(sequences.Select(q => q.TokenIds.Count).ToArray(), Options.TokenBudget))
+        {
+            using var scope = NewDisposeScope();
+            using var micro = MicroBatch.Create(sequences, indices, Model.Device);
+            var columns = (int)micro.Columns;
+            var logProbs = PolicyForward.Score(Model, micro, withEntropy: false).LogProbs;          // [rows, cols]
+            using var host = logProbs.to_type(ScalarType.Float32).cpu();                           // [rows, cols]
+            var values = host.data<float>().ToArray();
+            for (var r = 0; r < indices.Length; r++)
+            {
+                var example = batch[indices[r]];
+                var row = new float[example.TokenIds.Length];
+                for (var t = 1; t < row.Length; t++)
+                {
+                    row[t] = example.LossMask[t] != 0 ? values[(r * columns) + t - 1] : 0f;
+                }
+                result[indices[r]] = row;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
     /// The micro-batches of a mini-batch within the token budget: plain rows, or — when some examples continue others of
     /// the mini-batch and <see cref="TrainerOptions.DeduplicatePrefixes"/> is on — whole families packed one per row
     /// (the budget counts packed tokens), their examples listed family by family.

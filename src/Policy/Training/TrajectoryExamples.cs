@@ -58,8 +58,11 @@ public static class TrajectoryExamples
         return new TrajectoryAdvantages(advantages, perToken);
     }
 
-    /// <summary>One example per trajectory with its advantage (per-token ones where set).</summary>
-    public static IReadOnlyList<TrainingExample> Examples(IReadOnlyList<Trajectory> trajectories, TrajectoryAdvantages advantages)
+    /// <summary>
+    /// One example per trajectory with its advantage (per-token ones where set) and, where <paramref name="tokenWeights"/>
+    /// gives them, per-token weights of its policy loss.
+    /// </summary>
+    public static IReadOnlyList<TrainingExample> Examples(IReadOnlyList<Trajectory> trajectories, TrajectoryAdvantages advantages, IReadOnlyList<float[]?>? tokenWeights = null)
     {
         ArgumentNullException.ThrowIfNull(trajectories);
         ArgumentNullException.ThrowIfNull(advantages);
@@ -67,7 +70,11 @@ public static class TrajectoryExamples
         {
             throw new ArgumentException($"{trajectories.Count} trajectories need as many advantages (got {advantages.PerTrajectory.Length}).", nameof(advantages));
         }
-        return [.. trajectories.Select((t, i) => TrainingExample.FromTrajectory(t, advantages.PerTrajectory[i]) with { TokenAdvantages = advantages.PerToken[i] })];
+        if (tokenWeights is not null && tokenWeights.Count != trajectories.Count)
+        {
+            throw new ArgumentException($"{trajectories.Count} trajectories need as many token weight rows (got {tokenWeights.Count}).", nameof(tokenWeights));
+        }
+        return [.. trajectories.Select((t, i) => TrainingExample.FromTrajectory(t, advantages.PerTrajectory[i]) with { TokenAdvantages = advantages.PerToken[i], TokenWeights = tokenWeights?[i] })];
     }
 
     /// <summary><see cref="Advantages"/> then <see cref="Examples"/>.</summary>

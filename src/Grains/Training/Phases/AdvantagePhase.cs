@@ -36,6 +36,6 @@ public sealed class AdvantagePhase(RunContext run)
         {
             metrics["train/advantage_group_std"] = spreads.Average();
         }
-        return (new TrainBatch(scored.Trajectories, advantages.PerTrajectory, advantages.PerToken), metrics);
+        return (new TrainBatch(scored.Trajectories, advantages.PerTrajectory, advantages.PerToken, scored.TokenWeights), metrics);
     }
 }

@@ -4,7 +4,10 @@ using AgentRl.Pipeline.Rewards;
 namespace AgentRl.Grains.Training.Phases;
 
 /// <summary>The trajectories to train on, their rewards shaped, and the Reward phase's metrics.</summary>
-public sealed record ScoredBatch(IReadOnlyList<Trajectory> Trajectories, Dictionary<string, double> Metrics);
+/// <param name="Trajectories">The trajectories, grouped by <see cref="Trajectory.GroupId"/>.</param>
+/// <param name="Metrics">What the phases that built the batch measured.</param>
+/// <param name="TokenWeights">Per trajectory, per-token weights of its policy loss (a swarm's truncated importance weights), or null.</param>
+public sealed record ScoredBatch(IReadOnlyList<Trajectory> Trajectories, Dictionary<string, double> Metrics, IReadOnlyList<float[]?>? TokenWeights = null);
 
 /// <summary>
 /// The Reward phase: each trajectory's task reward (scored by its episode) shaped as the objective says — DAPO's

@@ -1,0 +1,70 @@
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Swarm;
+using AgentRl.Abstractions.Training;
+using AgentRl.Cluster.Tests.Infrastructure;
+using AgentRl.Grains.Reporting;
+
+namespace AgentRl.Cluster.Tests.Swarm;
+
+/// <summary>
+/// Swarm members on a two-silo cluster: each its own run grain, trainer and policy id, one pool. They train on each
+/// other's groups, and a member that fails does not stop the others.
+/// </summary>
+public sealed class SwarmTrainingTests : IDisposable
+{
+    private readonly string _runDir = Path.Combine(Path.GetTempPath(), "agentrl-swarm-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task TwoMembersOnTwoSilos_TrainWithExternalGroups_AndAFailingMemberDoesNotStopThem()
+    {
+        await using var cluster = await AgentRlTestCluster.StartAsync(2, (_, o) =>
+        {
+            o.Roles = "rollout,tools,trainer";
+            o.AllowCpuTrainer = true;
+        });
+        var swarm = new SwarmSettings { Pool = "test-swarm", Local = 2, External = 2, Share = "all", Select = "uniform", MaxAgeSteps = 4 };
+        RunConfig Member(string id, string policy) => new()
+        {
+            RunId = id,
+            PolicyId = policy,
+            Steps = 3,
+            GroupSize = 2,
+            SftDemonstrations = 0,
+            EvalSize = 2,
+            EvalEvery = 100,
+            PassK = 0,
+            RunDir = _runDir,
+            Seed = id.Length,
+            Swarm = swarm,
+            Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
+        };
+        var members = new[] { Member("m0", "m0"), Member("m1", "m1"), Member("broken", "dir:" + Path.Combine(_runDir, "no-such-model")) };
+
+        await Task.WhenAll(members.Select(m => cluster.Client.GetGrain<ITrainingRunGrain>(m.RunId).StartAsync(m)));
+        var statuses = await Task.WhenAll(members.Select(m => RunWaits.UntilAsync(cluster.Client.GetGrain<ITrainingRunGrain>(m.RunId), s => s.IsFinished)));
+
+        Assert.Equal(RunState.Failed, statuses[2].State);
+        foreach (var (member, status) in members.Zip(statuses).Take(2))
+        {
+            Assert.True(status.State == RunState.Completed, $"{member.RunId}: {status.State} {status.Error}");
+            var rows = MetricsCsvWriter.Read(Path.Combine(_runDir, member.RunId, "metrics.csv")).Where(r => r.Step > 0).ToList();
+            Assert.Equal(3, rows.Count);
+            Assert.All(rows, r => Assert.Equal(4, r.Values["swarm/local_groups"] + r.Values["swarm/external_groups"]));
+            Assert.Contains(rows, r => r.Values["swarm/external_groups"] > 0);
+            Assert.All(rows, r => Assert.True(r.Values["swarm/published_groups"] >= 0 && r.Values.ContainsKey("swarm/draw_ms") && r.Values.ContainsKey("swarm/uncorrected_tokens")));
+            Assert.All(rows, r => Assert.Equal(8, r.Values["train/examples"]));   // (I + J) groups × 2 rollouts
+        }
+
+        var status0 = await Task.WhenAll(Enumerable.Range(0, swarm.Shards).Select(s => cluster.Client.GetGrain<IExperiencePoolGrain>(PoolShards.Key(swarm.Pool, s)).GetStatusAsync()));
+        var producers = status0.SelectMany(s => s.Producers.Keys).ToHashSet();
+        Assert.Equal(["m0", "m1"], producers.Order());
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_runDir))
+        {
+            Directory.Delete(_runDir, recursive: true);
+        }
+    }
+}
