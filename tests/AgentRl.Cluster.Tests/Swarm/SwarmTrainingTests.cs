@@ -34,7 +34,7 @@ public sealed class SwarmTrainingTests : IDisposable
             EvalEvery = 100,
             PassK = 0,
             RunDir = _runDir,
-            Seed = id.Length,
+            Seed = id[^1],   // distinct per member: equal seeds make equal groups, which the pool stores once
             Swarm = swarm,
             Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
         };
