@@ -59,11 +59,13 @@ public static class RunDiff
             yield break;
         }
 
-        var (linesA, linesB) = (File.ReadAllLines(a), File.ReadAllLines(b));
-        if (File.ReadAllBytes(a).AsSpan().SequenceEqual(File.ReadAllBytes(b)))
+        var (bytesA, bytesB) = (File.ReadAllBytes(a), File.ReadAllBytes(b));
+        if (bytesA.AsSpan().SequenceEqual(bytesB))
         {
             yield break;
         }
+
+        var (linesA, linesB) = (Lines(bytesA), Lines(bytesB));
 
         if (linesA.Length == 0 || linesB.Length == 0 || linesA[0] != linesB[0])
         {
@@ -122,6 +124,8 @@ public static class RunDiff
             yield return new(file, $"sha256 {hashA[..16]}… vs {hashB[..16]}…");
         }
     }
+
+    private static string[] Lines(byte[] utf8) => System.Text.Encoding.UTF8.GetString(utf8).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray();
 
     private static RunDifference? Missing(string a, string b, string file) =>
         (File.Exists(a), File.Exists(b)) switch

@@ -94,19 +94,10 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
         }
 
         cache.EnsureCapacity(firstCacheRow + batch, maxStart + seq);
-        if (_cpuDecoder is { } decoder && !is_grad_enabled())
+        if (_cpuDecoder is { } decoder && !is_grad_enabled() && (BatchInvariant || (seq == 1 && batch <= CpuDecodeMaxBatch)))
         {
-            if (seq == 1 && batch <= CpuDecodeMaxBatch && !BatchInvariant)
-            {
-                // One new token per row on an f32 CPU model: the managed step, on the same cache and tables.
-                var (tableCos, tableSin) = _rotary.Tables(maxStart + 1);                                   // [capacity, head_dim]
-                return decoder.Step(inputIds.data<long>().ToArray(), [.. startPositions], cache, tableCos, tableSin, firstCacheRow, CpuDecodeThreads);   // [batch, vocab]
-            }
-
-            if (BatchInvariant)
-            {
-                return ManagedForward(decoder, inputIds, cache, startPositions, lengths, firstCacheRow, keyLength);   // [batch, vocab]
-            }
+            // On an f32 CPU model: small decoding steps (one token per row), or every call when batch-invariant, in managed code.
+            return ManagedForward(decoder, inputIds, cache, startPositions, lengths, firstCacheRow, keyLength);   // [batch, vocab]
         }
 
         var uniform = true;

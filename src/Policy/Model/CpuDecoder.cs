@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace AgentRl.Policy.Model;
 
 /// <summary>
-/// One decoding step (one new token per row) of an f32 CPU model computed in managed code, straight on the memory of
+/// Forward passes of an f32 CPU model (decoding steps, and prompts token by token) computed in managed code, straight on the memory of
 /// the model's parameters, rotary tables and KV cache. Decoding a small batch through torch is a few hundred tiny ops
 /// per token, each paying a native call and a tensor object; here a step is a handful of loops, so small batches run
 /// several times faster. The arithmetic is that of the torch forward (same weights, same rotary tables, same cache
@@ -72,31 +72,6 @@ internal sealed unsafe class CpuDecoder
 
     internal static bool Usable(Tensor tensor) =>
         tensor.device_type == DeviceType.CPU && tensor.dtype == ScalarType.Float32 && tensor.is_contiguous();
-
-    /// <summary>
-    /// Logits of the next token of each row. Row <c>b</c> holds token <paramref name="ids"/>[b] at position
-    /// <paramref name="positions"/>[b] in cache row <c>firstCacheRow + b</c>; its key and value are written there.
-    /// Rows are independent, so with <paramref name="threads"/> &gt; 1 and enough rows, blocks of rows run in parallel.
-    /// </summary>
-    /// <param name="ids">One token id per row.</param>
-    /// <param name="positions">Per row, the number of tokens already cached (the new token's position).</param>
-    /// <param name="cache">The KV cache, with capacity for every row and position.</param>
-    /// <param name="cos">[capacity, head_dim] rotary cosine table covering every position.</param>
-    /// <param name="sin">[capacity, head_dim] rotary sine table.</param>
-    /// <param name="firstCacheRow">Cache row of the first batch row.</param>
-    /// <param name="threads">Most threads to split the rows over.</param>
-    /// <returns>[batch, vocab] f32 logits (a new tensor, registered on the current dispose scope).</returns>
-    public Tensor Step(long[] ids, long[] positions, KvCache cache, Tensor cos, Tensor sin, long firstCacheRow, int threads)
-    {
-        var cacheRows = new long[ids.Length];
-        var logitRows = new int[ids.Length];
-        for (var b = 0; b < ids.Length; b++)
-        {
-            (cacheRows[b], logitRows[b]) = (firstCacheRow + b, b);
-        }
-
-        return Forward(ids, positions, cacheRows, logitRows, ids.Length, cache, cos, sin, threads);
-    }
 
     /// <summary>
     /// Tokens of one or more sequences through the stack: token <c>b</c> is <paramref name="ids"/>[b] at position

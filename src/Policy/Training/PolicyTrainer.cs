@@ -301,29 +301,11 @@ public sealed class PolicyTrainer : IDisposable
         {
             example.Validate();
         }
-        var result = new float[batch.Count][];
-        var sequences = batch.Select(e => new TrainingSequence(e.TokenIds, ToFloats(e.LossMask))).ToArray();
-        using var noGrad = no_grad();
-        foreach (var indices in TokenBudgetBatcher.Pack(sequences.Select(q => q.TokenIds.Count).ToArray(), Options.TokenBudget))
-        {
-            using var scope = NewDisposeScope();
-            using var micro = MicroBatch.Create(sequences, indices, Model.Device);
-            var columns = (int)micro.Columns;
-            var logProbs = PolicyForward.Score(Model, micro, withEntropy: false).LogProbs;          // [rows, cols]
-            using var host = logProbs.to_type(ScalarType.Float32).cpu();                           // [rows, cols]
-            var values = host.data<float>().ToArray();
-            for (var r = 0; r < indices.Length; r++)
-            {
-                var example = batch[indices[r]];
-                var row = new float[example.TokenIds.Length];
-                for (var t = 1; t < row.Length; t++)
-                {
-                    row[t] = example.LossMask[t] != 0 ? values[(r * columns) + t - 1] : 0f;
-                }
-                result[indices[r]] = row;
-            }
-        }
-        return result;
+
+        var scores = PolicyForward.ScoreToArrays(Model, [.. batch.Select(e => new TrainingSequence(e.TokenIds))], Options.TokenBudget);
+        return [.. batch.Select((example, i) => Enumerable.Range(0, example.TokenIds.Length)
+            .Select(t => t > 0 && example.LossMask[t] != 0 ? scores[i].LogProbs[t - 1] : 0f)   // LogProbs[t - 1] scores token t
+            .ToArray())];
     }
 
     /// <summary>
