@@ -2,7 +2,8 @@ using System.CommandLine;
 using AgentRl.Client.Commands;
 
 // agentrl: drive AgentRl from the command line. With no --cluster the commands run on an embedded silo.
-var context = new CliContext();
+using var signals = CliSignals.Register(Console.Error);
+var context = new CliContext { Signals = signals };
 var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM agents on Orleans.")
 {
     context.Cluster,
@@ -21,7 +22,8 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     TaskCommands.Create(),
 };
 
-// Usage errors (unknown options, bad values) exit with 2, as the commands' own argument checks do.
+// Usage errors (unknown options, bad values) exit with 2, as the commands' own argument checks do. Ctrl-C and SIGTERM
+// are CliSignals' (the parser's own handling would give a command two seconds and then end it mid-write).
 var parsed = root.Parse(args);
-var exitCode = await parsed.InvokeAsync();
-return parsed.Errors.Count > 0 ? 2 : exitCode;
+var exitCode = await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, signals.Token);
+return parsed.Errors.Count > 0 ? 2 : signals.Interrupted && exitCode == 0 ? CliSignals.InterruptedExitCode : exitCode;

@@ -1,5 +1,6 @@
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Swarm;
+using Orleans.Concurrency;
 
 namespace AgentRl.Abstractions.Training;
 
@@ -22,6 +23,13 @@ public interface ITrainerGrain : IGrainWithStringKey
     /// </summary>
     [ResponseTimeout("1.00:00:00")]
     Task<TrainResult> SftAsync(SftSpec spec, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The warm start in flight (or the last one): its status and the SFT batches after batch <paramref name="afterBatch"/>.
+    /// It interleaves with <see cref="SftAsync"/>, which holds the grain for the whole warm start: it only reads a snapshot.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<WarmStartReport> GetWarmStartProgressAsync(int afterBatch, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The Reward phase's KL in the reward (<c>objective.useKlInReward</c>): β·Σ_t kl_t(old, ref) of each trajectory under the

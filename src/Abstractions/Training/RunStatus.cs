@@ -37,6 +37,12 @@ public sealed record RunStatus
     /// <summary>Counts the changes of status within <see cref="Epoch"/>: a status with a lower (Epoch, Sequence) is older.</summary>
     [Id(19)] public long Sequence { get; init; }
 
+    /// <summary>The warm start in flight (demonstrations built, SFT batches, loss, time left), while the run is in its warm start.</summary>
+    [Id(20)] public WarmStartStatus? WarmStart { get; init; }
+
+    /// <summary>The step whose metrics <see cref="Metrics"/> holds (0 before the first step ends).</summary>
+    [Id(21)] public int MetricsStep { get; init; }
+
     /// <summary>Whether this status is newer than <paramref name="other"/> (or as new: a poll of the same state).</summary>
     public bool IsNotOlderThan(RunStatus? other) =>
         other is null || Epoch > other.Epoch || (Epoch == other.Epoch && Sequence >= other.Sequence);

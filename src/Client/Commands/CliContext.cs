@@ -10,6 +10,9 @@ public sealed class CliContext
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
+    /// <summary>Ctrl-C and SIGTERM: commands pass on its token and say what a stop keeps.</summary>
+    public CliSignals Signals { get; init; } = CliSignals.None;
+
     public Option<string?> Cluster { get; } = new("--cluster")
     {
         Description = "redis://host:port, localhost[:gatewayPort], or embedded (default: a silo in this process). Also AGENTRL_CLUSTER.",

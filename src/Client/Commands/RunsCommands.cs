@@ -77,18 +77,10 @@ public static class RunsCommands
             var live = await LiveStatusAsync(connection.Client, parse.GetValue(run)!, ct);
             if (live is not null && parse.GetValue(follow) && !live.IsFinished)
             {
+                // The display `agentrl train` shows; Ctrl-C stops following, not the run.
+                context.Signals.Stopping = () => $"stopped following {live.RunId}; the run goes on (agentrl runs stop {live.RunId} stops it)";
                 await using var follower = new RunProgressFollower(connection.Client, live.RunId);
-                var lastLine = "";
-                while (!live.IsFinished)
-                {
-                    live = await follower.NextAsync(TrainCommands.FollowPollAfter, ct);
-                    var line = TrainCommands.Describe(live);
-                    if (line != lastLine)
-                    {
-                        output.WriteLine($"{live.RunId}: {line}");
-                        lastLine = line;
-                    }
-                }
+                live = await RunProgressView.FollowAsync(output, () => follower.NextAsync(TrainCommands.FollowPollAfter, ct));
             }
 
             if (live is not null)

@@ -6,6 +6,7 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Client.Connection;
 using AgentRl.Grains.Training;
 using AgentRl.Policy.Algorithms;
+using Spectre.Console;
 
 namespace AgentRl.Client.Commands;
 
@@ -82,7 +83,7 @@ public static class TrainCommands
                 return 0;
             }
 
-            return await context.RunAsync(parse, (connection, output) => FollowAsync(connection.Client, config, output, ct), ct);
+            return await context.RunAsync(parse, (connection, output) => FollowAsync(connection.Client, config, output, context.Signals, ct), ct);
         });
         return command;
     }
@@ -264,68 +265,97 @@ public static class TrainCommands
             : $"configuration field '{path}': {value?.ToJsonString() ?? "null"} is not valid; expected {expected}.";
     }
 
-    private static async Task<int> FollowAsync(IClusterClient client, RunConfig config, TextWriter output, CancellationToken ct)
+    private static async Task<int> FollowAsync(IClusterClient client, RunConfig config, TextWriter output, CliSignals signals, CancellationToken ct)
     {
         var run = client.GetGrain<ITrainingRunGrain>(config.RunId);
         await run.StartAsync(config, ct);
         output.WriteLine(config.SftOnly
             ? $"run {config.RunId}: warm start only, {config.Task}, {config.SftDemonstrations} demonstrations × {config.SftEpochs} epochs"
             : $"run {config.RunId}: {config.Task}, {config.Algorithm}, {config.Steps} steps × {config.PromptsPerStep} prompts × {config.GroupSize} rollouts{(config.Resume ? " (resumed)" : "")}");
-        var lastLine = "";
-        RunStatus status;
+
+        // Ctrl-C / SIGTERM: the run stops (after the step in flight, or at the warm start's next batch) and is followed to
+        // its end; a second signal exits at once, saying what the last checkpoint kept.
+        RunStatus? latest = null;
+        var resume = ResumeCommand(config);
+        signals.Stopping = () => latest is { State: RunState.Training } t
+            ? $"stopping after step {t.Step} (the step in flight); then it can be continued with: {resume}"
+            : "stopping: the warm start is abandoned at its next batch (it leaves no checkpoint)";
+        signals.Kept = () => latest is { CheckpointLocation: not null } k && k.Step > 0 || latest is { State: RunState.Training }
+            ? $"kept: the checkpoint after step {Math.Max(0, (latest!.MetricsStep))} in {latest.RunDirectory}; continue with: {resume}"
+            : latest is { CheckpointLocation: not null }
+                ? $"kept: the warm start's checkpoint in {latest.RunDirectory}; continue with: {resume}"
+                : $"nothing kept: the warm start had not finished ({latest?.RunDirectory ?? config.RunId})";
         using var stopOnCancel = ct.Register(() => run.StopAsync(CancellationToken.None));
 
         // Progress is pushed by the run grain at each phase and step; polled when no push comes for a while.
         await using var follower = new RunProgressFollower(client, config.RunId);
-        while (true)
-        {
-            status = await follower.NextAsync(FollowPollAfter, CancellationToken.None);
-            var line = Describe(status);
-            if (line != lastLine)
-            {
-                output.WriteLine(line);
-                lastLine = line;
-            }
+        var status = await RunProgressView.FollowAsync(output, async () => latest = await follower.NextAsync(FollowPollAfter, CancellationToken.None));
+        output.WriteLine();
+        WriteSummary(output, config, status);
+        var code = await ExitCodeAsync(status);
+        return code == 0 && signals.Interrupted ? CliSignals.InterruptedExitCode : code;
+    }
 
-            if (status.IsFinished)
+    private static string ResumeCommand(RunConfig config) =>
+        $"agentrl train --resume {config.RunId}{(config.RunDir == new RunConfig().RunDir ? "" : $" --run-dir {config.RunDir}")}";
+
+    /// <summary>The end of a run: held-out accuracy as a small table, then where things are and what to do next.</summary>
+    internal static void WriteSummary(TextWriter output, RunConfig config, RunStatus status)
+    {
+        var table = new Table { Border = TableBorder.Rounded };
+        table.AddColumn(status.RunId).AddColumn(new TableColumn("held-out accuracy (greedy pass@1)").RightAligned());
+        table.AddRow("initial", Percent(status.InitialEvalAccuracy));
+        if (config.SftDemonstrations > 0 || status.WarmStartEvalAccuracy is not null)
+        {
+            table.AddRow("after warm start", Percent(status.WarmStartEvalAccuracy));
+        }
+
+        if (!config.SftOnly)
+        {
+            table.AddRow($"final (step {status.Step})", Percent(status.FinalEvalAccuracy));
+            if (status.WarmStartEvalAccuracy is { } warm && status.FinalEvalAccuracy is { } final)
             {
-                break;
+                table.AddRow("RL change", $"{(final - warm) * 100:+0.0;-0.0;0.0} points");
             }
         }
 
-        output.WriteLine();
+        if (status.WarmStartLoss is { } loss)
+        {
+            table.AddRow("warm-start loss", loss.ToString("0.0000", CultureInfo.InvariantCulture));
+        }
+
+        table.AddRow("wall time", PlainProgress.Duration(status.ElapsedSeconds));
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Write(table);
+
+        output.WriteLine($"run state: {status.State}");
         if (status is { State: RunState.Stopped, CheckpointLocation: null })
         {
             // Stopped during the warm start: no checkpoint, so nothing to report on or resume from.
-            output.WriteLine($"held-out accuracy (greedy pass@1): initial {Percent(status.InitialEvalAccuracy)}");
             output.WriteLine($"artifacts: {status.RunDirectory}");
             output.WriteLine("stopped before the first checkpoint (during the warm start): nothing to resume; start the run again");
-            return await ExitCodeAsync(status);
+            return;
         }
 
         if (config.SftOnly)
         {
-            output.WriteLine($"warm-start loss: {(status.WarmStartLoss is { } loss ? loss.ToString("0.0000", CultureInfo.InvariantCulture) : "-")}");
-            output.WriteLine($"held-out accuracy (greedy pass@1): initial {Percent(status.InitialEvalAccuracy)}, after warm start {Percent(status.WarmStartEvalAccuracy)}");
             output.WriteLine($"checkpoint: {status.CheckpointLocation ?? "-"}");
-            output.WriteLine($"trainer state: {Path.Combine(status.RunDirectory, RunStateFile.TrainerDirectoryName)} (continue with RL: agentrl train --resume {config.RunId}{(config.RunDir == new RunConfig().RunDir ? "" : $" --run-dir {config.RunDir}")})");
+            output.WriteLine($"trainer state: {Path.Combine(status.RunDirectory, RunStateFile.TrainerDirectoryName)} (continue with RL: {ResumeCommand(config)})");
             output.WriteLine($"artifacts: {status.RunDirectory}");
-            return await ExitCodeAsync(status);
+            return;
         }
 
-        output.WriteLine($"held-out accuracy (greedy pass@1): initial {Percent(status.InitialEvalAccuracy)}, after warm start {Percent(status.WarmStartEvalAccuracy)}, final {Percent(status.FinalEvalAccuracy)}");
-        if (status.WarmStartEvalAccuracy is { } warm && status.FinalEvalAccuracy is { } final)
-        {
-            output.WriteLine($"RL changed held-out accuracy by {(final - warm) * 100:+0.0;-0.0;0.0} points over the warm-start model");
-        }
-
-        output.WriteLine($"artifacts: {status.RunDirectory} (metrics.csv, training.png, TensorBoard events, trajectories/)");
+        output.WriteLine($"artifacts: {status.RunDirectory} (metrics.csv, sft.csv, training.png, TensorBoard events, trajectories/)");
         if (status.State == RunState.Stopped)
         {
-            output.WriteLine($"stopped after step {status.Step}; continue with: agentrl train --resume {config.RunId}{(config.RunDir == new RunConfig().RunDir ? "" : $" --run-dir {config.RunDir}")}");
+            output.WriteLine($"stopped after step {status.Step}; continue with: {ResumeCommand(config)}");
         }
-
-        return await ExitCodeAsync(status);
     }
 
     /// <summary>How long a follower waits for a pushed status before it polls.</summary>
@@ -342,15 +372,17 @@ public static class TrainCommands
         return 0;
     }
 
+    /// <summary>A run's status in one line, with the phase in flight (<c>runs status</c>, the live display's RL line).</summary>
     internal static string Describe(RunStatus s)
     {
         var m = s.Metrics;
         string Get(string key, string format) => m.TryGetValue(key, out var v) ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
-        var eta = s.EtaSeconds is { } e ? TimeSpan.FromSeconds(Math.Round(e)).ToString() : "-";
+        var eta = s.EtaSeconds is { } e ? PlainProgress.Duration(e) : "-";
         return s.State switch
         {
             RunState.Training => $"step {s.Step}/{s.Steps} [{s.Phase}] reward {Get("rollout/reward_mean", "0.000")} acc {Get("rollout/accuracy", "P1")} tools/traj {Get("tools/calls_per_traj", "0.00")}{(m.GetValueOrDefault("branching/fork_points") > 0 ? $" forks/prompt {Get("rollout/branches_per_prompt", "0.0")} ΔH {Get("branching/delta_entropy_mean", "0.00")}" : "")} tok/s {Get("perf/tokens_per_s", "0")} v{s.PolicyVersion} eval {Percent(s.FinalEvalAccuracy)} ETA {eta}",
-            _ => $"{s.State}{(s.Phase.Length > 0 ? $" [{s.Phase}]" : "")} {(s.InitialEvalAccuracy is null ? "" : $"initial eval {Percent(s.InitialEvalAccuracy)}")} {(s.WarmStartEvalAccuracy is null ? "" : $"warm-start eval {Percent(s.WarmStartEvalAccuracy)}")}".TrimEnd(),
+            RunState.WarmStart when s.WarmStart is { Stage: WarmStartStage.Demonstrations or WarmStartStage.Sft } w => $"{PlainProgress.DescribeState(s)} {PlainProgress.DescribeWarmStart(w)}",
+            _ => PlainProgress.DescribeState(s),
         };
     }
 

@@ -66,6 +66,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
 
         SetLogging(builder, logLevel);
+        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();   // Ctrl-C and SIGTERM are the command's
         AgentRlSiloHost.Configure(builder);
         return builder.Build();
     }
@@ -74,6 +75,7 @@ public sealed class ClusterConnection : IAsyncDisposable
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         SetLogging(builder, logLevel);
+        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();   // Ctrl-C and SIGTERM are the command's
         builder.UseOrleansClient(client =>
         {
             if (target.Kind == ClusterTargetKind.Redis)

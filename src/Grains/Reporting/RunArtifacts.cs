@@ -1,4 +1,5 @@
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
 using AgentRl.Pipeline.Metrics;
 
 namespace AgentRl.Grains.Reporting;
@@ -15,7 +16,9 @@ namespace AgentRl.Grains.Reporting;
 /// <item><c>training.png</c> — <see cref="TrainingPlot"/> of <c>rollout/reward_mean</c>,
 /// <c>rollout/accuracy</c> and <c>eval/accuracy</c>, re-rendered every
 /// <see cref="RunArtifactsOptions.PlotEveryNSteps"/> steps and on dispose;</item>
-/// <item><c>trajectories/trajectories.NNNN.jsonl</c> — <see cref="TrajectoryLogWriter"/>.</item>
+/// <item><c>trajectories/trajectories.NNNN.jsonl</c> — <see cref="TrajectoryLogWriter"/>;</item>
+/// <item><c>sft.csv</c> — <see cref="SftLogWriter"/>, the warm start's loss per batch (also in TensorBoard as
+/// <c>warmstart/loss</c> and <c>warmstart/learning_rate</c> over batches).</item>
 /// </list>
 /// Thread-safe. Write failures surface as <see cref="ArtifactWriteException"/>; the caller decides
 /// whether a run goes on without its artifacts.
@@ -33,6 +36,7 @@ public sealed class RunArtifacts : IDisposable
     private readonly TensorBoardWriter _tensorBoard;
     private readonly TrajectoryLogWriter _trajectories;
     private readonly TrainingPlot _plot;
+    private SftLogWriter? _sft;
     private readonly Lock _gate = new();
     private int _stepsSincePlot;
     private bool _disposed;
@@ -117,6 +121,38 @@ public sealed class RunArtifacts : IDisposable
         }
     }
 
+    /// <summary>A warm start begins: <c>sft.csv</c> starts afresh.</summary>
+    public void BeginWarmStart()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _sft?.Dispose();
+            _sft = null;
+            _sft = new SftLogWriter(RunDirectory);
+        }
+    }
+
+    /// <summary>Records warm-start batches: rows of <c>sft.csv</c> and TensorBoard scalars at x = batch.</summary>
+    public void RecordWarmStartBatches(IReadOnlyList<SftBatchRecord> batches)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (batches.Count == 0)
+            {
+                return;
+            }
+
+            (_sft ??= new SftLogWriter(RunDirectory)).Append(batches);
+            foreach (var b in batches)
+            {
+                _tensorBoard.WriteScalars(b.Batch, [new("warmstart/learning_rate", b.LearningRate), new("warmstart/loss", b.Loss)]);
+            }
+        }
+    }
+
     /// <summary>Appends a sampled trajectory (any JSON-serializable record) to the trajectory log.</summary>
     public void RecordTrajectory<T>(T trajectory)
     {
@@ -169,6 +205,7 @@ public sealed class RunArtifacts : IDisposable
                 _timings.Dispose();
                 _tensorBoard.Dispose();
                 _trajectories.Dispose();
+                _sft?.Dispose();
             }
         }
     }

@@ -35,6 +35,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     private ICheckpointStore? _store;
     private string _checkpointRoot = "";
     private CheckpointStoreSpec? _storeSpec;
+    private WarmStartTracker _warmStart = new();
 
     public async Task<long> InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default)
     {
@@ -72,10 +73,14 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     {
         var trainer = Trainer;
         var recipe = new WarmStartRecipe(tasks.Get(spec.Task, spec.TaskOptions), policies.Template(this.GetPrimaryKeyString()), tools.Catalog);
-        var metrics = await recipe.RunAsync(trainer, spec, work => TorchRuntime.RunAsync(work, cancellationToken), cancellationToken);
+        _warmStart = new WarmStartTracker();
+        var metrics = await recipe.RunAsync(trainer, spec, work => TorchRuntime.RunAsync(work, cancellationToken), _warmStart, cancellationToken);
         var location = await PublishAsync(cancellationToken);
         return new TrainResult(trainer.PolicyVersion, metrics, location);
     }
+
+    public Task<WarmStartReport> GetWarmStartProgressAsync(int afterBatch, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_warmStart.Report(afterBatch));
 
     public async Task<RewardKlPenalty> RewardKlAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default)
     {

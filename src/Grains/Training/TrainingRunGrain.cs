@@ -215,7 +215,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             artifacts.RecordStep(step, metrics);
             artifacts.RecordSamples(step, scored.Trajectories);
 
-            _progress.Update(s => s with { Metrics = metrics, EtaSeconds = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1) * (steps - step) });
+            _progress.Update(s => s with { Metrics = metrics, MetricsStep = step, EtaSeconds = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1) * (steps - step) });
             _progress.Notify();
             _logger.LogInformation("Run {RunId} step {Step}: reward {Reward:0.000}, accuracy {Accuracy:P1}", config.RunId, step, metrics.GetValueOrDefault("rollout/reward_mean"), metrics.GetValueOrDefault("rollout/accuracy"));
         }

@@ -23,20 +23,24 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
         PolicyTrainer trainer,
         SftSpec spec,
         Func<Func<IReadOnlyList<SftStepMetrics>>, Task<IReadOnlyList<SftStepMetrics>>> runTorch,
+        WarmStartTracker? progress,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(spec);
         var twoPhases = spec.FlawPhaseDemonstrations > 0 && spec.FlawedFraction > 0;
         var sessions = new List<ToolSession>();
+        progress ??= new WarmStartTracker();
         try
         {
             // Phase 1: the demonstrations (all gold when a flaw phase follows) with the echo examples.
-            var first = await DemonstrationExamplesAsync(spec, spec.Demonstrations, twoPhases ? 0 : spec.FlawedFraction, spec.Seed, sessions, cancellationToken);
+            progress.BeginDemonstrations(1, spec.Demonstrations);
+            var first = await DemonstrationExamplesAsync(spec, spec.Demonstrations, twoPhases ? 0 : spec.FlawedFraction, spec.Seed, sessions, progress, cancellationToken);
             var examples = first.Examples.ToList();
             var demonstrationCount = examples.Count;
             var echoCount = AddEchoExamples(examples, first.Demonstrations, spec.EchoExamples, spec.Seed + 1);
-            var steps = await runTorch(() => SftTrainer.Run(trainer, examples, new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = spec.BatchSize, WarmupSteps = spec.WarmupSteps }, cancellationToken: cancellationToken));
+            var options = new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = spec.BatchSize, WarmupSteps = spec.WarmupSteps };
+            var steps = await runTorch(() => RunPass(trainer, examples, options, 1, progress, cancellationToken));
             var last = steps[^1].ToDictionary();
             var metrics = new Dictionary<string, double>(last.Select(kv => KeyValuePair.Create("sft/" + kv.Key.Replace("sft/", "", StringComparison.Ordinal), kv.Value)))
             {
@@ -49,16 +53,19 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
             // Phase 2: a short phase with the flawed share, which takes away part of the tool use but not the skills of phase 1.
             if (twoPhases)
             {
-                var flawed = await DemonstrationExamplesAsync(spec, spec.FlawPhaseDemonstrations, spec.FlawedFraction, spec.Seed + 2, sessions, cancellationToken);
+                progress.BeginDemonstrations(2, spec.FlawPhaseDemonstrations);
+                var flawed = await DemonstrationExamplesAsync(spec, spec.FlawPhaseDemonstrations, spec.FlawedFraction, spec.Seed + 2, sessions, progress, cancellationToken);
                 var phase = flawed.Examples.ToList();
                 var phaseEcho = AddEchoExamples(phase, flawed.Demonstrations, spec.EchoExamples > 0 ? flawed.Examples.Count : 0, spec.Seed + 3);
-                var phaseSteps = await runTorch(() => SftTrainer.Run(trainer, phase, new SftOptions { Epochs = 1, LearningRate = spec.FlawPhaseLearningRate, Seed = spec.Seed + 2, BatchSize = spec.BatchSize, WarmupSteps = spec.FlawPhaseWarmupSteps }, cancellationToken: cancellationToken));
+                var phaseOptions = new SftOptions { Epochs = 1, LearningRate = spec.FlawPhaseLearningRate, Seed = spec.Seed + 2, BatchSize = spec.BatchSize, WarmupSteps = spec.FlawPhaseWarmupSteps };
+                var phaseSteps = await runTorch(() => RunPass(trainer, phase, phaseOptions, 2, progress, cancellationToken));
                 metrics["sft/flaw_phase_examples"] = flawed.Examples.Count;
                 metrics["sft/flaw_phase_echo_examples"] = phaseEcho;
                 metrics["sft/flaw_phase_steps"] = phaseSteps.Count;
                 metrics["sft/flaw_phase_loss"] = phaseSteps[^1].Loss;
             }
 
+            progress.Finish();
             return metrics;
         }
         finally
@@ -71,7 +78,7 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
     }
 
     private async Task<(IReadOnlyList<SftExample> Examples, IReadOnlyList<Demonstration> Demonstrations)> DemonstrationExamplesAsync(
-        SftSpec spec, int count, double flawedFraction, int seed, List<ToolSession> sessions, CancellationToken cancellationToken)
+        SftSpec spec, int count, double flawedFraction, int seed, List<ToolSession> sessions, WarmStartTracker progress, CancellationToken cancellationToken)
     {
         var items = task.Generate(TaskSplit.Train, count, seed);
         var firstSession = sessions.Count;
@@ -87,6 +94,7 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
             spec.Flaws is { Count: > 0 } flaws
                 ? new DemonstrationOptions { FlawedFraction = flawedFraction, Seed = seed, Flaws = [.. flaws.Select(DemonstrationFlaws.Parse)] }
                 : new DemonstrationOptions { FlawedFraction = flawedFraction, Seed = seed },
+            progress.DemonstrationsBuilt,
             cancellationToken);
 
         // Each demonstration is rendered with the tools of the session that produced it (one per item, in order).
@@ -96,6 +104,14 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
             .Select(p => DemonstrationTokens.Build(template, p.Demonstration.Messages, p.Tools))
             .ToList();
         return (examples, demonstrations);
+    }
+
+    /// <summary>One SFT pass, each batch reported to <paramref name="progress"/>.</summary>
+    private static IReadOnlyList<SftStepMetrics> RunPass(PolicyTrainer trainer, IReadOnlyList<SftExample> examples, SftOptions options, int pass, WarmStartTracker progress, CancellationToken cancellationToken)
+    {
+        var perEpoch = (examples.Count + options.BatchSize - 1) / options.BatchSize;
+        progress.BeginSft(pass, perEpoch * options.Epochs, perEpoch);
+        return SftTrainer.Run(trainer, examples, options, step => progress.BatchDone(step.Loss, step.LearningRate), cancellationToken);
     }
 
     private int AddEchoExamples(List<SftExample> examples, IReadOnlyList<Demonstration> demonstrations, int count, int seed)

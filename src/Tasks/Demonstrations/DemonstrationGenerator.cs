@@ -28,6 +28,7 @@ public static class DemonstrationGenerator
         IReadOnlyList<TaskItem> items,
         Func<TaskToolContext, IToolExecutor> executorFor,
         DemonstrationOptions? options = null,
+        Action<int>? onBuilt = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(task);
@@ -40,6 +41,7 @@ public static class DemonstrationGenerator
         {
             var tools = executorFor(task.GetToolContext(items[i]));
             result.Add(await task.BuildDemonstrationAsync(items[i], tools, flaws[i], cancellationToken).ConfigureAwait(false));
+            onBuilt?.Invoke(i + 1);
         }
 
         return result;

@@ -53,6 +53,15 @@ public static partial class Processes
         }
     }
 
+    /// <summary>Sends SIGINT (what Ctrl-C sends) to a process.</summary>
+    public static void Interrupt(Process process)
+    {
+        if (!process.HasExited && Kill(process.Id, 2) != 0)
+        {
+            throw new InvalidOperationException($"kill -INT {process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
     /// <summary>Runs a command to completion and returns its exit code, stdout and stderr.</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout)
     {

@@ -247,8 +247,17 @@ public sealed class RunLifecycleTests : IDisposable
         var sft = await Processes.RunAsync("dotnet", [Processes.ClientDll, "sft", .. toy], timeout);
 
         Assert.True(sft.ExitCode == 0, sft.Stdout + sft.Stderr);
-        Assert.Matches(@"warm-start loss: \d+\.\d{4}", sft.Stdout);
-        Assert.Matches(@"held-out accuracy \(greedy pass@1\): initial \d+\.\d ?%, after warm start \d+\.\d ?%", sft.Stdout);
+        Assert.Matches(@"│ warm-start loss\s+│\s+\d+\.\d{4} │", sft.Stdout);
+        Assert.Matches(@"held-out accuracy \(greedy pass@1\)", sft.Stdout);
+        Assert.Matches(@"│ initial\s+│\s+\d+\.\d ?% │", sft.Stdout);
+        Assert.Matches(@"│ after warm start\s+│\s+\d+\.\d ?% │", sft.Stdout);
+        Assert.Matches(@"(?m)^warm start: SFT( \(flaw phase\))? 100 % \(batch (\d+)/\2\) loss \d", sft.Stdout);
+
+        // The warm start's loss curve: one row of sft.csv per batch, as many as metrics.csv counts.
+        var batches = SftLogWriter.Read(Path.Combine(_runDir, "cli-warm", SftLogWriter.FileName));
+        var stepZero = MetricsCsvWriter.Read(Path.Combine(_runDir, "cli-warm", "metrics.csv")).Single(r => r.Step == 0).Values;
+        Assert.Equal(Enumerable.Range(1, (int)(stepZero["sft/steps"] + stepZero.GetValueOrDefault("sft/flaw_phase_steps"))), batches.Select(b => b.Batch));
+        Assert.All(batches, b => Assert.True(b.Loss > 0 && b.Epoch >= 1));
         var checkpoint = sft.Stdout.Split('\n').Single(l => l.StartsWith("checkpoint: ", StringComparison.Ordinal))["checkpoint: ".Length..].Trim();
         Assert.True(File.Exists(Path.Combine(checkpoint, "model.safetensors")), checkpoint);
         Assert.Contains("agentrl train --resume cli-warm", sft.Stdout, StringComparison.Ordinal);
@@ -314,8 +323,8 @@ public sealed class RunLifecycleTests : IDisposable
         Assert.Contains("stop requested", stop.Stdout, StringComparison.Ordinal);
         var followed = await follow;
         Assert.True(followed.ExitCode == 0, followed.Stdout + followed.Stderr);
-        Assert.Matches(@"(?m)^live: step \d+/200 \[", followed.Stdout);
-        Assert.Matches(@"(?m)^live: Stopped", followed.Stdout);
+        Assert.Matches(@"(?m)^step \d+/200 reward ", followed.Stdout);
+        Assert.Matches(@"(?m)^Stopped", followed.Stdout);
 
         using (var wait = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
         {

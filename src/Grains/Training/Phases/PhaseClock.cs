@@ -43,6 +43,7 @@ public sealed class PhaseClock(string runId, int step, Action<string> enter, ILo
 
     private Stopwatch Enter(string phase)
     {
+        logger.LogInformation("Run {RunId} step {Step}: {Phase}", runId, step, phase);
         enter(phase);
         return Stopwatch.StartNew();
     }

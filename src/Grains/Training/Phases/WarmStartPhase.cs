@@ -48,9 +48,13 @@ public sealed class WarmStartPhase(RunContext run, RunProgressHub progress, Eval
         var config = run.Config;
         progress.Set(state: RunState.Evaluating, phase: "Evaluate");
 
+        // A stop request abandons the warm start, from the initial evaluation to its last batch: it leaves no checkpoint
+        // until it ends (the run ends Stopped, to be started again). The cancellation reaches the trainer grain's loop.
+        using var warmStartStop = CancellationTokenSource.CreateLinkedTokenSource(stop, stopRequest);
+
         // Before a warm start the model is random: its greedy accuracy is the baseline; sampled pass@k of up to
         // MaxTurns × MaxNewTokensPerTurn random tokens per answer would cost minutes and say nothing more.
-        var initial = await evaluation.RunAsync(version, "initial", stop, sampled: config.SftDemonstrations == 0);
+        var initial = await evaluation.RunAsync(version, "initial", warmStartStop.Token, sampled: config.SftDemonstrations == 0);
         progress.Update(s => s with { InitialEvalAccuracy = initial.Accuracy });
         artifacts.RecordStep(0, initial.Metrics);
         if (config.SftDemonstrations == 0)
@@ -58,13 +62,9 @@ public sealed class WarmStartPhase(RunContext run, RunProgressHub progress, Eval
             return version;
         }
 
+        progress.Update(s => s with { WarmStart = new WarmStartStatus { Stage = WarmStartStage.Demonstrations, Pass = 1, Total = config.SftDemonstrations } });
         progress.Set(state: RunState.WarmStart, phase: "WarmStart");
-        TrainResult sft;
-        using (var warmStartStop = CancellationTokenSource.CreateLinkedTokenSource(stop, stopRequest))
-        {
-            // A stop request cancels the SFT call itself: the cancellation reaches the trainer grain's loop.
-            sft = await run.Trainer.SftAsync(Spec(config), warmStartStop.Token);
-        }
+        var sft = await SftWithProgressAsync(Spec(config), warmStartStop.Token);
 
         progress.Set(phase: "Evaluate");
         var warm = await evaluation.RunAsync(sft.PolicyVersion, "warmstart", stop);
@@ -84,6 +84,42 @@ public sealed class WarmStartPhase(RunContext run, RunProgressHub progress, Eval
         artifacts.RecordStep(0, metrics);
         logger.LogInformation("Run {RunId}: warm start done, eval accuracy {Accuracy:P1}", config.RunId, warm.Accuracy);
         return sft.PolicyVersion;
+    }
+
+    /// <summary>How often the warm start's progress is read from the trainer while it runs.</summary>
+    internal static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The warm start on the trainer grain; meanwhile its progress is read every <see cref="ProgressEvery"/>, pushed to the
+    /// run's observers, and its batches written to <c>sft.csv</c> and TensorBoard (the last ones after it returns).
+    /// </summary>
+    private async Task<TrainResult> SftWithProgressAsync(SftSpec spec, CancellationToken cancellationToken)
+    {
+        artifacts.BeginWarmStart();
+        var call = run.Trainer.SftAsync(spec, cancellationToken);
+        var seen = 0;
+        while (true)
+        {
+            var finished = await Task.WhenAny(call, Task.Delay(ProgressEvery, CancellationToken.None)) == call;
+            try
+            {
+                var report = await run.Trainer.GetWarmStartProgressAsync(seen, CancellationToken.None);
+                artifacts.RecordWarmStartBatches(report.Batches);
+                seen += report.Batches.Count;
+                progress.Update(s => s with { WarmStart = report.Status });
+                progress.Notify();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Progress is for display; a poll that fails (a busy or lost trainer silo) leaves the warm start to its call.
+                logger.LogDebug(e, "Run {RunId}: could not read the warm start's progress", run.Config.RunId);
+            }
+
+            if (finished)
+            {
+                return await call;
+            }
+        }
     }
 
     private static SftSpec Spec(RunConfig c) => new(
