@@ -63,9 +63,9 @@ public static partial class Processes
     }
 
     /// <summary>Runs a command to completion and returns its exit code, stdout and stderr.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout)
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
     {
-        using var process = Start(file, args);
+        using var process = Start(file, args, workingDirectory);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
@@ -82,7 +82,7 @@ public static partial class Processes
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    public static Process Start(string file, IEnumerable<string> args)
+    public static Process Start(string file, IEnumerable<string> args, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -90,6 +90,7 @@ public static partial class Processes
             RedirectStandardError = true,
             UseShellExecute = false,
             StandardOutputEncoding = Encoding.UTF8,
+            WorkingDirectory = workingDirectory ?? "",
         };
         foreach (var arg in args)
         {
