@@ -25,5 +25,13 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
 // Usage errors (unknown options, bad values) exit with 2, as the commands' own argument checks do. Ctrl-C and SIGTERM
 // are CliSignals' (the parser's own handling would give a command two seconds and then end it mid-write).
 var parsed = root.Parse(args);
-var exitCode = await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, signals.Token);
-return parsed.Errors.Count > 0 ? 2 : signals.Interrupted && exitCode == 0 ? CliSignals.InterruptedExitCode : exitCode;
+if (parsed.Errors.Count > 0)
+{
+    return CliUsage.WriteErrors(parsed, Console.Error);
+}
+
+// The parser writes only help and version text to Output (the commands write to the console themselves).
+using var help = new StringWriter();
+var exitCode = await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, Output = help }, signals.Token);
+Console.Out.Write(CliUsage.Help(root, help.ToString()));
+return signals.Interrupted && exitCode == 0 ? CliSignals.InterruptedExitCode : exitCode;

@@ -15,7 +15,9 @@ public static class SiloStartupErrors
         var kind = root.GetType().Name;
         if (kind.Contains("RedisConnection", StringComparison.Ordinal) || text.Contains("StackExchange.Redis", StringComparison.Ordinal))
         {
-            return $"cannot reach the Redis cluster store ({root.Message.Split(Environment.NewLine)[0]}). Check AgentRl:Cluster:Redis / --redis and that Redis is running.";
+            // StackExchange.Redis' own text ends with advice about its connection string (abortConnect) that is not the user's to act on.
+            var reason = root.Message.Split(Environment.NewLine)[0].Split(" To allow this multiplexer", 2)[0].Trim();
+            return $"cannot reach Redis — is it running? ({reason} Check --redis or AgentRl:Cluster:Redis.)";
         }
 
         if (root is System.Net.Sockets.SocketException socket)

@@ -33,7 +33,7 @@ public abstract record TaskOptions
 
         if (EvalModulus < 2)
         {
-            throw new ArgumentException($"EvalModulus must be at least 2, got {EvalModulus}.");
+            throw new ArgumentException($"evalModulus must be at least 2, got {EvalModulus}.");
         }
     }
 

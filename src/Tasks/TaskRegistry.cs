@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Reflection;
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Tasks.Arithmetic;
 using AgentRl.Tasks.KbMultihop;
 using AgentRl.Tasks.PythonMath;
 
 namespace AgentRl.Tasks;
 
-/// <summary>A registered task as <c>agentrl tasks list</c> shows it: name, description, tools and option names with defaults.</summary>
+/// <summary>A registered task as <c>agentrl tasks list</c> shows it: name, description, tools and option names (camelCase, as <c>taskOptions.*</c> spells them) with defaults.</summary>
 public sealed record TaskInfo(
     string Name,
     string Description,
@@ -37,7 +38,7 @@ public sealed class TaskRegistry
         ArgumentNullException.ThrowIfNull(create);
         var sample = create(new TOptions());
         var defaults = OptionProperties<TOptions>()
-            .ToDictionary(p => p.Name, p => Convert.ToString(p.GetValue(new TOptions()), CultureInfo.InvariantCulture) ?? string.Empty);
+            .ToDictionary(p => OptionName(p), p => p.GetValue(new TOptions()) is bool b ? (b ? "true" : "false") : Convert.ToString(p.GetValue(new TOptions()), CultureInfo.InvariantCulture) ?? string.Empty);
         var info = new TaskInfo(sample.Name, sample.Description, sample.AllowedTools, defaults);
         if (!_tasks.TryAdd(sample.Name, (info, options => create(Bind<TOptions>(sample.Name, options)))))
         {
@@ -58,7 +59,7 @@ public sealed class TaskRegistry
         ArgumentNullException.ThrowIfNull(name);
         return _tasks.TryGetValue(name, out var task)
             ? task.Create(options ?? new Dictionary<string, string>())
-            : throw new ArgumentException($"Unknown task '{name}'; known tasks: {string.Join(", ", _tasks.Keys.Order(StringComparer.Ordinal))}.", nameof(name));
+            : throw new ArgumentException($"unknown task '{name}'. Known: {string.Join(", ", _tasks.Keys.Order(StringComparer.Ordinal))}.{NameSuggestions.DidYouMean(name, _tasks.Keys)}", nameof(name));
     }
 
     private static TOptions Bind<TOptions>(string task, IReadOnlyDictionary<string, string> values)
@@ -70,8 +71,9 @@ public sealed class TaskRegistry
         {
             if (!properties.TryGetValue(Key(name), out var property))
             {
+                var names = properties.Values.Select(OptionName).Order(StringComparer.Ordinal).ToList();
                 throw new ArgumentException(
-                    $"Task '{task}' has no option '{name}'; options: {string.Join(", ", properties.Values.Select(p => p.Name))}.", nameof(values));
+                    $"taskOptions.{name}: task '{task}' has no such option. Options: {string.Join(", ", names)}.{NameSuggestions.DidYouMean(name, names)}", nameof(values));
             }
 
             var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
@@ -84,11 +86,20 @@ public sealed class TaskRegistry
             }
             catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException)
             {
-                throw new ArgumentException($"Option '{name}' of task '{task}' expects {type.Name}, got '{text}'.", nameof(values), e);
+                var expected = type == typeof(bool) ? "true or false" : type == typeof(string) ? "text" : type == typeof(int) || type == typeof(long) ? "a whole number" : "a number";
+                throw new ArgumentException($"taskOptions.{OptionName(property)} = '{text}' is not valid for task '{task}'; expected {expected}.", nameof(values), e);
             }
         }
 
-        options.Validate();
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"taskOptions of task '{task}': {e.Message}", nameof(values), e);
+        }
+
         return options;
     }
 
@@ -97,6 +108,9 @@ public sealed class TaskRegistry
             .Where(p => p.CanWrite && p.GetIndexParameters().Length == 0)
             .Where(p => p.PropertyType == typeof(string) || p.PropertyType.IsPrimitive || p.PropertyType == typeof(decimal))
             .OrderBy(p => p.Name, StringComparer.Ordinal);
+
+    /// <summary>An option's name as configuration spells it: camelCase (<c>maxOperations</c>).</summary>
+    private static string OptionName(PropertyInfo property) => OptionChecks.Camel(property.Name);
 
     private static string Key(string name) => name.Replace("-", string.Empty, StringComparison.Ordinal).Replace("_", string.Empty, StringComparison.Ordinal);
 }

@@ -43,7 +43,9 @@ public sealed class MultiProcessClusterTests
         var (code, _, stderr) = await Processes.RunAsync("dotnet", [Processes.SiloDll, "--clustering", "redis", "--redis", $"127.0.0.1:{port}", "--silo-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture), "--gateway-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture)], CommandTimeout);
 
         Assert.Equal(3, code);
-        Assert.Contains("cannot reach the Redis cluster store", stderr, StringComparison.Ordinal);
+        Assert.Contains("cannot reach Redis — is it running?", stderr, StringComparison.Ordinal);
+        Assert.Contains("--redis", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("abortConnect", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -71,10 +73,13 @@ public sealed class MultiProcessClusterTests
     [Fact]
     public async Task ClientClusterStatus_UnreachableRedis_ExitsWith3AndSaysWhy()
     {
-        var (code, _, stderr) = await Processes.RunAsync("dotnet", [Processes.ClientDll, "--cluster", $"redis://127.0.0.1:{Processes.FreeTcpPort()}", "cluster", "status"], CommandTimeout);
+        var port = Processes.FreeTcpPort();
+        var (code, _, stderr) = await Processes.RunAsync("dotnet", [Processes.ClientDll, "--cluster", $"redis://127.0.0.1:{port}", "cluster", "status"], CommandTimeout);
 
         Assert.Equal(3, code);
-        Assert.Contains("cannot reach the Redis cluster store", stderr, StringComparison.Ordinal);
+        Assert.Contains($"cannot reach Redis at 127.0.0.1:{port} — is it running?", stderr, StringComparison.Ordinal);
+        Assert.Contains("--cluster", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("abortConnect", stderr, StringComparison.Ordinal);
     }
 
     private static OwnedProcess StartSilo(RedisServer redis, string clusterId, string roles, string accelerator) =>

@@ -254,7 +254,9 @@ public sealed record RunConfig
             yield return problem;
         }
         if (CheckpointStore is not (CheckpointStoreSpec.Local or CheckpointStoreSpec.AzureBlob) && !CheckpointStore.StartsWith("azure-blob://", StringComparison.Ordinal)) yield return "checkpointStore must be local, azure-blob or azure-blob://container/prefix";
-        if (Limits.ContextBudget < 16 || Limits.MaxNewTokensPerTurn < 1 || Limits.MaxTurns < 1) yield return "limits: contextBudget ≥ 16, maxNewTokensPerTurn ≥ 1, maxTurns ≥ 1";
+        if (Limits.ContextBudget < 16) yield return $"limits.contextBudget = {Limits.ContextBudget} is outside the allowed range [16, ∞)";
+        if (Limits.MaxNewTokensPerTurn < 1) yield return $"limits.maxNewTokensPerTurn = {Limits.MaxNewTokensPerTurn} is outside the allowed range [1, ∞)";
+        if (Limits.MaxTurns < 1) yield return $"limits.maxTurns = {Limits.MaxTurns} is outside the allowed range [1, ∞)";
         if (Limits.MaxToolCalls < 0) yield return $"limits.maxToolCalls = {Limits.MaxToolCalls} is outside the allowed range [0, ∞)";
         if (!(Limits.ToolTimeoutSeconds > 0 && Limits.ToolTimeoutSeconds <= MaxToolTimeoutSeconds))
         {

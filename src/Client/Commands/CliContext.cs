@@ -8,7 +8,15 @@ namespace AgentRl.Client.Commands;
 /// <summary>The options every command shares and the way a command gets a cluster connection.</summary>
 public sealed class CliContext
 {
-    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    /// <summary>JSON for people and scripts: indented, camelCase, and text as written (no <c>\u002B</c> for '+', no <c>\u003C</c> for '&lt;').</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>A JSON document re-written compactly with <see cref="JsonOptions"/>' escaping.</summary>
+    public static string Readable(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return JsonSerializer.Serialize(document.RootElement, new JsonSerializerOptions { Encoder = JsonOptions.Encoder });
+    }
 
     /// <summary>Ctrl-C and SIGTERM: commands pass on its token and say what a stop keeps.</summary>
     public CliSignals Signals { get; init; } = CliSignals.None;
@@ -21,7 +29,7 @@ public sealed class CliContext
 
     public Option<string> ClusterId { get; } = new("--cluster-id")
     {
-        Description = "Orleans cluster id (default agentrl). Also AGENTRL_CLUSTER_ID.",
+        Description = "Orleans cluster id. Also AGENTRL_CLUSTER_ID.",
         Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AGENTRL_CLUSTER_ID") ?? "agentrl",
     };
@@ -72,10 +80,16 @@ public sealed class CliContext
             await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
             return 2;
         }
+        catch (ArgumentException e)
+        {
+            // Refused by the cluster (a run configuration, a task or an option it does not know): the user's input.
+            await Console.Error.WriteLineAsync($"agentrl: {Message(e)}");
+            return 2;
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await Console.Error.WriteLineAsync("agentrl: cancelled.");
-            return 130;
+            await Console.Error.WriteLineAsync("agentrl: interrupted.");
+            return CliSignals.InterruptedExitCode;
         }
         catch (Exception e)
         {

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client.Connection;
 using AgentRl.Grains.Reporting;
@@ -27,20 +29,34 @@ public static class RunsCommands
 
     private static Option<string> RunDirOption() => new("--run-dir")
     {
-        Description = "Folder of run artifacts (default runs).",
+        Description = "Folder of run artifacts.",
         DefaultValueFactory = _ => new RunConfig().RunDir,
     };
 
     private static Command List(CliContext context)
     {
         var runDir = RunDirOption();
-        var command = new Command("list", "Runs under the run directory: id, state, steps done, last eval accuracy, path.") { runDir };
+        var json = new Option<bool>("--json") { Description = "Print JSON (runId, state, stepsDone, lastEvalAccuracy, path) instead of a table." };
+        var command = new Command("list", "Runs under the run directory: id, state, steps done, last eval accuracy, path.") { runDir, json };
         command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
         {
             var root = Path.GetFullPath(parse.GetValue(runDir)!);
             var directories = Directory.Exists(root)
                 ? Directory.GetDirectories(root).Where(d => File.Exists(Path.Combine(d, RunStateFile.FileName)) || File.Exists(Path.Combine(d, MetricsCsvWriter.FileName))).Order(StringComparer.Ordinal).ToList()
                 : [];
+            if (parse.GetValue(json))
+            {
+                var runs = new List<RunListEntry>();
+                foreach (var directory in directories)
+                {
+                    var s = await SummarizeAsync(connection.Client, directory, ct);
+                    runs.Add(new RunListEntry(s.RunId, s.State, s.StepsDone, s.LastEvalAccuracy, directory));
+                }
+
+                output.WriteLine(JsonSerializer.Serialize(runs, CliContext.JsonOptions));
+                return 0;
+            }
+
             if (directories.Count == 0)
             {
                 output.WriteLine($"no runs under {root}");
@@ -100,8 +116,8 @@ public static class RunsCommands
 
             if (!Directory.Exists(directory))
             {
-                await Console.Error.WriteLineAsync($"agentrl: run '{parse.GetValue(run)}' is neither known to the cluster nor found at {directory}.");
-                return 1;
+                await Console.Error.WriteLineAsync($"agentrl: run '{parse.GetValue(run)}' is neither known to the cluster nor found at {directory}.{NameSuggestions.DidYouMean(parse.GetValue(run)!, RunIds(parse.GetValue(runDir)!))}");
+                return 2;
             }
 
             var summary = await SummarizeAsync(connection.Client, directory, ct);
@@ -136,7 +152,7 @@ public static class RunsCommands
             if (live is null)
             {
                 await Console.Error.WriteLineAsync($"agentrl: the cluster does not know run '{id}' (is --cluster the one it runs on?).");
-                return 1;
+                return 2;
             }
 
             if (live.IsFinished)
@@ -198,6 +214,13 @@ public static class RunsCommands
     }
 
     /// <summary>One run as <c>runs list</c> shows it.</summary>
+    /// <summary>A row of <c>runs list --json</c>.</summary>
+    public sealed record RunListEntry(string RunId, string State, int StepsDone, double? LastEvalAccuracy, string Path);
+
+    /// <summary>The run ids under a run directory (for "did you mean").</summary>
+    private static IEnumerable<string> RunIds(string runDir) =>
+        Directory.Exists(runDir) ? Directory.GetDirectories(runDir).Select(Path.GetFileName).OfType<string>() : [];
+
     public sealed record RunSummary(string RunId, string State, int StepsDone, double? LastEvalAccuracy);
 
     private static async Task<RunSummary> SummarizeAsync(IClusterClient client, string directory, CancellationToken ct)

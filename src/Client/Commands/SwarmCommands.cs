@@ -35,13 +35,14 @@ public static class SwarmCommands
         var name = new Option<string?>("--name") { Description = "The swarm's name: its folder under --run-dir and its pool (default swarm-{utc time})." };
         var runDir = new Option<string?>("--run-dir") { Description = "Folder for artifacts (default runs): the swarm goes to {run-dir}/{name}/." };
         var set = new Option<string[]>("--set") { Description = "Override a field of every member: key=value, as for agentrl train (e.g. swarm.select=recent, swarm.offPolicyCorrection=truncated-is).", AllowMultipleArgumentsPerToken = false };
-        var warmStart = new Option<string>("--warm-start") { Description = "shared (default): members with the same warm-start settings share one; each: every member does its own.", DefaultValueFactory = _ => CompareCommands.SharedWarmStart };
+        var warmStart = new Option<string>("--warm-start") { Description = "shared: members with the same warm-start settings share one; each: every member does its own.", DefaultValueFactory = _ => CompareCommands.SharedWarmStart };
         var resume = new Option<string?>("--resume") { Description = "Continue the swarm NAME (under --run-dir): every member that did not complete resumes after its last checkpoint." };
         var printConfig = new Option<bool>("--print-config") { Description = "Print the members' resolved configurations and exit." };
         var command = new Command("swarm", "Train several policies at once on one cluster, sharing rollouts through an experience pool (SAPO).")
         {
             file, members, local, external, steps, task, name, runDir, set, warmStart, resume, printConfig,
         };
+        CliUsage.RefuseOptionLike(command, file);
         command.SetAction(async (parse, ct) =>
         {
             SwarmPlan plan;

@@ -54,7 +54,14 @@ public static class TaskCommands
         var name = new Argument<string>("task") { Description = "Task name (see tasks list)." };
         var count = new Option<int>("--n") { Description = "How many items.", DefaultValueFactory = _ => 3 };
         var seed = new Option<int>("--seed") { Description = "Seed of the items.", DefaultValueFactory = _ => 0 };
-        var split = new Option<TaskSplit>("--split") { Description = "train or eval.", DefaultValueFactory = _ => TaskSplit.Train };
+        var split = new Option<string>("--split") { Description = "train or eval.", DefaultValueFactory = _ => "train" };
+        split.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } value && !SplitNames.Contains(value, StringComparer.OrdinalIgnoreCase))
+            {
+                r.AddError($"--split: '{value}' is not valid; expected train or eval.");
+            }
+        });
         var template = new Option<string>("--template") { Description = "Chat template: compact or qwen2.5 (rendered as text).", DefaultValueFactory = _ => ChatTemplates.Compact };
         template.AcceptOnlyFromAmong([.. ChatTemplates.Names]);
         var set = new Option<string[]>("--set") { Description = "A task option, key=value (repeatable; see tasks list).", AllowMultipleArgumentsPerToken = false };
@@ -83,7 +90,7 @@ public static class TaskCommands
             }
 
             var catalog = new ToolCatalog(new ToolCatalogOptions());
-            var items = task.Generate(parse.GetValue(split), parse.GetValue(count), parse.GetValue(seed));
+            var items = task.Generate(string.Equals(parse.GetValue(split), "eval", StringComparison.OrdinalIgnoreCase) ? TaskSplit.Eval : TaskSplit.Train, parse.GetValue(count), parse.GetValue(seed));
             for (var i = 0; i < items.Count; i++)
             {
                 var item = items[i];
@@ -127,6 +134,10 @@ public static class TaskCommands
         return command;
     }
 
+    private static readonly string[] SplitNames = ["train", "eval"];
+
+    private const string TaskOptionsPrefix = "taskOptions.";
+
     private static Dictionary<string, string> ParseOptions(IEnumerable<string> pairs)
     {
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -138,7 +149,10 @@ public static class TaskCommands
                 throw new ArgumentException($"--set expects key=value, got '{pair}'.");
             }
 
-            options[pair[..equals].Trim()] = pair[(equals + 1)..];
+            // The same spelling as train's --set taskOptions.maxOperations=3 is accepted too.
+            var key = pair[..equals].Trim();
+            key = key.StartsWith(TaskOptionsPrefix, StringComparison.OrdinalIgnoreCase) ? key[TaskOptionsPrefix.Length..] : key;
+            options[key] = pair[(equals + 1)..];
         }
 
         return options;

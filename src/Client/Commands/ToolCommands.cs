@@ -48,7 +48,7 @@ public static class ToolCommands
             {
                 output.WriteLine(tool.Spec.Name + (tool.NeedsKnowledgeBase ? "  (needs a task's knowledge base: --task)" : string.Empty));
                 output.WriteLine($"  {tool.Spec.Description}");
-                output.WriteLine($"  parameters: {tool.Spec.ParametersSchemaJson}");
+                output.WriteLine($"  parameters: {CliContext.Readable(tool.Spec.ParametersSchemaJson)}");
                 output.WriteLine();
             }
 
@@ -111,7 +111,9 @@ public static class ToolCommands
                 try
                 {
                     await sandbox.OpenAsync(new SandboxSpec(taskName ?? string.Empty, itemJson, MaxToolCalls: 1, CallTimeoutSeconds: seconds), [], ct);
-                    observation = await sandbox.InvokeAsync(new ToolCall(toolName, parse.GetValue(arguments)!), ct);
+                    // Ctrl-C abandons the call at once; closing the sandbox then kills its process.
+                    context.Signals.Stopping = () => $"interrupting the {toolName} call";
+                    observation = await sandbox.InvokeAsync(new ToolCall(toolName, parse.GetValue(arguments)!), ct).WaitAsync(ct);
                 }
                 finally
                 {

@@ -2,10 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client.Connection;
 using AgentRl.Grains.Training;
 using AgentRl.Policy.Algorithms;
+using AgentRl.Tasks;
 using Spectre.Console;
 
 namespace AgentRl.Client.Commands;
@@ -32,7 +34,7 @@ public static class TrainCommands
         var steps = new Option<int?>("--steps") { Description = "RL steps." };
         var seed = new Option<int?>("--seed") { Description = "Seed." };
         var runDir = new Option<string?>("--run-dir") { Description = "Folder for run artifacts (default runs)." };
-        var set = new Option<string[]>("--set") { Description = "Override a field: key=value (camelCase; nested with dots, e.g. limits.contextBudget=200, taskOptions.max-operations=3).", AllowMultipleArgumentsPerToken = false };
+        var set = new Option<string[]>("--set") { Description = "Override a field: key=value (camelCase; nested with dots, e.g. limits.contextBudget=200, taskOptions.maxOperations=3).", AllowMultipleArgumentsPerToken = false };
         var printConfig = new Option<bool>("--print-config") { Description = "Print the resolved configuration and exit." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run RUN (under --run-dir) after its last checkpointed step, with its saved configuration plus any overrides (e.g. --steps 60)." };
         var command = sftOnly
@@ -44,6 +46,7 @@ public static class TrainCommands
             {
                 configFile, task, algorithm, steps, seed, runDir, set, printConfig, resume,
             };
+        CliUsage.RefuseOptionLike(command, configFile);
         command.SetAction(async (parse, ct) =>
         {
             RunConfig config;
@@ -92,11 +95,16 @@ public static class TrainCommands
     /// Defaults (or <paramref name="baseConfig"/>, a resumed run's saved configuration), then the JSON file, then the
     /// options, then each <c>--set</c>.
     /// </summary>
-    public static RunConfig Resolve(string? file, string? task, string? algorithm, int? steps, int? seed, string? runDir, IReadOnlyList<string> sets, JsonObject? baseConfig = null)
+    public static RunConfig Resolve(string? file, string? task, string? algorithm, int? steps, int? seed, string? runDir, IReadOnlyList<string> sets, JsonObject? baseConfig = null, TaskRegistry? tasks = null)
     {
         var node = baseConfig ?? JsonSerializer.SerializeToNode(new RunConfig(), Json)!.AsObject();
         if (file is not null)
         {
+            if (!File.Exists(file))
+            {
+                throw new FileNotFoundException(Directory.Exists(file) ? $"{file} is a folder; give a configuration JSON file." : $"configuration file {file} not found.");
+            }
+
             JsonNode? parsed;
             try
             {
@@ -156,6 +164,7 @@ public static class TrainCommands
         }
 
         Algorithm(config);   // the algorithm and every objective / trainer / branching override, checked as the silo will
+        (tasks ?? TaskRegistry.CreateDefault()).Create(config.Task, config.TaskOptions);   // the task and its options, likewise
         return config;
     }
 
@@ -178,7 +187,7 @@ public static class TrainCommands
         foreach (var (key, value) in source)
         {
             var match = target.FirstOrDefault(kv => string.Equals(kv.Key, key, StringComparison.OrdinalIgnoreCase)).Key
-                ?? throw new FormatException($"{where}: unknown configuration field '{key}'. Valid fields: {string.Join(", ", target.Select(kv => kv.Key))}.");
+                ?? throw new FormatException($"{where}: unknown configuration field '{key}'. Valid fields: {string.Join(", ", target.Select(kv => kv.Key))}.{NameSuggestions.DidYouMean(key, target.Select(kv => kv.Key))}");
             if (target[match] is JsonObject inner && value is JsonObject nested)
             {
                 if (MapFields.Contains(match))
@@ -204,7 +213,7 @@ public static class TrainCommands
     {
         var parts = path.Split('.', 2);
         var key = root.FirstOrDefault(kv => string.Equals(kv.Key, parts[0], StringComparison.OrdinalIgnoreCase)).Key
-            ?? throw new FormatException($"--set {prefix}{path}: unknown configuration field '{prefix}{parts[0]}'. Valid fields{(prefix.Length > 0 ? $" of {prefix.TrimEnd('.')}" : "")}: {string.Join(", ", root.Select(kv => kv.Key))}.");
+            ?? throw new FormatException($"--set {prefix}{path}: unknown configuration field '{prefix}{parts[0]}'. Valid fields{(prefix.Length > 0 ? $" of {prefix.TrimEnd('.')}" : "")}: {string.Join(", ", root.Select(kv => kv.Key))}.{NameSuggestions.DidYouMean(parts[0], root.Select(kv => kv.Key))}");
         if (parts.Length == 2)
         {
             var inner = root[key] as JsonObject ?? throw new FormatException($"--set {prefix}{path}: '{prefix}{key}' has no fields.");

@@ -32,6 +32,11 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<ClusterConnection> ConnectAsync(ClusterTarget target, LogLevel logLevel, IReadOnlyDictionary<string, string?>? embeddedConfiguration, CancellationToken cancellationToken)
     {
+        if (target.Kind == ClusterTargetKind.Redis)
+        {
+            await ProbeRedisAsync(target.Address!, cancellationToken);
+        }
+
         var host = target.Kind == ClusterTargetKind.Embedded ? BuildEmbeddedSilo(target, logLevel, embeddedConfiguration) : BuildClient(target, logLevel);
         try
         {
@@ -42,6 +47,39 @@ public sealed class ClusterConnection : IAsyncDisposable
         {
             host.Dispose();
             throw new ClusterConnectionException($"cannot connect to the {target}: {SiloStartupErrors.Describe(e)}", e);
+        }
+    }
+
+    /// <summary>How long the client waits for Redis to accept a connection before it says it cannot reach it.</summary>
+    internal static readonly TimeSpan RedisProbeTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Fails in seconds, naming the address and the flag, when nothing listens where <c>--cluster redis://…</c> points
+    /// (the Redis client would retry for a minute and then quote its own connection-string advice).
+    /// </summary>
+    private static async Task ProbeRedisAsync(string address, CancellationToken cancellationToken)
+    {
+        var endpoint = address.Split(',', 2)[0].Trim();
+        var colon = endpoint.LastIndexOf(':');
+        var (hostName, port) = colon > 0 && int.TryParse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var p)
+            ? (endpoint[..colon].Trim('[', ']'), p)
+            : (endpoint.Trim('[', ']'), 6379);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(RedisProbeTimeout);
+        using var socket = new TcpClient();
+        try
+        {
+            await socket.ConnectAsync(hostName, port, timeout.Token);
+        }
+        catch (Exception e) when (e is SocketException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            var why = e is SocketException s ? s.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => "connection refused",
+                SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => $"no such host '{hostName}'",
+                _ => s.SocketErrorCode.ToString(),
+            } : $"no answer in {RedisProbeTimeout.TotalSeconds:0} s";
+            throw new ClusterConnectionException($"cannot reach Redis at {hostName}:{port} — is it running? ({why}; check --cluster redis://host:port or AGENTRL_CLUSTER)", e);
         }
     }
 

@@ -57,6 +57,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
 
         config = config with { RunId = this.GetPrimaryKeyString() };
         ResolvedAlgorithm.ForRun(config);   // an unknown algorithm or option fails the start, not the run
+        _tasks.Get(config.Task, config.TaskOptions);   // so does an unknown task or task option
         _saved.State = new RunGrainState { Config = config, Active = true, Epoch = NextEpoch(config), StartId = Guid.NewGuid().ToString("N") };
         await _saved.WriteStateAsync(cancellationToken);
         await this.RegisterOrUpdateReminder(ReminderName, _siloOptions.RunReminderPeriod, _siloOptions.RunReminderPeriod);

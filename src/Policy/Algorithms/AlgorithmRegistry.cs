@@ -1,3 +1,4 @@
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Policy.Objectives;
 
@@ -72,7 +73,7 @@ public static class AlgorithmRegistry
 
     /// <summary>The entry of <paramref name="name"/> (case-insensitive); throws naming the known ones when there is none.</summary>
     public static AlgorithmEntry Get(string name) =>
-        TryGet(name) ?? throw new ArgumentException($"unknown algorithm '{name}'. Known: {string.Join(", ", Names)}.");
+        TryGet(name) ?? throw new ArgumentException($"unknown algorithm '{name}'. Known: {string.Join(", ", Names)}.{NameSuggestions.DidYouMean(name ?? string.Empty, Names)}");
 
     /// <summary>The entry of <paramref name="name"/>, or null.</summary>
     public static AlgorithmEntry? TryGet(string? name) =>

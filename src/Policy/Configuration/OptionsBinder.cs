@@ -36,7 +36,7 @@ public static class OptionsBinder
             }
 
             var property = properties.FirstOrDefault(p => string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase))
-                ?? throw new ArgumentException($"{section}.{key}: unknown key. Valid keys: {string.Join(", ", properties.Select(p => OptionChecks.Camel(p.Name)))}.");
+                ?? throw new ArgumentException($"{section}.{key}: unknown key. Valid keys: {string.Join(", ", properties.Select(p => OptionChecks.Camel(p.Name)))}.{NameSuggestions.DidYouMean(key, properties.Select(p => OptionChecks.Camel(p.Name)))}");
             property.SetValue(copy, Parse(property.PropertyType, text, $"{section}.{OptionChecks.Camel(property.Name)}"));
         }
 

@@ -29,22 +29,22 @@ public sealed record ArithmeticOptions : TaskOptions
         base.Validate();
         if (MinOperations < 1 || MaxOperations < MinOperations)
         {
-            throw new ArgumentException($"Need 1 <= MinOperations <= MaxOperations, got {MinOperations}..{MaxOperations}.");
+            throw new ArgumentException($"Need 1 <= minOperations <= maxOperations, got {MinOperations}..{MaxOperations}.");
         }
 
         if (MinDigits < 1 || MaxDigits < MinDigits || MaxDigits > 9)
         {
-            throw new ArgumentException($"Need 1 <= MinDigits <= MaxDigits <= 9, got {MinDigits}..{MaxDigits}.");
+            throw new ArgumentException($"Need 1 <= minDigits <= maxDigits <= 9, got {MinDigits}..{MaxDigits}.");
         }
 
         if (MaxAbsValue < 100)
         {
-            throw new ArgumentException($"MaxAbsValue must be at least 100, got {MaxAbsValue}.");
+            throw new ArgumentException($"maxAbsValue must be at least 100, got {MaxAbsValue}.");
         }
 
         if (!PromptTemplate.Contains("{expression}", StringComparison.Ordinal))
         {
-            throw new ArgumentException("PromptTemplate must contain {expression}.");
+            throw new ArgumentException("promptTemplate must contain {expression}.");
         }
     }
 }

@@ -32,7 +32,7 @@ public sealed record KbMultihopOptions : TaskOptions
         base.Validate();
         if (MinHops < 2 || MaxHops > 3 || MinHops > MaxHops)
         {
-            throw new ArgumentException($"Need 2 <= MinHops <= MaxHops <= 3, got {MinHops}..{MaxHops}.");
+            throw new ArgumentException($"Need 2 <= minHops <= maxHops <= 3, got {MinHops}..{MaxHops}.");
         }
 
         if (People < 2 || Companies < 2 || Cities < 2 || Countries < 2)
@@ -42,7 +42,7 @@ public sealed record KbMultihopOptions : TaskOptions
 
         if (Companies > People)
         {
-            throw new ArgumentException($"Every company needs its own founder: Companies ({Companies}) must not exceed People ({People}).");
+            throw new ArgumentException($"Every company needs its own founder: companies ({Companies}) must not exceed people ({People}).");
         }
 
         if (People + Companies + Cities + Countries > 60)
@@ -52,7 +52,7 @@ public sealed record KbMultihopOptions : TaskOptions
 
         if (SearchTopK < 1)
         {
-            throw new ArgumentException($"SearchTopK must be at least 1, got {SearchTopK}.");
+            throw new ArgumentException($"searchTopK must be at least 1, got {SearchTopK}.");
         }
     }
 }

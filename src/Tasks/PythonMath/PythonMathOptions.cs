@@ -14,7 +14,7 @@ public sealed record PythonMathOptions : TaskOptions
         base.Validate();
         if (Scale is < 20 or > 100_000)
         {
-            throw new ArgumentException($"Scale must be in [20, 100000], got {Scale}.");
+            throw new ArgumentException($"scale must be in [20, 100000], got {Scale}.");
         }
 
         var unknown = FamilyNames.Except(PythonMathProblems.Families.Select(f => f.Name)).ToList();

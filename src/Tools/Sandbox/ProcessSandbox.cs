@@ -155,7 +155,8 @@ public sealed partial class ProcessSandbox : IDisposable
         using var process = new Process { StartInfo = startInfo };
         await Launcher.StartAsync(process).ConfigureAwait(false);
 
-        // Outside bubblewrap the program leads its own process group (setsid); bubblewrap uses a PID namespace instead.
+        // Every mode starts under setsid, so no sandbox process shares the terminal's process group (Ctrl-C is agentrl's).
+        // Outside bubblewrap the program leads its own process group; bubblewrap uses a PID namespace instead.
         // In bubblewrap mode the sandbox's PID-namespace init is a forked bwrap that carries the run's unique working
         // directory in its command line: killing it kills the whole namespace, even if it missed its parent's death.
         var ownGroup = isolation != SandboxIsolation.Bubblewrap;
@@ -241,7 +242,11 @@ public sealed partial class ProcessSandbox : IDisposable
         switch (isolation)
         {
             case SandboxIsolation.Bubblewrap:
-                startInfo.FileName = FindTool("bwrap");
+                // setsid first (it execs bwrap in place, same pid): bwrap then sits in a session of its own, outside the
+                // terminal's process group, so a Ctrl-C meant for agentrl does not kill the tool call in flight.
+                startInfo.FileName = FindTool("setsid");
+                args.Add("--wait");
+                args.Add(FindTool("bwrap"));
                 foreach (var arg in new[]
                 {
                     "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",

@@ -19,7 +19,7 @@ public sealed partial class ClientTaskCommandTests
         Assert.Contains("  tools: kb-search", lines);
         Assert.Contains("  tools: calculator-evaluate", lines);
         Assert.Contains("  tools: python-run", lines);
-        Assert.Contains(lines, l => l.StartsWith("  options: ", StringComparison.Ordinal) && l.Contains("EvalModulus=5", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("  options: ", StringComparison.Ordinal) && l.Contains("evalModulus=5", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -72,8 +72,8 @@ public sealed partial class ClientTaskCommandTests
         var result = await Processes.RunAsync("dotnet", [Processes.ClientDll, "tasks", "sample", "arithmetic", "--set", "Nope=1"], Timeout);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("no option 'Nope'", result.Stderr, StringComparison.Ordinal);
-        Assert.Contains("MaxOperations", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("taskOptions.Nope: task 'arithmetic' has no such option", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("maxOperations", result.Stderr, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"^answer: (.+)$", RegexOptions.Multiline)]

@@ -29,6 +29,72 @@ public sealed partial class ClientToolCommandTests
     }
 
     [Fact]
+    public async Task ToolsList_Text_ShowsSchemasUnescaped()
+    {
+        var result = await Processes.RunAsync("dotnet", [Processes.ClientDll, "tools", "list"], Timeout);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("(1.5 + 2) * 3^2 / 7", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u00", result.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Ctrl-C in a terminal reaches the whole foreground process group. The call in flight is abandoned and its sandbox
+    /// killed; the command says "interrupted" and exits 130 (not a tool error: the tool did not fail, the user stopped it).
+    /// </summary>
+    [Fact]
+    public async Task ToolsCall_CtrlCDuringACall_SaysInterruptedAndExits130()
+    {
+        using var process = Processes.StartGroupLeader("dotnet", [Processes.ClientDll, "tools", "call", "--timeout", "120", "python-run", """{"code":"import time\ntime.sleep(120)"}"""]);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            // The call is in flight once the sandbox process running python (a child of agentrl) is up.
+            var deadline = DateTime.UtcNow + Timeout;
+            while (SandboxChildren(process.Id).Count == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline && !process.HasExited, $"no sandbox process started; stderr:\n{(process.HasExited ? await stderr : "")}");
+                await Task.Delay(100);
+            }
+
+            await Task.Delay(500);
+            var sandboxes = SandboxChildren(process.Id);
+            Processes.InterruptGroup(process);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(cts.Token);
+
+            var error = await stderr;
+            Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}; stderr:\n{error}");
+            Assert.Contains("agentrl: interrupted", error, StringComparison.Ordinal);
+            Assert.DoesNotContain("killed by signal", error, StringComparison.Ordinal);
+            Assert.DoesNotContain("resource_limit", error, StringComparison.Ordinal);
+            Assert.Empty(await stdout);
+            await Task.Delay(2000);   // the sandbox is closed (its process killed) as the command ends
+            Assert.All(sandboxes, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"sandbox process {pid} survived"));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static List<int> SandboxChildren(int pid) => [.. Processes.Children(pid).Where(child =>
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{child}/cmdline").Contains("python3", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    })];
+
+    [Fact]
     public async Task ToolsCall_Calculator_PrintsTheResultAndExitsZero()
     {
         var result = await Processes.RunAsync("dotnet", [Processes.ClientDll, "tools", "call", "calculator-evaluate", """{"expression":"(2+3)*7"}"""], Timeout);

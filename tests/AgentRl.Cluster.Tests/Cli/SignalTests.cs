@@ -77,9 +77,11 @@ public sealed class SignalTests : IDisposable
         Assert.True(state.HasTrainerState, train.Output);
     }
 
-    private OwnedProcess Start(string runId, string[] options) => new("train", "dotnet",
+    // env --default-signal=INT (it execs dotnet in place): SIGINT is not ignored even when the test runner was started
+    // in the background, where the shell set it to ignored and every child inherits that.
+    private OwnedProcess Start(string runId, string[] options) => new("train", "env",
     [
-        Processes.ClientDll, "train", "--run-dir", _dir.Path, "--steps", "200", "--set", $"runId={runId}", "--set", "evalSize=2", "--set", "passK=0",
+        "--default-signal=INT", "dotnet", Processes.ClientDll, "train", "--run-dir", _dir.Path, "--steps", "200", "--set", $"runId={runId}", "--set", "evalSize=2", "--set", "passK=0",
         "--set", "promptsPerStep=2", "--set", "groupSize=2", "--set", "limits.maxNewTokensPerTurn=16", .. options,
     ]);
 

@@ -62,6 +62,53 @@ public static partial class Processes
         }
     }
 
+    /// <summary>
+    /// Sends SIGINT to the process group of <paramref name="process"/>, as Ctrl-C in a terminal does to the foreground
+    /// group (the process must lead its group: start it with <see cref="StartGroupLeader"/>).
+    /// </summary>
+    public static void InterruptGroup(Process process)
+    {
+        if (!process.HasExited && Kill(-process.Id, 2) != 0)
+        {
+            throw new InvalidOperationException($"kill -INT -{process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>
+    /// Starts a command as the leader of a new session and process group (setsid execs it in place, so its pid is the
+    /// group's id), like a command a terminal runs in the foreground; with SIGINT's default handling even when the test
+    /// runner was started in the background (where it is ignored, and children inherit that).
+    /// </summary>
+    public static Process StartGroupLeader(string file, IEnumerable<string> args, string? workingDirectory = null) =>
+        Start("setsid", ["env", "--default-signal=INT", file, .. args], workingDirectory);
+
+    /// <summary>The pids of the children of <paramref name="pid"/> (from /proc).</summary>
+    public static IReadOnlyList<int> Children(int pid)
+    {
+        var children = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (int.TryParse(Path.GetFileName(dir), out var child))
+                {
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    if (fields[1] == pid.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    {
+                        children.Add(child);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The process exited while we looked.
+            }
+        }
+
+        return children;
+    }
+
     /// <summary>Runs a command to completion and returns its exit code, stdout and stderr.</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
     {

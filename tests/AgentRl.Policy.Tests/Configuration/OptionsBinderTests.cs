@@ -1,4 +1,5 @@
 using System.Reflection;
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Configuration;
 using AgentRl.Policy.Objectives;
@@ -188,7 +189,9 @@ public sealed class OptionsBinderTests
     {
         var e = Assert.Throws<ArgumentException>(() => OptionsBinder.Bind(new ObjectiveOptions(), new Dictionary<string, string> { ["entropyCoef"] = "0.1" }, "objective"));
 
-        Assert.Equal($"objective.entropyCoef: unknown key. Valid keys: {string.Join(", ", OptionsBinder.Keys<ObjectiveOptions>())}.", e.Message);
+        Assert.StartsWith($"objective.entropyCoef: unknown key. Valid keys: {string.Join(", ", OptionsBinder.Keys<ObjectiveOptions>())}.", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith($"Did you mean '{NameSuggestions.Closest("entropyCoef", OptionsBinder.Keys<ObjectiveOptions>())}'?", e.Message, StringComparison.Ordinal);
+        Assert.NotNull(NameSuggestions.Closest("entropyCoef", OptionsBinder.Keys<ObjectiveOptions>()));
     }
 
     [Theory]

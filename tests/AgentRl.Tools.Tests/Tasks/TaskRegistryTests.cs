@@ -18,8 +18,8 @@ public sealed class TaskRegistryTests
         Assert.Equal(["calculator-evaluate"], tasks[0].AllowedTools);
         Assert.Equal(["kb-search"], tasks[1].AllowedTools);
         Assert.Equal(["python-run"], tasks[2].AllowedTools);
-        Assert.Equal("1", tasks[0].OptionDefaults["MinOperations"]);
-        Assert.Equal("3", tasks[1].OptionDefaults["MaxHops"]);
+        Assert.Equal("1", tasks[0].OptionDefaults["minOperations"]);
+        Assert.Equal("3", tasks[1].OptionDefaults["maxHops"]);
     }
 
     [Fact]
@@ -43,9 +43,11 @@ public sealed class TaskRegistryTests
     [Fact]
     public void Create_UnknownTaskOrOption_ClearErrors()
     {
-        Assert.Contains("known tasks: arithmetic, kb-multihop, python-math", Assert.Throws<ArgumentException>(() => _registry.Create("chess")).Message, StringComparison.Ordinal);
-        Assert.Contains("no option 'depth'", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["depth"] = "3" })).Message, StringComparison.Ordinal);
-        Assert.Contains("expects Int32", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["max-hops"] = "three" })).Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["max-hops"] = "4" }));
+        Assert.Contains("unknown task 'chess'. Known: arithmetic, kb-multihop, python-math.", Assert.Throws<ArgumentException>(() => _registry.Create("chess")).Message, StringComparison.Ordinal);
+        Assert.Contains("Did you mean 'kb-multihop'?", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihpo")).Message, StringComparison.Ordinal);
+        Assert.Contains("taskOptions.depth: task 'kb-multihop' has no such option. Options: ", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["depth"] = "3" })).Message, StringComparison.Ordinal);
+        Assert.Contains("Did you mean 'maxHops'?", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["maxHosp"] = "3" })).Message, StringComparison.Ordinal);
+        Assert.Contains("taskOptions.maxHops = 'three' is not valid for task 'kb-multihop'; expected a whole number", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["max-hops"] = "three" })).Message, StringComparison.Ordinal);
+        Assert.Contains("maxHops <= 3", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["max-hops"] = "4" })).Message, StringComparison.Ordinal);
     }
 }

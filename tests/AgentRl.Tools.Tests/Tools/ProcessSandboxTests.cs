@@ -247,6 +247,32 @@ public sealed class ProcessSandboxTests : IDisposable
         await AssertNoSurvivorsAsync();
     }
 
+    /// <summary>
+    /// Ctrl-C in a terminal signals the whole foreground process group: no sandbox process may be in the caller's, or
+    /// the tool call in flight would die of agentrl's SIGINT (reported as a resource limit) instead of being stopped by it.
+    /// </summary>
+    [Theory]
+    [InlineData(SandboxIsolation.Auto)]
+    [InlineData(SandboxIsolation.ProcessOnly)]
+    [InlineData(SandboxIsolation.NetworkNamespace)]
+    public async Task Run_EveryProcess_IsOutsideTheCallersProcessGroup(SandboxIsolation isolation)
+    {
+        using var sandbox = NewSandbox(o => o.Isolation = isolation, TimeSpan.FromSeconds(30));
+        using var cancel = new CancellationTokenSource();
+        var run = sandbox.RunAsync(Python("import time\ntime.sleep(30)"), cancel.Token);
+        await WaitForMarkerAsync();
+
+        var ours = SandboxProbe.ProcessGroup(Environment.ProcessId);
+        var groups = SandboxProbe.ProcessesWith(_marker).Select(pid => (pid, group: SandboxProbe.ProcessGroup(pid))).Where(p => p.group is not null).ToList();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.NotNull(ours);
+        Assert.NotEmpty(groups);
+        Assert.All(groups, p => Assert.True(p.group != ours, $"sandbox process {p.pid} is in the caller's process group {ours}"));
+        await AssertNoSurvivorsAsync();
+    }
+
     [Theory]
     [InlineData(SandboxIsolation.ProcessOnly)]
     [InlineData(SandboxIsolation.NetworkNamespace)]
@@ -304,6 +330,21 @@ public sealed class ProcessSandboxTests : IDisposable
 /// <summary>Finds live processes whose command line contains a marker, by scanning /proc.</summary>
 internal static class SandboxProbe
 {
+    /// <summary>The process group of <paramref name="pid"/> (field 5 of /proc/PID/stat), or null when it has exited.</summary>
+    public static int? ProcessGroup(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public static IReadOnlyList<int> ProcessesWith(string marker)
     {
         var found = new List<int>();
