@@ -55,7 +55,7 @@ public sealed class RolloutPhase(RunContext run)
         }
 
         var metrics = RolloutMetrics.Compute([.. generated.SelectMany(g => g.Trajectories)], clock.Elapsed.TotalSeconds);
-        foreach (var (key, value) in BranchingMetrics.Compute(generated).Concat(sampling ?? []))
+        foreach (var (key, value) in BranchingMetrics.Compute(generated, run.Task.AllowedTools).Concat(sampling ?? []))
         {
             metrics[key] = value;
         }
