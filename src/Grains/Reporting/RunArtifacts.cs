@@ -14,7 +14,8 @@ namespace AgentRl.Grains.Reporting;
 /// <item><c>events.out.tfevents.*</c> — <see cref="TensorBoardWriter"/>, tags are the stable metric names
 /// (<c>tensorboard --logdir runs</c> shows each run under its directory name);</item>
 /// <item><c>training.png</c> — <see cref="TrainingPlot"/> of <c>rollout/reward_mean</c>,
-/// <c>rollout/accuracy</c> and <c>eval/accuracy</c>, re-rendered every
+/// <c>rollout/accuracy</c> and <c>eval/accuracy</c> over steps, with the warm start's loss per batch (<c>sft.csv</c>) in
+/// a panel below when there was one, re-rendered every
 /// <see cref="RunArtifactsOptions.PlotEveryNSteps"/> steps and on dispose;</item>
 /// <item><c>trajectories/trajectories.NNNN.jsonl</c> — <see cref="TrajectoryLogWriter"/>;</item>
 /// <item><c>sft.csv</c> — <see cref="SftLogWriter"/>, the warm start's loss per batch (also in TensorBoard as
@@ -37,6 +38,7 @@ public sealed class RunArtifacts : IDisposable
     private readonly TrajectoryLogWriter _trajectories;
     private readonly TrainingPlot _plot;
     private SftLogWriter? _sft;
+    private readonly List<(int Batch, double Loss)> _sftLoss = [];
     private readonly Lock _gate = new();
     private int _stepsSincePlot;
     private bool _disposed;
@@ -69,6 +71,8 @@ public sealed class RunArtifacts : IDisposable
             {
                 AddToPlot(row.Step, column => row.Values.TryGetValue(column, out var v) ? v : null);
             }
+            _sftLoss.AddRange(SftLogWriter.Read(Path.Combine(RunDirectory, SftLogWriter.FileName)).Select(b => (b.Batch, b.Loss)));
+            _plot.SetWarmStartLoss(_sftLoss);
         }
         catch
         {
@@ -130,6 +134,8 @@ public sealed class RunArtifacts : IDisposable
             _sft?.Dispose();
             _sft = null;
             _sft = new SftLogWriter(RunDirectory);
+            _sftLoss.Clear();
+            _plot.SetWarmStartLoss(_sftLoss);
         }
     }
 
@@ -150,6 +156,8 @@ public sealed class RunArtifacts : IDisposable
             {
                 _tensorBoard.WriteScalars(b.Batch, [new("warmstart/learning_rate", b.LearningRate), new("warmstart/loss", b.Loss)]);
             }
+            _sftLoss.AddRange(batches.Select(b => (b.Batch, b.Loss)));
+            _plot.SetWarmStartLoss(_sftLoss);
         }
     }
 
