@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Grains.Policies;
+using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Tasks;
 using AgentRl.Tasks;
 using AgentRl.Tasks.Rewards;
@@ -46,12 +46,7 @@ public static class EvalCommands
                 var solved = trajectories.Count(t => t.RewardParts.GetValueOrDefault(RewardParts.Correctness) >= 1);
                 foreach (var t in trajectories.Take(parse.GetValue(show)))
                 {
-                    output.WriteLine($"--- {t.GroupId} reward {t.Reward:0.00} finish {t.FinishReason}");
-                    foreach (var message in t.Conversation.Where(m => m.Role != ChatRole.System))
-                    {
-                        var calls = message.ToolCalls is { Count: > 0 } c ? " " + string.Join(' ', c.Select(x => $"[{x.Name} {x.ArgumentsJson}]")) : "";
-                        output.WriteLine($"{message.Role.ToString().ToLowerInvariant()}: {message.Content}{calls}");
-                    }
+                    TrajectoryText.Write(output, $"--- {t.GroupId} reward {t.Reward:0.00} finish {t.FinishReason}", t.Conversation.Select(TrajectoryMessage.From));
                 }
 
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{taskName}: accuracy {solved}/{trajectories.Count} = {(double)solved / trajectories.Count:P1}, reward {trajectories.Average(t => t.Reward):0.000}, tool calls/traj {trajectories.Average(t => t.ToolCalls.Count):0.00}"));

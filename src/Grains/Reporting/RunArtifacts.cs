@@ -1,6 +1,7 @@
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Pipeline.Metrics;
+using AgentRl.Tasks;
 
 namespace AgentRl.Grains.Reporting;
 
@@ -17,7 +18,8 @@ namespace AgentRl.Grains.Reporting;
 /// <c>rollout/accuracy</c> and <c>eval/accuracy</c> over steps, with the warm start's loss per batch (<c>sft.csv</c>) in
 /// a panel below when there was one, re-rendered every
 /// <see cref="RunArtifactsOptions.PlotEveryNSteps"/> steps and on dispose;</item>
-/// <item><c>trajectories/trajectories.NNNN.jsonl</c> — <see cref="TrajectoryLogWriter"/>;</item>
+/// <item><c>trajectories/trajectories.NNNN.jsonl</c> — <see cref="TrajectoryLogWriter"/> of <see cref="TrajectoryRecord"/>s
+/// (readable JSON, <c>agentrl runs show</c> prints them);</item>
 /// <item><c>sft.csv</c> — <see cref="SftLogWriter"/>, the warm start's loss per batch (also in TensorBoard as
 /// <c>warmstart/loss</c> and <c>warmstart/learning_rate</c> over batches).</item>
 /// </list>
@@ -171,12 +173,16 @@ public sealed class RunArtifacts : IDisposable
         _trajectories.Write(trajectory);
     }
 
-    /// <summary>Appends the first <paramref name="count"/> of a step's trajectories to the trajectory log: tree position, reward and its parts, conversation and tokens.</summary>
-    public void RecordSamples(int step, IEnumerable<Trajectory> trajectories, int count = 2)
+    /// <summary>
+    /// Appends the first <paramref name="count"/> of a step's trajectories to the trajectory log as
+    /// <see cref="TrajectoryRecord"/>s: tree position, the item's gold answer (from <paramref name="itemOf"/>, by group id),
+    /// reward and its parts, conversation, and the tokens last.
+    /// </summary>
+    public void RecordSamples(int step, IEnumerable<Trajectory> trajectories, Func<string, TaskItem?>? itemOf = null, int count = 2)
     {
         foreach (var t in trajectories.Take(count))
         {
-            RecordTrajectory(new { step, t.GroupId, t.BranchPath, t.ParentPath, t.ForkPosition, t.Depth, t.Reward, t.RewardParts, t.FinishReason, t.Conversation, t.TokenIds, t.LossMask });
+            RecordTrajectory(TrajectoryRecord.From(step, t, itemOf?.Invoke(t.GroupId)));
         }
     }
 

@@ -213,7 +213,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             var metrics = StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock);
             RunFence.EnsureCurrent(runDir, epoch);
             artifacts.RecordStep(step, metrics);
-            artifacts.RecordSamples(step, scored.Trajectories);
+            artifacts.RecordSamples(step, scored.Trajectories, rollout.ItemOf);
 
             _progress.Update(s => s with { Metrics = metrics, MetricsStep = step, EtaSeconds = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1) * (steps - step) });
             _progress.Notify();
