@@ -43,7 +43,7 @@ public static class EvalCommands
             EvalTarget target;
             try
             {
-                target = Resolve(parse.GetValue(checkpoint), parse.GetValue(run), parse.GetValue(step), parse.GetValue(runDir)!, defaults);
+                target = await ResolveAsync(parse.GetValue(checkpoint), parse.GetValue(run), parse.GetValue(step), parse.GetValue(runDir)!, defaults, ct);
                 var options = new Dictionary<string, string>(target.Config.TaskOptions, StringComparer.OrdinalIgnoreCase);
                 foreach (var (name, value) in ParseTaskOptions(parse.GetValue(taskOption)!))
                 {
@@ -136,7 +136,7 @@ public static class EvalCommands
     /// (the run's configuration and the checkpoint it recorded for the step).
     /// </summary>
     /// <exception cref="EvalTargetException">Both or neither given, a missing directory, an unknown run, a step with no recorded or kept checkpoint.</exception>
-    public static EvalTarget Resolve(string? checkpoint, string? run, int? step, string runDir, RunConfig defaults)
+    public static async Task<EvalTarget> ResolveAsync(string? checkpoint, string? run, int? step, string runDir, RunConfig defaults, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(defaults);
         if ((checkpoint is null) == (run is null))
@@ -165,10 +165,10 @@ public static class EvalCommands
             return new EvalTarget(directory, defaults);
         }
 
-        return ResolveRun(Path.Combine(Path.GetFullPath(runDir), run!), run!, step);
+        return await ResolveRunAsync(Path.Combine(Path.GetFullPath(runDir), run!), run!, step, cancellationToken);
     }
 
-    private static EvalTarget ResolveRun(string runDirectory, string run, int? step)
+    private static async Task<EvalTarget> ResolveRunAsync(string runDirectory, string run, int? step, CancellationToken cancellationToken)
     {
         RunStateFile? state;
         try
@@ -205,7 +205,7 @@ public static class EvalCommands
         IReadOnlyList<long> kept;
         try
         {
-            kept = store.ListVersionsAsync().GetAwaiter().GetResult();
+            kept = await store.ListVersionsAsync(cancellationToken);
         }
         catch (Exception e) when (e is CheckpointStoreException or ArgumentException or InvalidOperationException)
         {
@@ -227,7 +227,7 @@ public static class EvalCommands
         var download = Path.Combine(Path.GetTempPath(), "agentrl-eval-" + Guid.NewGuid().ToString("N"));
         try
         {
-            store.DownloadAsync(recorded.Version, download).GetAwaiter().GetResult();
+            await store.DownloadAsync(recorded.Version, download, cancellationToken);
         }
         catch (Exception e) when (e is CheckpointStoreException or IOException)
         {
