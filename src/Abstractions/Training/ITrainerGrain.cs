@@ -62,6 +62,12 @@ public interface ITrainerGrain : IGrainWithStringKey
     /// </summary>
     Task<string> PublishWeightsAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The Checkpoint phase's pruning of the checkpoint store: deletes every published version but the newest three and
+    /// <paramref name="pinned"/> (the run's warm start and its best by eval accuracy). Returns the versions deleted.
+    /// </summary>
+    Task<IReadOnlyList<long>> PruneCheckpointsAsync(IReadOnlyList<long> pinned, CancellationToken cancellationToken = default);
+
     /// <summary>Saves the trainer's full state (model, reference, AdamW moments, counters) to <paramref name="directory"/>, bit-exact.</summary>
     Task SaveStateAsync(string directory, CancellationToken cancellationToken = default);
 

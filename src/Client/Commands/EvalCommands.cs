@@ -1,63 +1,275 @@
 using System.CommandLine;
 using System.Globalization;
-using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Policies;
+using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Tasks;
+using AgentRl.Grains.Training;
+using AgentRl.Policy.Checkpoints;
 using AgentRl.Tasks;
 using AgentRl.Tasks.Rewards;
 
 namespace AgentRl.Client.Commands;
 
-/// <summary><c>agentrl eval --checkpoint DIR --task T</c>: greedy pass@1 of a Hugging Face checkpoint on a task's held-out split.</summary>
+/// <summary>
+/// <c>agentrl eval</c>: greedy pass@1 of a checkpoint on a task's held-out split, as a run's Evaluate phase measures it.
+/// <c>--run RUN [--step N]</c> evaluates the checkpoint a run recorded for a step (<c>run_state.json</c>) with the run's own
+/// task, task options, limits, held-out items and seeds; <c>--checkpoint DIR</c> evaluates any model directory with the
+/// defaults of a new run (<see cref="RunConfig"/>). Flags given override either.
+/// </summary>
 public static class EvalCommands
 {
     public static Command Create(CliContext context)
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Model directory (Hugging Face layout), e.g. runs/RUN/checkpoints/v000042.", Required = true };
-        var task = new Option<string>("--task") { Description = "Task to evaluate on.", DefaultValueFactory = _ => "arithmetic" };
-        var count = new Option<int>("--n") { Description = "Held-out items.", DefaultValueFactory = _ => 64 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the held-out items.", DefaultValueFactory = _ => 0 };
+        var defaults = new RunConfig();
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Model directory (Hugging Face layout), e.g. runs/RUN/checkpoints/v000042." };
+        var run = new Option<string?>("--run") { Description = "A run under --run-dir: evaluates its checkpoint of --step with the run's task, task options, limits and held-out items." };
+        var step = new Option<int?>("--step") { Description = "With --run: the step whose checkpoint to evaluate (0 = the warm start; default the last recorded)." };
+        var runDir = new Option<string>("--run-dir") { Description = $"With --run: the folder of run artifacts (default {defaults.RunDir}).", DefaultValueFactory = _ => defaults.RunDir };
+        var task = new Option<string?>("--task") { Description = $"Task to evaluate on (default {defaults.Task}; with --run the run's)." };
+        var taskOption = new Option<string[]>("--task-option") { Description = "A task option NAME=VALUE (repeatable; with --run on top of the run's taskOptions).", DefaultValueFactory = _ => [] };
+        var count = new Option<int?>("--n") { Description = $"Held-out items (default {defaults.EvalSize}; with --run the run's evalSize)." };
+        var seed = new Option<int?>("--seed") { Description = $"Seed of the held-out items (default {defaults.Seed}; with --run the run's seed, so the items its evaluations used)." };
         var show = new Option<int>("--show") { Description = "Print this many conversations.", DefaultValueFactory = _ => 1 };
-        var maxTurns = new Option<int>("--max-turns") { Description = "Turns per episode.", DefaultValueFactory = _ => 4 };
-        var contextBudget = new Option<int>("--context") { Description = "Context budget in tokens.", DefaultValueFactory = _ => 384 };
-        var command = new Command("eval", "Evaluate a checkpoint on a task's held-out split (greedy pass@1).") { checkpoint, task, count, seed, show, maxTurns, contextBudget };
-        command.SetAction((parse, ct) =>
+        var maxTurns = new Option<int?>("--max-turns") { Description = $"Turns per episode (default limits.maxTurns = {defaults.Limits.MaxTurns}; with --run the run's)." };
+        var contextBudget = new Option<int?>("--context") { Description = $"Context budget in tokens (default limits.contextBudget = {defaults.Limits.ContextBudget}; with --run the run's)." };
+        var command = new Command("eval", "Evaluate a checkpoint, or a run's checkpoint of a step with the run's settings, on a task's held-out split (greedy pass@1).")
         {
-            var directory = Path.GetFullPath(parse.GetValue(checkpoint)!);
-            if (!File.Exists(Path.Combine(directory, "config.json")))
+            checkpoint, run, step, runDir, task, taskOption, count, seed, show, maxTurns, contextBudget,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            EvalTarget target;
+            try
             {
-                Console.Error.WriteLine($"agentrl: {directory} has no config.json; give a Hugging Face model directory.");
-                return Task.FromResult(2);
-            }
-
-            return context.RunAsync(parse, async (connection, output) =>
-            {
-                var taskName = parse.GetValue(task)!;
-                var items = TaskRegistry.CreateDefault().Create(taskName).Generate(TaskSplit.Eval, parse.GetValue(count), parse.GetValue(seed));
-                var limits = new RolloutLimits(MaxTurns: parse.GetValue(maxTurns), MaxNewTokensPerTurn: 128, ContextBudget: parse.GetValue(contextBudget));
-                var policyId = PolicyHostOptions.DirectoryPrefix + directory;
-                var run = Guid.NewGuid().ToString("N")[..8];
-                var results = await Task.WhenAll(items.Select((item, i) =>
-                    connection.Client.GetGrain<IEpisodeGrain>($"eval-{run}/{i}").RunAsync(
-                        new EpisodeSpec(policyId, taskName, TaskCatalog.ToJson(item), 1, new SamplingSettings(Temperature: 0), limits, i),
-                        ct)));
-                var trajectories = results.Select(r => r.Trajectories[0]).ToList();
-                var solved = trajectories.Count(t => t.RewardParts.GetValueOrDefault(RewardParts.Correctness) >= 1);
-                foreach (var t in trajectories.Take(parse.GetValue(show)))
+                target = await ResolveAsync(parse.GetValue(checkpoint), parse.GetValue(run), parse.GetValue(step), parse.GetValue(runDir)!, defaults, ct);
+                var options = new Dictionary<string, string>(target.Config.TaskOptions, StringComparer.OrdinalIgnoreCase);
+                foreach (var (name, value) in ParseTaskOptions(parse.GetValue(taskOption)!))
                 {
-                    output.WriteLine($"--- {t.GroupId} reward {t.Reward:0.00} finish {t.FinishReason}");
-                    foreach (var message in t.Conversation.Where(m => m.Role != ChatRole.System))
-                    {
-                        var calls = message.ToolCalls is { Count: > 0 } c ? " " + string.Join(' ', c.Select(x => $"[{x.Name} {x.ArgumentsJson}]")) : "";
-                        output.WriteLine($"{message.Role.ToString().ToLowerInvariant()}: {message.Content}{calls}");
-                    }
+                    options[name] = value;
                 }
 
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{taskName}: accuracy {solved}/{trajectories.Count} = {(double)solved / trajectories.Count:P1}, reward {trajectories.Average(t => t.Reward):0.000}, tool calls/traj {trajectories.Average(t => t.ToolCalls.Count):0.00}"));
-                return 0;
-            }, ct);
+                var config = target.Config with
+                {
+                    Task = parse.GetValue(task) ?? target.Config.Task,
+                    TaskOptions = options,
+                    EvalSize = parse.GetValue(count) ?? target.Config.EvalSize,
+                    Seed = parse.GetValue(seed) ?? target.Config.Seed,
+                    Limits = target.Config.Limits with
+                    {
+                        MaxTurns = parse.GetValue(maxTurns) ?? target.Config.Limits.MaxTurns,
+                        ContextBudget = parse.GetValue(contextBudget) ?? target.Config.Limits.ContextBudget,
+                    },
+                };
+                target = target with { Config = config };
+            }
+            catch (EvalTargetException e)
+            {
+                await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
+                return 2;
+            }
+
+            IAgentTask agentTask;
+            try
+            {
+                agentTask = TaskRegistry.CreateDefault().Create(target.Config.Task, target.Config.TaskOptions);
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
+                return 2;
+            }
+
+            try
+            {
+                return await context.RunAsync(parse, async (connection, output) =>
+                {
+                    var c = target.Config;
+                    if (target.Description is { } description)
+                    {
+                        output.WriteLine(description);
+                    }
+
+                    var items = agentTask.Generate(TaskSplit.Eval, c.EvalSize, c.Seed);
+                    var policyId = PolicyHostOptions.DirectoryPrefix + target.Directory;
+                    var id = Guid.NewGuid().ToString("N")[..8];
+
+                    // The Evaluate phase's episodes: the same items, limits, task options and seeds (EvaluationPhase).
+                    var results = await Task.WhenAll(items.Select((item, i) =>
+                        connection.Client.GetGrain<IEpisodeGrain>($"eval-{id}/{i}").RunAsync(
+                            new EpisodeSpec(policyId, c.Task, TaskCatalog.ToJson(item), 1, new SamplingSettings(Temperature: 0), c.Limits, unchecked((c.Seed * 31) + i), TaskOptions: c.TaskOptions),
+                            ct)));
+                    var trajectories = results.Select(r => r.Trajectories[0]).ToList();
+                    var solved = trajectories.Count(t => t.RewardParts.GetValueOrDefault(RewardParts.Correctness) >= 1);
+                    foreach (var t in trajectories.Take(parse.GetValue(show)))
+                    {
+                        TrajectoryText.Write(output, $"--- {t.GroupId} reward {t.Reward:0.00} finish {t.FinishReason}", t.Conversation.Select(TrajectoryMessage.From));
+                    }
+
+                    output.WriteLine(trajectories.Count == 0
+                        ? $"{c.Task}: no held-out items (--n 0)"
+                        : string.Create(CultureInfo.InvariantCulture, $"{c.Task}: accuracy {solved}/{trajectories.Count} = {(double)solved / trajectories.Count:P1}, reward {trajectories.Average(t => t.Reward):0.000}, tool calls/traj {trajectories.Average(t => t.ToolCalls.Count):0.00}"));
+                    return 0;
+                }, ct);
+            }
+            finally
+            {
+                target.Cleanup?.Invoke();
+            }
         });
         return command;
+    }
+
+    /// <summary>What <c>eval</c> evaluates: a model directory and the settings to evaluate it with.</summary>
+    /// <param name="Directory">The model directory (absolute).</param>
+    /// <param name="Config">Task, task options, limits, held-out items and seed; the rest unused.</param>
+    /// <param name="Description">A line saying which run step and version, for <c>--run</c>.</param>
+    /// <param name="Cleanup">Removes a checkpoint downloaded from a blob store.</param>
+    public sealed record EvalTarget(string Directory, RunConfig Config, string? Description = null, Action? Cleanup = null);
+
+    /// <summary>A reason <c>eval</c> cannot start: a usage or lookup error (exit 2).</summary>
+    public sealed class EvalTargetException(string message) : Exception(message);
+
+    /// <summary>
+    /// The directory and settings of <c>--checkpoint DIR</c> (with <paramref name="defaults"/>) or of <c>--run RUN [--step N]</c>
+    /// (the run's configuration and the checkpoint it recorded for the step).
+    /// </summary>
+    /// <exception cref="EvalTargetException">Both or neither given, a missing directory, an unknown run, a step with no recorded or kept checkpoint.</exception>
+    public static async Task<EvalTarget> ResolveAsync(string? checkpoint, string? run, int? step, string runDir, RunConfig defaults, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        if ((checkpoint is null) == (run is null))
+        {
+            throw new EvalTargetException("give either --checkpoint DIR or --run RUN [--step N].");
+        }
+
+        if (checkpoint is not null)
+        {
+            if (step is not null)
+            {
+                throw new EvalTargetException("--step goes with --run RUN; --checkpoint names one checkpoint directory.");
+            }
+
+            var directory = Path.GetFullPath(checkpoint);
+            if (!System.IO.Directory.Exists(directory))
+            {
+                throw new EvalTargetException($"the checkpoint directory {directory} does not exist.");
+            }
+
+            if (!File.Exists(Path.Combine(directory, "config.json")))
+            {
+                throw new EvalTargetException($"{directory} has no config.json; give a Hugging Face model directory.");
+            }
+
+            return new EvalTarget(directory, defaults);
+        }
+
+        return await ResolveRunAsync(Path.Combine(Path.GetFullPath(runDir), run!), run!, step, cancellationToken);
+    }
+
+    private static async Task<EvalTarget> ResolveRunAsync(string runDirectory, string run, int? step, CancellationToken cancellationToken)
+    {
+        RunStateFile? state;
+        try
+        {
+            state = System.IO.Directory.Exists(runDirectory) ? RunStateFile.Read(runDirectory) : null;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new EvalTargetException($"{Path.Combine(runDirectory, RunStateFile.FileName)} is not a run state: {e.Message}");
+        }
+
+        if (state is null)
+        {
+            throw new EvalTargetException(System.IO.Directory.Exists(runDirectory)
+                ? $"run '{run}' has no {RunStateFile.FileName} in {runDirectory}: it recorded no checkpoint."
+                : $"no run '{run}' under {Path.GetDirectoryName(runDirectory)} (agentrl runs list --run-dir DIR shows the runs there).");
+        }
+
+        if (state.Checkpoints.Count == 0)
+        {
+            throw new EvalTargetException($"run '{run}' recorded no step checkpoints in {RunStateFile.FileName} (a run of an earlier version); give --checkpoint {Path.Combine(runDirectory, "checkpoints", "vNNNNNN")}.");
+        }
+
+        var recorded = step is { } wanted ? state.Checkpoints.LastOrDefault(c => c.Step == wanted) : state.Checkpoints[^1];
+        if (recorded is null)
+        {
+            throw new EvalTargetException($"run '{run}' recorded no checkpoint for step {step}; steps recorded: {RunsCommands.StepRanges([.. state.Checkpoints.Select(c => (long)c.Step)])}.");
+        }
+
+        var spec = state.Config.ResolveCheckpointStore();
+        ICheckpointStore store = spec.Kind == CheckpointStoreSpec.Local
+            ? new LocalFolderCheckpointStore(Path.Combine(runDirectory, "checkpoints"))
+            : RunCheckpointStores.Create(spec, Path.GetDirectoryName(runDirectory)!, new CheckpointStoreOptions());
+        IReadOnlyList<long> kept;
+        try
+        {
+            kept = await store.ListVersionsAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is CheckpointStoreException or ArgumentException or InvalidOperationException)
+        {
+            throw new EvalTargetException($"could not list the checkpoints of run '{run}' ({store.Description}): {e.Message}");
+        }
+
+        if (!kept.Contains(recorded.Version))
+        {
+            var available = state.Checkpoints.Where(c => kept.Contains(c.Version)).Select(c => (long)c.Step).Distinct().Order().ToList();
+            throw new EvalTargetException($"the checkpoint of step {recorded.Step} of run '{run}' (version {recorded.Version}) is no longer in {store.Description}; steps whose checkpoints are kept: {(available.Count == 0 ? "none" : RunsCommands.StepRanges(available))}.");
+        }
+
+        var description = $"run {run} step {recorded.Step}: checkpoint {store.GetLocation(recorded.Version)} ({state.Config.Task}, {state.Config.EvalSize} held-out items, seed {state.Config.Seed})";
+        if (store is LocalFolderCheckpointStore local)
+        {
+            return new EvalTarget(local.GetLocation(recorded.Version), state.Config, description);
+        }
+
+        var download = Path.Combine(Path.GetTempPath(), "agentrl-eval-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await store.DownloadAsync(recorded.Version, download, cancellationToken);
+        }
+        catch (Exception e) when (e is CheckpointStoreException or IOException)
+        {
+            TryDelete(download);
+            throw new EvalTargetException($"could not download version {recorded.Version} of run '{run}' from {store.Description}: {e.Message}");
+        }
+
+        return new EvalTarget(download, state.Config, description, () => TryDelete(download));
+    }
+
+    /// <summary><c>--task-option NAME=VALUE</c> pairs.</summary>
+    /// <exception cref="EvalTargetException">An option without <c>=</c> or a name.</exception>
+    public static IReadOnlyList<(string Name, string Value)> ParseTaskOptions(IEnumerable<string> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var parsed = new List<(string, string)>();
+        foreach (var option in options)
+        {
+            var equals = option.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new EvalTargetException($"--task-option '{option}' is not NAME=VALUE (agentrl tasks list shows each task's options).");
+            }
+
+            parsed.Add((option[..equals].Trim(), option[(equals + 1)..]));
+        }
+
+        return parsed;
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (System.IO.Directory.Exists(directory))
+            {
+                System.IO.Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A leftover temporary copy; the OS cleans the temp folder.
+        }
     }
 }

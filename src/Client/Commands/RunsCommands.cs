@@ -24,6 +24,7 @@ public static class RunsCommands
         command.Subcommands.Add(Status(context));
         command.Subcommands.Add(Stop(context));
         command.Subcommands.Add(Diff());
+        command.Subcommands.Add(Show());
         return command;
     }
 
@@ -204,6 +205,86 @@ public static class RunsCommands
             return differences.Count == 0 ? 0 : 1;
         });
         return command;
+    }
+
+    /// <summary>
+    /// <c>runs show RUN [--step N] [--group G]</c>: the trajectories a run logged (<c>trajectories/*.jsonl</c>) for one step
+    /// (default the last step logged), printed as <c>agentrl eval --show</c> prints conversations, each headed by its group,
+    /// tree path, reward, finish reason, gold answer and reward parts. Needs no cluster. Exit 2 for an unknown run, a step
+    /// not logged (the message lists the steps that are) or a group not found (it lists the step's groups).
+    /// </summary>
+    private static Command Show()
+    {
+        var runDir = RunDirOption();
+        var run = new Argument<string>("run") { Description = "Run id under --run-dir." };
+        var step = new Option<long?>("--step") { Description = "The step whose trajectories to print (default the last step logged)." };
+        var group = new Option<string?>("--group") { Description = "Only this group: its id (RUN/STEP/I) or its index I within the step." };
+        var command = new Command("show", "Print the trajectories a run logged for a step: conversation, gold answer, reward and its parts.") { run, step, group, runDir };
+        command.SetAction(parse =>
+        {
+            var id = parse.GetValue(run)!;
+            var directory = Path.Combine(Path.GetFullPath(parse.GetValue(runDir)!), id);
+            if (!Directory.Exists(directory))
+            {
+                Console.Error.WriteLine($"agentrl: no run '{id}' under {Path.GetDirectoryName(directory)} (agentrl runs list --run-dir DIR shows the runs there).");
+                return 2;
+            }
+
+            var records = TrajectoryRecord.ReadAll(Path.Combine(directory, RunArtifacts.TrajectoryDirectoryName));
+            if (records.Count == 0)
+            {
+                Console.Error.WriteLine($"agentrl: run '{id}' has logged no trajectories ({Path.Combine(directory, RunArtifacts.TrajectoryDirectoryName)} has none; a warm-start-only run logs none).");
+                return 2;
+            }
+
+            var steps = records.Select(r => r.Step).Distinct().Order().ToList();
+            var chosen = parse.GetValue(step) ?? steps[^1];
+            var ofStep = records.Where(r => r.Step == chosen).ToList();
+            if (ofStep.Count == 0)
+            {
+                Console.Error.WriteLine($"agentrl: run '{id}' logged no trajectories at step {chosen}; steps logged: {StepRanges(steps)}.");
+                return 2;
+            }
+
+            if (parse.GetValue(group) is { Length: > 0 } wanted)
+            {
+                var ofGroup = ofStep.Where(r => r.GroupId == wanted || r.GroupId.EndsWith("/" + wanted, StringComparison.Ordinal)).ToList();
+                if (ofGroup.Count == 0)
+                {
+                    Console.Error.WriteLine($"agentrl: step {chosen} of run '{id}' has no logged trajectory of group '{wanted}'; groups logged: {string.Join(", ", ofStep.Select(r => r.GroupId).Distinct())}.");
+                    return 2;
+                }
+
+                ofStep = ofGroup;
+            }
+
+            foreach (var record in ofStep)
+            {
+                TrajectoryText.Write(Console.Out, record);
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Sorted steps as ranges: <c>1-3, 5, 7-9</c>.</summary>
+    public static string StepRanges(IReadOnlyList<long> sorted)
+    {
+        var ranges = new List<string>();
+        for (var i = 0; i < sorted.Count;)
+        {
+            var j = i;
+            while (j + 1 < sorted.Count && sorted[j + 1] == sorted[j] + 1)
+            {
+                j++;
+            }
+
+            ranges.Add(j == i ? sorted[i].ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{sorted[i]}-{sorted[j]}"));
+            i = j + 1;
+        }
+
+        return string.Join(", ", ranges);
     }
 
     /// <summary>The run grain's status, or null when the cluster does not know the run (a fresh activation).</summary>

@@ -7,8 +7,9 @@ namespace AgentRl.Grains.Reporting;
 /// <summary>
 /// Writes <c>metrics.csv</c>: one row per step, <see cref="MetricColumns.FixedColumns"/> first, then
 /// any other metric in order of first appearance (see <see cref="MetricColumns"/> for the mapping from
-/// stable metric names to columns). Numbers are invariant-culture and round-trip exactly; a metric
-/// missing from a step is an empty cell. Each row is flushed as it is written.
+/// stable metric names to columns). Numbers are invariant-culture: integers exact, other values rounded to six
+/// significant digits (<see cref="FormatValue"/>); a metric missing from a step is an empty cell. Each row is flushed as
+/// it is written.
 /// </summary>
 /// <remarks>
 /// The header is written once. When a step brings a metric with no column yet, the file is rewritten
@@ -203,8 +204,27 @@ public sealed class MetricsCsvWriter : IDisposable
         return result;
     }
 
-    /// <summary>Formats a value as written to the CSV: shortest round-trip form, invariant culture.</summary>
-    public static string FormatValue(double value) => value.ToString(CultureInfo.InvariantCulture);
+    /// <summary>Significant digits a fractional value keeps in the CSV.</summary>
+    public const int SignificantDigits = 6;
+
+    /// <summary>
+    /// Formats a value as written to the CSV, invariant culture: integers exactly (<c>3</c>, <c>1234567</c>), any other
+    /// value rounded to <see cref="SignificantDigits"/> significant digits but never above its integer part
+    /// (<c>0.38906250000000003</c> → <c>0.389063</c>, <c>1234567.875</c> → <c>1234568</c>), in its shortest form;
+    /// <c>NaN</c> and infinities as .NET spells them.
+    /// </summary>
+    public static string FormatValue(double value)
+    {
+        if (!double.IsFinite(value) || value == Math.Round(value))
+        {
+            return value.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var integerDigits = (int)Math.Floor(Math.Log10(Math.Abs(value))) + 1;
+        var digits = Math.Clamp(integerDigits, SignificantDigits, 17);
+        var rounded = double.Parse(value.ToString("G" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture);
+        return rounded.ToString(CultureInfo.InvariantCulture);
+    }
 
     private void Rewrite(IReadOnlyList<string> rows)
     {

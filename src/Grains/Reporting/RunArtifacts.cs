@@ -1,6 +1,7 @@
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Pipeline.Metrics;
+using AgentRl.Tasks;
 
 namespace AgentRl.Grains.Reporting;
 
@@ -14,9 +15,11 @@ namespace AgentRl.Grains.Reporting;
 /// <item><c>events.out.tfevents.*</c> — <see cref="TensorBoardWriter"/>, tags are the stable metric names
 /// (<c>tensorboard --logdir runs</c> shows each run under its directory name);</item>
 /// <item><c>training.png</c> — <see cref="TrainingPlot"/> of <c>rollout/reward_mean</c>,
-/// <c>rollout/accuracy</c> and <c>eval/accuracy</c>, re-rendered every
+/// <c>rollout/accuracy</c> and <c>eval/accuracy</c> over steps, with the warm start's loss per batch (<c>sft.csv</c>) in
+/// a panel below when there was one, re-rendered every
 /// <see cref="RunArtifactsOptions.PlotEveryNSteps"/> steps and on dispose;</item>
-/// <item><c>trajectories/trajectories.NNNN.jsonl</c> — <see cref="TrajectoryLogWriter"/>;</item>
+/// <item><c>trajectories/trajectories.NNNN.jsonl</c> — <see cref="TrajectoryLogWriter"/> of <see cref="TrajectoryRecord"/>s
+/// (readable JSON, <c>agentrl runs show</c> prints them);</item>
 /// <item><c>sft.csv</c> — <see cref="SftLogWriter"/>, the warm start's loss per batch (also in TensorBoard as
 /// <c>warmstart/loss</c> and <c>warmstart/learning_rate</c> over batches).</item>
 /// </list>
@@ -37,6 +40,7 @@ public sealed class RunArtifacts : IDisposable
     private readonly TrajectoryLogWriter _trajectories;
     private readonly TrainingPlot _plot;
     private SftLogWriter? _sft;
+    private readonly List<(int Batch, double Loss)> _sftLoss = [];
     private readonly Lock _gate = new();
     private int _stepsSincePlot;
     private bool _disposed;
@@ -69,6 +73,8 @@ public sealed class RunArtifacts : IDisposable
             {
                 AddToPlot(row.Step, column => row.Values.TryGetValue(column, out var v) ? v : null);
             }
+            _sftLoss.AddRange(SftLogWriter.Read(Path.Combine(RunDirectory, SftLogWriter.FileName)).Select(b => (b.Batch, b.Loss)));
+            _plot.SetWarmStartLoss(_sftLoss);
         }
         catch
         {
@@ -130,6 +136,8 @@ public sealed class RunArtifacts : IDisposable
             _sft?.Dispose();
             _sft = null;
             _sft = new SftLogWriter(RunDirectory);
+            _sftLoss.Clear();
+            _plot.SetWarmStartLoss(_sftLoss);
         }
     }
 
@@ -150,6 +158,8 @@ public sealed class RunArtifacts : IDisposable
             {
                 _tensorBoard.WriteScalars(b.Batch, [new("warmstart/learning_rate", b.LearningRate), new("warmstart/loss", b.Loss)]);
             }
+            _sftLoss.AddRange(batches.Select(b => (b.Batch, b.Loss)));
+            _plot.SetWarmStartLoss(_sftLoss);
         }
     }
 
@@ -163,12 +173,16 @@ public sealed class RunArtifacts : IDisposable
         _trajectories.Write(trajectory);
     }
 
-    /// <summary>Appends the first <paramref name="count"/> of a step's trajectories to the trajectory log: tree position, reward and its parts, conversation and tokens.</summary>
-    public void RecordSamples(int step, IEnumerable<Trajectory> trajectories, int count = 2)
+    /// <summary>
+    /// Appends the first <paramref name="count"/> of a step's trajectories to the trajectory log as
+    /// <see cref="TrajectoryRecord"/>s: tree position, the item's gold answer (from <paramref name="itemOf"/>, by group id),
+    /// reward and its parts, conversation, and the tokens last.
+    /// </summary>
+    public void RecordSamples(int step, IEnumerable<Trajectory> trajectories, Func<string, TaskItem?>? itemOf = null, int count = 2)
     {
         foreach (var t in trajectories.Take(count))
         {
-            RecordTrajectory(new { step, t.GroupId, t.BranchPath, t.ParentPath, t.ForkPosition, t.Depth, t.Reward, t.RewardParts, t.FinishReason, t.Conversation, t.TokenIds, t.LossMask });
+            RecordTrajectory(TrajectoryRecord.From(step, t, itemOf?.Invoke(t.GroupId)));
         }
     }
 

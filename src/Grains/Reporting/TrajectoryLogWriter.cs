@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace AgentRl.Grains.Reporting;
 
 /// <summary>
-/// Logs sampled trajectories as JSON Lines (one System.Text.Json object per line, any record type),
+/// Logs sampled trajectories as JSON Lines (one System.Text.Json object per line, any record type; a run writes
+/// <see cref="TrajectoryRecord"/>s, by default with <see cref="TrajectoryRecord.JsonOptions"/>),
 /// in files <c>&lt;baseName&gt;.0000.jsonl</c>, <c>.0001.jsonl</c>, … of at most
 /// <c>maxBytesPerFile</c> each (a single larger record gets a file to itself). Each write is flushed
 /// before it returns. Thread-safe.
@@ -33,7 +34,7 @@ public sealed class TrajectoryLogWriter : IDisposable
     /// <param name="directory">Directory of the log files; created when missing.</param>
     /// <param name="maxBytesPerFile">Size cap of one file, in bytes.</param>
     /// <param name="baseName">File name prefix.</param>
-    /// <param name="jsonOptions">Serializer options; indentation is always turned off.</param>
+    /// <param name="jsonOptions">Serializer options (default <see cref="TrajectoryRecord.JsonOptions"/>); indentation is always turned off.</param>
     public TrajectoryLogWriter(
         string directory,
         long maxBytesPerFile = DefaultMaxBytesPerFile,
@@ -45,7 +46,7 @@ public sealed class TrajectoryLogWriter : IDisposable
         _directory = Path.GetFullPath(directory);
         _baseName = baseName;
         _maxBytesPerFile = maxBytesPerFile;
-        _json = new JsonSerializerOptions(jsonOptions ?? JsonSerializerOptions.Default) { WriteIndented = false };
+        _json = new JsonSerializerOptions(jsonOptions ?? TrajectoryRecord.JsonOptions) { WriteIndented = false };
         try
         {
             Directory.CreateDirectory(_directory);

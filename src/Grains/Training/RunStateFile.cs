@@ -60,6 +60,13 @@ public sealed record RunStateFile
         return Directory.Exists(named) ? named : Path.Combine(runDirectory, TrainerDirectoryName);
     }
 
+    /// <summary>
+    /// The checkpoint of every step recorded so far, in step order (step 0 = the warm start): what <c>agentrl eval --run RUN
+    /// --step N</c> evaluates. The store keeps the newest three versions, the warm start's and the best by eval accuracy
+    /// (<see cref="StepCheckpoints.Pinned"/>); an entry whose version was deleted since stays listed.
+    /// </summary>
+    public IReadOnlyList<StepCheckpoint> Checkpoints { get; init; } = [];
+
     public required RunConfig Config { get; init; }
 
     /// <summary>Reads the file of a run directory; null when there is none.</summary>

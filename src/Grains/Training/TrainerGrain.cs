@@ -27,7 +27,8 @@ namespace AgentRl.Grains.Training;
 [TrainerPlacement]
 public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRuntime tools, IOptions<CheckpointStoreOptions> checkpointOptions, ILogger<TrainerGrain> logger) : Grain, ITrainerGrain
 {
-    private const int CheckpointsKept = 3;
+    /// <summary>Newest checkpoints a prune keeps, besides the pinned ones.</summary>
+    public const int CheckpointsKept = 3;
     private PolicyTrainer? _trainer;
     private ITokenizer? _tokenizer;
     private string? _tokenizerId;
@@ -222,8 +223,19 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
 
         var location = _store.GetLocation(version);
         await GrainFactory.GetGrain<IPolicyRegistryGrain>(policyId).PublishAsync(new PolicyVersionInfo(version, location, _storeSpec), cancellationToken);
-        await _store.DeleteOldVersionsAsync(CheckpointsKept, cancellationToken);
         return location;
+    }
+
+    public async Task<IReadOnlyList<long>> PruneCheckpointsAsync(IReadOnlyList<long> pinned, CancellationToken cancellationToken = default)
+    {
+        var store = _store ?? throw new TrainerNotInitializedException($"Trainer {this.GetPrimaryKeyString()} is not initialized; call InitializeAsync first.");
+        var deleted = await store.DeleteOldVersionsAsync(CheckpointsKept, pinned, cancellationToken);
+        if (deleted.Count > 0)
+        {
+            logger.LogDebug("Trainer {PolicyId}: deleted checkpoints {Versions} (kept the newest {Kept} and {Pinned})", this.GetPrimaryKeyString(), deleted, CheckpointsKept, pinned);
+        }
+
+        return deleted;
     }
 
     private string TokenizerId => _tokenizerId ??= TokenizerFingerprint.Describe(_tokenizer ?? throw new TrainerNotInitializedException($"Trainer {this.GetPrimaryKeyString()} is not initialized; call InitializeAsync first."));

@@ -210,11 +210,11 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             version = updated?.PolicyVersion ?? version;
             var eval = evaluation.IsDue(step, steps) ? await clock.RunAsync("Evaluate", () => evaluation.RunAsync(version, $"step{step}", stop)) : null;
             _progress.Update(s => s with { Step = step, PolicyVersion = version, FinalEvalAccuracy = eval?.Accuracy ?? s.FinalEvalAccuracy, CheckpointLocation = location ?? s.CheckpointLocation });
-            await clock.RunAsync("Checkpoint", () => checkpoints.SaveAsync(_progress.Current, stop));
+            await clock.RunAsync("Checkpoint", () => checkpoints.SaveAsync(_progress.Current, eval?.Accuracy, stop));
             var metrics = StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock);
             RunFence.EnsureCurrent(runDir, epoch);
             artifacts.RecordStep(step, metrics);
-            artifacts.RecordSamples(step, scored.Trajectories);
+            artifacts.RecordSamples(step, scored.Trajectories, rollout.ItemOf);
 
             _progress.Update(s => s with { Metrics = metrics, MetricsStep = step, EtaSeconds = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1) * (steps - step) });
             _progress.Notify();

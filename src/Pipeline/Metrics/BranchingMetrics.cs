@@ -8,10 +8,22 @@ namespace AgentRl.Pipeline.Metrics;
 /// </summary>
 public static class BranchingMetrics
 {
-    /// <summary>The metrics of one step's groups.</summary>
-    public static Dictionary<string, double> Compute(IReadOnlyList<EpisodeResult> groups)
+    /// <summary>Prefix of the calls-per-trajectory series, one per catalog tool.</summary>
+    public const string CallsByToolPrefix = "tools/calls_by_tool/";
+
+    /// <summary>The series of calls that name no tool of the run's catalog (the model's typos and inventions).</summary>
+    public const string UnknownToolCalls = CallsByToolPrefix + "unknown";
+
+    /// <summary>
+    /// The metrics of one step's groups. <paramref name="catalogTools"/> are the tools the run offers: each gets its own
+    /// <c>tools/calls_by_tool/{tool}</c> series (0 when not called, so the columns are the same every step), and calls of
+    /// any other name are counted under <see cref="UnknownToolCalls"/>, so that text the model wrote never becomes a metric
+    /// name. Calls that did not parse (no name) are in neither; <c>tools/error_rate</c> counts them.
+    /// </summary>
+    public static Dictionary<string, double> Compute(IReadOnlyList<EpisodeResult> groups, IReadOnlyCollection<string> catalogTools)
     {
         ArgumentNullException.ThrowIfNull(groups);
+        ArgumentNullException.ThrowIfNull(catalogTools);
         var trajectories = groups.SelectMany(g => g.Trajectories).ToList();
         var metrics = new Dictionary<string, double>();
         if (groups.Count == 0 || trajectories.Count == 0)
@@ -24,7 +36,7 @@ public static class BranchingMetrics
         metrics[MetricColumns.BranchesPerPrompt] = PerPrompt(s => s.ForksTaken);
         if (stats.All(s => s is null))
         {
-            AddToolMetrics(trajectories, metrics);
+            AddToolMetrics(trajectories, catalogTools, metrics);
             return metrics;
         }
 
@@ -50,11 +62,11 @@ public static class BranchingMetrics
             }
         }
 
-        AddToolMetrics(trajectories, metrics);
+        AddToolMetrics(trajectories, catalogTools, metrics);
         return metrics;
     }
 
-    private static void AddToolMetrics(List<Trajectory> trajectories, Dictionary<string, double> metrics)
+    private static void AddToolMetrics(List<Trajectory> trajectories, IReadOnlyCollection<string> catalogTools, Dictionary<string, double> metrics)
     {
         // Entropy of the first k generated tokens: of the first turn (before any tool result) and after tool results.
         metrics["rollout/entropy_initial"] = trajectories.Average(t => (double)t.InitialEntropy);
@@ -64,9 +76,16 @@ public static class BranchingMetrics
             metrics["rollout/entropy_after_tool"] = after.Average(e => (double)e);
         }
 
-        foreach (var tool in trajectories.SelectMany(t => t.ToolCalls).Where(c => c.Name.Length > 0).GroupBy(c => c.Name, StringComparer.Ordinal))
+        var catalog = catalogTools.Where(t => t != "unknown").ToHashSet(StringComparer.Ordinal);
+        var counts = catalog.Append("unknown").ToDictionary(t => t, _ => 0, StringComparer.Ordinal);
+        foreach (var call in trajectories.SelectMany(t => t.ToolCalls).Where(c => c.Name.Length > 0))
         {
-            metrics[$"tools/calls_by_tool/{tool.Key}"] = tool.Count() / (double)trajectories.Count;
+            counts[catalog.Contains(call.Name) ? call.Name : "unknown"]++;
+        }
+
+        foreach (var (tool, count) in counts)
+        {
+            metrics[CallsByToolPrefix + tool] = count / (double)trajectories.Count;
         }
     }
 

@@ -154,11 +154,11 @@ public sealed class AzureBlobCheckpointStore : ICheckpointStore
                 .OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken);
         }, cancellationToken);
 
-    public async Task<IReadOnlyList<long>> DeleteOldVersionsAsync(int keep, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<long>> DeleteOldVersionsAsync(int keepNewest, IReadOnlyCollection<long> alsoKeep, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(keep);
-        var versions = await ListVersionsAsync(cancellationToken);
-        var doomed = versions.Take(Math.Max(0, versions.Count - keep)).ToList();
+        ArgumentOutOfRangeException.ThrowIfNegative(keepNewest);
+        ArgumentNullException.ThrowIfNull(alsoKeep);
+        var doomed = CheckpointRetention.VersionsToDelete(await ListVersionsAsync(cancellationToken), keepNewest, alsoKeep);
         foreach (var version in doomed)
         {
             await GuardAsync($"delete version {version}", async () =>

@@ -35,6 +35,9 @@ public interface ICheckpointStore
     /// <summary>Opens one file of a complete version for reading (a stream; large files are not buffered).</summary>
     Task<Stream> OpenReadAsync(long version, string fileName, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes all but the newest <paramref name="keep"/> versions; returns the versions deleted.</summary>
-    Task<IReadOnlyList<long>> DeleteOldVersionsAsync(int keep, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Deletes every version but the newest <paramref name="keepNewest"/> and those in <paramref name="alsoKeep"/>
+    /// (<see cref="CheckpointRetention.VersionsToDelete"/>); returns the versions deleted, oldest first.
+    /// </summary>
+    Task<IReadOnlyList<long>> DeleteOldVersionsAsync(int keepNewest, IReadOnlyCollection<long> alsoKeep, CancellationToken cancellationToken = default);
 }

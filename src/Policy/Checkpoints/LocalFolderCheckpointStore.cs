@@ -155,11 +155,11 @@ public sealed class LocalFolderCheckpointStore : ICheckpointStore
         }
     }
 
-    public async Task<IReadOnlyList<long>> DeleteOldVersionsAsync(int keep, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<long>> DeleteOldVersionsAsync(int keepNewest, IReadOnlyCollection<long> alsoKeep, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(keep);
-        var versions = await ListVersionsAsync(cancellationToken);
-        var doomed = versions.Take(Math.Max(0, versions.Count - keep)).ToList();
+        ArgumentOutOfRangeException.ThrowIfNegative(keepNewest);
+        ArgumentNullException.ThrowIfNull(alsoKeep);
+        var doomed = CheckpointRetention.VersionsToDelete(await ListVersionsAsync(cancellationToken), keepNewest, alsoKeep);
         foreach (var version in doomed)
         {
             var folder = GetLocation(version);

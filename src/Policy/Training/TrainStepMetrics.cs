@@ -57,7 +57,7 @@ public sealed record TrainStepMetrics
     /// <summary>perf/loss_tokens: mask-1 tokens in the batch (one pass).</summary>
     public long LossTokens { get; init; }
 
-    /// <summary>perf/tokens_per_second: <see cref="TokensTrained"/> / <see cref="Seconds"/>.</summary>
+    /// <summary>perf/update_tokens_per_s: <see cref="TokensTrained"/> / <see cref="Seconds"/> (the rollout's generation rate is <c>perf/tokens_per_s</c>).</summary>
     public double TokensPerSecond { get; init; }
 
     /// <summary>perf/update_seconds: wall time of the update.</summary>
@@ -82,7 +82,7 @@ public sealed record TrainStepMetrics
             ["perf/tokens"] = TokensTrained,
             ["perf/loss_tokens"] = LossTokens,
             ["perf/forward_tokens"] = ForwardTokens,
-            ["perf/tokens_per_second"] = TokensPerSecond,
+            ["perf/update_tokens_per_s"] = TokensPerSecond,
             ["perf/update_seconds"] = Seconds,
         };
         if (KlLoss is { } kl)
@@ -104,7 +104,7 @@ public sealed record TrainStepMetrics
 /// <param name="LearningRate">sft/lr.</param>
 /// <param name="LossTokens">Assistant tokens in the loss.</param>
 /// <param name="TokensTrained">Sequence tokens forwarded and back-propagated.</param>
-/// <param name="TokensPerSecond">perf/tokens_per_second.</param>
+/// <param name="TokensPerSecond">perf/update_tokens_per_s (reported as <c>sft/perf/update_tokens_per_s</c>).</param>
 /// <param name="Seconds">Wall time of the step.</param>
 public sealed record SftStepMetrics(
     long PolicyVersion,
@@ -125,7 +125,7 @@ public sealed record SftStepMetrics(
         ["sft/lr"] = LearningRate,
         ["perf/loss_tokens"] = LossTokens,
         ["perf/tokens"] = TokensTrained,
-        ["perf/tokens_per_second"] = TokensPerSecond,
+        ["perf/update_tokens_per_s"] = TokensPerSecond,
         ["perf/update_seconds"] = Seconds,
     };
 }

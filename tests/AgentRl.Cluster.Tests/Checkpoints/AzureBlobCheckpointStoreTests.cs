@@ -60,7 +60,7 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite, TempFo
             await store.PublishAsync(version, source);
         }
 
-        Assert.Equal([4L, 5L], await store.DeleteOldVersionsAsync(keep: 1));
+        Assert.Equal([4L, 5L], await store.DeleteOldVersionsAsync(keepNewest: 1, alsoKeep: []));
 
         Assert.Equal([6L], await store.ListVersionsAsync());
         var container = new BlobContainerClient(azurite.Server.ConnectionString, "delete", new BlobClientOptions(AzureBlobCheckpointStore.PinnedServiceVersion));
@@ -72,6 +72,24 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite, TempFo
 
         Assert.All(left, name => Assert.StartsWith("runs/run-1/checkpoints/v000006", name));
         Assert.NotEmpty(left);
+    }
+
+    [Fact]
+    public async Task DeleteOldVersions_PinnedVersions_SurviveBesidesTheNewestN()
+    {
+        var store = Store("delete-pinned");
+        var source = temp.NewVersionFolder(seed: 15);
+        foreach (var version in new long[] { 2, 3, 4, 5, 6, 7 })
+        {
+            await store.PublishAsync(version, source);
+        }
+
+        Assert.Equal([4L, 5L], await store.DeleteOldVersionsAsync(keepNewest: 2, alsoKeep: [2, 3, 7]));
+
+        Assert.Equal([2L, 3L, 6L, 7L], await store.ListVersionsAsync());
+        var target = temp.New("blob-pinned");
+        await store.DownloadAsync(2, target);
+        CheckpointTestData.AssertSameFiles(source, target);
     }
 
     [Fact]

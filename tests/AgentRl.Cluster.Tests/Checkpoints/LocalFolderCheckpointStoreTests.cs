@@ -54,11 +54,33 @@ public sealed class LocalFolderCheckpointStoreTests(TempFolders temp) : IClassFi
             await store.PublishAsync(version, source);
         }
 
-        var deleted = await store.DeleteOldVersionsAsync(keep: 2);
+        var deleted = await store.DeleteOldVersionsAsync(keepNewest: 2, alsoKeep: []);
 
         Assert.Equal([1L, 2L], deleted);
         Assert.Equal([3L, 4L], await store.ListVersionsAsync());
         Assert.False(Directory.Exists(store.GetLocation(1)));
+    }
+
+    [Fact]
+    public async Task DeleteOldVersions_PinnedVersions_SurviveBesidesTheNewestN()
+    {
+        var store = new LocalFolderCheckpointStore(temp.New("local-pinned"));
+        var source = temp.NewVersionFolder(seed: 5);
+        foreach (var version in new long[] { 1, 2, 3, 4, 5, 6 })
+        {
+            await store.PublishAsync(version, source);
+        }
+
+        // 1 (a warm start) and 3 (the best) pinned; 6 pinned too, and among the newest anyway.
+        var deleted = await store.DeleteOldVersionsAsync(keepNewest: 2, alsoKeep: [1, 3, 6]);
+
+        Assert.Equal([2L, 4L], deleted);
+        Assert.Equal([1L, 3L, 5L, 6L], await store.ListVersionsAsync());
+        Assert.False(Directory.Exists(store.GetLocation(2)));
+        var kept = temp.New("local-pinned-copy");
+        await store.DownloadAsync(1, kept);
+        CheckpointTestData.AssertSameFiles(source, kept);
+        Assert.Empty(await store.DeleteOldVersionsAsync(keepNewest: 2, alsoKeep: [1, 3]));   // nothing more to delete
     }
 
     [Fact]

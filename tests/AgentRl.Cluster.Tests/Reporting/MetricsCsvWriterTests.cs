@@ -27,7 +27,7 @@ public sealed class MetricsCsvWriterTests
     }
 
     [Fact]
-    public void MetricsCsvWriter_CommaDecimalCulture_WritesInvariantRoundTripNumbers()
+    public void MetricsCsvWriter_CommaDecimalCulture_WritesInvariantRoundedNumbers()
     {
         using var dir = new TempDirectory();
         var path = dir.Combine("metrics.csv");
@@ -52,9 +52,9 @@ public sealed class MetricsCsvWriterTests
         }
 
         var row = File.ReadAllLines(path)[1];
-        Assert.Equal("12,0.30000000000000004,,,,NaN,,,,1234567.875", row);   // tokens_per_s: not a fixed column (timings.csv holds it in a run)
+        Assert.Equal("12,0.3,,,,NaN,,,,1234568", row);   // tokens_per_s: not a fixed column (timings.csv holds it in a run)
         var read = MetricsCsvWriter.Read(path).Single();
-        Assert.Equal(0.1 + 0.2, read.Values["reward_mean"]);
+        Assert.Equal(0.3, read.Values["reward_mean"]);
         Assert.True(double.IsNaN(read.Values["entropy"]));
     }
 
@@ -190,6 +190,35 @@ public sealed class MetricsCsvWriterTests
 
         Assert.Throws<InvalidDataException>(() => new MetricsCsvWriter(path));
         Assert.Equal("name,value\nx,1\n", File.ReadAllText(path));
+    }
+
+    [Theory]
+    [InlineData(0.38906250000000003, "0.389063")]
+    [InlineData(0.1 + 0.2, "0.3")]
+    [InlineData(-0.0001234567, "-0.000123457")]
+    [InlineData(1.5e-7, "1.5E-07")]
+    [InlineData(12345.5, "12345.5")]
+    [InlineData(1234567.875, "1234568")]        // never fewer digits than the integer part
+    [InlineData(3.0, "3")]
+    [InlineData(123456789.0, "123456789")]     // integers stay exact
+    [InlineData(-42.0, "-42")]
+    public void FormatValue_Fraction_RoundsToSixSignificantDigits_IntegersExact(double value, string expected)
+    {
+        Assert.Equal(expected, MetricsCsvWriter.FormatValue(value));
+    }
+
+    [Fact]
+    public void MetricsCsvWriter_LongFraction_IsWrittenRoundedAndReadBack()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.Combine("metrics.csv");
+        using (var writer = new MetricsCsvWriter(path))
+        {
+            writer.Append(1, new Dictionary<string, double> { [MetricColumns.RewardMean] = 0.38906250000000003, ["actor/optimizer_steps"] = 8 });
+        }
+
+        Assert.Equal("1,0.389063,,,,,,,,8", File.ReadAllLines(path)[1]);
+        Assert.Equal(0.389063, MetricsCsvWriter.Read(path).Single().Values["reward_mean"]);
     }
 
     [Theory]

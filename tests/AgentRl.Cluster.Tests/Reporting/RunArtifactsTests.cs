@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentRl.Abstractions.Rollouts;
 using AgentRl.Grains.Reporting;
 using AgentRl.Pipeline.Metrics;
 
@@ -68,6 +69,47 @@ public sealed class RunArtifactsTests
         var tags = EventFileReader.Read(Directory.GetFiles(runDirectory, "events.out.tfevents.*").Single())[1].Values.Select(v => v.Tag).ToList();
         Assert.Contains("perf/tokens_per_s", tags);
         Assert.Contains("perf/phase/Rollout_s", tags);
+    }
+
+    private static EpisodeResult GroupCalling(params string[] tools) => new(
+        "g",
+        [
+            new Trajectory
+            {
+                GroupId = "g",
+                BranchPath = "0",
+                TokenIds = [1, 2],
+                PromptLength = 1,
+                LossMask = [0, 1],
+                Logprobs = [0, -1],
+                Entropies = [0, 1],
+                PolicyVersions = [-1, 0],
+                FinishReason = FinishReason.Eos,
+                ToolCalls = [.. tools.Select(t => new ToolCallRecord(t, "{}", "error: unknown tool", true, "unknown_tool", 0, 0, 0))],
+            },
+        ],
+        1);
+
+    [Fact]
+    public void RunArtifactsRecordStep_CallOfAToolNamedWithSpacesOutsideTheCatalog_AddsNoColumnOrTag()
+    {
+        using var dir = new TempDirectory();
+        var runDirectory = dir.Combine("runs", "typos");
+        string[] catalog = ["calculator-evaluate"];
+        using var artifacts = new RunArtifacts(runDirectory, new RunArtifactsOptions { HostName = "h", PlotEveryNSteps = 100 });
+
+        artifacts.RecordStep(1, BranchingMetrics.Compute([GroupCalling("calculator-evaluate")], catalog));
+        var header = File.ReadAllLines(Path.Combine(runDirectory, "metrics.csv"))[0];
+        artifacts.RecordStep(2, BranchingMetrics.Compute([GroupCalling("calcator- 1evaluate", ":", "calculator evaluate")], catalog));
+
+        Assert.Equal(header, File.ReadAllLines(Path.Combine(runDirectory, "metrics.csv"))[0]);
+        Assert.Contains(",tools/calls_by_tool/unknown", header, StringComparison.Ordinal);
+        var rows = MetricsCsvWriter.Read(Path.Combine(runDirectory, "metrics.csv"));
+        Assert.Equal(3, rows[1].Values["tools/calls_by_tool/unknown"]);
+        Assert.Equal(0, rows[1].Values["tools/calls_by_tool/calculator-evaluate"]);
+        var events = EventFileReader.Read(artifacts.TensorBoardEventFilePath);
+        Assert.Equal(events[1].Values.Select(v => v.Tag), events[2].Values.Select(v => v.Tag));
+        Assert.DoesNotContain(events[2].Values, v => v.Tag.Contains("calcator", StringComparison.Ordinal) || v.Tag.EndsWith("/:", StringComparison.Ordinal));
     }
 
     [Fact]

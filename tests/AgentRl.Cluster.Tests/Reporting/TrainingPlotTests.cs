@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Reporting;
+using SkiaSharp;
 
 namespace AgentRl.Cluster.Tests.Reporting;
 
@@ -58,6 +60,109 @@ public sealed class TrainingPlotTests
 
         Assert.Equal((300, 200), ReadSize(empty));
         Assert.Equal((300, 200), ReadSize(single.RenderPng(300, 200)));
+    }
+
+    [Fact]
+    public void StepAxis_ThreeStepRun_StartsAtZeroWithIntegerTicks()
+    {
+        var axis = TrainingPlot.StepAxis(3);
+
+        Assert.Equal(0, axis.Min);
+        Assert.Equal(3, axis.Max);
+        Assert.Equal([0.0, 1, 2, 3], axis.Ticks);
+    }
+
+    [Theory]
+    [InlineData(0, 1, 1)]        // a run with only the warm-start row still gets a 0–1 axis
+    [InlineData(10, 10, 1)]
+    [InlineData(11, 11, 2)]
+    [InlineData(25, 25, 5)]
+    [InlineData(1000, 1000, 100)]
+    [InlineData(1601, 1601, 200)]
+    public void StepAxis_AnyLength_AtMostTenIntervalsOfANiceInteger(long last, double max, long interval)
+    {
+        var axis = TrainingPlot.StepAxis(last);
+
+        Assert.Equal((0.0, max), (axis.Min, axis.Max));
+        Assert.Equal(Enumerable.Range(0, (int)(max / interval) + 1).Select(i => (double)(i * interval)), axis.Ticks);
+        Assert.True(axis.Ticks.Count <= TrainingPlot.MaxTicks + 1);
+    }
+
+    [Fact]
+    public void RewardAxis_RewardsWithinUnit_IsTheFixedZeroToOneAxisOfAccuracy()
+    {
+        var axis = TrainingPlot.RewardAxis([0.3, 0.55, 1.0, double.NaN]);
+
+        Assert.Same(TrainingPlot.AccuracyAxis, axis);
+        Assert.Equal((0.0, 1.0), (axis.Min, axis.Max));
+    }
+
+    [Theory]
+    [InlineData(new[] { 0.3, 1.6 }, 0.0, 1.6)]     // reward weights summing above 1
+    [InlineData(new[] { -0.5, 0.4 }, -0.5, 1.0)]    // a penalty below 0
+    public void RewardAxis_RewardsOutsideUnit_SpanTheDataWithZeroAndOne(double[] rewards, double min, double max)
+    {
+        var axis = TrainingPlot.RewardAxis(rewards);
+
+        Assert.Equal((min, max), (axis.Min, axis.Max));
+    }
+
+    [Fact]
+    public void RunArtifacts_WarmStartBatches_PlotHasALossPanelBelowTheCurves()
+    {
+        using var dir = new TempDirectory();
+        var withLoss = dir.Combine("warm");
+        using (var artifacts = new RunArtifacts(withLoss, new RunArtifactsOptions { HostName = "h", PlotWidth = 800, PlotHeight = 600 }))
+        {
+            artifacts.BeginWarmStart();
+            artifacts.RecordWarmStartBatches([.. Enumerable.Range(1, 40).Select(b => new SftBatchRecord(b, 1, 1 + (b / 10), 2.0 / b, 1e-4))]);
+            artifacts.RecordStep(0, new Dictionary<string, double> { ["eval/accuracy"] = 0.25 });
+            artifacts.RecordStep(1, new Dictionary<string, double> { ["rollout/reward_mean"] = 0.5, ["rollout/accuracy"] = 0.4 });
+            artifacts.RecordStep(2, new Dictionary<string, double> { ["rollout/reward_mean"] = 0.7, ["rollout/accuracy"] = 0.6 });
+        }
+        var without = dir.Combine("plain");
+        using (var artifacts = new RunArtifacts(without, new RunArtifactsOptions { HostName = "h", PlotWidth = 800, PlotHeight = 600 }))
+        {
+            artifacts.RecordStep(0, new Dictionary<string, double> { ["eval/accuracy"] = 0.25 });
+        }
+
+        Assert.Equal(40, SftLogWriter.Read(Path.Combine(withLoss, SftLogWriter.FileName)).Count);
+        var png = File.ReadAllBytes(Path.Combine(withLoss, TrainingPlot.FileName));
+        var top = 600 * (1 - TrainingPlot.LossPanelShare);
+        var lossRows = RowsWithColour(png, TrainingPlot.LossColor);
+        Assert.NotEmpty(lossRows);
+        Assert.True(lossRows.Min() >= top - 1, $"loss drawn from row {lossRows.Min()}");
+        var rewardRows = RowsWithColour(png, ScottPlot.Colors.C0);   // the reward curve, in the panel above
+        Assert.NotEmpty(rewardRows);
+        Assert.True(rewardRows.Max() < top, $"reward drawn down to row {rewardRows.Max()}");
+        Assert.Empty(RowsWithColour(File.ReadAllBytes(Path.Combine(without, TrainingPlot.FileName)), TrainingPlot.LossColor));
+
+        // A resumed run reads sft.csv back: its plot keeps the panel.
+        using (var resumed = new RunArtifacts(withLoss, new RunArtifactsOptions { HostName = "h", PlotWidth = 800, PlotHeight = 600 }))
+        {
+            resumed.RenderPlot();
+        }
+        Assert.NotEmpty(RowsWithColour(File.ReadAllBytes(Path.Combine(withLoss, TrainingPlot.FileName)), TrainingPlot.LossColor));
+    }
+
+    /// <summary>Image rows holding pixels of a series' colour.</summary>
+    private static List<int> RowsWithColour(byte[] png, ScottPlot.Color colour)
+    {
+        using var bitmap = SKBitmap.Decode(png);
+        var rows = new List<int>();
+        for (var y = 0; y < bitmap.Height; y++)
+        {
+            for (var x = 0; x < bitmap.Width; x++)
+            {
+                var p = bitmap.GetPixel(x, y);
+                if (Math.Abs(p.Red - colour.R) + Math.Abs(p.Green - colour.G) + Math.Abs(p.Blue - colour.B) < 12)
+                {
+                    rows.Add(y);
+                    break;
+                }
+            }
+        }
+        return rows;
     }
 
     internal static (int Width, int Height) ReadSize(byte[] png)

@@ -43,7 +43,7 @@ public sealed class TrajectoryLogWriterTests
         Assert.True(files.Count >= 4, $"{files.Count} files");
         Assert.All(files, f => Assert.InRange(new FileInfo(f).Length, 1, Cap));
         Assert.Equal(Enumerable.Range(0, files.Count).Select(i => $"trajectories.{i:D4}.jsonl"), files.Select(Path.GetFileName));
-        var steps = files.SelectMany(File.ReadAllLines).Select(l => JsonSerializer.Deserialize<Trajectory>(l)!.Step);
+        var steps = files.SelectMany(File.ReadAllLines).Select(l => JsonSerializer.Deserialize<Trajectory>(l, TrajectoryRecord.JsonOptions)!.Step);
         Assert.Equal(Enumerable.Range(0, 20), steps);
     }
 
@@ -74,13 +74,13 @@ public sealed class TrajectoryLogWriterTests
             Assert.Single(writer.Files);
             Assert.Equal(2, File.ReadAllLines(writer.CurrentPath).Length);
         }
-        File.AppendAllText(Path.Combine(dir.Path, "trajectories.0000.jsonl"), "{\"Step\":2,\"Pro");
+        File.AppendAllText(Path.Combine(dir.Path, "trajectories.0000.jsonl"), "{\"step\":2,\"pro");
 
         using (var writer = new TrajectoryLogWriter(dir.Path))
         {
             writer.Write(new Trajectory(3, "c", [], 0));
             Assert.Equal("trajectories.0001.jsonl", Path.GetFileName(writer.CurrentPath));
-            Assert.Equal(3, JsonSerializer.Deserialize<Trajectory>(File.ReadAllLines(writer.CurrentPath).Single())!.Step);
+            Assert.Equal(3, JsonSerializer.Deserialize<Trajectory>(File.ReadAllLines(writer.CurrentPath).Single(), TrajectoryRecord.JsonOptions)!.Step);
         }
     }
 
@@ -102,7 +102,7 @@ public sealed class TrajectoryLogWriterTests
 
         File.Delete(current);
         writer.Write(new Trajectory(2, "p", [], 0));
-        Assert.Equal(2, JsonSerializer.Deserialize<Trajectory>(File.ReadAllLines(current).Single())!.Step);
+        Assert.Equal(2, JsonSerializer.Deserialize<Trajectory>(File.ReadAllLines(current).Single(), TrajectoryRecord.JsonOptions)!.Step);
     }
 
     [Fact]

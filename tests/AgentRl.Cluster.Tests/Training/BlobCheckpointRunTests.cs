@@ -37,13 +37,25 @@ public sealed class BlobCheckpointRunTests : IDisposable
         await using var cluster = await AgentRlTestCluster.StartAsync(2, (index, o) => o.Roles = index == 0 ? "rollout,tools,trainer" : "rollout,tools");
         var run = cluster.Client.GetGrain<ITrainingRunGrain>("blob");
 
-        await run.StartAsync(Toy(steps: 2, azurite));
+        await run.StartAsync(Toy(steps: 5, azurite));
         var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
         Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
         var store = CheckpointStoreFactory.Create(new CheckpointStoreOptions { Kind = "azure-blob", ConnectionString = azurite.ConnectionString, Container = "agentrl-runs", Prefix = "team-a" }, "blob");
         var versions = await store.ListVersionsAsync();
         Assert.Contains(status.PolicyVersion, versions);
+
+        // Pruned like a local store: the newest three and the warm start's (step 0) survive the rotation.
+        var recorded = RunStateFile.Read(Path.Combine(_runDir, "blob"))!.Checkpoints;
+        Assert.Equal(Enumerable.Range(0, 6), recorded.Select(c => c.Step));
+        Assert.Contains(recorded[0].Version, versions);
+        Assert.True(versions.Count < recorded.Select(c => c.Version).Distinct().Count(), $"nothing pruned: {string.Join(", ", versions)}");
+
+        // eval --run downloads the step's checkpoint from the run's blob store.
+        var eval = await Processes.RunAsync("dotnet", [Processes.ClientDll, "eval", "--run", "blob", "--step", "0", "--run-dir", _runDir, "--show", "0"], TimeSpan.FromMinutes(3));
+        Assert.True(eval.ExitCode == 0, eval.Stdout + eval.Stderr);
+        Assert.Contains($"run blob step 0: checkpoint {store.GetLocation(recorded[0].Version)} ", eval.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^arithmetic: accuracy \d/2 = ", eval.Stdout);
         var latest = await cluster.Client.GetGrain<IPolicyRegistryGrain>("default").GetLatestAsync();
         Assert.Equal(status.PolicyVersion, latest.Version);
         Assert.Equal(store.GetLocation(latest.Version), latest.Location);

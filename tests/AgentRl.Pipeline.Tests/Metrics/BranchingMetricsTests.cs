@@ -32,7 +32,7 @@ public sealed class BranchingMetricsTests
             new("b", [Make("0"), Make("1")], 1, new BranchingStats(2, 1, 0, 0, 0, 1, [3.0])),
         ];
 
-        var m = BranchingMetrics.Compute(groups);
+        var m = BranchingMetrics.Compute(groups, ["calc", "kb-search"]);
 
         Assert.Equal(0.5, m["rollout/branches_per_prompt"]);
         Assert.Equal(0.5, m["branching/forks_refused"]);
@@ -45,6 +45,8 @@ public sealed class BranchingMetricsTests
         Assert.Equal(0.3, m["branching/delta_entropy_p10"], 9);
         Assert.Equal(1.0, m["branching/replay_mismatches"]);
         Assert.Equal(0.75, m["tools/calls_by_tool/calc"]);
+        Assert.Equal(0.0, m["tools/calls_by_tool/kb-search"]);   // a catalog tool not called still has its series
+        Assert.Equal(0.0, m["tools/calls_by_tool/unknown"]);
         Assert.Equal(2.0, m["rollout/entropy_initial"]);
         Assert.Equal(1.0, m["rollout/entropy_after_tool"]);
     }
@@ -52,9 +54,26 @@ public sealed class BranchingMetricsTests
     [Fact]
     public void Compute_PlainGroups_ZeroBranchesAndNoTreeMetrics()
     {
-        var m = BranchingMetrics.Compute([new EpisodeResult("a", [Make("0"), Make("1")], 1)]);
+        var m = BranchingMetrics.Compute([new EpisodeResult("a", [Make("0"), Make("1")], 1)], ["calc"]);
 
         Assert.Equal(0.0, m["rollout/branches_per_prompt"]);
         Assert.DoesNotContain(m.Keys, k => k.StartsWith("branching/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Compute_CallsOfNamesOutsideTheCatalog_CountUnderUnknownOnly()
+    {
+        EpisodeResult[] groups =
+        [
+            new("a", [Make("0", 0, 0, "calculator-evaluate", "calcator- 1evaluate"), Make("1", 0, 0, ":", "calculator-evaluate")], 1),
+        ];
+
+        var m = BranchingMetrics.Compute(groups, ["calculator-evaluate"]);
+
+        Assert.Equal(
+            ["tools/calls_by_tool/calculator-evaluate", "tools/calls_by_tool/unknown"],
+            m.Keys.Where(k => k.StartsWith(BranchingMetrics.CallsByToolPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Equal(1.0, m["tools/calls_by_tool/calculator-evaluate"]);
+        Assert.Equal(1.0, m[BranchingMetrics.UnknownToolCalls]);
     }
 }

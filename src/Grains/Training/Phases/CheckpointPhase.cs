@@ -10,8 +10,12 @@ namespace AgentRl.Grains.Training.Phases;
 /// </summary>
 public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
 {
-    /// <summary>Saves the trainer state of <paramref name="status"/>'s step and records it in <c>run_state.json</c>.</summary>
-    public async Task SaveAsync(RunStatus status, CancellationToken stop)
+    /// <summary>
+    /// Saves the trainer state of <paramref name="status"/>'s step and records it in <c>run_state.json</c> with the step's
+    /// checkpoint (its policy version and <paramref name="evalAccuracy"/>, when the step was evaluated); then prunes the
+    /// checkpoint store to the newest versions, the warm start's and the best one (<see cref="StepCheckpoints.Pinned"/>).
+    /// </summary>
+    public async Task SaveAsync(RunStatus status, double? evalAccuracy, CancellationToken stop)
     {
         var runDir = run.RunDirectory;
         RunFence.EnsureCurrent(runDir, epoch);
@@ -24,8 +28,14 @@ public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
 
         await run.Trainer.SaveStateAsync(next, stop);
         RunFence.EnsureCurrent(runDir, epoch);
-        (StateFile(run.Config, status, startId, epoch, RunState.Training, hasTrainerState: true) with { TrainerDirectory = RunStateFile.NextTrainerDirectoryName }).Write(runDir);
+        var checkpoints = StepCheckpoints.Record(RunStateFile.Read(runDir)?.Checkpoints ?? [], new StepCheckpoint(status.Step, status.PolicyVersion, evalAccuracy));
+        (StateFile(run.Config, status, startId, epoch, RunState.Training, hasTrainerState: true) with
+        {
+            TrainerDirectory = RunStateFile.NextTrainerDirectoryName,
+            Checkpoints = checkpoints,
+        }).Write(runDir);
         Settle(runDir);
+        await run.Trainer.PruneCheckpointsAsync(StepCheckpoints.Pinned(checkpoints), stop);
     }
 
     /// <summary>When <c>run_state.json</c> names <c>trainer.next/</c>: replaces <c>trainer/</c> with it and updates the file.</summary>
@@ -69,6 +79,7 @@ public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
         {
             PolicyVersion = previous?.PolicyVersion ?? 0,
             TrainerDirectory = previous?.TrainerDirectory ?? RunStateFile.TrainerDirectoryName,
+            Checkpoints = previous?.Checkpoints ?? [],
         }).Write(runDir);
     }
 

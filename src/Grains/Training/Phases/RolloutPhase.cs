@@ -29,6 +29,9 @@ public sealed class RolloutPhase(RunContext run)
     /// <summary>The item (as JSON) of an episode this phase ran in the current step.</summary>
     public string ItemJsonOf(string episodeId) => _itemJson[episodeId];
 
+    /// <summary>The item of an episode this phase ran in the current step, or null for another episode (a swarm's external group).</summary>
+    public TaskItem? ItemOf(string episodeId) => _itemJson.TryGetValue(episodeId, out var json) ? TaskCatalog.FromJson(json) : null;
+
     public async Task<RolloutBatch> CollectAsync(int step, long version, CancellationToken stop)
     {
         _itemJson.Clear();
@@ -55,7 +58,7 @@ public sealed class RolloutPhase(RunContext run)
         }
 
         var metrics = RolloutMetrics.Compute([.. generated.SelectMany(g => g.Trajectories)], clock.Elapsed.TotalSeconds);
-        foreach (var (key, value) in BranchingMetrics.Compute(generated).Concat(sampling ?? []))
+        foreach (var (key, value) in BranchingMetrics.Compute(generated, run.Task.AllowedTools).Concat(sampling ?? []))
         {
             metrics[key] = value;
         }
