@@ -26,7 +26,7 @@ public static class EvalCommands
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Model directory (Hugging Face layout), e.g. runs/RUN/checkpoints/v000042." };
         var run = new Option<string?>("--run") { Description = "A run under --run-dir: evaluates its checkpoint of --step with the run's task, task options, limits and held-out items." };
         var step = new Option<int?>("--step") { Description = "With --run: the step whose checkpoint to evaluate (0 = the warm start; default the last recorded)." };
-        var runDir = new Option<string>("--run-dir") { Description = $"With --run: the folder of run artifacts (default {defaults.RunDir}).", DefaultValueFactory = _ => defaults.RunDir };
+        var runDir = new Option<string>("--run-dir") { Description = "With --run: the folder of run artifacts.", DefaultValueFactory = _ => defaults.RunDir };
         var task = new Option<string?>("--task") { Description = $"Task to evaluate on (default {defaults.Task}; with --run the run's)." };
         var taskOption = new Option<string[]>("--task-option") { Description = "A task option NAME=VALUE (repeatable; with --run on top of the run's taskOptions).", DefaultValueFactory = _ => [] };
         var count = new Option<int?>("--n") { Description = $"Held-out items (default {defaults.EvalSize}; with --run the run's evalSize)." };
@@ -40,51 +40,67 @@ public static class EvalCommands
         };
         command.SetAction(async (parse, ct) =>
         {
-            EvalTarget target;
-            try
+            // Applies the flags on top of the target's settings and checks the task and its options (exit 2 when wrong).
+            async Task<(EvalTarget Target, IAgentTask Task)?> PrepareAsync(Func<Task<EvalTarget>> resolve)
             {
-                target = await ResolveAsync(parse.GetValue(checkpoint), parse.GetValue(run), parse.GetValue(step), parse.GetValue(runDir)!, defaults, ct);
-                var options = new Dictionary<string, string>(target.Config.TaskOptions, StringComparer.OrdinalIgnoreCase);
-                foreach (var (name, value) in ParseTaskOptions(parse.GetValue(taskOption)!))
+                try
                 {
-                    options[name] = value;
-                }
-
-                var config = target.Config with
-                {
-                    Task = parse.GetValue(task) ?? target.Config.Task,
-                    TaskOptions = options,
-                    EvalSize = parse.GetValue(count) ?? target.Config.EvalSize,
-                    Seed = parse.GetValue(seed) ?? target.Config.Seed,
-                    Limits = target.Config.Limits with
+                    var target = await resolve();
+                    var options = new Dictionary<string, string>(target.Config.TaskOptions, StringComparer.OrdinalIgnoreCase);
+                    foreach (var (name, value) in ParseTaskOptions(parse.GetValue(taskOption)!))
                     {
-                        MaxTurns = parse.GetValue(maxTurns) ?? target.Config.Limits.MaxTurns,
-                        ContextBudget = parse.GetValue(contextBudget) ?? target.Config.Limits.ContextBudget,
-                    },
-                };
-                target = target with { Config = config };
+                        options[name] = value;
+                    }
+
+                    var config = target.Config with
+                    {
+                        Task = parse.GetValue(task) ?? target.Config.Task,
+                        TaskOptions = options,
+                        EvalSize = parse.GetValue(count) ?? target.Config.EvalSize,
+                        Seed = parse.GetValue(seed) ?? target.Config.Seed,
+                        Limits = target.Config.Limits with
+                        {
+                            MaxTurns = parse.GetValue(maxTurns) ?? target.Config.Limits.MaxTurns,
+                            ContextBudget = parse.GetValue(contextBudget) ?? target.Config.Limits.ContextBudget,
+                        },
+                    };
+                    return (target with { Config = config }, TaskRegistry.CreateDefault().Create(config.Task, config.TaskOptions));
+                }
+                catch (Exception e) when (e is EvalTargetException or ArgumentException)
+                {
+                    await Console.Error.WriteLineAsync($"agentrl: {CliContext.Message(e)}");
+                    return null;
+                }
             }
-            catch (EvalTargetException e)
+
+            // --checkpoint DIR is checked before anything starts; --run RUN is read through the cluster (the run
+            // directory as the silos see it), so it is resolved once connected.
+            var runId = parse.GetValue(run);
+            var prepared = runId is null || parse.GetValue(checkpoint) is not null
+                ? await PrepareAsync(() => ResolveAsync(parse.GetValue(checkpoint), runId, parse.GetValue(step), parse.GetValue(runDir)!, defaults, null, ct))
+                : default((EvalTarget, IAgentTask)?);
+            if (prepared is null && (runId is null || parse.GetValue(checkpoint) is not null))
             {
-                await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
                 return 2;
             }
 
-            IAgentTask agentTask;
-            try
-            {
-                agentTask = TaskRegistry.CreateDefault().Create(target.Config.Task, target.Config.TaskOptions);
-            }
-            catch (ArgumentException e)
-            {
-                await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
-                return 2;
-            }
-
+            EvalTarget? resolved = prepared?.Item1;
             try
             {
                 return await context.RunAsync(parse, async (connection, output) =>
                 {
+                    if (prepared is null)
+                    {
+                        prepared = await PrepareAsync(() => ResolveAsync(null, runId, parse.GetValue(step), parse.GetValue(runDir)!, defaults, connection.Client.GetGrain<IRunFilesGrain>(parse.GetValue(runDir)!), ct));
+                        if (prepared is null)
+                        {
+                            return 2;
+                        }
+
+                        resolved = prepared.Value.Item1;
+                    }
+
+                    var (target, agentTask) = prepared.Value;
                     var c = target.Config;
                     if (target.Description is { } description)
                     {
@@ -115,7 +131,7 @@ public static class EvalCommands
             }
             finally
             {
-                target.Cleanup?.Invoke();
+                resolved?.Cleanup?.Invoke();
             }
         });
         return command;
@@ -136,7 +152,7 @@ public static class EvalCommands
     /// (the run's configuration and the checkpoint it recorded for the step).
     /// </summary>
     /// <exception cref="EvalTargetException">Both or neither given, a missing directory, an unknown run, a step with no recorded or kept checkpoint.</exception>
-    public static async Task<EvalTarget> ResolveAsync(string? checkpoint, string? run, int? step, string runDir, RunConfig defaults, CancellationToken cancellationToken = default)
+    public static async Task<EvalTarget> ResolveAsync(string? checkpoint, string? run, int? step, string runDir, RunConfig defaults, IRunFilesGrain? files, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(defaults);
         if ((checkpoint is null) == (run is null))
@@ -165,15 +181,22 @@ public static class EvalCommands
             return new EvalTarget(directory, defaults);
         }
 
-        return await ResolveRunAsync(Path.Combine(Path.GetFullPath(runDir), run!), run!, step, cancellationToken);
+        ArgumentNullException.ThrowIfNull(files);
+        return await ResolveRunAsync(files, runDir, run!, step, cancellationToken);
     }
 
-    private static async Task<EvalTarget> ResolveRunAsync(string runDirectory, string run, int? step, CancellationToken cancellationToken)
+    private static async Task<EvalTarget> ResolveRunAsync(IRunFilesGrain files, string runDir, string run, int? step, CancellationToken cancellationToken)
     {
+        var runDirectory = RunFiles.IsRunId(run) ? await files.LocateAsync(run, cancellationToken) : null;
+        if (runDirectory is null)
+        {
+            throw new EvalTargetException($"no run '{run}' under {runDir} (agentrl runs list --run-dir DIR shows the runs there).{NameSuggestions.DidYouMean(run, await files.ListRunsAsync(cancellationToken))}");
+        }
+
         RunStateFile? state;
         try
         {
-            state = System.IO.Directory.Exists(runDirectory) ? RunStateFile.Read(runDirectory) : null;
+            state = await RunStateFile.ReadAsync(files, run, cancellationToken);
         }
         catch (System.Text.Json.JsonException e)
         {
@@ -182,9 +205,7 @@ public static class EvalCommands
 
         if (state is null)
         {
-            throw new EvalTargetException(System.IO.Directory.Exists(runDirectory)
-                ? $"run '{run}' has no {RunStateFile.FileName} in {runDirectory}: it recorded no checkpoint."
-                : $"no run '{run}' under {Path.GetDirectoryName(runDirectory)} (agentrl runs list --run-dir DIR shows the runs there).");
+            throw new EvalTargetException($"run '{run}' has no {RunStateFile.FileName} in {runDirectory}: it recorded no checkpoint.");
         }
 
         if (state.Checkpoints.Count == 0)
@@ -205,7 +226,10 @@ public static class EvalCommands
         IReadOnlyList<long> kept;
         try
         {
-            kept = await store.ListVersionsAsync(cancellationToken);
+            // A local store is on the silos' disk: listed there. A blob store is listed from here, with the run's settings.
+            kept = spec.Kind == CheckpointStoreSpec.Local
+                ? await files.ListCheckpointVersionsAsync(run, cancellationToken)
+                : await store.ListVersionsAsync(cancellationToken);
         }
         catch (Exception e) when (e is CheckpointStoreException or ArgumentException or InvalidOperationException)
         {

@@ -24,7 +24,7 @@ public static class RunsCommands
         command.Subcommands.Add(Status(context));
         command.Subcommands.Add(Stop(context));
         command.Subcommands.Add(Diff());
-        command.Subcommands.Add(Show());
+        command.Subcommands.Add(Show(context));
         return command;
     }
 
@@ -41,35 +41,29 @@ public static class RunsCommands
         var command = new Command("list", "Runs under the run directory: id, state, steps done, last eval accuracy, path.") { runDir, json };
         command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
         {
-            var root = Path.GetFullPath(parse.GetValue(runDir)!);
-            var directories = Directory.Exists(root)
-                ? Directory.GetDirectories(root).Where(d => File.Exists(Path.Combine(d, RunStateFile.FileName)) || File.Exists(Path.Combine(d, MetricsCsvWriter.FileName))).Order(StringComparer.Ordinal).ToList()
-                : [];
+            // Through the cluster: the run directory as the silos see it, not this machine's disk.
+            var files = connection.Client.GetGrain<IRunFilesGrain>(parse.GetValue(runDir)!);
+            var runs = new List<RunListEntry>();
+            foreach (var id in await files.ListRunsAsync(ct))
+            {
+                var summary = await SummarizeAsync(connection.Client, files, id, ct);
+                runs.Add(new RunListEntry(summary.RunId, summary.State, summary.StepsDone, summary.LastEvalAccuracy, await files.LocateAsync(id, ct) ?? id));
+            }
+
             if (parse.GetValue(json))
             {
-                var runs = new List<RunListEntry>();
-                foreach (var directory in directories)
-                {
-                    var s = await SummarizeAsync(connection.Client, directory, ct);
-                    runs.Add(new RunListEntry(s.RunId, s.State, s.StepsDone, s.LastEvalAccuracy, directory));
-                }
-
                 output.WriteLine(JsonSerializer.Serialize(runs, CliContext.JsonOptions));
                 return 0;
             }
 
-            if (directories.Count == 0)
+            if (runs.Count == 0)
             {
-                output.WriteLine($"no runs under {root}");
+                output.WriteLine($"no runs under {parse.GetValue(runDir)}");
                 return 0;
             }
 
             var rows = new List<string[]> { new[] { "RUN", "STATE", "STEPS", "EVAL", "PATH" } };
-            foreach (var directory in directories)
-            {
-                var summary = await SummarizeAsync(connection.Client, directory, ct);
-                rows.Add([summary.RunId, summary.State, summary.StepsDone.ToString(CultureInfo.InvariantCulture), TrainCommands.Percent(summary.LastEvalAccuracy), directory]);
-            }
+            rows.AddRange(runs.Select(r => new[] { r.RunId, r.State, r.StepsDone.ToString(CultureInfo.InvariantCulture), TrainCommands.Percent(r.LastEvalAccuracy), r.Path }));
 
             var widths = Enumerable.Range(0, 4).Select(c => rows.Max(r => r[c].Length)).ToArray();
             foreach (var row in rows)
@@ -90,8 +84,8 @@ public static class RunsCommands
         var command = new Command("status", "A run's status: from the cluster when it knows the run, else from its files.") { run, runDir, follow };
         command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
         {
-            var directory = Path.Combine(Path.GetFullPath(parse.GetValue(runDir)!), parse.GetValue(run)!);
-            var live = await LiveStatusAsync(connection.Client, parse.GetValue(run)!, ct);
+            var id = parse.GetValue(run)!;
+            var live = await LiveStatusAsync(connection.Client, id, ct);
             if (live is not null && parse.GetValue(follow) && !live.IsFinished)
             {
                 // The display `agentrl train` shows; Ctrl-C stops following, not the run.
@@ -115,14 +109,16 @@ public static class RunsCommands
                 return 0;
             }
 
-            if (!Directory.Exists(directory))
+            var files = connection.Client.GetGrain<IRunFilesGrain>(parse.GetValue(runDir)!);
+            var directory = RunFiles.IsRunId(id) ? await files.LocateAsync(id, ct) : null;
+            if (directory is null)
             {
-                await Console.Error.WriteLineAsync($"agentrl: run '{parse.GetValue(run)}' is neither known to the cluster nor found at {directory}.{NameSuggestions.DidYouMean(parse.GetValue(run)!, RunIds(parse.GetValue(runDir)!))}");
+                await Console.Error.WriteLineAsync($"agentrl: run '{id}' is neither known to the cluster nor found under {parse.GetValue(runDir)}.{NameSuggestions.DidYouMean(id, await files.ListRunsAsync(ct))}");
                 return 2;
             }
 
-            var summary = await SummarizeAsync(connection.Client, directory, ct);
-            var state = RunStateFile.Read(directory);
+            var summary = await SummarizeAsync(connection.Client, files, id, ct);
+            var state = await ReadStateAsync(files, id, ct);
             output.WriteLine($"{summary.RunId}: {summary.State} (from {Path.Combine(directory, RunStateFile.FileName)})");
             output.WriteLine($"  steps done {summary.StepsDone}{(state is null ? "" : $"/{state.Config.Steps}")}, policy version {state?.PolicyVersion.ToString(CultureInfo.InvariantCulture) ?? "-"}, eval: initial {TrainCommands.Percent(state?.InitialEvalAccuracy)}, warm start {TrainCommands.Percent(state?.WarmStartEvalAccuracy)}, last {TrainCommands.Percent(summary.LastEvalAccuracy)}");
             output.WriteLine($"  checkpoint {state?.CheckpointLocation ?? "-"}");
@@ -213,24 +209,25 @@ public static class RunsCommands
     /// tree path, reward, finish reason, gold answer and reward parts. Needs no cluster. Exit 2 for an unknown run, a step
     /// not logged (the message lists the steps that are) or a group not found (it lists the step's groups).
     /// </summary>
-    private static Command Show()
+    private static Command Show(CliContext context)
     {
         var runDir = RunDirOption();
         var run = new Argument<string>("run") { Description = "Run id under --run-dir." };
         var step = new Option<long?>("--step") { Description = "The step whose trajectories to print (default the last step logged)." };
         var group = new Option<string?>("--group") { Description = "Only this group: its id (RUN/STEP/I) or its index I within the step." };
         var command = new Command("show", "Print the trajectories a run logged for a step: conversation, gold answer, reward and its parts.") { run, step, group, runDir };
-        command.SetAction(parse =>
+        command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
         {
             var id = parse.GetValue(run)!;
-            var directory = Path.Combine(Path.GetFullPath(parse.GetValue(runDir)!), id);
-            if (!Directory.Exists(directory))
+            var files = connection.Client.GetGrain<IRunFilesGrain>(parse.GetValue(runDir)!);
+            var directory = RunFiles.IsRunId(id) ? await files.LocateAsync(id, ct) : null;
+            if (directory is null)
             {
-                Console.Error.WriteLine($"agentrl: no run '{id}' under {Path.GetDirectoryName(directory)} (agentrl runs list --run-dir DIR shows the runs there).");
+                Console.Error.WriteLine($"agentrl: no run '{id}' under {parse.GetValue(runDir)} (agentrl runs list --run-dir DIR shows the runs there).{NameSuggestions.DidYouMean(id, await files.ListRunsAsync(ct))}");
                 return 2;
             }
 
-            var records = TrajectoryRecord.ReadAll(Path.Combine(directory, RunArtifacts.TrajectoryDirectoryName));
+            var records = await TrajectoryRecord.ReadAllAsync(files, id, ct);
             if (records.Count == 0)
             {
                 Console.Error.WriteLine($"agentrl: run '{id}' has logged no trajectories ({Path.Combine(directory, RunArtifacts.TrajectoryDirectoryName)} has none; a warm-start-only run logs none).");
@@ -260,11 +257,11 @@ public static class RunsCommands
 
             foreach (var record in ofStep)
             {
-                TrajectoryText.Write(Console.Out, record);
+                TrajectoryText.Write(output, record);
             }
 
             return 0;
-        });
+        }, ct));
         return command;
     }
 
@@ -298,27 +295,25 @@ public static class RunsCommands
     /// <summary>A row of <c>runs list --json</c>.</summary>
     public sealed record RunListEntry(string RunId, string State, int StepsDone, double? LastEvalAccuracy, string Path);
 
-    /// <summary>The run ids under a run directory (for "did you mean").</summary>
-    private static IEnumerable<string> RunIds(string runDir) =>
-        Directory.Exists(runDir) ? Directory.GetDirectories(runDir).Select(Path.GetFileName).OfType<string>() : [];
+    /// <summary>A run's <c>run_state.json</c> through the cluster; null when it has none or the file is damaged (then metrics.csv tells).</summary>
+    private static async Task<RunStateFile?> ReadStateAsync(IRunFilesGrain files, string runId, CancellationToken ct)
+    {
+        try
+        {
+            return await RunStateFile.ReadAsync(files, runId, ct);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     public sealed record RunSummary(string RunId, string State, int StepsDone, double? LastEvalAccuracy);
 
-    private static async Task<RunSummary> SummarizeAsync(IClusterClient client, string directory, CancellationToken ct)
+    private static async Task<RunSummary> SummarizeAsync(IClusterClient client, IRunFilesGrain files, string runId, CancellationToken ct)
     {
-        var runId = Path.GetFileName(directory);
-        RunStateFile? state = null;
-        try
-        {
-            state = RunStateFile.Read(directory);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // A damaged state file: fall back to metrics.csv.
-        }
-
-        var metricsPath = Path.Combine(directory, MetricsCsvWriter.FileName);
-        var rows = File.Exists(metricsPath) ? MetricsCsvWriter.Read(metricsPath) : [];
+        var state = await ReadStateAsync(files, runId, ct);
+        var rows = await files.ReadTextAsync(runId, MetricsCsvWriter.FileName, ct) is { } csv ? MetricsCsvWriter.Parse(csv) : [];
         var evalColumn = MetricColumns.ToColumn("eval/accuracy");
         var lastEval = rows.LastOrDefault(r => r.Values.ContainsKey(evalColumn))?.Values[evalColumn];
         var live = await LiveStatusAsync(client, runId, ct);

@@ -49,44 +49,86 @@ public static class TrainCommands
         CliUsage.RefuseOptionLike(command, configFile);
         command.SetAction(async (parse, ct) =>
         {
-            RunConfig config;
-            try
+            // Defaults (or a resumed run's saved configuration), the file, the options, --set: all checked here.
+            async Task<RunConfig?> ConfigureAsync(RunStateFile? resumed)
             {
-                var resumeRun = sftOnly ? null : parse.GetValue(resume);
-                JsonObject? baseConfig = null;
-                if (resumeRun is not null)
+                try
                 {
-                    var directory = Path.Combine(parse.GetValue(runDir) ?? new RunConfig().RunDir, resumeRun);
-                    var state = RunStateFile.Read(directory) ?? throw new IOException($"{Path.Combine(directory, RunStateFile.FileName)} not found: nothing to resume.");
-                    baseConfig = JsonSerializer.SerializeToNode(state.Config, Json)!.AsObject();
-                }
-
-                var sets = (parse.GetValue(set) ?? []).ToList();
-                config = Resolve(parse.GetValue(configFile), parse.GetValue(task), sftOnly ? null : parse.GetValue(algorithm), sftOnly ? null : parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(runDir), sets, baseConfig);
-                config = sftOnly ? config with { SftOnly = true, Steps = 0 } : config;
-                if (resumeRun is not null)
-                {
-                    config = config with { RunId = resumeRun, Resume = true, SftOnly = false, RunDir = parse.GetValue(runDir) ?? config.RunDir };
-                    var problems = config.Validate().ToList();
-                    if (problems.Count > 0)
+                    var baseConfig = resumed is null ? null : JsonSerializer.SerializeToNode(resumed.Config, Json)!.AsObject();
+                    var sets = (parse.GetValue(set) ?? []).ToList();
+                    var config = Resolve(parse.GetValue(configFile), parse.GetValue(task), sftOnly ? null : parse.GetValue(algorithm), sftOnly ? null : parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(runDir), sets, baseConfig);
+                    config = sftOnly ? config with { SftOnly = true, Steps = 0 } : config;
+                    if (resumed is not null)
                     {
-                        throw new ArgumentException("invalid run configuration: " + string.Join("; ", problems));
+                        config = config with { RunId = resumed.Config.RunId, Resume = true, SftOnly = false, RunDir = parse.GetValue(runDir) ?? config.RunDir };
+                        var problems = config.Validate().ToList();
+                        if (problems.Count > 0)
+                        {
+                            throw new ArgumentException("invalid run configuration: " + string.Join("; ", problems));
+                        }
                     }
+
+                    return config;
+                }
+                catch (Exception e) when (e is IOException or JsonException or FormatException or ArgumentException or UnauthorizedAccessException)
+                {
+                    await Console.Error.WriteLineAsync($"agentrl: {CliContext.Message(e)}");
+                    return null;
                 }
             }
-            catch (Exception e) when (e is IOException or JsonException or FormatException or ArgumentException or UnauthorizedAccessException)
+
+            var resumeRun = sftOnly ? null : parse.GetValue(resume);
+            if (resumeRun is null)
             {
-                await Console.Error.WriteLineAsync($"agentrl: {CliContext.Message(e)}");
-                return 2;
+                if (await ConfigureAsync(null) is not { } config)
+                {
+                    return 2;
+                }
+
+                if (parse.GetValue(printConfig))
+                {
+                    Console.WriteLine(PrintConfig(config));
+                    return 0;
+                }
+
+                return await context.RunAsync(parse, (connection, output) => FollowAsync(connection.Client, config, output, context.Signals, ct), ct);
             }
 
-            if (parse.GetValue(printConfig))
+            // --resume RUN: the saved configuration is read through the cluster (the run directory as the silos see it).
+            return await context.RunAsync(parse, async (connection, output) =>
             {
-                Console.WriteLine(PrintConfig(config));
-                return 0;
-            }
+                var runs = parse.GetValue(runDir) ?? new RunConfig().RunDir;
+                var files = connection.Client.GetGrain<IRunFilesGrain>(runs);
+                RunStateFile? state;
+                try
+                {
+                    state = RunFiles.IsRunId(resumeRun) ? await RunStateFile.ReadAsync(files, resumeRun, ct) : null;
+                }
+                catch (JsonException e)
+                {
+                    await Console.Error.WriteLineAsync($"agentrl: run '{resumeRun}': {RunStateFile.FileName} is not a run state ({e.Message}).");
+                    return 2;
+                }
 
-            return await context.RunAsync(parse, (connection, output) => FollowAsync(connection.Client, config, output, context.Signals, ct), ct);
+                if (state is null)
+                {
+                    await Console.Error.WriteLineAsync($"agentrl: run '{resumeRun}' has no {RunStateFile.FileName} under {runs}: nothing to resume.{NameSuggestions.DidYouMean(resumeRun, await files.ListRunsAsync(ct))}");
+                    return 2;
+                }
+
+                if (await ConfigureAsync(state with { Config = state.Config with { RunId = resumeRun } }) is not { } config)
+                {
+                    return 2;
+                }
+
+                if (parse.GetValue(printConfig))
+                {
+                    output.WriteLine(PrintConfig(config));
+                    return 0;
+                }
+
+                return await FollowAsync(connection.Client, config, output, context.Signals, ct);
+            }, ct);
         });
         return command;
     }

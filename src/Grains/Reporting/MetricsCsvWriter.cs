@@ -1,4 +1,5 @@
 using System.Globalization;
+using AgentRl.Abstractions.Training;
 using System.Text;
 using AgentRl.Pipeline.Metrics;
 
@@ -179,9 +180,14 @@ public sealed class MetricsCsvWriter : IDisposable
     }
 
     /// <summary>Reads a metrics CSV: one entry per complete row, values keyed by column (empty cells left out).</summary>
-    public static IReadOnlyList<MetricsCsvRow> Read(string path)
+    public static IReadOnlyList<MetricsCsvRow> Read(string path) => Rows(ReadLines(path));
+
+    /// <summary>The rows of a metrics CSV's text (as <see cref="IRunFilesGrain"/> serves it), as <see cref="Read"/> reads a file.</summary>
+    public static IReadOnlyList<MetricsCsvRow> Parse(string text) => Rows(SplitLines(text));
+
+    private static IReadOnlyList<MetricsCsvRow> Rows((string? Header, List<string> Rows, bool Torn) lines)
     {
-        var (header, rows, _) = ReadLines(path);
+        var (header, rows, _) = lines;
         if (header is null)
         {
             return [];
@@ -277,6 +283,12 @@ public sealed class MetricsCsvWriter : IDisposable
         {
             throw new ArtifactWriteException(path, What, e);
         }
+
+        return SplitLines(text);
+    }
+
+    private static (string? Header, List<string> Rows, bool Torn) SplitLines(string text)
+    {
         var lines = text.Split('\n');
         // The piece after the last '\n' is empty for a complete file, or a row torn by a crash.
         var torn = lines[^1].Length > 0;

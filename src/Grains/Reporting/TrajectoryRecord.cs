@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
 using AgentRl.Tasks;
 
 namespace AgentRl.Grains.Reporting;
@@ -94,23 +95,51 @@ public sealed record TrajectoryRecord(
         var records = new List<TrajectoryRecord>();
         foreach (var file in Directory.GetFiles(directory, TrajectoryLogWriter.DefaultBaseName + ".*.jsonl").Order(StringComparer.Ordinal))
         {
-            foreach (var line in File.ReadLines(file).Where(l => l.Length > 0))
+            records.AddRange(Parse(File.ReadLines(file)));
+        }
+
+        return records;
+    }
+
+    /// <summary>
+    /// Every record of a run's logs read through the cluster (<see cref="IRunFilesGrain"/>: the silos' disk, not the
+    /// client's), in order, as <see cref="ReadAll"/> reads a local folder.
+    /// </summary>
+    public static async Task<IReadOnlyList<TrajectoryRecord>> ReadAllAsync(IRunFilesGrain files, string runId, CancellationToken cancellationToken = default)
+    {
+        var records = new List<TrajectoryRecord>();
+        foreach (var name in await files.ListTrajectoryFilesAsync(runId, cancellationToken))
+        {
+            if (name.StartsWith(TrajectoryLogWriter.DefaultBaseName + ".", StringComparison.Ordinal)
+                && await files.ReadTextAsync(runId, $"{RunFiles.TrajectoryFolder}/{name}", cancellationToken) is { } text)
             {
-                try
-                {
-                    if (JsonSerializer.Deserialize<TrajectoryRecord>(line, JsonOptions) is { GroupId: not null } record)
-                    {
-                        records.Add(record);
-                    }
-                }
-                catch (JsonException)
-                {
-                    // A line torn by a crash mid-write.
-                }
+                records.AddRange(Parse(text.Split('\n')));
             }
         }
 
         return records;
+    }
+
+    /// <summary>The records of a log's lines; a line that is not a record (a torn last line) is skipped.</summary>
+    public static IEnumerable<TrajectoryRecord> Parse(IEnumerable<string> lines)
+    {
+        foreach (var line in lines.Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0))
+        {
+            TrajectoryRecord? record;
+            try
+            {
+                record = JsonSerializer.Deserialize<TrajectoryRecord>(line, JsonOptions);
+            }
+            catch (JsonException)
+            {
+                record = null;   // a line torn by a crash mid-write
+            }
+
+            if (record is { GroupId: not null })
+            {
+                yield return record;
+            }
+        }
     }
 }
 

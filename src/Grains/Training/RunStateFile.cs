@@ -77,6 +77,14 @@ public sealed record RunStateFile
         return File.Exists(path) ? JsonSerializer.Deserialize<RunStateFile>(File.ReadAllText(path), RunJson.Options) : null;
     }
 
+    /// <summary>A run state from the text of its file (as <see cref="IRunFilesGrain"/> serves it).</summary>
+    /// <exception cref="JsonException">The text is not a run state.</exception>
+    public static RunStateFile? Parse(string json) => JsonSerializer.Deserialize<RunStateFile>(json, RunJson.Options);
+
+    /// <summary>Reads run <paramref name="runId"/>'s file through the cluster (the silos' disk); null when there is none.</summary>
+    public static async Task<RunStateFile?> ReadAsync(IRunFilesGrain files, string runId, CancellationToken cancellationToken = default) =>
+        await files.ReadTextAsync(runId, FileName, cancellationToken) is { } text ? Parse(text) : null;
+
     /// <summary>Writes the file atomically (temporary file, then move).</summary>
     public void Write(string runDirectory)
     {

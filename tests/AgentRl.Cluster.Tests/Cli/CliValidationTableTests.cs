@@ -38,6 +38,9 @@ public sealed class CliValidationTableTests : IDisposable
         { "misspelt command", ["runs", "lst"], 2, ["unknown command 'lst'", "Did you mean 'list'?"], ["Required command"] },
         { "unknown split", ["tasks", "sample", "arithmetic", "--split", "test"], 2, ["--split: 'test' is not valid; expected train or eval"], [] },
         { "unknown template", ["tasks", "sample", "arithmetic", "--template", "llama"], 2, ["--template: 'llama' is not valid; expected one of: qwen2.5, compact"], ["\t"] },
+        { "missing checkpoint", ["eval", "--checkpoint", "/nonexistent"], 2, ["/nonexistent does not exist"], ["config.json"] },
+        { "unknown run to evaluate", ["eval", "--run", "does-not-exist"], 2, ["no run 'does-not-exist'"], [] },
+        { "unknown run to show", ["runs", "show", "does-not-exist"], 2, ["no run 'does-not-exist'"], [] },
         { "bad cluster", ["--cluster", "zookeeper://x", "train"], 2, ["--cluster 'zookeeper://x' is not understood"], [] },
         { "unreachable Redis", ["--cluster", "redis://127.0.0.1:{port}", "train", "--steps", "1"], 3, ["cannot reach Redis at 127.0.0.1:{port} — is it running?", "--cluster"], ["abortConnect"] },
     };
@@ -74,6 +77,7 @@ public sealed class CliValidationTableTests : IDisposable
         var root = await Processes.RunAsync("dotnet", [Processes.ClientDll, "--help"], Timeout, _folder);
         var sample = await Processes.RunAsync("dotnet", [Processes.ClientDll, "tasks", "sample", "--help"], Timeout, _folder);
         var status = await Processes.RunAsync("dotnet", [Processes.ClientDll, "runs", "status", "--help"], Timeout, _folder);
+        var eval = await Processes.RunAsync("dotnet", [Processes.ClientDll, "eval", "--help"], Timeout, _folder);
 
         Assert.Equal(0, root.ExitCode);
         Assert.Matches(@"\n  train \[config\] +Train", root.Stdout);
@@ -82,7 +86,7 @@ public sealed class CliValidationTableTests : IDisposable
         Assert.Contains("--split <split>", sample.Stdout, StringComparison.Ordinal);
         Assert.Contains("[default: train]", sample.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("Eval|Train", sample.Stdout, StringComparison.Ordinal);
-        foreach (var help in new[] { root.Stdout, sample.Stdout, status.Stdout })
+        foreach (var help in new[] { root.Stdout, sample.Stdout, status.Stdout, eval.Stdout })
         {
             Assert.DoesNotMatch(@"\(default [^)]*\)[^\n]*\[default: ", help);
         }

@@ -153,10 +153,10 @@ public sealed class OwnedProcess : IAsyncDisposable
 {
     private readonly StringBuilder _output = new();
 
-    public OwnedProcess(string name, string file, IEnumerable<string> args)
+    public OwnedProcess(string name, string file, IEnumerable<string> args, string? workingDirectory = null)
     {
         Name = name;
-        Process = Processes.Start(file, args);
+        Process = Processes.Start(file, args, workingDirectory);
         Process.OutputDataReceived += (_, e) => Append(e.Data);
         Process.ErrorDataReceived += (_, e) => Append(e.Data);
         Process.BeginOutputReadLine();
