@@ -51,7 +51,7 @@ public sealed partial class TaskRegistry
             }
         }
 
-        return problems.Count == 0 ? registry : throw new ArgumentException("Invalid task plug-ins: " + string.Join("; ", problems), nameof(options));
+        return problems.Count == 0 ? registry : throw new ArgumentException("Invalid task plug-ins: " + string.Join("; ", problems));
     }
 
     /// <summary>Registers a task whose options are the public settable properties of <typeparamref name="TOptions"/>.</summary>
@@ -69,7 +69,7 @@ public sealed partial class TaskRegistry
         ArgumentNullException.ThrowIfNull(type);
         if (!type.IsClass || type.IsAbstract || type.ContainsGenericParameters || !typeof(IAgentTask).IsAssignableFrom(type))
         {
-            throw new ArgumentException($"type '{type.FullName}' is not a concrete class implementing {nameof(IAgentTask)}", nameof(type));
+            throw new ArgumentException($"type '{type.FullName}' is not a concrete class implementing {nameof(IAgentTask)}");
         }
 
         var withOptions = type.GetConstructors(BindingFlags.Public | BindingFlags.Instance)
@@ -77,7 +77,7 @@ public sealed partial class TaskRegistry
             .ToList();
         if (withOptions.Count > 1)
         {
-            throw new ArgumentException($"type '{type.FullName}' has {withOptions.Count} public constructors taking task options; keep one", nameof(type));
+            throw new ArgumentException($"type '{type.FullName}' has {withOptions.Count} public constructors taking task options; keep one");
         }
 
         source ??= type.FullName ?? type.Name;
@@ -92,8 +92,7 @@ public sealed partial class TaskRegistry
         if (type.GetConstructor(Type.EmptyTypes) is not { } parameterless)
         {
             throw new ArgumentException(
-                $"type '{type.FullName}' has no public constructor taking one {nameof(TaskOptions)} subclass (with a public parameterless constructor) nor a public parameterless one",
-                nameof(type));
+                $"type '{type.FullName}' has no public constructor taking one {nameof(TaskOptions)} subclass (with a public parameterless constructor) nor a public parameterless one");
         }
 
         var sample = Construct(type, () => (IAgentTask)parameterless.Invoke(null));
@@ -102,7 +101,7 @@ public sealed partial class TaskRegistry
         {
             if (options.Count > 0)
             {
-                throw new ArgumentException($"taskOptions.{options.Keys.First()}: task '{info.Name}' takes no options.", nameof(options));
+                throw new ArgumentException($"taskOptions.{options.Keys.First()}: task '{info.Name}' takes no options.");
             }
 
             return Unwrapped(() => (IAgentTask)parameterless.Invoke(null));
@@ -116,7 +115,7 @@ public sealed partial class TaskRegistry
     /// </summary>
     /// <exception cref="ArgumentException">Why the plug-in cannot be registered, naming it.</exception>
     public TaskRegistry AddPlugin(string name, TaskPluginRegistration registration) =>
-        TryAddPlugin(name, registration) is { } problem ? throw new ArgumentException($"task plug-in '{name}': {problem}", nameof(registration)) : this;
+        TryAddPlugin(name, registration) is { } problem ? throw new ArgumentException($"task plug-in '{name}': {problem}") : this;
 
     /// <summary>Registered tasks, by name.</summary>
     public IReadOnlyList<TaskInfo> List() => [.. _tasks.Values.Select(t => t.Info).OrderBy(i => i.Name, StringComparer.Ordinal)];

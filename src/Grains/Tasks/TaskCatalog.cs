@@ -25,7 +25,7 @@ public sealed class TaskCatalog
         var problems = options.Problems(tools.ToolNames);
         if (problems.Count > 0)
         {
-            throw new ArgumentException("Invalid task plug-ins: " + string.Join("; ", problems), nameof(options));
+            throw new ArgumentException("Invalid task plug-ins: " + string.Join("; ", problems));
         }
 
         _registry = TaskRegistry.Create(options);
@@ -57,11 +57,11 @@ public sealed class TaskCatalog
     {
         var task = Get(name, options);
         return warmStart && task.WarmStartProblem is { } problem
-            ? throw new ArgumentException($"task '{task.Name}': {problem}.", nameof(warmStart))
+            ? throw new ArgumentException($"task '{task.Name}': {problem}.")
             : task;
     }
 
-    /// <summary>Why <see cref="GetForRun"/> refuses the task, or null.</summary>
+    /// <summary>Why <see cref="GetForRun"/> refuses the task (without .NET's "(Parameter …)" suffix), or null.</summary>
     public string? Problem(string name, IReadOnlyDictionary<string, string>? options, bool warmStart)
     {
         try
@@ -71,7 +71,7 @@ public sealed class TaskCatalog
         }
         catch (ArgumentException e)
         {
-            return e.Message;
+            return e.ParamName is { } parameter ? e.Message.Replace($" (Parameter '{parameter}')", string.Empty, StringComparison.Ordinal) : e.Message;
         }
     }
 
@@ -101,6 +101,6 @@ public sealed class TaskCatalog
 
     private IAgentTask Checked(string name, IAgentTask task) =>
         TaskRegistry.UnknownTools(task.AllowedTools, _tools.ToolNames) is { } problem
-            ? throw new ArgumentException($"task '{name}' {problem}", nameof(name))
+            ? throw new ArgumentException($"task '{name}' {problem}")
             : task;
 }

@@ -346,6 +346,28 @@ public sealed class JsonlTaskTests : IDisposable
         Assert.Contains("expected 'jsonl'", task.Validate(Item("1") with { Task = "arithmetic" }), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Readme_OptionsTable_ListsEveryJsonlOption()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!System.IO.File.Exists(Path.Combine(root.FullName, "AgentRl.sln")))
+        {
+            root = root.Parent!;
+        }
+
+        var readme = System.IO.File.ReadAllText(Path.Combine(root.FullName, "src", "Tasks", "README.md"));
+        var section = readme[readme.IndexOf("## jsonl", StringComparison.Ordinal)..readme.IndexOf("**Data lines**", StringComparison.Ordinal)];
+        var documented = System.Text.RegularExpressions.Regex.Matches(section, @"^\| (.+?) \|", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .SelectMany(m => System.Text.RegularExpressions.Regex.Matches(m.Groups[1].Value, "`([^`]+)`").Select(n => n.Groups[1].Value))
+            .ToHashSet(StringComparer.Ordinal);
+
+        var options = TaskRegistry.CreateDefault().Info(JsonlTask.TaskName).OptionDefaults.Keys;
+
+        var missing = options.Where(o => !documented.Contains(o)).ToList();
+        Assert.True(missing.Count == 0, "src/Tasks/README.md's jsonl table lacks: " + string.Join(", ", missing));
+        Assert.Contains("relativeTolerance", documented);
+    }
+
     /// <summary>Messages by role, content, tool name and calls (records compare lists by reference).</summary>
     private sealed class MessageComparer : IEqualityComparer<ChatMessage>
     {
