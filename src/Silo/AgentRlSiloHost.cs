@@ -1,5 +1,6 @@
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Policies;
+using AgentRl.Tasks;
 using AgentRl.Tools.Catalog;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -90,6 +91,7 @@ public static class AgentRlSiloHost
         problems.AddRange(silo.Validate());
         problems.AddRange(ToolCatalogOptions.RetiredKeyProblems(configuration));
         problems.AddRange(PolicyProblems(configuration));
+        problems.AddRange(CatalogProblems(configuration));
         return problems.Count > 0 ? throw new SiloConfigurationException(problems) : (cluster, silo);
     }
 
@@ -123,6 +125,37 @@ public static class AgentRlSiloHost
                 yield return $"{section.Path}:{problem}";
             }
         }
+    }
+
+    /// <summary>
+    /// Builds the tool catalog (<c>AgentRl:Tools</c>) and checks the task plug-ins (<c>AgentRl:Tasks</c>, bound strictly)
+    /// against it, as the silo would on its first task: each missing assembly, type that is not a task, name taken (also by
+    /// a bundled task) or tool the catalog lacks is a problem naming its key.
+    /// </summary>
+    private static IEnumerable<string> CatalogProblems(IConfiguration configuration)
+    {
+        IReadOnlyList<string>? toolNames = null;
+        try
+        {
+            var tools = configuration.GetSection(ToolCatalogOptions.SectionName).Get<ToolCatalogOptions>() ?? new ToolCatalogOptions();
+            toolNames = new ToolCatalog(tools).ToolNames;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return [$"{ToolCatalogOptions.SectionName}: {e.Message}"];
+        }
+
+        var tasks = new TaskCatalogOptions();
+        try
+        {
+            configuration.GetSection(TaskCatalogOptions.SectionName).Bind(tasks, o => o.ErrorOnUnknownConfiguration = true);
+        }
+        catch (InvalidOperationException e)
+        {
+            return [$"{TaskCatalogOptions.SectionName}: {e.Message}"];
+        }
+
+        return tasks.Problems(toolNames);
     }
 
     private static void ConfigureClustering(ISiloBuilder silo, SiloClusterOptions options)

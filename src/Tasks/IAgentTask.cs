@@ -11,7 +11,7 @@ namespace AgentRl.Tasks;
 public sealed record TaskToolContext(IReadOnlyList<string> AllowedTools, IReadOnlyList<KbDocument> Documents);
 
 /// <summary>
-/// A bundled task: a seeded dataset, a system prompt, the tools it allows, a reward (a pure function of the
+/// A task, bundled or a plug-in (<see cref="TaskCatalogOptions"/>): a seeded dataset, a system prompt, the tools it allows, a reward (a pure function of the
 /// finished conversation) and gold demonstrations for warm-start fine-tuning.
 /// </summary>
 public interface IAgentTask
@@ -29,8 +29,9 @@ public interface IAgentTask
     IReadOnlyList<string> AllowedTools { get; }
 
     /// <summary>
-    /// <paramref name="count"/> distinct items of <paramref name="split"/>. The same seed gives the same items;
-    /// train and eval items never share a prompt, whatever the seeds.
+    /// <paramref name="count"/> distinct items of <paramref name="split"/> (a finite dataset returns fewer when it has fewer;
+    /// callers cycle through them). The same seed gives the same items; train and eval items never share a prompt, whatever
+    /// the seeds.
     /// </summary>
     IReadOnlyList<TaskItem> Generate(TaskSplit split, int count, int seed);
 
@@ -46,6 +47,12 @@ public interface IAgentTask
 
     /// <summary>Scores a finished conversation on <paramref name="item"/>: a pure function of the final text and tool calls.</summary>
     RewardResult Score(TaskItem item, FinishedConversation conversation);
+
+    /// <summary>
+    /// Why this task cannot build warm-start demonstrations (e.g. a dataset that allows tools but has no gold conversations),
+    /// or null when it can; a run with a warm start is then refused at its start with this reason. Default: null.
+    /// </summary>
+    string? WarmStartProblem => null;
 
     /// <summary>
     /// A complete tool-using conversation for <paramref name="item"/>; observations come from calling

@@ -37,5 +37,6 @@ public abstract record TaskOptions
         }
     }
 
-    internal Rewards.RewardWeights Weights => new(CorrectnessWeight, FormatWeight, ToolUseWeight);
+    /// <summary>The three weights as the rewards take them (for plug-in tasks as much as for the bundled ones).</summary>
+    public Rewards.RewardWeights Weights => new(CorrectnessWeight, FormatWeight, ToolUseWeight);
 }

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Reflection;
+using System.Text.RegularExpressions;
 using AgentRl.Abstractions.Configuration;
 using AgentRl.Tasks.Arithmetic;
+using AgentRl.Tasks.Jsonl;
 using AgentRl.Tasks.KbMultihop;
 using AgentRl.Tasks.PythonMath;
 
@@ -15,51 +17,273 @@ public sealed record TaskInfo(
     IReadOnlyDictionary<string, string> OptionDefaults);
 
 /// <summary>
-/// Tasks by name. <see cref="CreateDefault"/> holds the bundled tasks (arithmetic, kb-multihop, python-math);
-/// <see cref="Create"/> builds one with options given as name → text (from configuration or the command line;
-/// names are case-insensitive, '-' and '_' ignored), validated before the task is returned.
+/// Tasks by name. <see cref="CreateDefault"/> holds the bundled tasks (arithmetic, jsonl, kb-multihop, python-math);
+/// <see cref="Create(TaskCatalogOptions)"/> adds the configured plug-ins (<see cref="AddPlugin"/>);
+/// <see cref="Create(string, IReadOnlyDictionary{string, string}?)"/> builds one with options given as name → text (from
+/// configuration or the command line; names are case-insensitive, '-' and '_' ignored), validated before the task is returned.
 /// </summary>
-public sealed class TaskRegistry
+public sealed partial class TaskRegistry
 {
-    private readonly Dictionary<string, (TaskInfo Info, Func<IReadOnlyDictionary<string, string>, IAgentTask> Create)> _tasks =
-        new(StringComparer.OrdinalIgnoreCase);
+    /// <summary><see cref="SourceOf"/> of the tasks that come with AgentRl.</summary>
+    public const string BundledSource = "bundled";
+
+    private readonly Dictionary<string, Entry> _tasks = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>A registry with the bundled tasks.</summary>
     public static TaskRegistry CreateDefault() =>
         new TaskRegistry()
             .Register<ArithmeticOptions>(o => new ArithmeticTask(o))
+            .Register<JsonlOptions>(o => new JsonlTask(o))
             .Register<KbMultihopOptions>(o => new KbMultihopTask(o))
             .Register<PythonMathOptions>(o => new PythonMathTask(o));
 
-    /// <summary>Registers a task whose options are the public settable properties of <typeparamref name="TOptions"/>.</summary>
-    public TaskRegistry Register<TOptions>(Func<TOptions, IAgentTask> create)
-        where TOptions : TaskOptions, new()
+    /// <summary>The bundled tasks and the plug-ins of <paramref name="options"/>; throws one <see cref="ArgumentException"/> listing every problem.</summary>
+    public static TaskRegistry Create(TaskCatalogOptions options)
     {
-        ArgumentNullException.ThrowIfNull(create);
-        var sample = create(new TOptions());
-        var defaults = OptionProperties<TOptions>()
-            .ToDictionary(p => OptionName(p), p => p.GetValue(new TOptions()) is bool b ? (b ? "true" : "false") : Convert.ToString(p.GetValue(new TOptions()), CultureInfo.InvariantCulture) ?? string.Empty);
-        var info = new TaskInfo(sample.Name, sample.Description, sample.AllowedTools, defaults);
-        if (!_tasks.TryAdd(sample.Name, (info, options => create(Bind<TOptions>(sample.Name, options)))))
+        ArgumentNullException.ThrowIfNull(options);
+        var registry = CreateDefault();
+        var problems = new List<string>();
+        foreach (var (name, registration) in options.Plugins ?? [])
         {
-            throw new ArgumentException($"A task named '{sample.Name}' is already registered.", nameof(create));
+            if (registry.TryAddPlugin(name, registration ?? new TaskPluginRegistration()) is { } problem)
+            {
+                problems.Add($"{TaskCatalogOptions.SectionName}:Plugins:{name}: {problem}");
+            }
         }
 
-        return this;
+        return problems.Count == 0 ? registry : throw new ArgumentException("Invalid task plug-ins: " + string.Join("; ", problems));
     }
+
+    /// <summary>Registers a task whose options are the public settable properties of <typeparamref name="TOptions"/>.</summary>
+    public TaskRegistry Register<TOptions>(Func<TOptions, IAgentTask> create)
+        where TOptions : TaskOptions, new() => Register(create, BundledSource, expectedName: null);
+
+    /// <summary>
+    /// Registers a task type by reflection: a concrete <see cref="IAgentTask"/> with a public constructor taking one
+    /// <see cref="TaskOptions"/> subclass (registered as <see cref="Register{TOptions}(Func{TOptions, IAgentTask})"/> would) or, failing that, a public
+    /// parameterless constructor (a task without options). <paramref name="name"/>, when given, must be the task's own name.
+    /// </summary>
+    /// <exception cref="ArgumentException">The type is not such a task, does not construct with default options, or its name is taken.</exception>
+    public TaskRegistry Register(Type type, string? name = null, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        if (!type.IsClass || type.IsAbstract || type.ContainsGenericParameters || !typeof(IAgentTask).IsAssignableFrom(type))
+        {
+            throw new ArgumentException($"type '{type.FullName}' is not a concrete class implementing {nameof(IAgentTask)}");
+        }
+
+        var withOptions = type.GetConstructors(BindingFlags.Public | BindingFlags.Instance)
+            .Where(c => c.GetParameters() is [var p] && p.ParameterType.IsSubclassOf(typeof(TaskOptions)) && !p.ParameterType.IsAbstract && p.ParameterType.GetConstructor(Type.EmptyTypes) is not null)
+            .ToList();
+        if (withOptions.Count > 1)
+        {
+            throw new ArgumentException($"type '{type.FullName}' has {withOptions.Count} public constructors taking task options; keep one");
+        }
+
+        source ??= type.FullName ?? type.Name;
+        if (withOptions.Count == 1)
+        {
+            var constructor = withOptions[0];
+            var optionsType = constructor.GetParameters()[0].ParameterType;
+            var register = typeof(TaskRegistry).GetMethod(nameof(RegisterConstructor), BindingFlags.NonPublic | BindingFlags.Instance)!.MakeGenericMethod(optionsType);
+            return Unwrapped(() => (TaskRegistry)register.Invoke(this, [constructor, name, source])!);
+        }
+
+        if (type.GetConstructor(Type.EmptyTypes) is not { } parameterless)
+        {
+            throw new ArgumentException(
+                $"type '{type.FullName}' has no public constructor taking one {nameof(TaskOptions)} subclass (with a public parameterless constructor) nor a public parameterless one");
+        }
+
+        var sample = Construct(type, () => (IAgentTask)parameterless.Invoke(null));
+        var info = new TaskInfo(sample.Name, sample.Description, sample.AllowedTools, new Dictionary<string, string>());
+        return Add(info, name, source, options =>
+        {
+            if (options.Count > 0)
+            {
+                throw new ArgumentException($"taskOptions.{options.Keys.First()}: task '{info.Name}' takes no options.");
+            }
+
+            return Unwrapped(() => (IAgentTask)parameterless.Invoke(null));
+        });
+    }
+
+    /// <summary>
+    /// Adds the plug-in <paramref name="registration"/> under <paramref name="name"/> (letters, digits, '-' and '_'):
+    /// loads its assembly when an <see cref="TaskPluginRegistration.AssemblyPath"/> is given, resolves the type and
+    /// registers it (<see cref="Register(Type, string?, string?)"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Why the plug-in cannot be registered, naming it.</exception>
+    public TaskRegistry AddPlugin(string name, TaskPluginRegistration registration) =>
+        TryAddPlugin(name, registration) is { } problem ? throw new ArgumentException($"task plug-in '{name}': {problem}") : this;
 
     /// <summary>Registered tasks, by name.</summary>
     public IReadOnlyList<TaskInfo> List() => [.. _tasks.Values.Select(t => t.Info).OrderBy(i => i.Name, StringComparer.Ordinal)];
 
     public bool Contains(string name) => _tasks.ContainsKey(name);
 
+    /// <summary>The registered task <paramref name="name"/> as <see cref="List"/> shows it.</summary>
+    /// <exception cref="ArgumentException">No task has that name.</exception>
+    public TaskInfo Info(string name) => Find(name).Info;
+
+    /// <summary>Where a task comes from: <see cref="BundledSource"/>, or a plug-in's type (and assembly path).</summary>
+    /// <exception cref="ArgumentException">No task has that name.</exception>
+    public string SourceOf(string name) => Find(name).Source;
+
+    /// <summary>
+    /// Why <paramref name="allowedTools"/> cannot be served by a catalog of <paramref name="toolNames"/> (naming the missing
+    /// ones, the known ones and the likely intent), or null when every tool is there.
+    /// </summary>
+    public static string? UnknownTools(IEnumerable<string> allowedTools, IReadOnlyCollection<string> toolNames)
+    {
+        ArgumentNullException.ThrowIfNull(allowedTools);
+        ArgumentNullException.ThrowIfNull(toolNames);
+        var unknown = allowedTools.Where(t => !toolNames.Contains(t, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
+        return unknown.Count == 0
+            ? null
+            : $"allows tools that are not in the tool catalog: {string.Join(", ", unknown)} (known: {string.Join(", ", toolNames.Order(StringComparer.Ordinal))}).{NameSuggestions.DidYouMean(unknown[0], toolNames)}";
+    }
+
     /// <summary>Creates the task <paramref name="name"/>; unknown names, unknown options and bad values throw <see cref="ArgumentException"/>.</summary>
     public IAgentTask Create(string name, IReadOnlyDictionary<string, string>? options = null)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return _tasks.TryGetValue(name, out var task)
-            ? task.Create(options ?? new Dictionary<string, string>())
+        return Find(name).Create(options ?? new Dictionary<string, string>());
+    }
+
+    /// <summary>Why a plug-in cannot be added (and then nothing is), or null when it was.</summary>
+    internal string? TryAddPlugin(string name, TaskPluginRegistration registration)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        if (string.IsNullOrEmpty(name) || !PluginNamePattern().IsMatch(name))
+        {
+            return $"the name '{name}' must contain only letters, digits, '-' and '_'";
+        }
+
+        if (string.IsNullOrWhiteSpace(registration.Type))
+        {
+            return "no Type given (the task's full type name, with an AssemblyPath, or its assembly-qualified name)";
+        }
+
+        Type? type;
+        if (registration.AssemblyPath is { Length: > 0 } path)
+        {
+            var full = Path.GetFullPath(path);
+            if (!File.Exists(full))
+            {
+                return $"assembly '{path}' not found ({full})";
+            }
+
+            try
+            {
+                var assembly = Assembly.LoadFrom(full);
+                type = assembly.GetType(registration.Type.Split(',')[0].Trim(), throwOnError: false);
+            }
+            catch (Exception e) when (e is IOException or BadImageFormatException or TypeLoadException)
+            {
+                return $"cannot load assembly '{path}': {e.Message}";
+            }
+
+            if (type is null)
+            {
+                return $"type '{registration.Type}' not found in '{path}'";
+            }
+        }
+        else
+        {
+            try
+            {
+                type = Type.GetType(registration.Type, throwOnError: false);
+            }
+            catch (Exception e) when (e is IOException or BadImageFormatException or TypeLoadException or ArgumentException)
+            {
+                return $"cannot load type '{registration.Type}': {e.Message}";
+            }
+
+            if (type is null)
+            {
+                return $"type '{registration.Type}' not found (give its assembly-qualified name, or an AssemblyPath)";
+            }
+        }
+
+        try
+        {
+            Register(type, name, registration.ToString());
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
+
+    private TaskRegistry Register<TOptions>(Func<TOptions, IAgentTask> create, string source, string? expectedName)
+        where TOptions : TaskOptions, new()
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        var sample = Construct(typeof(TOptions), () => create(new TOptions()));
+        var defaults = OptionProperties<TOptions>()
+            .ToDictionary(p => OptionName(p), p => p.GetValue(new TOptions()) is bool b ? (b ? "true" : "false") : Convert.ToString(p.GetValue(new TOptions()), CultureInfo.InvariantCulture) ?? string.Empty);
+        var info = new TaskInfo(sample.Name, sample.Description, sample.AllowedTools, defaults);
+        return Add(info, expectedName, source, options => create(Bind<TOptions>(info.Name, options)));
+    }
+
+    /// <summary>A plug-in with a constructor taking <typeparamref name="TOptions"/> (called by reflection).</summary>
+    private TaskRegistry RegisterConstructor<TOptions>(ConstructorInfo constructor, string? expectedName, string source)
+        where TOptions : TaskOptions, new() =>
+        Register<TOptions>(o => Unwrapped(() => (IAgentTask)constructor.Invoke([o])), source, expectedName);
+
+    private TaskRegistry Add(TaskInfo info, string? expectedName, string source, Func<IReadOnlyDictionary<string, string>, IAgentTask> create)
+    {
+        if (string.IsNullOrWhiteSpace(info.Name))
+        {
+            throw new ArgumentException($"the task of {source} has an empty Name");
+        }
+
+        if (expectedName is not null && !string.Equals(expectedName, info.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"the task names itself '{info.Name}'; register it under that name, not '{expectedName}'");
+        }
+
+        if (_tasks.TryGetValue(info.Name, out var existing))
+        {
+            throw new ArgumentException($"a task named '{info.Name}' is already registered ({existing.Source})");
+        }
+
+        _tasks.Add(info.Name, new Entry(info, create, source));
+        return this;
+    }
+
+    private Entry Find(string name) =>
+        _tasks.TryGetValue(name, out var task)
+            ? task
             : throw new ArgumentException($"unknown task '{name}'. Known: {string.Join(", ", _tasks.Keys.Order(StringComparer.Ordinal))}.{NameSuggestions.DidYouMean(name, _tasks.Keys)}", nameof(name));
+
+    /// <summary>The sample instance a registration reads its info from; a constructor that throws is the plug-in's fault.</summary>
+    private static IAgentTask Construct(Type type, Func<IAgentTask> create)
+    {
+        try
+        {
+            return Unwrapped(create);
+        }
+        catch (Exception e)
+        {
+            throw new ArgumentException($"constructing {type.FullName} with default options failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Runs a reflection call, rethrowing what the called code threw rather than its <see cref="TargetInvocationException"/>.</summary>
+    private static T Unwrapped<T>(Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
     }
 
     private static TOptions Bind<TOptions>(string task, IReadOnlyDictionary<string, string> values)
@@ -113,4 +337,9 @@ public sealed class TaskRegistry
     private static string OptionName(PropertyInfo property) => OptionChecks.Camel(property.Name);
 
     private static string Key(string name) => name.Replace("-", string.Empty, StringComparison.Ordinal).Replace("_", string.Empty, StringComparison.Ordinal);
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex PluginNamePattern();
+
+    private sealed record Entry(TaskInfo Info, Func<IReadOnlyDictionary<string, string>, IAgentTask> Create, string Source);
 }

@@ -60,6 +60,26 @@ public sealed class MultiProcessClusterTests
     }
 
     [Fact]
+    public async Task Silo_BadTaskPlugins_ListsEveryReasonAndExits2()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "agentrl-no-such-" + Guid.NewGuid().ToString("N") + ".dll");
+        var (code, _, stderr) = await Processes.RunAsync(
+            "dotnet",
+            [
+                Processes.SiloDll,
+                "--AgentRl:Tasks:Plugins:ghost:Type", "My.Tasks.Ghost", "--AgentRl:Tasks:Plugins:ghost:AssemblyPath", missing,
+                "--AgentRl:Tasks:Plugins:host:Type", "AgentRl.Silo.AgentRlSiloHost, AgentRl.Silo",
+                "--AgentRl:Tasks:Plugins:arithmetic:Type", "AgentRl.Tasks.Arithmetic.ArithmeticTask, AgentRl.Tasks",
+            ],
+            CommandTimeout);
+
+        Assert.True(code == 2, $"exit {code}: {stderr}");
+        Assert.Contains($"AgentRl:Tasks:Plugins:ghost: assembly '{missing}' not found", stderr, StringComparison.Ordinal);
+        Assert.Contains("AgentRl:Tasks:Plugins:host: type 'AgentRl.Silo.AgentRlSiloHost' is not a concrete class implementing IAgentTask", stderr, StringComparison.Ordinal);
+        Assert.Contains("AgentRl:Tasks:Plugins:arithmetic: a task named 'arithmetic' is already registered (bundled)", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ClientClusterStatus_Embedded_ShowsTheEmbeddedSiloOnCpu()
     {
         var (code, stdout, stderr) = await Processes.RunAsync("dotnet", [Processes.ClientDll, "cluster", "status"], CommandTimeout);

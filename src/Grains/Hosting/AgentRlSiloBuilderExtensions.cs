@@ -5,11 +5,13 @@ using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
 using AgentRl.Pipeline.Swarm;
 using AgentRl.Policy.Checkpoints;
+using AgentRl.Tasks;
 using AgentRl.Tools.Catalog;
 using AgentRl.Tools.Parsing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -58,7 +60,11 @@ public static class AgentRlSiloBuilderExtensions
         builder.Services.AddOptions<PoolLimits>().Configure<IServiceProvider>((o, sp) =>
             sp.GetService<IConfiguration>()?.GetSection(PoolLimits.SectionName).Bind(o));
         builder.Services.AddSingleton<PolicyHost>();
-        builder.Services.AddSingleton<TaskCatalog>();
+        // AgentRl:Tasks: the plug-in tasks next to the bundled ones, checked against the tool catalog.
+        builder.Services.AddOptions<TaskCatalogOptions>().Configure<IServiceProvider>((o, sp) =>
+            sp.GetService<IConfiguration>()?.GetSection(TaskCatalogOptions.SectionName).Bind(o));
+        builder.Services.AddSingleton(sp => new TaskCatalog(sp.GetRequiredService<IOptions<TaskCatalogOptions>>().Value, sp.GetRequiredService<ToolRuntime>().Catalog));
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, TaskCatalogAtStart>();
         builder.Services.AddSingleton(sp =>
         {
             var configuration = sp.GetService<IConfiguration>();

@@ -28,7 +28,7 @@ public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, T
         var generator = GrainFactory.GetGrain<IGeneratorGrain>(spec.PolicyId);
         var history = spec.Parent is null ? [] : MultiTurnRollout.ReplayHistory(spec.Parent, spec.ForkPosition);
         var replayed = await sandbox.OpenAsync(
-            new SandboxSpec(spec.TaskName, spec.ItemJson, spec.Limits.MaxToolCalls, spec.Limits.ToolTimeoutSeconds),
+            new SandboxSpec(spec.TaskName, spec.ItemJson, spec.Limits.MaxToolCalls, spec.Limits.ToolTimeoutSeconds, spec.TaskOptions),
             [.. history.Select(c => new ToolCall(c.Name, c.ArgumentsJson))],
             cancellationToken);
         try

@@ -31,7 +31,7 @@ public sealed class ToolSandboxGrain(ToolRuntime runtime, TaskCatalog tasks, ILo
         }
         else
         {
-            var task = tasks.Get(spec.TaskName);
+            var task = tasks.Get(spec.TaskName, spec.TaskOptions);
             var item = TaskCatalog.FromJson(spec.ItemJson);
             var context = task.GetToolContext(item);
             _session = runtime.Catalog.OpenSession(context.AllowedTools, new ToolSessionContext

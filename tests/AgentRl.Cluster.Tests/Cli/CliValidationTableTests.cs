@@ -15,7 +15,7 @@ public sealed class CliValidationTableTests : IDisposable
     public static TheoryData<string, string[], int, string[], string[]> Cases() => new()
     {
         // name, arguments, exit code, what stderr says, what it must not say
-        { "unknown task", ["train", "--task", "nope"], 2, ["unknown task 'nope'", "arithmetic, kb-multihop, python-math"], [] },
+        { "unknown task", ["train", "--task", "nope"], 2, ["unknown task 'nope'", "arithmetic, jsonl, kb-multihop, python-math"], [] },
         { "misspelt task", ["train", "--task", "aritmetic"], 2, ["Did you mean 'arithmetic'?"], [] },
         { "unknown task, --print-config", ["train", "--task", "nope", "--print-config"], 2, ["unknown task 'nope'"], [] },
         { "unknown algorithm", ["train", "--algorithm", "nope"], 2, ["unknown algorithm 'nope'", "grpo"], [] },

@@ -15,7 +15,7 @@ public sealed partial class ClientTaskCommandTests
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var lines = result.Stdout.ReplaceLineEndings("\n").Split('\n');
-        Assert.Equal(["arithmetic", "kb-multihop", "python-math"], lines.Where(l => l.Length > 0 && !l.StartsWith(' ')));
+        Assert.Equal(["arithmetic", "jsonl", "kb-multihop", "python-math"], lines.Where(l => l.Length > 0 && !l.StartsWith(' ')));
         Assert.Contains("  tools: kb-search", lines);
         Assert.Contains("  tools: calculator-evaluate", lines);
         Assert.Contains("  tools: python-run", lines);
@@ -74,6 +74,48 @@ public sealed partial class ClientTaskCommandTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("taskOptions.Nope: task 'arithmetic' has no such option", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("maxOperations", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TasksSample_Jsonl_ShowsTheFilesItemsAndTheirDirectAnswerDemonstrations()
+    {
+        using var dir = new Reporting.TempDirectory();
+        var path = dir.Combine("capitals.jsonl");
+        await File.WriteAllLinesAsync(path,
+        [
+            """{"prompt": "Capital of France?", "answer": "Paris", "split": "train"}""",
+            """{"prompt": "Capital of Italy?", "answer": "Rome", "split": "train"}""",
+            """{"prompt": "Capital of Spain?", "answer": "Madrid", "split": "eval"}""",
+        ]);
+
+        var result = await Processes.RunAsync("dotnet", [Processes.ClientDll, "tasks", "sample", "jsonl", "--set", $"path={path}", "--set", "systemPrompt=Answer briefly.", "--n", "5"], Timeout);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var output = result.Stdout.ReplaceLineEndings("\n");
+        var items = output.Split("=== jsonl ", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, items.Length);   // the train split has two items
+        Assert.Equal(["Paris", "Rome"], AnswerPattern().Matches(output).Select(m => m.Groups[1].Value).Order());
+        foreach (var item in items)
+        {
+            var answer = AnswerPattern().Match(item).Groups[1].Value;
+            Assert.Matches(@"^\d/2: item jsonl-[0-9a-f]{16} \(train, 0 documents\)", item);
+            Assert.Empty(CallPattern().Matches(item));
+            Assert.Contains("Answer briefly.", item, StringComparison.Ordinal);
+            Assert.Contains($"<answer>{answer}</answer><|end|>", item, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task TasksSample_JsonlBadLine_ExitsTwoNamingTheFileAndLine()
+    {
+        using var dir = new Reporting.TempDirectory();
+        var path = dir.Combine("bad.jsonl");
+        await File.WriteAllLinesAsync(path, ["""{"prompt": "Capital of France?", "answer": "Paris"}""", """{"prompt": "Capital of Italy?", "answer": ""}"""]);
+
+        var result = await Processes.RunAsync("dotnet", [Processes.ClientDll, "tasks", "sample", "jsonl", "--set", $"path={path}"], Timeout);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{path} line 2: \"answer\" is empty", result.Stderr, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"^answer: (.+)$", RegexOptions.Multiline)]

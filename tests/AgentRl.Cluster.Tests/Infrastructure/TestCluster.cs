@@ -1,4 +1,5 @@
 using AgentRl.Grains.Hosting;
+using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
 namespace AgentRl.Cluster.Tests.Infrastructure;
@@ -15,10 +16,23 @@ public sealed class AgentRlTestCluster : IAsyncDisposable
 
     public IClusterClient Client => Cluster.Client;
 
-    /// <summary>Starts the cluster; <c>configureState</c> sets every silo's grain storage and reminders (default: in memory).</summary>
-    public static async Task<AgentRlTestCluster> StartAsync(int silos = 2, Action<int, AgentRlSiloOptions>? configureSilo = null, Action<ISiloBuilder>? configureBuilder = null, Action<ISiloBuilder>? configureState = null)
+    /// <summary>
+    /// Starts the cluster; <c>configureState</c> sets every silo's grain storage and reminders (default: in memory);
+    /// <c>configuration</c> adds keys to every silo host's configuration (e.g. <c>AgentRl:Tasks:Plugins:…</c>).
+    /// </summary>
+    public static async Task<AgentRlTestCluster> StartAsync(
+        int silos = 2,
+        Action<int, AgentRlSiloOptions>? configureSilo = null,
+        Action<ISiloBuilder>? configureBuilder = null,
+        Action<ISiloBuilder>? configureState = null,
+        IReadOnlyDictionary<string, string?>? configuration = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
+        if (configuration is not null)
+        {
+            builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(configuration));
+        }
+
         builder.ConfigureSilo((options, silo) =>
         {
             var index = SiloIndex(options.SiloName);

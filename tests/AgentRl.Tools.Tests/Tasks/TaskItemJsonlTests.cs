@@ -1,6 +1,7 @@
 using AgentRl.Tasks;
 using AgentRl.Tasks.Arithmetic;
 using AgentRl.Tasks.Data;
+using AgentRl.Tasks.Jsonl;
 using AgentRl.Tasks.KbMultihop;
 using AgentRl.Tasks.PythonMath;
 
@@ -83,7 +84,8 @@ public sealed class TaskValidationTests
     [Fact]
     public void Validate_GeneratedItemsOfEveryTask_Valid()
     {
-        foreach (var task in TaskRegistry.CreateDefault().List().Select(i => TaskRegistry.CreateDefault().Create(i.Name)))
+        // jsonl has no items without a path; its checks are JsonlTaskTests'.
+        foreach (var task in TaskRegistry.CreateDefault().List().Where(i => i.Name != JsonlTask.TaskName).Select(i => TaskRegistry.CreateDefault().Create(i.Name)))
         {
             Assert.All(task.Generate(TaskSplit.Train, 20, 1), i => Assert.Null(task.Validate(i)));
         }

@@ -10,16 +10,20 @@ public sealed class TaskRegistryTests
     private readonly TaskRegistry _registry = TaskRegistry.CreateDefault();
 
     [Fact]
-    public void List_Default_TheThreeBundledTasksWithToolsAndOptions()
+    public void List_Default_TheFourBundledTasksWithToolsAndOptions()
     {
         var tasks = _registry.List();
-        Assert.Equal(["arithmetic", "kb-multihop", "python-math"], tasks.Select(t => t.Name));
+        Assert.Equal(["arithmetic", "jsonl", "kb-multihop", "python-math"], tasks.Select(t => t.Name));
         Assert.All(tasks, t => Assert.False(string.IsNullOrWhiteSpace(t.Description)));
+        Assert.All(tasks, t => Assert.Equal(TaskRegistry.BundledSource, _registry.SourceOf(t.Name)));
         Assert.Equal(["calculator-evaluate"], tasks[0].AllowedTools);
-        Assert.Equal(["kb-search"], tasks[1].AllowedTools);
-        Assert.Equal(["python-run"], tasks[2].AllowedTools);
+        Assert.Empty(tasks[1].AllowedTools);
+        Assert.Equal(["kb-search"], tasks[2].AllowedTools);
+        Assert.Equal(["python-run"], tasks[3].AllowedTools);
         Assert.Equal("1", tasks[0].OptionDefaults["minOperations"]);
-        Assert.Equal("3", tasks[1].OptionDefaults["maxHops"]);
+        Assert.Equal("exact", tasks[1].OptionDefaults["reward"]);
+        Assert.Equal(string.Empty, tasks[1].OptionDefaults["path"]);
+        Assert.Equal("3", tasks[2].OptionDefaults["maxHops"]);
     }
 
     [Fact]
@@ -43,7 +47,7 @@ public sealed class TaskRegistryTests
     [Fact]
     public void Create_UnknownTaskOrOption_ClearErrors()
     {
-        Assert.Contains("unknown task 'chess'. Known: arithmetic, kb-multihop, python-math.", Assert.Throws<ArgumentException>(() => _registry.Create("chess")).Message, StringComparison.Ordinal);
+        Assert.Contains("unknown task 'chess'. Known: arithmetic, jsonl, kb-multihop, python-math.", Assert.Throws<ArgumentException>(() => _registry.Create("chess")).Message, StringComparison.Ordinal);
         Assert.Contains("Did you mean 'kb-multihop'?", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihpo")).Message, StringComparison.Ordinal);
         Assert.Contains("taskOptions.depth: task 'kb-multihop' has no such option. Options: ", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["depth"] = "3" })).Message, StringComparison.Ordinal);
         Assert.Contains("Did you mean 'maxHops'?", Assert.Throws<ArgumentException>(() => _registry.Create("kb-multihop", new Dictionary<string, string> { ["maxHosp"] = "3" })).Message, StringComparison.Ordinal);
