@@ -19,7 +19,7 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     RunsCommands.Create(context),
     EvalCommands.Create(context),
     ToolCommands.Create(context),
-    TaskCommands.Create(),
+    TaskCommands.Create(context),
 };
 
 // Usage errors (unknown options, bad values) exit with 2, as the commands' own argument checks do. Ctrl-C and SIGTERM

@@ -24,4 +24,11 @@ public interface ITaskCatalogGrain : IGrainWithIntegerKey
     /// </summary>
     /// <exception cref="ArgumentException">An unknown task, option or value, or a count outside 1..<see cref="TaskSampleRequest.MaxCount"/>.</exception>
     Task<IReadOnlyList<TaskSample>> SampleAsync(TaskSampleRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <paramref name="count"/> items of a task's train or held-out split as JSON lines (the JSONL item format episodes
+    /// take: <c>EpisodeSpec.ItemJson</c>); the same seed gives the same items, as a run's Evaluate phase uses them.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown task, option or value, or a negative count.</exception>
+    Task<IReadOnlyList<string>> GetItemsAsync(string task, IReadOnlyDictionary<string, string>? options, bool eval, int count, int seed, CancellationToken cancellationToken = default);
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Policies;

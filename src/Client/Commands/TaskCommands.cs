@@ -1,55 +1,55 @@
 using System.CommandLine;
 using System.Text.Json;
 using AgentRl.Abstractions.Chat;
+using AgentRl.Abstractions.Tasks;
 using AgentRl.Policy.Chat;
 using AgentRl.Policy.Tokenization;
-using AgentRl.Tasks;
-using AgentRl.Tools.Catalog;
 
 namespace AgentRl.Client.Commands;
 
 /// <summary>
-/// <c>agentrl tasks …</c>: the bundled tasks, and sample items with gold demonstrations. Runs in this process (tasks and
-/// tools are plain classes): demonstrations call the real tool catalog, python-run included (in its process sandbox).
+/// <c>agentrl tasks …</c>: the cluster's tasks (bundled and the silos' plug-ins, through <c>ITaskCatalogGrain</c>), and
+/// sample items with gold demonstrations built on a silo with its real tool catalog, python-run included (in its sandbox).
 /// </summary>
 public static class TaskCommands
 {
-    public static Command Create()
+    public static Command Create(CliContext context)
     {
-        var tasks = new Command("tasks", "List the bundled tasks and show sample items (no cluster needed).");
-        tasks.Subcommands.Add(List());
-        tasks.Subcommands.Add(Sample());
+        var tasks = new Command("tasks", "List the cluster's tasks (bundled and plug-ins) and show sample items.");
+        tasks.Subcommands.Add(List(context));
+        tasks.Subcommands.Add(Sample(context));
         return tasks;
     }
 
-    private static Command List()
+    private static Command List(CliContext context)
     {
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
         var command = new Command("list", "List the tasks: name, description, allowed tools and option defaults.") { json };
-        command.SetAction(parse =>
+        // The cluster's task catalog: the bundled tasks and the silos' plug-ins.
+        command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
         {
-            var infos = TaskRegistry.CreateDefault().List();
+            var infos = await connection.Client.GetGrain<ITaskCatalogGrain>(0).GetTasksAsync(ct);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(infos, CliContext.JsonOptions));
+                output.WriteLine(JsonSerializer.Serialize(infos, CliContext.JsonOptions));
                 return 0;
             }
 
             foreach (var info in infos)
             {
-                Console.WriteLine(info.Name);
-                Console.WriteLine($"  {info.Description}");
-                Console.WriteLine($"  tools: {string.Join(", ", info.AllowedTools)}");
-                Console.WriteLine($"  options: {string.Join(", ", info.OptionDefaults.Select(kv => $"{kv.Key}={kv.Value}"))}");
-                Console.WriteLine();
+                output.WriteLine(info.Name + (info.Source == "bundled" ? string.Empty : $"  (plug-in: {info.Source})"));
+                output.WriteLine($"  {info.Description}");
+                output.WriteLine($"  tools: {string.Join(", ", info.AllowedTools)}");
+                output.WriteLine($"  options: {string.Join(", ", info.OptionDefaults.Select(kv => $"{kv.Key}={kv.Value}"))}");
+                output.WriteLine();
             }
 
             return 0;
-        });
+        }, ct));
         return command;
     }
 
-    private static Command Sample()
+    private static Command Sample(CliContext context)
     {
         var name = new Argument<string>("task") { Description = "Task name (see tasks list)." };
         var count = new Option<int>("--n") { Description = "How many items.", DefaultValueFactory = _ => 3 };
@@ -71,16 +71,16 @@ public static class TaskCommands
         };
         command.SetAction(async (parse, ct) =>
         {
-            IAgentTask task;
             IChatTemplate chat;
+            Dictionary<string, string> options;
             try
             {
-                if (parse.GetValue(count) < 1)
+                if (parse.GetValue(count) is < 1 or > TaskSampleRequest.MaxCount)
                 {
-                    throw new ArgumentException($"--n must be at least 1, got {parse.GetValue(count)}.");
+                    throw new ArgumentException($"--n = {parse.GetValue(count)} is outside the allowed range [1, {TaskSampleRequest.MaxCount}].");
                 }
 
-                task = TaskRegistry.CreateDefault().Create(parse.GetValue(name)!, ParseOptions(parse.GetValue(set) ?? []));
+                options = ParseOptions(parse.GetValue(set) ?? []);
                 chat = ChatTemplates.Create(parse.GetValue(template)!, new ByteLevelTokenizer());
             }
             catch (ArgumentException e)
@@ -89,47 +89,52 @@ public static class TaskCommands
                 return 2;
             }
 
-            var catalog = new ToolCatalog(new ToolCatalogOptions());
-            var items = task.Generate(string.Equals(parse.GetValue(split), "eval", StringComparison.OrdinalIgnoreCase) ? TaskSplit.Eval : TaskSplit.Train, parse.GetValue(count), parse.GetValue(seed));
-            for (var i = 0; i < items.Count; i++)
+            // Sampled on the cluster, with its task catalog (plug-ins included) and its real tools.
+            return await context.RunAsync(parse, async (connection, output) =>
             {
-                var item = items[i];
-                var context = task.GetToolContext(item);
-                using var session = catalog.OpenSession(context.AllowedTools, new ToolSessionContext
+                var taskName = parse.GetValue(name)!;
+                var eval = string.Equals(parse.GetValue(split), "eval", StringComparison.OrdinalIgnoreCase);
+                var samples = await connection.Client.GetGrain<ITaskCatalogGrain>(0).SampleAsync(new TaskSampleRequest(taskName, options, eval, parse.GetValue(count), parse.GetValue(seed)), ct);
+                for (var i = 0; i < samples.Count; i++)
                 {
-                    KnowledgeBase = context.Documents.Count > 0 ? context.Documents : null,
-                });
-                var demonstration = await task.BuildDemonstrationAsync(item, session, cancellationToken: ct);
-
-                Console.WriteLine($"=== {task.Name} {i + 1}/{items.Count}: item {item.Id} ({item.Split.ToString().ToLowerInvariant()}, {item.Documents.Count} documents)");
-                Console.WriteLine($"prompt: {item.Prompt}");
-                Console.WriteLine($"answer: {item.Answer}");
-                Console.WriteLine($"tool calls{(demonstration.ToolResultsAgree ? string.Empty : " (the observations do not support the answer)")}:");
-                var call = 0;
-                foreach (var message in demonstration.Messages)
-                {
-                    foreach (var toolCall in message.ToolCalls ?? [])
+                    var sample = samples[i];
+                    output.WriteLine($"=== {taskName} {i + 1}/{samples.Count}: item {sample.Id} ({sample.Split}, {sample.Documents} documents)");
+                    output.WriteLine($"prompt: {sample.Prompt}");
+                    output.WriteLine($"answer: {sample.Answer}");
+                    if (sample.Demonstration is not { } messages)
                     {
-                        Console.WriteLine($"  [{++call}] {toolCall.Name} {toolCall.ArgumentsJson}");
+                        output.WriteLine($"no demonstration: {sample.DemonstrationProblem}");
+                        output.WriteLine();
+                        continue;
                     }
 
-                    if (message.Role == ChatRole.Tool)
+                    output.WriteLine($"tool calls{(sample.ToolResultsAgree ? string.Empty : " (the observations do not support the answer)")}:");
+                    var call = 0;
+                    foreach (var message in messages)
                     {
-                        var lines = message.Content.ReplaceLineEndings("\n").Split('\n');
-                        Console.WriteLine($"      => {lines[0]}");
-                        foreach (var line in lines.Skip(1))
+                        foreach (var toolCall in message.ToolCalls ?? [])
                         {
-                            Console.WriteLine(line.Length == 0 ? string.Empty : "         " + line);
+                            output.WriteLine($"  [{++call}] {toolCall.Name} {toolCall.ArgumentsJson}");
+                        }
+
+                        if (message.Role == ChatRole.Tool)
+                        {
+                            var lines = message.Content.ReplaceLineEndings("\n").Split('\n');
+                            output.WriteLine($"      => {lines[0]}");
+                            foreach (var line in lines.Skip(1))
+                            {
+                                output.WriteLine(line.Length == 0 ? string.Empty : "         " + line);
+                            }
                         }
                     }
+
+                    output.WriteLine($"--- demonstration ({parse.GetValue(template)} template)");
+                    output.WriteLine(chat.Render(messages, sample.Tools, false));
+                    output.WriteLine();
                 }
 
-                Console.WriteLine($"--- demonstration ({parse.GetValue(template)} template)");
-                Console.WriteLine(chat.Render(demonstration.Messages, session.Tools, false));
-                Console.WriteLine();
-            }
-
-            return 0;
+                return 0;
+            }, ct);
         });
         return command;
     }

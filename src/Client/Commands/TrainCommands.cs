@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentRl.Abstractions.Configuration;
+using AgentRl.Abstractions.Tasks;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client.Connection;
 using AgentRl.Grains.Training;
@@ -85,13 +86,34 @@ public static class TrainCommands
                     return 2;
                 }
 
-                if (parse.GetValue(printConfig))
+                if (TaskRegistry.CreateDefault().Contains(config.Task))
                 {
-                    Console.WriteLine(PrintConfig(config));
-                    return 0;
+                    if (parse.GetValue(printConfig))
+                    {
+                        Console.WriteLine(PrintConfig(config));
+                        return 0;
+                    }
+
+                    return await context.RunAsync(parse, (connection, output) => FollowAsync(connection.Client, config, output, context.Signals, ct), ct);
                 }
 
-                return await context.RunAsync(parse, (connection, output) => FollowAsync(connection.Client, config, output, context.Signals, ct), ct);
+                // A task this client does not bundle: the cluster's task catalog (its plug-ins) says whether it exists.
+                return await context.RunAsync(parse, async (connection, output) =>
+                {
+                    if (await CheckOnClusterAsync(connection.Client, config, ct) is { } problem)
+                    {
+                        await Console.Error.WriteLineAsync($"agentrl: {problem}");
+                        return 2;
+                    }
+
+                    if (parse.GetValue(printConfig))
+                    {
+                        output.WriteLine(PrintConfig(config));
+                        return 0;
+                    }
+
+                    return await FollowAsync(connection.Client, config, output, context.Signals, ct);
+                }, ct);
             }
 
             // --resume RUN: the saved configuration is read through the cluster (the run directory as the silos see it).
@@ -206,9 +228,20 @@ public static class TrainCommands
         }
 
         Algorithm(config);   // the algorithm and every objective / trainer / branching override, checked as the silo will
-        (tasks ?? TaskRegistry.CreateDefault()).Create(config.Task, config.TaskOptions);   // the task and its options, likewise
+        // The task and its options, likewise, when it is a bundled one; a task the client does not know (a plug-in of
+        // the silos) is checked by the cluster before the run starts (CheckOnClusterAsync).
+        var registry = tasks ?? TaskRegistry.CreateDefault();
+        if (registry.Contains(config.Task))
+        {
+            registry.Create(config.Task, config.TaskOptions);
+        }
+
         return config;
     }
+
+    /// <summary>Why the cluster would refuse the run's task or task options (null when it would not), as the run's start checks them.</summary>
+    internal static Task<string?> CheckOnClusterAsync(IClusterClient client, RunConfig config, CancellationToken ct) =>
+        client.GetGrain<ITaskCatalogGrain>(0).ValidateAsync(config.Task, config.TaskOptions, warmStart: config.SftDemonstrations > 0 && !config.Resume && string.IsNullOrEmpty(config.InitFrom), ct);
 
     /// <summary>The algorithm, objective, trainer options and branching settings a configuration resolves to.</summary>
     public static ResolvedAlgorithm Algorithm(RunConfig c) => ResolvedAlgorithm.ForRun(c);

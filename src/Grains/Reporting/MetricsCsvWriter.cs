@@ -1,6 +1,6 @@
 using System.Globalization;
-using AgentRl.Abstractions.Training;
 using System.Text;
+using AgentRl.Abstractions.Training;
 using AgentRl.Pipeline.Metrics;
 
 namespace AgentRl.Grains.Reporting;

@@ -19,6 +19,13 @@ public sealed class TaskCatalogGrain(TaskCatalog tasks, ToolRuntime tools) : Gra
     public Task<string?> ValidateAsync(string task, IReadOnlyDictionary<string, string>? options = null, bool warmStart = false, CancellationToken cancellationToken = default) =>
         Task.FromResult(tasks.Problem(task, options, warmStart));
 
+    public Task<IReadOnlyList<string>> GetItemsAsync(string task, IReadOnlyDictionary<string, string>? options, bool eval, int count, int seed, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        IReadOnlyList<string> items = [.. tasks.Get(task, options).Generate(eval ? TaskSplit.Eval : TaskSplit.Train, count, seed).Select(TaskCatalog.ToJson)];
+        return Task.FromResult(items);
+    }
+
     public async Task<IReadOnlyList<TaskSample>> SampleAsync(TaskSampleRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -80,7 +80,7 @@ public sealed class EvalRunCommandTests : IDisposable
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("the checkpoint directory /nonexistent/agentrl-model does not exist.", missing.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, unknownOption.ExitCode);
-        Assert.Contains("has no option 'noSuchOption'", unknownOption.Stderr, StringComparison.Ordinal);
+        Assert.Contains("taskOptions.noSuchOption: task 'arithmetic' has no such option", unknownOption.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, notAPair.ExitCode);
         Assert.Contains("--task-option 'maxDigits' is not NAME=VALUE", notAPair.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, both.ExitCode);

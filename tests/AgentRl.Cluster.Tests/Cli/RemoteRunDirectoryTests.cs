@@ -42,7 +42,7 @@ public sealed class RemoteRunDirectoryTests : IDisposable
         var status = await Client("runs", "status", "remote");
         Assert.True(status.ExitCode == 0, status.Stderr);
         Assert.Contains("Completed", status.Stdout, StringComparison.Ordinal);
-        Assert.Contains("steps done 2/2", status.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"step(s done)? 2/2", status.Stdout);   // from the run grain, which still knows the run
 
         var show = await Client("runs", "show", "remote", "--step", "2");
         Assert.True(show.ExitCode == 0, show.Stderr);

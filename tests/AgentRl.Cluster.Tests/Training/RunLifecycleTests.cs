@@ -281,7 +281,7 @@ public sealed class RunLifecycleTests : IDisposable
         Assert.Equal((RunState.Completed, 1, false, 2), (state.State, state.Step, state.Config.SftOnly, state.Config.EvalSize));
 
         var unknown = await Processes.RunAsync("dotnet", [Processes.ClientDll, "runs", "stop", "no-such-run"], timeout);
-        Assert.Equal(1, unknown.ExitCode);
+        Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("does not know run 'no-such-run'", unknown.Stderr, StringComparison.Ordinal);
     }
 
