@@ -1,4 +1,4 @@
-using AgentRl.Client.Connection;
+using AgentRl.Client;
 using AgentRl.Grains.Hosting;
 using AgentRl.Silo;
 using Microsoft.Extensions.Configuration;

@@ -326,47 +326,7 @@ public sealed class MetricsCsvWriter : IDisposable
             : cell;
 
     /// <summary>Splits one CSV line (RFC 4180 quoting, no embedded line breaks).</summary>
-    internal static List<string> ParseCsvLine(string line)
-    {
-        var cells = new List<string>();
-        var cell = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
-                {
-                    cell.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    cell.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                cells.Add(cell.ToString());
-                cell.Clear();
-            }
-            else
-            {
-                cell.Append(c);
-            }
-        }
-        cells.Add(cell.ToString());
-        return cells;
-    }
+    internal static List<string> ParseCsvLine(string line) => CsvLine.Split(line);
 
     private static void TryDelete(string path)
     {

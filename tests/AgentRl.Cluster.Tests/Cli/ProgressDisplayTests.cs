@@ -1,5 +1,5 @@
 using AgentRl.Abstractions.Training;
-using AgentRl.Client.Commands;
+using AgentRl.Cli.Commands;
 using Spectre.Console.Testing;
 
 namespace AgentRl.Cluster.Tests.Cli;

@@ -1,4 +1,7 @@
 using System.Globalization;
+using AgentRl.Abstractions.Cluster;
+using AgentRl.Abstractions.Training;
+using AgentRl.Client;
 using AgentRl.Cluster.Tests.Infrastructure;
 
 namespace AgentRl.Cluster.Tests.Cli;
@@ -22,6 +25,7 @@ public sealed class RemoteRunDirectoryTests : IDisposable
         var clusterId = "remote-" + Guid.NewGuid().ToString("N")[..8];
         await using var trainerSilo = StartSilo(redis, clusterId, "rollout,tools,trainer");
         await using var rolloutSilo = StartSilo(redis, clusterId, "rollout,tools");
+        await (await ConnectWhenBothSilosAreUpAsync(redis, clusterId)).DisposeAsync();
         string[] cluster = [Processes.ClientDll, "--cluster", $"redis://{redis.Address}", "--cluster-id", clusterId];
         async Task<(int ExitCode, string Stdout, string Stderr)> Client(params string[] args) =>
             await Processes.RunAsync("dotnet", [.. cluster, .. args], Timeout, _clientFolder);
@@ -63,6 +67,97 @@ public sealed class RemoteRunDirectoryTests : IDisposable
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("Did you mean 'remote'?", missing.Stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_clientFolder, "runs")));
+    }
+
+    /// <summary>
+    /// The client library from this (test) process against the same kind of cluster: a run started, followed to its end,
+    /// listed, its metrics and trajectories read, its checkpoint evaluated, a tool called and the tasks listed, all through
+    /// grains (the run directory is the silos' folder, not this process's working folder).
+    /// </summary>
+    [Fact]
+    public async Task ClientLibrary_AgainstAClusterStoringRunsOutOfTheClientsReach_StartsFollowsListsReadsAndEvaluates()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var clusterId = "library-" + Guid.NewGuid().ToString("N")[..8];
+        await using var trainerSilo = StartSilo(redis, clusterId, "rollout,tools,trainer");
+        await using var rolloutSilo = StartSilo(redis, clusterId, "rollout,tools");
+        await using var client = await ConnectWhenBothSilosAreUpAsync(redis, clusterId);
+        var runId = "library-" + Guid.NewGuid().ToString("N")[..6];
+        using var timeout = new CancellationTokenSource(Timeout);
+
+        await client.StartRunAsync(
+            new RunConfig
+            {
+                RunId = runId,
+                Steps = 2,
+                SftDemonstrations = 0,
+                EvalSize = 2,
+                PassK = 0,
+                PromptsPerStep = 2,
+                GroupSize = 2,
+                Limits = new RunConfig().Limits with { MaxNewTokensPerTurn = 16 },
+            },
+            timeout.Token);
+        var seen = new List<RunStatus>();
+        await foreach (var status in client.FollowAsync(runId, cancellationToken: timeout.Token))
+        {
+            seen.Add(status);
+        }
+
+        Assert.True(seen[^1].State == RunState.Completed, $"{seen[^1].State}: {seen[^1].Error}\n{trainerSilo.Output}");
+        Assert.Contains(seen, s => s.State == RunState.Training);
+        Assert.False(Directory.Exists(Path.Combine(Environment.CurrentDirectory, "runs", runId)), "the run is on the silos' side only");
+
+        var run = Assert.Single(await client.ListRunsAsync(cancellationToken: timeout.Token), r => r.RunId == runId);
+        Assert.Equal(("Completed", 2, 2), (run.State, run.StepsDone, run.Steps));
+        Assert.Equal(Path.Combine(_siloFolder, "runs", runId), run.Path);
+
+        var metrics = await client.GetMetricsAsync(runId, cancellationToken: timeout.Token);
+        Assert.Equal([0L, 1L, 2L], metrics.Select(m => m.Step));
+        Assert.True(metrics[^1].Values.ContainsKey("reward_mean"));
+
+        var trajectories = await client.GetTrajectoriesAsync(runId, step: 2, cancellationToken: timeout.Token);
+        Assert.NotEmpty(trajectories);
+        Assert.All(trajectories, t => Assert.Equal(2, t.GetProperty("step").GetInt64()));
+
+        var evaluation = await client.EvaluateAsync(seen[^1].CheckpointLocation!, "arithmetic", new EvaluationOptions(Items: 3), timeout.Token);
+        Assert.Equal(3, evaluation.Items);
+        Assert.Equal(3, evaluation.Trajectories.Count);
+
+        var observation = await client.CallToolAsync("calculator-evaluate", """{"expression":"6*7"}""", cancellationToken: timeout.Token);
+        Assert.Equal("42", observation.Text.Trim());
+        Assert.Contains(await client.ListTasksAsync(timeout.Token), t => t.Name == "jsonl");
+        Assert.Contains(await client.ListToolsAsync(timeout.Token), t => t.Spec.Name == "python-run");
+
+        var bad = await Assert.ThrowsAsync<ArgumentException>(() => client.StartRunAsync(new RunConfig { RunId = runId + "-bad", Task = "aritmetic" }, timeout.Token));
+        Assert.Contains("Did you mean 'arithmetic'?", bad.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A client once both silo processes are active members (a run placed earlier would find no trainer silo).</summary>
+    private static async Task<AgentRlClient> ConnectWhenBothSilosAreUpAsync(RedisServer redis, string clusterId)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            try
+            {
+                var client = await AgentRlClient.ConnectAsync(new AgentRlClientOptions { Cluster = $"redis://{redis.Address}", ClusterId = clusterId });
+                var silos = await client.Cluster.GetGrain<IClusterInfoGrain>(0).GetSilosAsync();
+                if (silos.Count(s => s.Status == "Active") == 2)
+                {
+                    return client;
+                }
+
+                await client.DisposeAsync();
+            }
+            catch (ClusterConnectionException) when (DateTime.UtcNow < deadline)
+            {
+                // No gateway yet.
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the two silos did not both become active");
+            await Task.Delay(500);
+        }
     }
 
     private OwnedProcess StartSilo(RedisServer redis, string clusterId, string roles) =>

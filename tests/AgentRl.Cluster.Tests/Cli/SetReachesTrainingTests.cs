@@ -1,5 +1,5 @@
 using AgentRl.Abstractions.Rollouts;
-using AgentRl.Client.Commands;
+using AgentRl.Cli.Commands;
 using AgentRl.Pipeline.Metrics;
 using AgentRl.Pipeline.Rewards;
 using AgentRl.Pipeline.Rollouts;

@@ -1,5 +1,5 @@
 using AgentRl.Abstractions.Swarm;
-using AgentRl.Client.Commands;
+using AgentRl.Cli.Commands;
 
 namespace AgentRl.Cluster.Tests.Cli;
 

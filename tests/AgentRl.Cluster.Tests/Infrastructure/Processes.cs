@@ -26,7 +26,7 @@ public static partial class Processes
 
     public static string SiloDll => Path.Combine(RepoRoot, "src", "Silo", "bin", BuildConfiguration, "net10.0", "AgentRl.Silo.dll");
 
-    public static string ClientDll => Path.Combine(RepoRoot, "src", "Client", "bin", BuildConfiguration, "net10.0", "agentrl.dll");
+    public static string ClientDll => Path.Combine(RepoRoot, "src", "Cli", "bin", BuildConfiguration, "net10.0", "agentrl.dll");
 
     private static string FindRepoRoot()
     {

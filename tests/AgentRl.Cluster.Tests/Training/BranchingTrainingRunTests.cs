@@ -1,6 +1,6 @@
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
-using AgentRl.Client.Commands;
+using AgentRl.Cli.Commands;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Reporting;
 

@@ -1,6 +1,6 @@
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
-using AgentRl.Client.Connection;
+using AgentRl.Client;
 using AgentRl.Cluster.Tests.Infrastructure;
 
 namespace AgentRl.Cluster.Tests.Training;

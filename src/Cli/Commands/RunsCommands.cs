@@ -3,12 +3,12 @@ using System.Globalization;
 using System.Text.Json;
 using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Training;
-using AgentRl.Client.Connection;
+using AgentRl.Client;
 using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Training;
 using AgentRl.Pipeline.Metrics;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>
 /// <c>agentrl runs list|status|stop|diff</c>: the runs under a run directory. A run's state comes from the cluster when it

@@ -3,7 +3,7 @@ using AgentRl.Policy.HuggingFace;
 using AgentRl.Policy.Model;
 using AgentRl.Policy.Tokenization;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary><c>agentrl model …</c>: local model files (no cluster needed).</summary>
 public static class ModelCommands

@@ -8,7 +8,7 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Tasks;
 using AgentRl.Tasks;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary><c>agentrl tools …</c>: the cluster's tool catalog, and one call in the sandbox grain training uses.</summary>
 public static class ToolCommands

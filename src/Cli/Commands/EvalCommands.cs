@@ -11,7 +11,7 @@ using AgentRl.Policy.Checkpoints;
 using AgentRl.Tasks;
 using AgentRl.Tasks.Rewards;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>
 /// <c>agentrl eval</c>: greedy pass@1 of a checkpoint on a task's held-out split, as a run's Evaluate phase measures it.

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Text.Json;
-using AgentRl.Client.Connection;
+using AgentRl.Cli.Connection;
+using AgentRl.Client;
 using Microsoft.Extensions.Logging;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>The options every command shares and the way a command gets a cluster connection.</summary>
 public sealed class CliContext

@@ -1,12 +1,17 @@
-namespace AgentRl.Client.Connection;
+namespace AgentRl.Client;
 
-/// <summary>Where the client's commands run: an embedded silo in this process, or a cluster reached through Redis or a gateway.</summary>
+/// <summary>Where a client's calls go: an embedded silo in this process, or a cluster reached through Redis or a gateway.</summary>
+/// <param name="Kind">Embedded, Redis or a localhost gateway.</param>
+/// <param name="Address">Redis <c>host:port</c> (a StackExchange.Redis connection string) or the gateway port; null when embedded.</param>
+/// <param name="ClusterId">The Orleans cluster id.</param>
+/// <param name="ServiceId">The Orleans service id.</param>
 public sealed record ClusterTarget(ClusterTargetKind Kind, string? Address, string ClusterId, string ServiceId)
 {
     /// <summary>
-    /// Parses <c>--cluster</c>: empty or <c>embedded</c> (default: host a silo in this process), <c>redis://host:port</c>,
-    /// or <c>localhost[:gatewayPort]</c> (a localhost-clustered silo, gateway 30000 by default).
+    /// Parses a cluster address: empty or <c>embedded</c> (host a silo in this process), <c>redis://host:port</c>, or
+    /// <c>localhost[:gatewayPort]</c> (a localhost-clustered silo, gateway 30000 by default).
     /// </summary>
+    /// <exception cref="FormatException">The address is none of these.</exception>
     public static ClusterTarget Parse(string? value, string clusterId = "agentrl", string serviceId = "agentrl")
     {
         if (string.IsNullOrWhiteSpace(value) || value == "embedded")
@@ -47,9 +52,15 @@ public sealed record ClusterTarget(ClusterTargetKind Kind, string? Address, stri
     };
 }
 
+/// <summary>How a client reaches its cluster.</summary>
 public enum ClusterTargetKind
 {
+    /// <summary>A silo hosted in the client's own process (AgentRl.Client.Embedded).</summary>
     Embedded,
+
+    /// <summary>A cluster whose membership is in Redis.</summary>
     Redis,
+
+    /// <summary>A localhost-clustered silo's gateway.</summary>
     Localhost,
 }

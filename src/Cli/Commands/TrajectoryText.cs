@@ -2,7 +2,7 @@ using System.Globalization;
 using AgentRl.Abstractions.Chat;
 using AgentRl.Grains.Reporting;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>
 /// How <c>agentrl eval --show</c> and <c>agentrl runs show</c> print a trajectory: a header line starting <c>---</c>, then one

@@ -8,7 +8,7 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Training;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>
 /// <c>agentrl swarm</c>: several members train at once on one cluster and share one experience pool (SAPO,

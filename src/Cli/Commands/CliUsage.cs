@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using AgentRl.Abstractions.Configuration;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>
 /// Usage errors as agentrl reports them: one line per mistake naming the input, what is allowed and the likely intent

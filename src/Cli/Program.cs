@@ -1,5 +1,5 @@
 using System.CommandLine;
-using AgentRl.Client.Commands;
+using AgentRl.Cli.Commands;
 
 // agentrl: drive AgentRl from the command line. With no --cluster the commands run on an embedded silo.
 using var signals = CliSignals.Register(Console.Error);

@@ -7,7 +7,7 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Reporting;
 using AgentRl.Pipeline.Metrics;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>
 /// <c>agentrl compare</c>: trains each algorithm × seed on the same data and budget, one run after another, then writes a

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>
 /// Ctrl-C and SIGTERM for every command. The first signal cancels <see cref="Token"/> (the command stops gracefully: a

@@ -5,13 +5,13 @@ using System.Text.Json.Nodes;
 using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Tasks;
 using AgentRl.Abstractions.Training;
-using AgentRl.Client.Connection;
+using AgentRl.Client;
 using AgentRl.Grains.Training;
 using AgentRl.Policy.Algorithms;
 using AgentRl.Tasks;
 using Spectre.Console;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary><c>agentrl train</c>: start a training run on the cluster (embedded silo by default) and follow its progress.</summary>
 public static class TrainCommands

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using AgentRl.Abstractions.Training;
 
-namespace AgentRl.Client.Connection;
+namespace AgentRl.Client;
 
 /// <summary>
 /// Follows a run from the progress its grain pushes (<see cref="IRunProgressObserver"/>). Subscriptions expire in the grain

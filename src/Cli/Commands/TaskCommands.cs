@@ -5,7 +5,7 @@ using AgentRl.Abstractions.Tasks;
 using AgentRl.Policy.Chat;
 using AgentRl.Policy.Tokenization;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>
 /// <c>agentrl tasks …</c>: the cluster's tasks (bundled and the silos' plug-ins, through <c>ITaskCatalogGrain</c>), and

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using AgentRl.Abstractions.Cluster;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary><c>agentrl cluster status</c>: the silos of the cluster, their status and metadata.</summary>
 public static class ClusterCommands

@@ -2,7 +2,7 @@ using System.Globalization;
 using AgentRl.Abstractions.Training;
 using Spectre.Console;
 
-namespace AgentRl.Client.Commands;
+namespace AgentRl.Cli.Commands;
 
 /// <summary>
 /// Shows a followed run. In a terminal: a live Spectre.Console display — a bar for the demonstrations built, then for the
