@@ -47,6 +47,19 @@ public sealed class CliContext
             ? exception.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal)
             : exception.Message;
 
+    /// <summary>Whether the command's silo is hosted in this process (no <c>--cluster</c>, or <c>embedded</c>): then the silo's disk is this machine's.</summary>
+    public bool IsEmbedded(ParseResult parse)
+    {
+        try
+        {
+            return ClusterTarget.Parse(parse.GetValue(Cluster) ?? Environment.GetEnvironmentVariable("AGENTRL_CLUSTER"), parse.GetValue(ClusterId)!).Kind == ClusterTargetKind.Embedded;
+        }
+        catch (FormatException)
+        {
+            return true;   // RunAsync reports the bad address
+        }
+    }
+
     /// <summary>Connects, runs <paramref name="body"/>, disconnects; turns failures into a message on stderr and an exit code.</summary>
     public Task<int> RunAsync(ParseResult parse, Func<ClusterConnection, TextWriter, Task<int>> body, CancellationToken cancellationToken) =>
         RunAsync(parse, null, body, cancellationToken);

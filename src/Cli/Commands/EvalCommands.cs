@@ -1,15 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
 using AgentRl.Abstractions.Configuration;
-using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Tasks;
 using AgentRl.Abstractions.Training;
-using AgentRl.Grains.Policies;
+using AgentRl.Client;
 using AgentRl.Grains.Reporting;
-using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Training;
 using AgentRl.Policy.Checkpoints;
 using AgentRl.Tasks;
-using AgentRl.Tasks.Rewards;
 
 namespace AgentRl.Cli.Commands;
 
@@ -42,7 +40,7 @@ public static class EvalCommands
         command.SetAction(async (parse, ct) =>
         {
             // Applies the flags on top of the target's settings and checks the task and its options (exit 2 when wrong).
-            async Task<(EvalTarget Target, IAgentTask Task)?> PrepareAsync(Func<Task<EvalTarget>> resolve)
+            async Task<EvalTarget?> PrepareAsync(Func<Task<EvalTarget>> resolve)
             {
                 try
                 {
@@ -65,7 +63,14 @@ public static class EvalCommands
                             ContextBudget = parse.GetValue(contextBudget) ?? target.Config.Limits.ContextBudget,
                         },
                     };
-                    return (target with { Config = config }, TaskRegistry.CreateDefault().Create(config.Task, config.TaskOptions));
+                    // A bundled task is checked here; any other (a silo's plug-in) by the cluster once connected.
+                    var bundled = TaskRegistry.CreateDefault();
+                    if (bundled.Contains(config.Task))
+                    {
+                        bundled.Create(config.Task, config.TaskOptions);
+                    }
+
+                    return target with { Config = config };
                 }
                 catch (Exception e) when (e is EvalTargetException or ArgumentException)
                 {
@@ -78,55 +83,53 @@ public static class EvalCommands
             // directory as the silos see it), so it is resolved once connected.
             var runId = parse.GetValue(run);
             var prepared = runId is null || parse.GetValue(checkpoint) is not null
-                ? await PrepareAsync(() => ResolveAsync(parse.GetValue(checkpoint), runId, parse.GetValue(step), parse.GetValue(runDir)!, defaults, null, ct))
-                : default((EvalTarget, IAgentTask)?);
+                ? await PrepareAsync(() => ResolveAsync(parse.GetValue(checkpoint), runId, parse.GetValue(step), parse.GetValue(runDir)!, defaults, null, context.IsEmbedded(parse), ct))
+                : null;
             if (prepared is null && (runId is null || parse.GetValue(checkpoint) is not null))
             {
                 return 2;
             }
 
-            EvalTarget? resolved = prepared?.Item1;
+            EvalTarget? resolved = prepared;
             try
             {
                 return await context.RunAsync(parse, async (connection, output) =>
                 {
                     if (prepared is null)
                     {
-                        prepared = await PrepareAsync(() => ResolveAsync(null, runId, parse.GetValue(step), parse.GetValue(runDir)!, defaults, connection.Client.GetGrain<IRunFilesGrain>(parse.GetValue(runDir)!), ct));
+                        prepared = await PrepareAsync(() => ResolveAsync(null, runId, parse.GetValue(step), parse.GetValue(runDir)!, defaults, connection.Client.GetGrain<IRunFilesGrain>(parse.GetValue(runDir)!), cancellationToken: ct));
                         if (prepared is null)
                         {
                             return 2;
                         }
 
-                        resolved = prepared.Value.Item1;
+                        resolved = prepared;
                     }
 
-                    var (target, agentTask) = prepared.Value;
+                    var target = prepared;
                     var c = target.Config;
+                    if (await connection.Client.GetGrain<ITaskCatalogGrain>(0).ValidateAsync(c.Task, c.TaskOptions, cancellationToken: ct) is { } problem)
+                    {
+                        await Console.Error.WriteLineAsync($"agentrl: {problem}");
+                        return 2;
+                    }
+
                     if (target.Description is { } description)
                     {
                         output.WriteLine(description);
                     }
 
-                    var items = agentTask.Generate(TaskSplit.Eval, c.EvalSize, c.Seed);
-                    var policyId = PolicyHostOptions.DirectoryPrefix + target.Directory;
-                    var id = Guid.NewGuid().ToString("N")[..8];
-
-                    // The Evaluate phase's episodes: the same items, limits, task options and seeds (EvaluationPhase).
-                    var results = await Task.WhenAll(items.Select((item, i) =>
-                        connection.Client.GetGrain<IEpisodeGrain>($"eval-{id}/{i}").RunAsync(
-                            new EpisodeSpec(policyId, c.Task, TaskCatalog.ToJson(item), 1, new SamplingSettings(Temperature: 0), c.Limits, unchecked((c.Seed * 31) + i), TaskOptions: c.TaskOptions),
-                            ct)));
-                    var trajectories = results.Select(r => r.Trajectories[0]).ToList();
-                    var solved = trajectories.Count(t => t.RewardParts.GetValueOrDefault(RewardParts.Correctness) >= 1);
-                    foreach (var t in trajectories.Take(parse.GetValue(show)))
+                    // The Evaluate phase's episodes, through the client library: the same items (from the cluster's task
+                    // catalog), limits, task options and seeds as EvaluationPhase.
+                    var result = await connection.Api.EvaluateAsync(target.Directory, c.Task, new EvaluationOptions(c.EvalSize, c.Seed, c.TaskOptions, c.Limits), ct);
+                    foreach (var t in result.Trajectories.Take(parse.GetValue(show)))
                     {
                         TrajectoryText.Write(output, $"--- {t.GroupId} reward {t.Reward:0.00} finish {t.FinishReason}", t.Conversation.Select(TrajectoryMessage.From));
                     }
 
-                    output.WriteLine(trajectories.Count == 0
+                    output.WriteLine(result.Items == 0
                         ? $"{c.Task}: no held-out items (--n 0)"
-                        : string.Create(CultureInfo.InvariantCulture, $"{c.Task}: accuracy {solved}/{trajectories.Count} = {(double)solved / trajectories.Count:P1}, reward {trajectories.Average(t => t.Reward):0.000}, tool calls/traj {trajectories.Average(t => t.ToolCalls.Count):0.00}"));
+                        : string.Create(CultureInfo.InvariantCulture, $"{c.Task}: accuracy {result.Solved}/{result.Items} = {result.Accuracy:P1}, reward {result.MeanReward:0.000}, tool calls/traj {result.ToolCallsPerTrajectory:0.00}"));
                     return 0;
                 }, ct);
             }
@@ -153,7 +156,8 @@ public static class EvalCommands
     /// (the run's configuration and the checkpoint it recorded for the step).
     /// </summary>
     /// <exception cref="EvalTargetException">Both or neither given, a missing directory, an unknown run, a step with no recorded or kept checkpoint.</exception>
-    public static async Task<EvalTarget> ResolveAsync(string? checkpoint, string? run, int? step, string runDir, RunConfig defaults, IRunFilesGrain? files, CancellationToken cancellationToken = default)
+    /// <remarks>With <c>localCheckpoint</c> (an embedded silo) <c>--checkpoint DIR</c> is checked on this machine's disk; against a cluster the directory is the silos' and is passed on as given.</remarks>
+    public static async Task<EvalTarget> ResolveAsync(string? checkpoint, string? run, int? step, string runDir, RunConfig defaults, IRunFilesGrain? files, bool localCheckpoint = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(defaults);
         if ((checkpoint is null) == (run is null))
@@ -166,6 +170,11 @@ public static class EvalCommands
             if (step is not null)
             {
                 throw new EvalTargetException("--step goes with --run RUN; --checkpoint names one checkpoint directory.");
+            }
+
+            if (!localCheckpoint)
+            {
+                return new EvalTarget(checkpoint, defaults);
             }
 
             var directory = Path.GetFullPath(checkpoint);

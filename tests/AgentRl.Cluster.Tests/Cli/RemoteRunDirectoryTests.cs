@@ -58,6 +58,12 @@ public sealed class RemoteRunDirectoryTests : IDisposable
         Assert.Contains("run remote step 2", eval.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"arithmetic: accuracy \d+/2 = ", eval.Stdout);
 
+        // A checkpoint directory as the silos see it: not checked on the client's disk against a cluster.
+        var checkpoint = AgentRl.Grains.Training.RunStateFile.Read(runFolder)!.CheckpointLocation!;
+        var evalCheckpoint = await Client("eval", "--checkpoint", checkpoint, "--n", "2", "--show", "0");
+        Assert.True(evalCheckpoint.ExitCode == 0, evalCheckpoint.Stdout + evalCheckpoint.Stderr);
+        Assert.Matches(@"arithmetic: accuracy \d+/2 = ", evalCheckpoint.Stdout);
+
         var resume = await Client("train", "--resume", "remote", "--steps", "3", "--print-config");
         Assert.True(resume.ExitCode == 0, resume.Stderr);
         Assert.Contains("\"resume\": true", resume.Stdout, StringComparison.Ordinal);
