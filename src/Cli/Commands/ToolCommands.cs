@@ -3,10 +3,10 @@ using System.Globalization;
 using System.Text.Json;
 using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Tasks;
 using AgentRl.Abstractions.Tools;
 using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Tasks;
-using AgentRl.Tasks;
 
 namespace AgentRl.Cli.Commands;
 
@@ -79,26 +79,27 @@ public static class ToolCommands
             }
 
             var taskName = parse.GetValue(task);
-            string itemJson = string.Empty;
-            if (taskName is not null)
-            {
-                try
-                {
-                    var agentTask = TaskRegistry.CreateDefault().Create(taskName);
-                    var item = agentTask.Generate(TaskSplit.Train, 1, parse.GetValue(itemSeed))[0];
-                    itemJson = TaskCatalog.ToJson(item);
-                    taskName = agentTask.Name;
-                    await Console.Error.WriteLineAsync($"task {agentTask.Name}, item {item.Id} ({item.Documents.Count} documents): {item.Prompt}");
-                }
-                catch (ArgumentException e)
-                {
-                    await Console.Error.WriteLineAsync($"agentrl: {CliContext.Message(e)}");
-                    return 2;
-                }
-            }
-
             return await context.RunAsync(parse, async (connection, output) =>
             {
+                // The item comes from the cluster's task catalog, so a silo's plug-in task serves its tools too.
+                var itemJson = string.Empty;
+                if (taskName is not null)
+                {
+                    try
+                    {
+                        itemJson = (await connection.Client.GetGrain<ITaskCatalogGrain>(0).GetItemsAsync(taskName, null, eval: false, 1, parse.GetValue(itemSeed), ct))[0];
+                    }
+                    catch (ArgumentException e)
+                    {
+                        await Console.Error.WriteLineAsync($"agentrl: {CliContext.Message(e)}");
+                        return 2;
+                    }
+
+                    var item = TaskCatalog.FromJson(itemJson);
+                    taskName = item.Task;
+                    await Console.Error.WriteLineAsync($"task {item.Task}, item {item.Id} ({item.Documents.Count} documents): {item.Prompt}");
+                }
+
                 var catalog = await connection.Client.GetGrain<IToolCatalogGrain>(0).GetToolsAsync(ct);
                 if (taskName is null && catalog.FirstOrDefault(t => t.Spec.Name == toolName) is { NeedsKnowledgeBase: true })
                 {

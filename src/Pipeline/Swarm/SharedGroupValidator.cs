@@ -14,6 +14,23 @@ public sealed class SharedGroupValidator(TaskRegistry tasks, PoolLimits limits)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IAgentTask> _tasks = new(StringComparer.Ordinal);
 
+    private IAgentTask? TaskWithDefaults(string name)
+    {
+        if (_tasks.TryGetValue(name, out var task))
+        {
+            return task;
+        }
+
+        try
+        {
+            return _tasks.GetOrAdd(name, n => tasks.Create(n));
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Why the group cannot be stored, or null.</summary>
     public string? Problem(SharedGroup group)
     {
@@ -49,7 +66,9 @@ public sealed class SharedGroupValidator(TaskRegistry tasks, PoolLimits limits)
             return $"the item belongs to task '{item.Task}', not '{group.Task}'";
         }
 
-        if (_tasks.GetOrAdd(group.Task, name => tasks.Create(name)).Validate(item) is { } itemProblem)
+        // A group carries no task options; a task that cannot be built without them (jsonl needs its path) leaves the item
+        // to the receivers, who rescore it with their own task and options anyway.
+        if (TaskWithDefaults(group.Task)?.Validate(item) is { } itemProblem)
         {
             return "the item is not valid for its task: " + itemProblem;
         }

@@ -19,6 +19,24 @@ public sealed class PoolShardTests
     private static PoolDraw DrawFor(string receiver, int count = 100, string select = "uniform", int minStep = 0, string task = "arithmetic") =>
         new(count, receiver, task, select, minStep, Seed: 1);
 
+    /// <summary>
+    /// A group carries no task options: a task that cannot be built without them (<c>jsonl</c> needs its <c>path</c>) is
+    /// still stored, its item left to the receivers (they rescore with their own task and options).
+    /// </summary>
+    [Fact]
+    public void Publish_GroupOfATaskThatNeedsOptions_IsStored()
+    {
+        var group = Group(0) with
+        {
+            Task = "jsonl",
+            ItemJson = """{"id":"jsonl-1","task":"jsonl","split":"train","prompt":"What is 2+2?","answer":"4"}""",
+        };
+
+        var result = Shard().Publish([group], Now);
+
+        Assert.Equal(1, result.Accepted);
+    }
+
     [Fact]
     public void Publish_OverCapacity_EvictsTheOldestFirst()
     {
