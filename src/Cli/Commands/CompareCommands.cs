@@ -201,24 +201,22 @@ public static class CompareCommands
             }
         }
 
-        return Outcome(config, status, clock.Elapsed.TotalSeconds);
+        // metrics.csv through the cluster: the run directory is the silos', not necessarily this machine's.
+        var csv = await client.GetGrain<IRunFilesGrain>(config.RunDir).ReadTextAsync(config.RunId, MetricsCsvWriter.FileName, CancellationToken.None);
+        return Outcome(config, status, csv is null ? [] : MetricsCsvWriter.Parse(csv), clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>
     /// What a finished run reports: final accuracy from its status, tool calls from its last evaluation row of metrics.csv
     /// (per solved question: none when the evaluation solved nothing, rather than the row's 0).
     /// </summary>
-    public static RunOutcome Outcome(RunConfig config, RunStatus status, double wallSeconds)
+    public static RunOutcome Outcome(RunConfig config, RunStatus status, IReadOnlyList<MetricsCsvRow> metrics, double wallSeconds)
     {
-        double? perTrajectory = null, perSolved = null;
-        var csv = Path.Combine(status.RunDirectory, MetricsCsvWriter.FileName);
-        if (File.Exists(csv))
-        {
-            var last = MetricsCsvWriter.Read(csv).LastOrDefault(r => r.Values.ContainsKey("eval/tool_calls_per_traj"));
-            perTrajectory = last?.Values["eval/tool_calls_per_traj"];
-            perSolved = last is not null && last.Values.TryGetValue("eval/tool_calls_per_solved", out var solved)
-                && !(last.Values.TryGetValue(MetricColumns.ToColumn("eval/accuracy"), out var accuracy) && accuracy == 0) ? solved : null;
-        }
+        ArgumentNullException.ThrowIfNull(metrics);
+        var last = metrics.LastOrDefault(r => r.Values.ContainsKey("eval/tool_calls_per_traj"));
+        var perTrajectory = last?.Values["eval/tool_calls_per_traj"];
+        var perSolved = last is not null && last.Values.TryGetValue("eval/tool_calls_per_solved", out var solved)
+            && !(last.Values.TryGetValue(MetricColumns.ToColumn("eval/accuracy"), out var accuracy) && accuracy == 0) ? solved : (double?)null;
 
         return new RunOutcome(config.Algorithm, config.Seed, status.State.ToString(), status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error);
     }
