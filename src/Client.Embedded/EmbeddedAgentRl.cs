@@ -95,7 +95,7 @@ public static class EmbeddedAgentRl
         });
         builder.Configuration.AddInMemoryCollection(options.Configuration);
         ClientLogging.Configure(builder, options.LogLevel);
-        builder.Services.AddSingleton(options.Lifetime ?? new QuietLifetime());
+        builder.Services.AddSingleton(options.Lifetime ?? new QuietHostLifetime());
         AgentRlSiloHost.Configure(builder);
         return builder.Build();
     }
@@ -106,12 +106,5 @@ public static class EmbeddedAgentRl
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private sealed class QuietLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -60,7 +60,7 @@ public sealed class AgentRlClient : IAsyncDisposable
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         ClientLogging.Configure(builder, options.LogLevel);
-        builder.Services.AddSingleton<IHostLifetime, QuietLifetime>();
+        builder.Services.AddSingleton<IHostLifetime, QuietHostLifetime>();
         builder.UseOrleansClient(client =>
         {
             if (target.Kind == ClusterTargetKind.Redis)
@@ -141,13 +141,22 @@ public sealed class AgentRlClient : IAsyncDisposable
             throw new ArgumentException("invalid run configuration: " + string.Join("; ", problems), nameof(config));
         }
 
-        var warmStart = config.SftDemonstrations > 0 && !config.Resume && string.IsNullOrEmpty(config.InitFrom);
-        if (await Cluster.GetGrain<ITaskCatalogGrain>(0).ValidateAsync(config.Task, config.TaskOptions, warmStart, cancellationToken) is { } problem)
+        if (await CheckTaskAsync(config, cancellationToken) is { } problem)
         {
             throw new ArgumentException(problem, nameof(config));
         }
 
         await Cluster.GetGrain<ITrainingRunGrain>(config.RunId).StartAsync(config, cancellationToken);
+    }
+
+    /// <summary>
+    /// Why the cluster would refuse the run's task (unknown, bad options or data, a tool it lacks, no warm start when the
+    /// run needs one), or null: the check a run's start makes, plug-in tasks included.
+    /// </summary>
+    public Task<string?> CheckTaskAsync(RunConfig config, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return Cluster.GetGrain<ITaskCatalogGrain>(0).ValidateAsync(config.Task, config.TaskOptions, config.WarmStarts(), cancellationToken);
     }
 
     /// <summary>A run's status now (from its grain).</summary>
@@ -203,6 +212,13 @@ public sealed class AgentRlClient : IAsyncDisposable
         }
 
         return runs;
+    }
+
+    /// <summary>One run as <see cref="ListRunsAsync"/> lists it, or null when the run directory has no such run.</summary>
+    public async Task<RunSummary?> GetRunAsync(string runId, string? runDir = null, CancellationToken cancellationToken = default)
+    {
+        var files = Files(runDir ?? DefaultRunDir);
+        return RunFiles.IsRunId(runId) && await files.LocateAsync(runId, cancellationToken) is not null ? await SummarizeAsync(files, runId, cancellationToken) : null;
     }
 
     /// <summary>The rows of a run's <c>metrics.csv</c> (one per step), read through the cluster.</summary>
@@ -330,7 +346,7 @@ public sealed class AgentRlClient : IAsyncDisposable
             try
             {
                 using var document = JsonDocument.Parse(state);
-                fileState = TryGet(document.RootElement, "state", out var s) ? s.ToString() : null;
+                fileState = TryGet(document.RootElement, "state", out var s) ? StateName(s) : null;
                 steps = TryGet(document.RootElement, "config", out var c) && TryGet(c, "steps", out var n) && n.TryGetInt32(out var v) ? v : null;
             }
             catch (JsonException)
@@ -345,6 +361,12 @@ public sealed class AgentRlClient : IAsyncDisposable
             : "Interrupted";
         return new RunSummary(runId, text, rows.Count(r => r.Step > 0), steps, lastEval, await files.LocateAsync(runId, cancellationToken) ?? runId);
     }
+
+    /// <summary>A state as run_state.json writes it: its number (the file's default) or its name.</summary>
+    private static string? StateName(JsonElement state) =>
+        state.ValueKind == JsonValueKind.Number && state.TryGetInt32(out var n) ? ((RunState)n).ToString()
+        : state.ValueKind == JsonValueKind.String ? state.GetString()
+        : null;
 
     private static RunConfig? SavedConfig(string runStateJson)
     {
@@ -403,12 +425,4 @@ public sealed class AgentRlClient : IAsyncDisposable
 
     /// <summary>How long a client waits for Redis to accept a connection before it says it cannot reach it.</summary>
     internal static readonly TimeSpan RedisProbeTimeout = TimeSpan.FromSeconds(3);
-
-    /// <summary>The host lifetime of a client: no signal handling of its own (the app decides what Ctrl-C does).</summary>
-    private sealed class QuietLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

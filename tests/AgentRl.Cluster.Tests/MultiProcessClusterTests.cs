@@ -15,8 +15,8 @@ public sealed class MultiProcessClusterTests
     {
         await using var redis = await RedisServer.StartAsync();
         var clusterId = "it-" + Guid.NewGuid().ToString("N")[..8];
-        await using var cpuSilo = StartSilo(redis, clusterId, "rollout,tools", "cpu");
-        await using var gpuSilo = StartSilo(redis, clusterId, "trainer", "cuda");
+        await using var cpuSilo = Processes.StartSilo(redis, clusterId, "rollout,tools", "cpu");
+        await using var gpuSilo = Processes.StartSilo(redis, clusterId, "trainer", "cuda");
 
         var silos = await WaitForAsync(redis, clusterId, s => s.Count(x => x.Status == "Active") == 2, "both silos active");
         var trainer = Assert.Single(silos, s => s.Metadata.GetValueOrDefault(SiloMetadataKeys.Roles) == "trainer");
@@ -101,21 +101,6 @@ public sealed class MultiProcessClusterTests
         Assert.Contains("--cluster", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("abortConnect", stderr, StringComparison.Ordinal);
     }
-
-    private static OwnedProcess StartSilo(RedisServer redis, string clusterId, string roles, string accelerator) =>
-        new($"silo-{roles}", "dotnet",
-        [
-            Processes.SiloDll,
-            "--clustering", "redis",
-            "--redis", redis.Address,
-            "--cluster-id", clusterId,
-            "--silo-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture),
-            "--gateway-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture),
-            "--roles", roles,
-            "--accelerator", accelerator,
-            "--torch-threads", "1",
-            "--name", $"silo-{roles}",
-        ]);
 
     /// <summary>Runs <c>agentrl --cluster redis://… cluster status --json</c> until <paramref name="done"/> holds.</summary>
     private static async Task<IReadOnlyList<SiloInfo>> WaitForAsync(RedisServer redis, string clusterId, Func<IReadOnlyList<SiloInfo>, bool> done, string what)

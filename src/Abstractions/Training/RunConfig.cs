@@ -224,6 +224,9 @@ public sealed record RunConfig
         return new CheckpointStoreSpec(CheckpointStore, CheckpointConnectionString, CheckpointContainer, CheckpointPrefix, RunId);
     }
 
+    /// <summary>Whether this run does a warm start: SFT demonstrations, and neither resumed nor initialised from another run.</summary>
+    public bool WarmStarts() => SftDemonstrations > 0 && !Resume && string.IsNullOrEmpty(InitFrom);
+
     public IEnumerable<string> Validate()
     {
         // The algorithm, its objective and trainer overrides and the branching settings are checked where they are

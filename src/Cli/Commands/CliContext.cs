@@ -52,13 +52,18 @@ public sealed class CliContext
     {
         try
         {
-            return ClusterTarget.Parse(parse.GetValue(Cluster) ?? Environment.GetEnvironmentVariable("AGENTRL_CLUSTER"), parse.GetValue(ClusterId)!).Kind == ClusterTargetKind.Embedded;
+            return Target(parse).Kind == ClusterTargetKind.Embedded;
         }
         catch (FormatException)
         {
             return true;   // RunAsync reports the bad address
         }
     }
+
+    /// <summary>Where the command connects: <c>--cluster</c>, else <c>AGENTRL_CLUSTER</c>, else an embedded silo.</summary>
+    /// <exception cref="FormatException">The address is not understood.</exception>
+    private ClusterTarget Target(ParseResult parse) =>
+        ClusterTarget.Parse(parse.GetValue(Cluster) ?? Environment.GetEnvironmentVariable("AGENTRL_CLUSTER"), parse.GetValue(ClusterId)!);
 
     /// <summary>Connects, runs <paramref name="body"/>, disconnects; turns failures into a message on stderr and an exit code.</summary>
     public Task<int> RunAsync(ParseResult parse, Func<ClusterConnection, TextWriter, Task<int>> body, CancellationToken cancellationToken) =>
@@ -70,8 +75,7 @@ public sealed class CliContext
         ClusterTarget target;
         try
         {
-            var cluster = parse.GetValue(Cluster) ?? Environment.GetEnvironmentVariable("AGENTRL_CLUSTER");
-            target = ClusterTarget.Parse(cluster, parse.GetValue(ClusterId)!);
+            target = Target(parse);
         }
         catch (FormatException e)
         {

@@ -6,7 +6,6 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Client;
 using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Training;
-using AgentRl.Pipeline.Metrics;
 
 namespace AgentRl.Cli.Commands;
 
@@ -37,18 +36,12 @@ public static class RunsCommands
     private static Command List(CliContext context)
     {
         var runDir = RunDirOption();
-        var json = new Option<bool>("--json") { Description = "Print JSON (runId, state, stepsDone, lastEvalAccuracy, path) instead of a table." };
+        var json = new Option<bool>("--json") { Description = "Print JSON (runId, state, stepsDone, steps, lastEvalAccuracy, path) instead of a table." };
         var command = new Command("list", "Runs under the run directory: id, state, steps done, last eval accuracy, path.") { runDir, json };
         command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
         {
             // Through the cluster: the run directory as the silos see it, not this machine's disk.
-            var files = connection.Client.GetGrain<IRunFilesGrain>(parse.GetValue(runDir)!);
-            var runs = new List<RunListEntry>();
-            foreach (var id in await files.ListRunsAsync(ct))
-            {
-                var summary = await SummarizeAsync(connection.Client, files, id, ct);
-                runs.Add(new RunListEntry(summary.RunId, summary.State, summary.StepsDone, summary.LastEvalAccuracy, await files.LocateAsync(id, ct) ?? id));
-            }
+            var runs = await connection.Api.ListRunsAsync(parse.GetValue(runDir)!, ct);
 
             if (parse.GetValue(json))
             {
@@ -117,7 +110,7 @@ public static class RunsCommands
                 return 2;
             }
 
-            var summary = await SummarizeAsync(connection.Client, files, id, ct);
+            var summary = (await connection.Api.GetRunAsync(id, parse.GetValue(runDir)!, ct))!;
             var state = await ReadStateAsync(files, id, ct);
             output.WriteLine($"{summary.RunId}: {summary.State} (from {Path.Combine(directory, RunStateFile.FileName)})");
             output.WriteLine($"  steps done {summary.StepsDone}{(state is null ? "" : $"/{state.Config.Steps}")}, policy version {state?.PolicyVersion.ToString(CultureInfo.InvariantCulture) ?? "-"}, eval: initial {TrainCommands.Percent(state?.InitialEvalAccuracy)}, warm start {TrainCommands.Percent(state?.WarmStartEvalAccuracy)}, last {TrainCommands.Percent(summary.LastEvalAccuracy)}");
@@ -292,9 +285,6 @@ public static class RunsCommands
     }
 
     /// <summary>One run as <c>runs list</c> shows it.</summary>
-    /// <summary>A row of <c>runs list --json</c>.</summary>
-    public sealed record RunListEntry(string RunId, string State, int StepsDone, double? LastEvalAccuracy, string Path);
-
     /// <summary>A run's <c>run_state.json</c> through the cluster; null when it has none or the file is damaged (then metrics.csv tells).</summary>
     private static async Task<RunStateFile?> ReadStateAsync(IRunFilesGrain files, string runId, CancellationToken ct)
     {
@@ -306,23 +296,5 @@ public static class RunsCommands
         {
             return null;
         }
-    }
-
-    public sealed record RunSummary(string RunId, string State, int StepsDone, double? LastEvalAccuracy);
-
-    private static async Task<RunSummary> SummarizeAsync(IClusterClient client, IRunFilesGrain files, string runId, CancellationToken ct)
-    {
-        var state = await ReadStateAsync(files, runId, ct);
-        var rows = await files.ReadTextAsync(runId, MetricsCsvWriter.FileName, ct) is { } csv ? MetricsCsvWriter.Parse(csv) : [];
-        var evalColumn = MetricColumns.ToColumn("eval/accuracy");
-        var lastEval = rows.LastOrDefault(r => r.Values.ContainsKey(evalColumn))?.Values[evalColumn];
-        var live = await LiveStatusAsync(client, runId, ct);
-        var stateText = live?.State.ToString() ?? (state?.State is RunState.Completed or RunState.Stopped or RunState.Failed ? state.State.ToString() : "Interrupted");
-        if (live is null && state is null)
-        {
-            stateText = "Unknown";
-        }
-
-        return new RunSummary(runId, stateText, rows.Count(r => r.Step > 0), lastEval);
     }
 }

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentRl.Abstractions.Configuration;
-using AgentRl.Abstractions.Tasks;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client;
 using AgentRl.Grains.Training;
@@ -100,7 +99,7 @@ public static class TrainCommands
                 // A task this client does not bundle: the cluster's task catalog (its plug-ins) says whether it exists.
                 return await context.RunAsync(parse, async (connection, output) =>
                 {
-                    if (await CheckOnClusterAsync(connection.Client, config, ct) is { } problem)
+                    if (await connection.Api.CheckTaskAsync(config, ct) is { } problem)
                     {
                         await Console.Error.WriteLineAsync($"agentrl: {problem}");
                         return 2;
@@ -238,10 +237,6 @@ public static class TrainCommands
 
         return config;
     }
-
-    /// <summary>Why the cluster would refuse the run's task or task options (null when it would not), as the run's start checks them.</summary>
-    internal static Task<string?> CheckOnClusterAsync(IClusterClient client, RunConfig config, CancellationToken ct) =>
-        client.GetGrain<ITaskCatalogGrain>(0).ValidateAsync(config.Task, config.TaskOptions, warmStart: config.SftDemonstrations > 0 && !config.Resume && string.IsNullOrEmpty(config.InitFrom), ct);
 
     /// <summary>The algorithm, objective, trainer options and branching settings a configuration resolves to.</summary>
     public static ResolvedAlgorithm Algorithm(RunConfig c) => ResolvedAlgorithm.ForRun(c);

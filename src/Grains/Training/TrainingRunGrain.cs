@@ -57,7 +57,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
 
         config = config with { RunId = this.GetPrimaryKeyString() };
         ResolvedAlgorithm.ForRun(config);   // an unknown algorithm or option fails the start, not the run
-        _tasks.GetForRun(config.Task, config.TaskOptions, WarmStarts(config));   // so does an unknown task, task option or tool, bad data, or a task that cannot warm start
+        _tasks.GetForRun(config.Task, config.TaskOptions, config.WarmStarts());   // so does an unknown task, task option or tool, bad data, or a task that cannot warm start
         _saved.State = new RunGrainState { Config = config, Active = true, Epoch = NextEpoch(config), StartId = Guid.NewGuid().ToString("N") };
         await _saved.WriteStateAsync(cancellationToken);
         await this.RegisterOrUpdateReminder(ReminderName, _siloOptions.RunReminderPeriod, _siloOptions.RunReminderPeriod);
@@ -266,7 +266,6 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         RunFence.NextEpoch(RunDirectory(config), _saved.State.Epoch, e => _logger.LogWarning(e, "Run {RunId}: could not read run_state.json for its epoch", config.RunId));
 
     /// <summary>Whether a fresh start of the run builds demonstrations (a warm start that is not taken from another run).</summary>
-    private static bool WarmStarts(RunConfig config) => config.SftDemonstrations > 0 && string.IsNullOrEmpty(config.InitFrom);
 
     private static string RunDirectory(RunConfig config) => Path.GetFullPath(Path.Combine(config.RunDir, config.RunId));
 

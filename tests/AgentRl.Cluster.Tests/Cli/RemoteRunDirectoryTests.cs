@@ -1,4 +1,3 @@
-using System.Globalization;
 using AgentRl.Abstractions.Cluster;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client;
@@ -23,8 +22,8 @@ public sealed class RemoteRunDirectoryTests : IDisposable
     {
         await using var redis = await RedisServer.StartAsync();
         var clusterId = "remote-" + Guid.NewGuid().ToString("N")[..8];
-        await using var trainerSilo = StartSilo(redis, clusterId, "rollout,tools,trainer");
-        await using var rolloutSilo = StartSilo(redis, clusterId, "rollout,tools");
+        await using var trainerSilo = Processes.StartSilo(redis, clusterId, "rollout,tools,trainer", "cpu", _siloFolder);
+        await using var rolloutSilo = Processes.StartSilo(redis, clusterId, "rollout,tools", "cpu", _siloFolder);
         await (await ConnectWhenBothSilosAreUpAsync(redis, clusterId)).DisposeAsync();
         string[] cluster = [Processes.ClientDll, "--cluster", $"redis://{redis.Address}", "--cluster-id", clusterId];
         async Task<(int ExitCode, string Stdout, string Stderr)> Client(params string[] args) =>
@@ -85,8 +84,8 @@ public sealed class RemoteRunDirectoryTests : IDisposable
     {
         await using var redis = await RedisServer.StartAsync();
         var clusterId = "library-" + Guid.NewGuid().ToString("N")[..8];
-        await using var trainerSilo = StartSilo(redis, clusterId, "rollout,tools,trainer");
-        await using var rolloutSilo = StartSilo(redis, clusterId, "rollout,tools");
+        await using var trainerSilo = Processes.StartSilo(redis, clusterId, "rollout,tools,trainer", "cpu", _siloFolder);
+        await using var rolloutSilo = Processes.StartSilo(redis, clusterId, "rollout,tools", "cpu", _siloFolder);
         await using var client = await ConnectWhenBothSilosAreUpAsync(redis, clusterId);
         var runId = "library-" + Guid.NewGuid().ToString("N")[..6];
         using var timeout = new CancellationTokenSource(Timeout);
@@ -165,21 +164,6 @@ public sealed class RemoteRunDirectoryTests : IDisposable
             await Task.Delay(500);
         }
     }
-
-    private OwnedProcess StartSilo(RedisServer redis, string clusterId, string roles) =>
-        new($"silo-{roles}", "dotnet",
-        [
-            Processes.SiloDll,
-            "--clustering", "redis",
-            "--redis", redis.Address,
-            "--cluster-id", clusterId,
-            "--silo-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture),
-            "--gateway-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture),
-            "--roles", roles,
-            "--accelerator", "cpu",
-            "--torch-threads", "1",
-            "--name", $"silo-{roles.Replace(',', '-')}",
-        ], _siloFolder);
 
     public void Dispose()
     {

@@ -109,6 +109,22 @@ public static partial class Processes
         return children;
     }
 
+    /// <summary>A silo process on Redis membership with <paramref name="roles"/>, in <paramref name="workingDirectory"/> (where its relative run directory resolves).</summary>
+    public static OwnedProcess StartSilo(RedisServer redis, string clusterId, string roles, string accelerator, string? workingDirectory = null) =>
+        new($"silo-{roles}", "dotnet",
+        [
+            SiloDll,
+            "--clustering", "redis",
+            "--redis", redis.Address,
+            "--cluster-id", clusterId,
+            "--silo-port", FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--gateway-port", FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--roles", roles,
+            "--accelerator", accelerator,
+            "--torch-threads", "1",
+            "--name", $"silo-{roles.Replace(',', '-')}",
+        ], workingDirectory);
+
     /// <summary>Runs a command to completion and returns its exit code, stdout and stderr.</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
     {
