@@ -381,7 +381,10 @@ public sealed partial class ProcessSandbox : IDisposable
                     RedirectStandardOutput = true,
                     RedirectStandardError = true,
                 };
-                using var process = Process.Start(startInfo)!;
+                // Through the launcher thread like every run: bwrap's --die-with-parent fires when the thread that forked
+                // it exits, and a pool thread can exit while the probe runs (seen as a spurious SIGKILL, exit 137).
+                using var process = new Process { StartInfo = startInfo };
+                await Launcher.StartAsync(process).ConfigureAwait(false);
                 var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
                 _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
                 await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);

@@ -260,10 +260,20 @@ public sealed class ProcessSandboxTests : IDisposable
         using var sandbox = NewSandbox(o => o.Isolation = isolation, TimeSpan.FromSeconds(30));
         using var cancel = new CancellationTokenSource();
         var run = sandbox.RunAsync(Python("import time\ntime.sleep(30)"), cancel.Token);
-        await WaitForMarkerAsync();
 
+        // Wait for the program itself, not only the launchers before it: setsid, unshare and prlimit carry the marker in
+        // their arguments too, and each execs the next in place, so an early look can catch a process mid-exec.
         var ours = SandboxProbe.ProcessGroup(Environment.ProcessId);
-        var groups = SandboxProbe.ProcessesWith(_marker).Select(pid => (pid, group: SandboxProbe.ProcessGroup(pid))).Where(p => p.group is not null).ToList();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        List<(int pid, int? group)> groups;
+        while ((groups = SandboxProbe.ProcessesWith(_marker)
+                   .Where(pid => SandboxProbe.Command(pid)?.StartsWith("python", StringComparison.Ordinal) == true)
+                   .Select(pid => (pid, group: SandboxProbe.ProcessGroup(pid)))
+                   .Where(p => p.group is not null).ToList()).Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(10)));
 
@@ -338,6 +348,19 @@ internal static class SandboxProbe
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             return int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The command name of <paramref name="pid"/> (/proc/PID/comm), or null when it has exited.</summary>
+    public static string? Command(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n');
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
