@@ -10,7 +10,7 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     context.ClusterId,
     context.Verbose,
     ClusterCommands.Create(context),
-    ModelCommands.Create(),
+    ModelCommands.Create(context),
     TrainCommands.Create(context),
     TrainCommands.CreateSft(context),
     CompareCommands.Create(context),

@@ -135,13 +135,7 @@ public sealed class AgentRlClient : IAsyncDisposable
             throw new ArgumentException("the run needs a runId.", nameof(config));
         }
 
-        var problems = config.Validate().ToList();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException("invalid run configuration: " + string.Join("; ", problems), nameof(config));
-        }
-
-        if (await CheckTaskAsync(config, cancellationToken) is { } problem)
+        if (await CheckAsync(config, cancellationToken) is { } problem)
         {
             throw new ArgumentException(problem, nameof(config));
         }
@@ -150,13 +144,25 @@ public sealed class AgentRlClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Why the cluster would refuse the run's task (unknown, bad options or data, a tool it lacks, no warm start when the
-    /// run needs one), or null: the check a run's start makes, plug-in tasks included.
+    /// Why the cluster would refuse the run, or null: the checks a run's start makes, with the cluster's registries — limits,
+    /// the algorithm and its objective, trainer and branching overrides, then the task (unknown, bad options or data, a
+    /// tool it lacks, no warm start when the run needs one; plug-in tasks included).
     /// </summary>
-    public Task<string?> CheckTaskAsync(RunConfig config, CancellationToken cancellationToken = default)
+    public Task<string?> CheckAsync(RunConfig config, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return Cluster.GetGrain<ITaskCatalogGrain>(0).ValidateAsync(config.Task, config.TaskOptions, config.WarmStarts(), cancellationToken);
+        return Cluster.GetGrain<IRunConfigGrain>(0).CheckAsync(config, cancellationToken);
+    }
+
+    /// <summary>
+    /// The configuration with every value the run will use: the algorithm's objective and trainer options with the
+    /// overrides applied, and a branching algorithm's preset (what <c>agentrl train --print-config</c> prints).
+    /// </summary>
+    /// <exception cref="ArgumentException">The cluster would refuse the run (<see cref="CheckAsync"/>'s problem).</exception>
+    public Task<RunConfig> ResolveAsync(RunConfig config, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return Cluster.GetGrain<IRunConfigGrain>(0).ResolveAsync(config, cancellationToken);
     }
 
     /// <summary>A run's status now (from its grain).</summary>
@@ -193,9 +199,8 @@ public sealed class AgentRlClient : IAsyncDisposable
     public async Task<RunConfig> ResumeAsync(string runId, Func<RunConfig, RunConfig>? change = null, string? runDir = null, CancellationToken cancellationToken = default)
     {
         var directory = runDir ?? DefaultRunDir;
-        var text = await Files(directory).ReadTextAsync(runId, "run_state.json", cancellationToken)
-            ?? throw new ArgumentException($"run '{runId}' has no run_state.json under {directory}: nothing to resume.", nameof(runId));
-        var saved = SavedConfig(text) ?? throw new ArgumentException($"run '{runId}': run_state.json has no configuration.", nameof(runId));
+        var saved = (await GetRunStateAsync(runId, directory, cancellationToken)
+            ?? throw new ArgumentException($"run '{runId}' has no {RunStateFile.FileName} under {directory}: nothing to resume.", nameof(runId))).Config;
         var config = (change ?? (c => c))(saved) with { RunId = runId, RunDir = directory, Resume = true, SftOnly = false };
         await StartRunAsync(config, cancellationToken);
         return config;
@@ -223,45 +228,25 @@ public sealed class AgentRlClient : IAsyncDisposable
 
     /// <summary>The rows of a run's <c>metrics.csv</c> (one per step), read through the cluster.</summary>
     public async Task<IReadOnlyList<MetricsRow>> GetMetricsAsync(string runId, string? runDir = null, CancellationToken cancellationToken = default) =>
-        await Files(runDir ?? DefaultRunDir).ReadTextAsync(runId, "metrics.csv", cancellationToken) is { } csv ? MetricsCsv.Parse(csv) : [];
+        await Files(runDir ?? DefaultRunDir).ReadTextAsync(runId, RunFiles.MetricsFile, cancellationToken) is { } csv ? MetricsCsv.Parse(csv) : [];
+
+    /// <summary>
+    /// A run's <c>run_state.json</c> read through the cluster: its last checkpointed step, state, evaluations, the
+    /// checkpoint of every step and its saved configuration. Null when the run directory has no such run or file.
+    /// </summary>
+    /// <exception cref="JsonException">The file is not a run state (damaged).</exception>
+    public async Task<RunStateFile?> GetRunStateAsync(string runId, string? runDir = null, CancellationToken cancellationToken = default) =>
+        RunFiles.IsRunId(runId) ? await RunStateFile.ReadAsync(Files(runDir ?? DefaultRunDir), runId, cancellationToken) : null;
 
     /// <summary>
     /// The trajectories a run logged (<c>trajectories/*.jsonl</c>, two sampled per step), those of <paramref name="step"/>
-    /// only when given. Each is the JSON object of its log line: <c>step</c>, <c>groupId</c>, <c>goldAnswer</c>,
-    /// <c>reward</c>, <c>rewardParts</c>, <c>finishReason</c>, <c>conversation</c>, <c>tokens</c> (see the README).
+    /// only when given: the step, group, tree path, gold answer, reward and its parts, finish reason, the conversation
+    /// with its tool calls, and the token ids with their loss mask. A torn last line is skipped.
     /// </summary>
-    public async Task<IReadOnlyList<JsonElement>> GetTrajectoriesAsync(string runId, long? step = null, string? runDir = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<TrajectoryRecord>> GetTrajectoriesAsync(string runId, long? step = null, string? runDir = null, CancellationToken cancellationToken = default)
     {
-        var files = Files(runDir ?? DefaultRunDir);
-        var records = new List<JsonElement>();
-        foreach (var name in await files.ListTrajectoryFilesAsync(runId, cancellationToken))
-        {
-            if (await files.ReadTextAsync(runId, $"{RunFiles.TrajectoryFolder}/{name}", cancellationToken) is not { } text)
-            {
-                continue;
-            }
-
-            foreach (var line in text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0))
-            {
-                JsonElement record;
-                try
-                {
-                    using var document = JsonDocument.Parse(line);
-                    record = document.RootElement.Clone();
-                }
-                catch (JsonException)
-                {
-                    continue;   // a line torn by a crash mid-write
-                }
-
-                if (step is null || (TryGet(record, "step", out var s) && s.TryGetInt64(out var n) && n == step))
-                {
-                    records.Add(record);
-                }
-            }
-        }
-
-        return records;
+        var records = await TrajectoryRecord.ReadAllAsync(Files(runDir ?? DefaultRunDir), runId, cancellationToken);
+        return step is null ? records : [.. records.Where(r => r.Step == step)];
     }
 
     /// <summary>
@@ -335,65 +320,25 @@ public sealed class AgentRlClient : IAsyncDisposable
 
     private async Task<RunSummary> SummarizeAsync(IRunFilesGrain files, string runId, CancellationToken cancellationToken)
     {
-        var state = await files.ReadTextAsync(runId, "run_state.json", cancellationToken);
-        var rows = await files.ReadTextAsync(runId, "metrics.csv", cancellationToken) is { } csv ? MetricsCsv.Parse(csv) : [];
+        var rows = await files.ReadTextAsync(runId, RunFiles.MetricsFile, cancellationToken) is { } csv ? MetricsCsv.Parse(csv) : [];
         var lastEval = rows.LastOrDefault(r => r.Values.ContainsKey("eval_accuracy"))?.Values["eval_accuracy"];
         var live = await GetStatusAsync(runId, cancellationToken);
-        string? fileState = null;
-        int? steps = null;
-        if (state is not null)
+        var stateText = await files.ReadTextAsync(runId, RunStateFile.FileName, cancellationToken);
+        RunStateFile? state = null;
+        try
         {
-            try
-            {
-                using var document = JsonDocument.Parse(state);
-                fileState = TryGet(document.RootElement, "state", out var s) ? StateName(s) : null;
-                steps = TryGet(document.RootElement, "config", out var c) && TryGet(c, "steps", out var n) && n.TryGetInt32(out var v) ? v : null;
-            }
-            catch (JsonException)
-            {
-                // A damaged state file: metrics.csv still tells the steps.
-            }
+            state = stateText is null ? null : RunStateFile.Parse(stateText);
+        }
+        catch (JsonException)
+        {
+            // A damaged state file: metrics.csv still tells the steps.
         }
 
         var text = live.RunId.Length > 0 ? live.State.ToString()
-            : fileState is nameof(RunState.Completed) or nameof(RunState.Stopped) or nameof(RunState.Failed) ? fileState
-            : fileState is null && state is null ? "Unknown"
+            : state?.State is RunState.Completed or RunState.Stopped or RunState.Failed ? state.State.ToString()
+            : stateText is null ? "Unknown"
             : "Interrupted";
-        return new RunSummary(runId, text, rows.Count(r => r.Step > 0), steps, lastEval, await files.LocateAsync(runId, cancellationToken) ?? runId);
-    }
-
-    /// <summary>A state as run_state.json writes it: its number (the file's default) or its name.</summary>
-    private static string? StateName(JsonElement state) =>
-        state.ValueKind == JsonValueKind.Number && state.TryGetInt32(out var n) ? ((RunState)n).ToString()
-        : state.ValueKind == JsonValueKind.String ? state.GetString()
-        : null;
-
-    private static RunConfig? SavedConfig(string runStateJson)
-    {
-        using var document = JsonDocument.Parse(runStateJson);
-        return TryGet(document.RootElement, "config", out var config)
-            ? config.Deserialize<RunConfig>(new JsonSerializerOptions(JsonSerializerDefaults.Web))
-            : null;
-    }
-
-    private static bool TryGet(JsonElement element, string name, out JsonElement value)
-    {
-        value = default;
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            return false;
-        }
-
-        foreach (var property in element.EnumerateObject())
-        {
-            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
-            {
-                value = property.Value;
-                return true;
-            }
-        }
-
-        return false;
+        return new RunSummary(runId, text, rows.Count(r => r.Step > 0), state?.Config.Steps, lastEval, await files.LocateAsync(runId, cancellationToken) ?? runId);
     }
 
     /// <summary>Fails in seconds, naming the address, when nothing listens where a <c>redis://</c> address points.</summary>

@@ -1,3 +1,4 @@
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Policies;
 using AgentRl.Tasks;
@@ -8,13 +9,6 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 
 namespace AgentRl.Silo;
-
-/// <summary>The configuration problems found before a silo starts.</summary>
-public sealed class SiloConfigurationException(IReadOnlyList<string> problems)
-    : Exception("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
-{
-    public IReadOnlyList<string> Problems { get; } = problems;
-}
 
 /// <summary>Builds an AgentRl silo host. Used by the silo program and by the client's embedded mode.</summary>
 public static class AgentRlSiloHost

@@ -1,3 +1,4 @@
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Silo;
 using Microsoft.Extensions.Hosting;
 

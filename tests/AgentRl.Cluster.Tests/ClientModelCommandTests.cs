@@ -28,7 +28,7 @@ public sealed class ClientModelCommandTests : IDisposable
     {
         var result = await Processes.RunAsync("dotnet", [Processes.ClientDll, "model", "tokenize", "--model", _dir, "x"], Timeout);
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Contains(_dir, result.Stderr, StringComparison.Ordinal);
     }
 

@@ -1,3 +1,4 @@
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Client;
 using AgentRl.Grains.Hosting;
 using AgentRl.Silo;

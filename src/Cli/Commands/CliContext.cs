@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using AgentRl.Abstractions.Configuration;
 using AgentRl.Cli.Connection;
 using AgentRl.Client;
 using Microsoft.Extensions.Logging;
@@ -93,7 +94,7 @@ public sealed class CliContext
             await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
             return 3;
         }
-        catch (Silo.SiloConfigurationException e)
+        catch (SiloConfigurationException e)
         {
             await Console.Error.WriteLineAsync($"agentrl: {e.Message}");
             return 2;

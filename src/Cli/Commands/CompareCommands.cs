@@ -4,8 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AgentRl.Abstractions.Training;
-using AgentRl.Grains.Reporting;
-using AgentRl.Pipeline.Metrics;
+using AgentRl.Client;
 
 namespace AgentRl.Cli.Commands;
 
@@ -175,16 +174,16 @@ public static class CompareCommands
         RunOutcome? outcome = null;
         var code = await context.RunAsync(parse, async (connection, _) =>
         {
-            outcome = await RunOneAsync(connection.Client, config, ct);
+            outcome = await RunOneAsync(connection.Api, config, ct);
             return 0;
         }, ct);
         return (code, outcome);
     }
 
-    private static async Task<RunOutcome> RunOneAsync(IClusterClient client, RunConfig config, CancellationToken ct)
+    private static async Task<RunOutcome> RunOneAsync(AgentRlClient api, RunConfig config, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        var run = client.GetGrain<ITrainingRunGrain>(config.RunId);
+        var run = api.Cluster.GetGrain<ITrainingRunGrain>(config.RunId);
         await run.StartAsync(config, ct);
         RunStatus status;
         using (ct.Register(() => run.StopAsync(CancellationToken.None)))
@@ -202,21 +201,20 @@ public static class CompareCommands
         }
 
         // metrics.csv through the cluster: the run directory is the silos', not necessarily this machine's.
-        var csv = await client.GetGrain<IRunFilesGrain>(config.RunDir).ReadTextAsync(config.RunId, MetricsCsvWriter.FileName, CancellationToken.None);
-        return Outcome(config, status, csv is null ? [] : MetricsCsvWriter.Parse(csv), clock.Elapsed.TotalSeconds);
+        return Outcome(config, status, await api.GetMetricsAsync(config.RunId, config.RunDir, CancellationToken.None), clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>
     /// What a finished run reports: final accuracy from its status, tool calls from its last evaluation row of metrics.csv
     /// (per solved question: none when the evaluation solved nothing, rather than the row's 0).
     /// </summary>
-    public static RunOutcome Outcome(RunConfig config, RunStatus status, IReadOnlyList<MetricsCsvRow> metrics, double wallSeconds)
+    public static RunOutcome Outcome(RunConfig config, RunStatus status, IReadOnlyList<MetricsRow> metrics, double wallSeconds)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         var last = metrics.LastOrDefault(r => r.Values.ContainsKey("eval/tool_calls_per_traj"));
         var perTrajectory = last?.Values["eval/tool_calls_per_traj"];
         var perSolved = last is not null && last.Values.TryGetValue("eval/tool_calls_per_solved", out var solved)
-            && !(last.Values.TryGetValue(MetricColumns.ToColumn("eval/accuracy"), out var accuracy) && accuracy == 0) ? solved : (double?)null;
+            && !(last.Values.TryGetValue("eval_accuracy", out var accuracy) && accuracy == 0) ? solved : (double?)null;
 
         return new RunOutcome(config.Algorithm, config.Seed, status.State.ToString(), status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error);
     }

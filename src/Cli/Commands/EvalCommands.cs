@@ -4,10 +4,6 @@ using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Tasks;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client;
-using AgentRl.Grains.Reporting;
-using AgentRl.Grains.Training;
-using AgentRl.Policy.Checkpoints;
-using AgentRl.Tasks;
 
 namespace AgentRl.Cli.Commands;
 
@@ -63,13 +59,6 @@ public static class EvalCommands
                             ContextBudget = parse.GetValue(contextBudget) ?? target.Config.Limits.ContextBudget,
                         },
                     };
-                    // A bundled task is checked here; any other (a silo's plug-in) by the cluster once connected.
-                    var bundled = TaskRegistry.CreateDefault();
-                    if (bundled.Contains(config.Task))
-                    {
-                        bundled.Create(config.Task, config.TaskOptions);
-                    }
-
                     return target with { Config = config };
                 }
                 catch (Exception e) when (e is EvalTargetException or ArgumentException)
@@ -90,10 +79,7 @@ public static class EvalCommands
                 return 2;
             }
 
-            EvalTarget? resolved = prepared;
-            try
-            {
-                return await context.RunAsync(parse, async (connection, output) =>
+            return await context.RunAsync(parse, async (connection, output) =>
                 {
                     if (prepared is null)
                     {
@@ -102,8 +88,6 @@ public static class EvalCommands
                         {
                             return 2;
                         }
-
-                        resolved = prepared;
                     }
 
                     var target = prepared;
@@ -132,11 +116,6 @@ public static class EvalCommands
                         : string.Create(CultureInfo.InvariantCulture, $"{c.Task}: accuracy {result.Solved}/{result.Items} = {result.Accuracy:P1}, reward {result.MeanReward:0.000}, tool calls/traj {result.ToolCallsPerTrajectory:0.00}"));
                     return 0;
                 }, ct);
-            }
-            finally
-            {
-                resolved?.Cleanup?.Invoke();
-            }
         });
         return command;
     }
@@ -145,8 +124,7 @@ public static class EvalCommands
     /// <param name="Directory">The model directory (absolute).</param>
     /// <param name="Config">Task, task options, limits, held-out items and seed; the rest unused.</param>
     /// <param name="Description">A line saying which run step and version, for <c>--run</c>.</param>
-    /// <param name="Cleanup">Removes a checkpoint downloaded from a blob store.</param>
-    public sealed record EvalTarget(string Directory, RunConfig Config, string? Description = null, Action? Cleanup = null);
+    public sealed record EvalTarget(string Directory, RunConfig Config, string? Description = null);
 
     /// <summary>A reason <c>eval</c> cannot start: a usage or lookup error (exit 2).</summary>
     public sealed class EvalTargetException(string message) : Exception(message);
@@ -197,79 +175,22 @@ public static class EvalCommands
 
     private static async Task<EvalTarget> ResolveRunAsync(IRunFilesGrain files, string runDir, string run, int? step, CancellationToken cancellationToken)
     {
-        var runDirectory = RunFiles.IsRunId(run) ? await files.LocateAsync(run, cancellationToken) : null;
-        if (runDirectory is null)
+        if (!RunFiles.IsRunId(run) || await files.LocateAsync(run, cancellationToken) is null)
         {
             throw new EvalTargetException($"no run '{run}' under {runDir} (agentrl runs list --run-dir DIR shows the runs there).{NameSuggestions.DidYouMean(run, await files.ListRunsAsync(cancellationToken))}");
         }
 
-        RunStateFile? state;
         try
         {
-            state = await RunStateFile.ReadAsync(files, run, cancellationToken);
+            // Resolved on the silos: the run's state, its checkpoint store and a blob download all live there.
+            var checkpoint = await files.ResolveCheckpointAsync(run, step, cancellationToken);
+            var c = checkpoint.Config;
+            return new EvalTarget(checkpoint.Directory, c, $"run {run} step {checkpoint.Step}: checkpoint {checkpoint.Location} ({c.Task}, {c.EvalSize} held-out items, seed {c.Seed})");
         }
-        catch (System.Text.Json.JsonException e)
+        catch (ArgumentException e)
         {
-            throw new EvalTargetException($"{Path.Combine(runDirectory, RunStateFile.FileName)} is not a run state: {e.Message}");
+            throw new EvalTargetException(e.Message);
         }
-
-        if (state is null)
-        {
-            throw new EvalTargetException($"run '{run}' has no {RunStateFile.FileName} in {runDirectory}: it recorded no checkpoint.");
-        }
-
-        if (state.Checkpoints.Count == 0)
-        {
-            throw new EvalTargetException($"run '{run}' recorded no step checkpoints in {RunStateFile.FileName} (a run of an earlier version); give --checkpoint {Path.Combine(runDirectory, "checkpoints", "vNNNNNN")}.");
-        }
-
-        var recorded = step is { } wanted ? state.Checkpoints.LastOrDefault(c => c.Step == wanted) : state.Checkpoints[^1];
-        if (recorded is null)
-        {
-            throw new EvalTargetException($"run '{run}' recorded no checkpoint for step {step}; steps recorded: {RunsCommands.StepRanges([.. state.Checkpoints.Select(c => (long)c.Step)])}.");
-        }
-
-        var spec = state.Config.ResolveCheckpointStore();
-        ICheckpointStore store = spec.Kind == CheckpointStoreSpec.Local
-            ? new LocalFolderCheckpointStore(Path.Combine(runDirectory, "checkpoints"))
-            : RunCheckpointStores.Create(spec, Path.GetDirectoryName(runDirectory)!, new CheckpointStoreOptions());
-        IReadOnlyList<long> kept;
-        try
-        {
-            // A local store is on the silos' disk: listed there. A blob store is listed from here, with the run's settings.
-            kept = spec.Kind == CheckpointStoreSpec.Local
-                ? await files.ListCheckpointVersionsAsync(run, cancellationToken)
-                : await store.ListVersionsAsync(cancellationToken);
-        }
-        catch (Exception e) when (e is CheckpointStoreException or ArgumentException or InvalidOperationException)
-        {
-            throw new EvalTargetException($"could not list the checkpoints of run '{run}' ({store.Description}): {e.Message}");
-        }
-
-        if (!kept.Contains(recorded.Version))
-        {
-            var available = state.Checkpoints.Where(c => kept.Contains(c.Version)).Select(c => (long)c.Step).Distinct().Order().ToList();
-            throw new EvalTargetException($"the checkpoint of step {recorded.Step} of run '{run}' (version {recorded.Version}) is no longer in {store.Description}; steps whose checkpoints are kept: {(available.Count == 0 ? "none" : RunsCommands.StepRanges(available))}.");
-        }
-
-        var description = $"run {run} step {recorded.Step}: checkpoint {store.GetLocation(recorded.Version)} ({state.Config.Task}, {state.Config.EvalSize} held-out items, seed {state.Config.Seed})";
-        if (store is LocalFolderCheckpointStore local)
-        {
-            return new EvalTarget(local.GetLocation(recorded.Version), state.Config, description);
-        }
-
-        var download = Path.Combine(Path.GetTempPath(), "agentrl-eval-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            await store.DownloadAsync(recorded.Version, download, cancellationToken);
-        }
-        catch (Exception e) when (e is CheckpointStoreException or IOException)
-        {
-            TryDelete(download);
-            throw new EvalTargetException($"could not download version {recorded.Version} of run '{run}' from {store.Description}: {e.Message}");
-        }
-
-        return new EvalTarget(download, state.Config, description, () => TryDelete(download));
     }
 
     /// <summary><c>--task-option NAME=VALUE</c> pairs.</summary>
@@ -290,20 +211,5 @@ public static class EvalCommands
         }
 
         return parsed;
-    }
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (System.IO.Directory.Exists(directory))
-            {
-                System.IO.Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A leftover temporary copy; the OS cleans the temp folder.
-        }
     }
 }

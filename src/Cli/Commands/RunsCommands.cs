@@ -4,8 +4,6 @@ using System.Text.Json;
 using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client;
-using AgentRl.Grains.Reporting;
-using AgentRl.Grains.Training;
 
 namespace AgentRl.Cli.Commands;
 
@@ -22,7 +20,7 @@ public static class RunsCommands
         command.Subcommands.Add(List(context));
         command.Subcommands.Add(Status(context));
         command.Subcommands.Add(Stop(context));
-        command.Subcommands.Add(Diff());
+        command.Subcommands.Add(Diff(context));
         command.Subcommands.Add(Show(context));
         return command;
     }
@@ -159,40 +157,33 @@ public static class RunsCommands
     }
 
     /// <summary>
-    /// <c>runs diff RUN_A RUN_B</c>: whether two runs computed the same thing (<see cref="RunDiff"/>). Exit 0 when they did,
-    /// 1 with one line per difference, 2 when a run is missing. Needs no cluster: it reads the two run directories.
+    /// <c>runs diff RUN_A RUN_B</c>: whether two runs computed the same thing. Exit 0 when they did,
+    /// 1 with one line per difference, 2 when a run is missing. The silos compare the two run directories (<see cref="IRunFilesGrain.DiffAsync"/>).
     /// </summary>
-    private static Command Diff()
+    private static Command Diff(CliContext context)
     {
         var runDir = RunDirOption();
         var first = new Argument<string>("run-a") { Description = "A run id under --run-dir, or a run directory." };
         var second = new Argument<string>("run-b") { Description = "The other run." };
         var command = new Command("diff", "Compare two runs: metrics.csv byte for byte, sampled trajectories, and every checkpoint and trainer-state file by SHA-256 (timings.csv is wall clock and left out).") { first, second, runDir };
-        command.SetAction(parse =>
+        command.SetAction((parse, ct) => context.RunAsync(parse, async (connection, output) =>
         {
-            string Locate(string run) => Directory.Exists(run) ? Path.GetFullPath(run) : Path.GetFullPath(Path.Combine(parse.GetValue(runDir)!, run));
+            // A run id under --run-dir, or a run's folder (its parent is then the run directory), as the silos see it.
+            (string Directory, string Id) Locate(string run) => run.Contains('/', StringComparison.Ordinal)
+                ? (Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(run)) is { Length: > 0 } parent ? parent : ".", Path.GetFileName(Path.TrimEndingDirectorySeparator(run)))
+                : (parse.GetValue(runDir)!, run);
             var (a, b) = (Locate(parse.GetValue(first)!), Locate(parse.GetValue(second)!));
-            IReadOnlyList<RunDifference> differences;
-            try
-            {
-                differences = RunDiff.Compare(a, b);
-            }
-            catch (Exception e) when (e is DirectoryNotFoundException or IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"agentrl: {e.Message}");
-                return 2;
-            }
-
+            var differences = await connection.Client.GetGrain<IRunFilesGrain>(a.Directory).DiffAsync(a.Id, b.Id, b.Directory, ct);
             foreach (var difference in differences)
             {
-                Console.Out.WriteLine($"{difference.File}: {difference.What}");
+                output.WriteLine($"{difference.File}: {difference.What}");
             }
 
-            Console.Out.WriteLine(differences.Count == 0
-                ? $"identical: metrics.csv, trajectories and weights of {Path.GetFileName(a)} and {Path.GetFileName(b)} are the same bytes"
+            output.WriteLine(differences.Count == 0
+                ? $"identical: metrics.csv, trajectories and weights of {a.Id} and {b.Id} are the same bytes"
                 : $"{differences.Count} difference(s)");
             return differences.Count == 0 ? 0 : 1;
-        });
+        }, ct));
         return command;
     }
 
@@ -223,7 +214,7 @@ public static class RunsCommands
             var records = await TrajectoryRecord.ReadAllAsync(files, id, ct);
             if (records.Count == 0)
             {
-                Console.Error.WriteLine($"agentrl: run '{id}' has logged no trajectories ({Path.Combine(directory, RunArtifacts.TrajectoryDirectoryName)} has none; a warm-start-only run logs none).");
+                Console.Error.WriteLine($"agentrl: run '{id}' has logged no trajectories ({Path.Combine(directory, RunFiles.TrajectoryFolder)} has none; a warm-start-only run logs none).");
                 return 2;
             }
 
@@ -232,7 +223,7 @@ public static class RunsCommands
             var ofStep = records.Where(r => r.Step == chosen).ToList();
             if (ofStep.Count == 0)
             {
-                Console.Error.WriteLine($"agentrl: run '{id}' logged no trajectories at step {chosen}; steps logged: {StepRanges(steps)}.");
+                Console.Error.WriteLine($"agentrl: run '{id}' logged no trajectories at step {chosen}; steps logged: {RunFiles.StepRanges(steps)}.");
                 return 2;
             }
 
@@ -256,25 +247,6 @@ public static class RunsCommands
             return 0;
         }, ct));
         return command;
-    }
-
-    /// <summary>Sorted steps as ranges: <c>1-3, 5, 7-9</c>.</summary>
-    public static string StepRanges(IReadOnlyList<long> sorted)
-    {
-        var ranges = new List<string>();
-        for (var i = 0; i < sorted.Count;)
-        {
-            var j = i;
-            while (j + 1 < sorted.Count && sorted[j + 1] == sorted[j] + 1)
-            {
-                j++;
-            }
-
-            ranges.Add(j == i ? sorted[i].ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{sorted[i]}-{sorted[j]}"));
-            i = j + 1;
-        }
-
-        return string.Join(", ", ranges);
     }
 
     /// <summary>The run grain's status, or null when the cluster does not know the run (a fresh activation).</summary>

@@ -5,8 +5,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentRl.Abstractions.Swarm;
 using AgentRl.Abstractions.Training;
-using AgentRl.Grains.Reporting;
-using AgentRl.Grains.Training;
 
 namespace AgentRl.Cli.Commands;
 
@@ -19,7 +17,7 @@ namespace AgentRl.Cli.Commands;
 /// </summary>
 public static class SwarmCommands
 {
-    public const string DefinitionFileName = "swarm.json";
+    public const string DefinitionFileName = SwarmFiles.DefinitionFileName;
 
     /// <summary>A swarm ready to start: its name and folder, the shared warm starts, the members.</summary>
     public sealed record SwarmPlan(string Name, string Directory, IReadOnlyList<RunConfig> WarmStarts, IReadOnlyList<RunConfig> Members);
@@ -45,13 +43,42 @@ public static class SwarmCommands
         CliUsage.RefuseOptionLike(command, file);
         command.SetAction(async (parse, ct) =>
         {
-            SwarmPlan plan;
+            var root = parse.GetValue(runDir) ?? new RunConfig().RunDir;
+            async Task<int> PrintOrRunAsync(IClusterClient client, SwarmPlan plan, TextWriter output)
+            {
+                if (parse.GetValue(printConfig))
+                {
+                    output.WriteLine(JsonSerializer.Serialize(new { plan.Name, plan.WarmStarts, plan.Members }, TrainCommands.Json));
+                    return 0;
+                }
+
+                return await RunAsync(client, plan, output, ct);
+            }
+
+            // A resumed swarm's definition and its members' states are on the silos: read once connected.
+            if (parse.GetValue(resume) is { } resumed)
+            {
+                return await context.RunAsync(parse, async (connection, output) =>
+                {
+                    SwarmPlan plan;
+                    try
+                    {
+                        plan = await ResumePlanAsync(connection.Client, root, resumed, ct);
+                    }
+                    catch (Exception e) when (e is IOException or JsonException or FormatException or ArgumentException)
+                    {
+                        await Console.Error.WriteLineAsync($"agentrl: {CliContext.Message(e)}");
+                        return 2;
+                    }
+
+                    return await PrintOrRunAsync(connection.Client, plan, output);
+                }, ct);
+            }
+
+            SwarmPlan planned;
             try
             {
-                var root = parse.GetValue(runDir) ?? new RunConfig().RunDir;
-                plan = parse.GetValue(resume) is { } resumed
-                    ? ResumePlan(root, resumed)
-                    : Plan(parse.GetValue(file), parse.GetValue(members), parse.GetValue(local), parse.GetValue(external), parse.GetValue(steps), parse.GetValue(task), parse.GetValue(name), root, [.. parse.GetValue(set) ?? []], parse.GetValue(warmStart) ?? CompareCommands.SharedWarmStart);
+                planned = Plan(parse.GetValue(file), parse.GetValue(members), parse.GetValue(local), parse.GetValue(external), parse.GetValue(steps), parse.GetValue(task), parse.GetValue(name), root, [.. parse.GetValue(set) ?? []], parse.GetValue(warmStart) ?? CompareCommands.SharedWarmStart);
             }
             catch (Exception e) when (e is IOException or JsonException or FormatException or ArgumentException or UnauthorizedAccessException)
             {
@@ -61,11 +88,11 @@ public static class SwarmCommands
 
             if (parse.GetValue(printConfig))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { plan.Name, plan.WarmStarts, plan.Members }, TrainCommands.Json));
+                Console.WriteLine(JsonSerializer.Serialize(new { planned.Name, planned.WarmStarts, planned.Members }, TrainCommands.Json));
                 return 0;
             }
 
-            return await context.RunAsync(parse, (connection, output) => RunAsync(connection.Client, plan, output, ct), ct);
+            return await context.RunAsync(parse, (connection, output) => PrintOrRunAsync(connection.Client, planned, output), ct);
         });
         return command;
     }
@@ -203,17 +230,24 @@ public static class SwarmCommands
         return WithWarmStarts(name, directory, membersResolved, warmStartMode == CompareCommands.SharedWarmStart);
     }
 
-    /// <summary>Every member that did not complete, resumed after its last checkpoint (or started again when it has none).</summary>
-    public static SwarmPlan ResumePlan(string runDir, string name)
+    /// <summary>
+    /// Every member that did not complete, resumed after its last checkpoint (or started again when it has none): the saved
+    /// definition and the members' run states read through the cluster (<see cref="IRunFilesGrain"/>).
+    /// </summary>
+    public static async Task<SwarmPlan> ResumePlanAsync(IClusterClient client, string runDir, string name, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(client);
         var directory = Path.Combine(runDir, name);
         var path = Path.Combine(directory, DefinitionFileName);
-        var saved = JsonSerializer.Deserialize<SavedSwarm>(File.Exists(path) ? File.ReadAllText(path) : throw new IOException($"{path} not found: nothing to resume."), TrainCommands.Json)
+        var text = await client.GetGrain<IRunFilesGrain>(runDir).ReadSwarmDefinitionAsync(name, cancellationToken)
+            ?? throw new IOException($"{path} not found: nothing to resume.");
+        var saved = JsonSerializer.Deserialize<SavedSwarm>(text, TrainCommands.Json)
             ?? throw new FormatException($"{path}: empty swarm definition.");
+        Task<RunStateFile?> StateAsync(RunConfig run) => RunStateFile.ReadAsync(client.GetGrain<IRunFilesGrain>(run.RunDir), run.RunId, cancellationToken);
         var members = new List<RunConfig>();
         foreach (var member in saved.Members)
         {
-            var state = RunStateFile.Read(Path.Combine(member.RunDir, member.RunId));
+            var state = await StateAsync(member);
             if (state is { State: RunState.Completed })
             {
                 continue;
@@ -228,7 +262,16 @@ public static class SwarmCommands
         }
 
         // Warm starts that completed are not redone; one that did not is run again before its members.
-        var warm = saved.WarmStarts.Where(w => RunStateFile.Read(Path.Combine(w.RunDir, w.RunId)) is not { State: RunState.Completed } && members.Any(m => !m.Resume && m.InitFrom == Path.GetFullPath(Path.Combine(w.RunDir, w.RunId)))).ToList();
+        var warm = new List<RunConfig>();
+        foreach (var w in saved.WarmStarts)
+        {
+            var used = members.Any(m => !m.Resume && m.InitFrom == Path.GetFullPath(Path.Combine(w.RunDir, w.RunId)));
+            if (used && await StateAsync(w) is not { State: RunState.Completed })
+            {
+                warm.Add(w);
+            }
+        }
+
         return new SwarmPlan(saved.Name, directory, warm, members);
     }
 
@@ -304,12 +347,9 @@ public static class SwarmCommands
 
     private static async Task<int> RunAsync(IClusterClient client, SwarmPlan plan, TextWriter output, CancellationToken ct)
     {
-        Directory.CreateDirectory(plan.Directory);
-        var definition = Path.Combine(plan.Directory, DefinitionFileName);
-        if (!plan.Members.Any(m => m.Resume) || !File.Exists(definition))
-        {
-            await File.WriteAllTextAsync(definition, JsonSerializer.Serialize(new SavedSwarm(plan.Name, plan.WarmStarts, plan.Members), TrainCommands.Json), CancellationToken.None);
-        }
+        // The definition is kept on the silos beside the members' run folders; a resume keeps the one saved first.
+        var files = client.GetGrain<IRunFilesGrain>(Path.GetDirectoryName(plan.Directory) is { Length: > 0 } parent ? parent : ".");
+        await files.SaveSwarmDefinitionAsync(plan.Name, JsonSerializer.Serialize(new SavedSwarm(plan.Name, plan.WarmStarts, plan.Members), TrainCommands.Json), overwrite: !plan.Members.Any(m => m.Resume), CancellationToken.None);
 
         var swarm = plan.Members[0].Swarm!;
         output.WriteLine($"swarm {plan.Name}: {plan.Members.Count} members × {plan.Members[0].Steps} steps, I/J = {swarm.Local}/{swarm.External}, pool {swarm.Pool} ({swarm.Shards} shards), share {swarm.Share}, select {swarm.Select}, correction {swarm.OffPolicyCorrection}");
@@ -328,7 +368,7 @@ public static class SwarmCommands
 
         var runnable = plan.Members.Where(m => m.InitFrom is null || !failedWarmStarts.Contains(m.InitFrom) || m.Resume).ToList();
         var statuses = runnable.Count == 0 ? [] : await FollowAllAsync(client, runnable, output, ct);
-        var rows = SwarmReport.Write(plan.Directory, [.. plan.Members.Select(m => m.RunId)]);
+        var rows = await files.WriteSwarmReportAsync(plan.Name, [.. plan.Members.Select(m => m.RunId)], CancellationToken.None);
 
         output.WriteLine();
         output.WriteLine("member      state       steps  final eval  cumulative reward  external groups");
@@ -344,7 +384,7 @@ public static class SwarmCommands
             }
         }
 
-        output.WriteLine($"artifacts: {Path.GetFullPath(plan.Directory)} ({SwarmReport.CsvFileName}, {SwarmReport.PlotFileName}, one run folder per member)");
+        output.WriteLine($"artifacts: {Path.GetFullPath(plan.Directory)} ({SwarmFiles.CsvFileName}, {SwarmFiles.PlotFileName}, one run folder per member)");
         if (statuses.Any(s => s.State == RunState.Stopped) || runnable.Count < plan.Members.Count)
         {
             output.WriteLine($"continue with: agentrl swarm --resume {plan.Name}{(Path.GetDirectoryName(plan.Directory) == new RunConfig().RunDir ? "" : $" --run-dir {Path.GetDirectoryName(plan.Directory)}")}");

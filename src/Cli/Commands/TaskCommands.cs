@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Text.Json;
 using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Tasks;
-using AgentRl.Policy.Chat;
-using AgentRl.Policy.Tokenization;
 
 namespace AgentRl.Cli.Commands;
 
@@ -62,8 +60,7 @@ public static class TaskCommands
                 r.AddError($"--split: '{value}' is not valid; expected train or eval.");
             }
         });
-        var template = new Option<string>("--template") { Description = "Chat template: compact or qwen2.5 (rendered as text).", DefaultValueFactory = _ => ChatTemplates.Compact };
-        template.AcceptOnlyFromAmong([.. ChatTemplates.Names]);
+        var template = new Option<string>("--template") { Description = "Chat template: compact or qwen2.5 (rendered as text, by the cluster).", DefaultValueFactory = _ => "compact" };
         var set = new Option<string[]>("--set") { Description = "A task option, key=value (repeatable; see tasks list).", AllowMultipleArgumentsPerToken = false };
         var command = new Command("sample", "Print items of a task: prompt, answer, and a gold demonstration built with the real tools, rendered with a chat template.")
         {
@@ -71,7 +68,6 @@ public static class TaskCommands
         };
         command.SetAction(async (parse, ct) =>
         {
-            IChatTemplate chat;
             Dictionary<string, string> options;
             try
             {
@@ -81,7 +77,6 @@ public static class TaskCommands
                 }
 
                 options = ParseOptions(parse.GetValue(set) ?? []);
-                chat = ChatTemplates.Create(parse.GetValue(template)!, new ByteLevelTokenizer());
             }
             catch (ArgumentException e)
             {
@@ -94,7 +89,7 @@ public static class TaskCommands
             {
                 var taskName = parse.GetValue(name)!;
                 var eval = string.Equals(parse.GetValue(split), "eval", StringComparison.OrdinalIgnoreCase);
-                var samples = await connection.Client.GetGrain<ITaskCatalogGrain>(0).SampleAsync(new TaskSampleRequest(taskName, options, eval, parse.GetValue(count), parse.GetValue(seed)), ct);
+                var samples = await connection.Client.GetGrain<ITaskCatalogGrain>(0).SampleAsync(new TaskSampleRequest(taskName, options, eval, parse.GetValue(count), parse.GetValue(seed), parse.GetValue(template)), ct);
                 for (var i = 0; i < samples.Count; i++)
                 {
                     var sample = samples[i];
@@ -129,7 +124,7 @@ public static class TaskCommands
                     }
 
                     output.WriteLine($"--- demonstration ({parse.GetValue(template)} template)");
-                    output.WriteLine(chat.Render(messages, sample.Tools, false));
+                    output.WriteLine(sample.Rendering);
                     output.WriteLine();
                 }
 

@@ -6,7 +6,6 @@ using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Tasks;
 using AgentRl.Abstractions.Tools;
 using AgentRl.Abstractions.Training;
-using AgentRl.Grains.Tasks;
 
 namespace AgentRl.Cli.Commands;
 
@@ -95,9 +94,12 @@ public static class ToolCommands
                         return 2;
                     }
 
-                    var item = TaskCatalog.FromJson(itemJson);
-                    taskName = item.Task;
-                    await Console.Error.WriteLineAsync($"task {item.Task}, item {item.Id} ({item.Documents.Count} documents): {item.Prompt}");
+                    // The item as the catalog's JSON line writes it: {"id","task","prompt","documents":[…],…}.
+                    using var item = JsonDocument.Parse(itemJson);
+                    string Field(string name) => item.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : "";
+                    var documents = item.RootElement.TryGetProperty("documents", out var docs) && docs.ValueKind == JsonValueKind.Array ? docs.GetArrayLength() : 0;
+                    taskName = Field("task");
+                    await Console.Error.WriteLineAsync($"task {taskName}, item {Field("id")} ({documents} documents): {Field("prompt")}");
                 }
 
                 var catalog = await connection.Client.GetGrain<IToolCatalogGrain>(0).GetToolsAsync(ct);

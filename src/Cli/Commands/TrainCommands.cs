@@ -4,10 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentRl.Abstractions.Configuration;
 using AgentRl.Abstractions.Training;
+using AgentRl.Cli.Connection;
 using AgentRl.Client;
-using AgentRl.Grains.Training;
-using AgentRl.Policy.Algorithms;
-using AgentRl.Tasks;
 using Spectre.Console;
 
 namespace AgentRl.Cli.Commands;
@@ -85,34 +83,8 @@ public static class TrainCommands
                     return 2;
                 }
 
-                if (TaskRegistry.CreateDefault().Contains(config.Task))
-                {
-                    if (parse.GetValue(printConfig))
-                    {
-                        Console.WriteLine(PrintConfig(config));
-                        return 0;
-                    }
-
-                    return await context.RunAsync(parse, (connection, output) => FollowAsync(connection.Client, config, output, context.Signals, ct), ct);
-                }
-
-                // A task this client does not bundle: the cluster's task catalog (its plug-ins) says whether it exists.
-                return await context.RunAsync(parse, async (connection, output) =>
-                {
-                    if (await connection.Api.CheckTaskAsync(config, ct) is { } problem)
-                    {
-                        await Console.Error.WriteLineAsync($"agentrl: {problem}");
-                        return 2;
-                    }
-
-                    if (parse.GetValue(printConfig))
-                    {
-                        output.WriteLine(PrintConfig(config));
-                        return 0;
-                    }
-
-                    return await FollowAsync(connection.Client, config, output, context.Signals, ct);
-                }, ct);
+                // Checked and resolved on the cluster, with its algorithm registry and task catalog (plug-ins included).
+                return await context.RunAsync(parse, (connection, output) => CheckThenRunAsync(connection, config, parse.GetValue(printConfig), output, context.Signals, ct), ct);
             }
 
             // --resume RUN: the saved configuration is read through the cluster (the run directory as the silos see it).
@@ -142,13 +114,7 @@ public static class TrainCommands
                     return 2;
                 }
 
-                if (parse.GetValue(printConfig))
-                {
-                    output.WriteLine(PrintConfig(config));
-                    return 0;
-                }
-
-                return await FollowAsync(connection.Client, config, output, context.Signals, ct);
+                return await CheckThenRunAsync(connection, config, parse.GetValue(printConfig), output, context.Signals, ct);
             }, ct);
         });
         return command;
@@ -158,7 +124,11 @@ public static class TrainCommands
     /// Defaults (or <paramref name="baseConfig"/>, a resumed run's saved configuration), then the JSON file, then the
     /// options, then each <c>--set</c>.
     /// </summary>
-    public static RunConfig Resolve(string? file, string? task, string? algorithm, int? steps, int? seed, string? runDir, IReadOnlyList<string> sets, JsonObject? baseConfig = null, TaskRegistry? tasks = null)
+    /// <remarks>
+    /// The limits are checked here (<see cref="RunConfig.Validate"/>); the algorithm, its overrides and the task are checked
+    /// by the cluster, with its registries (<see cref="AgentRlClient.CheckAsync"/>), before anything runs.
+    /// </remarks>
+    public static RunConfig Resolve(string? file, string? task, string? algorithm, int? steps, int? seed, string? runDir, IReadOnlyList<string> sets, JsonObject? baseConfig = null)
     {
         var node = baseConfig ?? JsonSerializer.SerializeToNode(new RunConfig(), Json)!.AsObject();
         if (file is not null)
@@ -226,29 +196,29 @@ public static class TrainCommands
             throw new ArgumentException("invalid run configuration: " + string.Join("; ", problems));
         }
 
-        Algorithm(config);   // the algorithm and every objective / trainer / branching override, checked as the silo will
-        // The task and its options, likewise, when it is a bundled one; a task the client does not know (a plug-in of
-        // the silos) is checked by the cluster before the run starts (CheckOnClusterAsync).
-        var registry = tasks ?? TaskRegistry.CreateDefault();
-        if (registry.Contains(config.Task))
-        {
-            registry.Create(config.Task, config.TaskOptions);
-        }
-
         return config;
     }
 
-    /// <summary>The algorithm, objective, trainer options and branching settings a configuration resolves to.</summary>
-    public static ResolvedAlgorithm Algorithm(RunConfig c) => ResolvedAlgorithm.ForRun(c);
-
     /// <summary>
-    /// <c>--print-config</c>: the configuration with every resolved value — the algorithm's objective and the trainer
-    /// options with the overrides applied, and the branching preset filled for a branching algorithm.
+    /// The cluster's check of <paramref name="config"/> (exit 2 with its problem), then <c>--print-config</c>'s resolved
+    /// configuration — the algorithm's objective and trainer options with the overrides applied, the branching preset
+    /// filled for a branching algorithm — or the run itself.
     /// </summary>
-    public static string PrintConfig(RunConfig config)
+    private static async Task<int> CheckThenRunAsync(ClusterConnection connection, RunConfig config, bool printConfig, TextWriter output, CliSignals signals, CancellationToken ct)
     {
-        var resolved = Algorithm(config);
-        return JsonSerializer.Serialize(config with { Objective = new(resolved.DescribeObjective()), Trainer = new(resolved.DescribeTrainer()), Branching = resolved.Branching ?? config.Branching }, Json);
+        if (await connection.Api.CheckAsync(config, ct) is { } problem)
+        {
+            await Console.Error.WriteLineAsync($"agentrl: {problem}");
+            return 2;
+        }
+
+        if (printConfig)
+        {
+            output.WriteLine(JsonSerializer.Serialize(await connection.Api.ResolveAsync(config, ct), Json));
+            return 0;
+        }
+
+        return await FollowAsync(connection.Client, config, output, signals, ct);
     }
 
     /// <summary>Merges a configuration fragment into a configuration node (unknown fields are refused, naming <paramref name="where"/>).</summary>

@@ -1,6 +1,6 @@
 using System.Globalization;
 using AgentRl.Abstractions.Chat;
-using AgentRl.Grains.Reporting;
+using AgentRl.Abstractions.Training;
 
 namespace AgentRl.Cli.Commands;
 

@@ -182,7 +182,7 @@ public sealed class RunArtifacts : IDisposable
     {
         foreach (var t in trajectories.Take(count))
         {
-            RecordTrajectory(TrajectoryRecord.From(step, t, itemOf?.Invoke(t.GroupId)));
+            RecordTrajectory(itemOf?.Invoke(t.GroupId) is { } item ? TrajectoryRecord.From(step, t, item.Id, item.Answer) : TrajectoryRecord.From(step, t));
         }
     }
 

@@ -1,12 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using AgentRl.Abstractions.Training;
 
 namespace AgentRl.Grains.Reporting;
-
-/// <summary>One difference between two runs: the file (relative to the run directory) and what differs.</summary>
-/// <param name="File">Path relative to the run directory, with forward slashes.</param>
-/// <param name="What">What differs, for a person.</param>
-public sealed record RunDifference(string File, string What);
 
 /// <summary>
 /// Compares two run directories for reproducibility (<c>agentrl runs diff</c>): <c>metrics.csv</c> byte for byte (naming

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Text;
+using AgentRl.Abstractions.Swarm;
 using ScottPlot;
 
 namespace AgentRl.Grains.Reporting;
 
-/// <summary>One row of <c>swarm.csv</c>: a member's step.</summary>
-public sealed record SwarmRow(string Member, long Step, double? Reward, double? Accuracy, double? ExternalGroups, double CumulativeReward, double? EvalAccuracy);
 
 /// <summary>
 /// A swarm's own artifacts beside its members' run folders (<c>runs/{swarm}/{member}/…</c>): <c>swarm.csv</c>, one row per
@@ -14,8 +13,8 @@ public sealed record SwarmRow(string Member, long Step, double? Reward, double? 
 /// </summary>
 public static class SwarmReport
 {
-    public const string CsvFileName = "swarm.csv";
-    public const string PlotFileName = "swarm.png";
+    public const string CsvFileName = SwarmFiles.CsvFileName;
+    public const string PlotFileName = SwarmFiles.PlotFileName;
 
     /// <summary>The rows of every member's <c>metrics.csv</c> (RL steps only), member by member.</summary>
     public static IReadOnlyList<SwarmRow> Rows(string swarmDirectory, IReadOnlyList<string> members)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using AgentRl.Abstractions.Training;
 
 namespace AgentRl.Grains.Reporting;
 
@@ -18,7 +19,7 @@ namespace AgentRl.Grains.Reporting;
 /// </remarks>
 public sealed class TrajectoryLogWriter : IDisposable
 {
-    public const string DefaultBaseName = "trajectories";
+    public const string DefaultBaseName = TrajectoryRecord.FileBaseName;
     public const long DefaultMaxBytesPerFile = 64L * 1024 * 1024;
     private const string What = "trajectory log";
 

@@ -1,5 +1,7 @@
 using AgentRl.Abstractions.Tasks;
 using AgentRl.Grains.Tools;
+using AgentRl.Policy.Chat;
+using AgentRl.Policy.Tokenization;
 using AgentRl.Tasks;
 using AgentRl.Tasks.Demonstrations;
 using AgentRl.Tools.Catalog;
@@ -34,6 +36,7 @@ public sealed class TaskCatalogGrain(TaskCatalog tasks, ToolRuntime tools) : Gra
             throw new ArgumentException($"count must be in 1..{TaskSampleRequest.MaxCount}, got {request.Count}.", nameof(request));
         }
 
+        var chat = request.Template is { } template ? ChatTemplates.Create(template, new ByteLevelTokenizer()) : null;
         var task = tasks.Get(request.Task, request.Options);
         var samples = new List<TaskSample>();
         foreach (var item in task.Generate(request.Eval ? TaskSplit.Eval : TaskSplit.Train, request.Count, request.Seed))
@@ -61,7 +64,8 @@ public sealed class TaskCatalogGrain(TaskCatalog tasks, ToolRuntime tools) : Gra
                 demonstration?.Messages,
                 session.Tools,
                 demonstration?.ToolResultsAgree ?? false,
-                problem));
+                problem,
+                demonstration is null ? null : chat?.Render(demonstration.Messages, session.Tools, false)));
         }
 
         return samples;

@@ -1,6 +1,9 @@
 using System.Text;
+using AgentRl.Abstractions.Swarm;
 using AgentRl.Abstractions.Training;
+using AgentRl.Grains.Reporting;
 using AgentRl.Policy.Checkpoints;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 
 namespace AgentRl.Grains.Training;
@@ -10,7 +13,7 @@ namespace AgentRl.Grains.Training;
 /// silo that takes the call, which reads the directory as that silo sees it (silos share the run directory).
 /// </summary>
 [StatelessWorker]
-public sealed class RunFilesGrain : Grain, IRunFilesGrain
+public sealed class RunFilesGrain(IOptions<CheckpointStoreOptions> checkpointOptions) : Grain, IRunFilesGrain
 {
     private string Root => Path.GetFullPath(this.GetPrimaryKeyString());
 
@@ -67,8 +70,69 @@ public sealed class RunFilesGrain : Grain, IRunFilesGrain
         return Task.FromResult(files);
     }
 
-    private string RunFolder(string runId) =>
+    public Task<IReadOnlyList<RunDifference>> DiffAsync(string runA, string runB, string? runBDirectory = null, CancellationToken cancellationToken = default)
+    {
+        var a = RunFolder(runA);
+        var b = RunFolder(runB, runBDirectory is null ? Root : Path.GetFullPath(runBDirectory));
+        foreach (var (id, folder) in new[] { (runA, a), (runB, b) })
+        {
+            if (!Directory.Exists(folder))
+            {
+                throw new ArgumentException($"run '{id}' not found: {folder} does not exist.");
+            }
+        }
+
+        return Task.FromResult(RunDiff.Compare(a, b));
+    }
+
+    public Task<RunCheckpoint> ResolveCheckpointAsync(string runId, int? step = null, CancellationToken cancellationToken = default) =>
+        RunCheckpointResolver.ResolveAsync(RunFolder(runId), runId, step, checkpointOptions.Value, cancellationToken);
+
+    public async Task SaveSwarmDefinitionAsync(string swarm, string definitionJson, bool overwrite, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definitionJson);
+        if (Encoding.UTF8.GetByteCount(definitionJson) > RunFiles.MaxTextBytes)
+        {
+            throw new ArgumentException($"a swarm definition of more than {RunFiles.MaxTextBytes / (1024 * 1024)} MiB is refused.", nameof(definitionJson));
+        }
+
+        var path = Path.Combine(SwarmFolder(swarm), SwarmFiles.DefinitionFileName);
+        if (!overwrite && File.Exists(path))
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var partial = path + ".tmp";
+        await File.WriteAllTextAsync(partial, definitionJson, cancellationToken);
+        File.Move(partial, path, overwrite: true);
+    }
+
+    public async Task<string?> ReadSwarmDefinitionAsync(string swarm, CancellationToken cancellationToken = default)
+    {
+        var path = Path.Combine(SwarmFolder(swarm), SwarmFiles.DefinitionFileName);
+        return File.Exists(path) ? await File.ReadAllTextAsync(path, cancellationToken) : null;
+    }
+
+    public Task<IReadOnlyList<SwarmRow>> WriteSwarmReportAsync(string swarm, IReadOnlyList<string> members, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        var folder = SwarmFolder(swarm);
+        foreach (var member in members)
+        {
+            _ = RunFolder(member, folder);
+        }
+
+        return Task.FromResult(SwarmReport.Write(folder, members));
+    }
+
+    private string SwarmFolder(string swarm) =>
+        SwarmFiles.IsName(swarm)
+            ? Path.Combine(Root, swarm)
+            : throw new ArgumentException($"'{swarm}' is not a swarm name (one folder name, no '/' or '..').", nameof(swarm));
+
+    private string RunFolder(string runId, string? root = null) =>
         RunFiles.IsRunId(runId)
-            ? Path.Combine(Root, runId)
+            ? Path.Combine(root ?? Root, runId)
             : throw new ArgumentException($"'{runId}' is not a run id (one folder name, no '/' or '..').", nameof(runId));
 }

@@ -37,7 +37,7 @@ public sealed class CliValidationTableTests : IDisposable
         { "unknown run to stop", ["runs", "stop", "does-not-exist"], 2, ["does not know run 'does-not-exist'"], [] },
         { "misspelt command", ["runs", "lst"], 2, ["unknown command 'lst'", "Did you mean 'list'?"], ["Required command"] },
         { "unknown split", ["tasks", "sample", "arithmetic", "--split", "test"], 2, ["--split: 'test' is not valid; expected train or eval"], [] },
-        { "unknown template", ["tasks", "sample", "arithmetic", "--template", "llama"], 2, ["--template: 'llama' is not valid; expected one of: qwen2.5, compact"], ["\t"] },
+        { "unknown template", ["tasks", "sample", "arithmetic", "--template", "llama"], 2, ["Unknown chat template 'llama'. Known: qwen2.5, compact."], ["\t"] },
         { "missing checkpoint", ["eval", "--checkpoint", "/nonexistent"], 2, ["/nonexistent does not exist"], ["config.json"] },
         { "unknown run to evaluate", ["eval", "--run", "does-not-exist"], 2, ["no run 'does-not-exist'"], [] },
         { "unknown run to show", ["runs", "show", "does-not-exist"], 2, ["no run 'does-not-exist'"], [] },

@@ -84,7 +84,7 @@ public sealed class CompareCommandTests
             }
 
             var status = new RunStatus { RunId = "r", State = RunState.Completed, RunDirectory = directory, FinalEvalAccuracy = 0 };
-            var outcome = CompareCommands.Outcome(new RunConfig(), status, AgentRl.Grains.Reporting.MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv")), 1);
+            var outcome = CompareCommands.Outcome(new RunConfig(), status, AgentRl.Grains.Reporting.MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv")).Select(r => new AgentRl.Client.MetricsRow(r.Step, r.Values)).ToList(), 1);
 
             Assert.Equal(2.0, outcome.ToolCallsPerTrajectory);
             Assert.Null(outcome.ToolCallsPerSolved);

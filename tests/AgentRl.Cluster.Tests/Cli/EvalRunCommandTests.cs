@@ -1,3 +1,4 @@
+using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Cluster.Tests.Reporting;
 using AgentRl.Grains.Training;

@@ -58,7 +58,7 @@ public sealed class RemoteRunDirectoryTests : IDisposable
         Assert.Matches(@"arithmetic: accuracy \d+/2 = ", eval.Stdout);
 
         // A checkpoint directory as the silos see it: not checked on the client's disk against a cluster.
-        var checkpoint = AgentRl.Grains.Training.RunStateFile.Read(runFolder)!.CheckpointLocation!;
+        var checkpoint = AgentRl.Abstractions.Training.RunStateFile.Read(runFolder)!.CheckpointLocation!;
         var evalCheckpoint = await Client("eval", "--checkpoint", checkpoint, "--n", "2", "--show", "0");
         Assert.True(evalCheckpoint.ExitCode == 0, evalCheckpoint.Stdout + evalCheckpoint.Stderr);
         Assert.Matches(@"arithmetic: accuracy \d+/2 = ", evalCheckpoint.Stdout);
@@ -71,6 +71,24 @@ public sealed class RemoteRunDirectoryTests : IDisposable
         var missing = await Client("runs", "status", "remot");
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("Did you mean 'remote'?", missing.Stderr, StringComparison.Ordinal);
+
+        // Computed on the silos too: a diff of two runs, a checkpoint's summary, a swarm's definition and report.
+        var diff = await Client("runs", "diff", "remote", "remote");
+        Assert.True(diff.ExitCode == 0, diff.Stdout + diff.Stderr);
+        var inspect = await Client("model", "inspect", checkpoint);
+        Assert.True(inspect.ExitCode == 0, inspect.Stdout + inspect.Stderr);
+        var swarm = await Client(
+            "swarm", "--members", "1", "--steps", "1", "--name", "sw", "--local", "2", "--external", "0", "--set", "sftDemonstrations=0", "--set", "evalSize=2",
+            "--set", "passK=0", "--set", "groupSize=2", "--set", "limits.maxNewTokensPerTurn=16");
+        Assert.True(swarm.ExitCode == 0, swarm.Stdout + swarm.Stderr);
+        foreach (var file in new[] { "swarm.json", "swarm.csv", "swarm.png", "m0/metrics.csv" })
+        {
+            Assert.True(File.Exists(Path.Combine(_siloFolder, "runs", "sw", file)), $"{file} is written on the silos");
+        }
+
+        var resumeSwarm = await Client("swarm", "--resume", "sw");
+        Assert.Equal(2, resumeSwarm.ExitCode);
+        Assert.Contains("every member of swarm sw completed", resumeSwarm.Stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_clientFolder, "runs")));
     }
 
@@ -123,7 +141,7 @@ public sealed class RemoteRunDirectoryTests : IDisposable
 
         var trajectories = await client.GetTrajectoriesAsync(runId, step: 2, cancellationToken: timeout.Token);
         Assert.NotEmpty(trajectories);
-        Assert.All(trajectories, t => Assert.Equal(2, t.GetProperty("step").GetInt64()));
+        Assert.All(trajectories, t => Assert.Equal(2, t.Step));
 
         var evaluation = await client.EvaluateAsync(seen[^1].CheckpointLocation!, "arithmetic", new EvaluationOptions(Items: 3), timeout.Token);
         Assert.Equal(3, evaluation.Items);

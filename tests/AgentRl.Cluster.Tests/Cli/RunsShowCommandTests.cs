@@ -94,5 +94,5 @@ public sealed class RunsShowCommandTests : IDisposable
     [InlineData(new long[] { 1, 2, 3, 5, 7, 8 }, "1-3, 5, 7-8")]
     [InlineData(new long[] { 4 }, "4")]
     public void StepRanges_SortedSteps_RunsOfConsecutiveStepsJoined(long[] steps, string expected) =>
-        Assert.Equal(expected, AgentRl.Cli.Commands.RunsCommands.StepRanges(steps));
+        Assert.Equal(expected, AgentRl.Abstractions.Training.RunFiles.StepRanges(steps));
 }

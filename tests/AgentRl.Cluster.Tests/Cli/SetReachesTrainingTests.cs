@@ -123,7 +123,7 @@ public sealed class SetReachesTrainingTests
             .Select(k => $"{k}: {before.GetValueOrDefault(k, double.NaN)} → {after.GetValueOrDefault(k, double.NaN)}")];
 
     private static ResolvedAlgorithm Resolve(string algorithm, string[] sets) =>
-        TrainCommands.Algorithm(TrainCommands.Resolve(null, null, algorithm, steps: 4, seed: 0, runDir: null, [.. sets, "learningRate=0.003", "groupSize=4", "promptsPerStep=2"]));
+        ResolvedAlgorithm.ForRun(TrainCommands.Resolve(null, null, algorithm, steps: 4, seed: 0, runDir: null, [.. sets, "learningRate=0.003", "groupSize=4", "promptsPerStep=2"]));
 
     /// <summary>
     /// The step's observable outputs for one resolved algorithm: dynamic-sampling counts, shaped rewards, KL penalties and

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Cluster.Tests.Reporting;
-using AgentRl.Grains.Training;
 
 namespace AgentRl.Cluster.Tests.Cli;
 

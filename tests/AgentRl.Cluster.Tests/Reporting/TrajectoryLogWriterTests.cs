@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Reporting;
 
 namespace AgentRl.Cluster.Tests.Reporting;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Reporting;
 using AgentRl.Tasks;
 
@@ -39,7 +40,7 @@ public sealed class TrajectoryRecordTests
         using var dir = new TempDirectory();
         using (var writer = new TrajectoryLogWriter(dir.Path))
         {
-            writer.Write(TrajectoryRecord.From(3, Sample("run/3/0"), Item("42")));
+            writer.Write(TrajectoryRecord.From(3, Sample("run/3/0"), Item("42").Id, Item("42").Answer));
         }
 
         var line = File.ReadAllLines(Path.Combine(dir.Path, "trajectories.0000.jsonl")).Single();

@@ -3,7 +3,6 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Reporting;
-using AgentRl.Grains.Training;
 using AgentRl.Policy.Checkpoints;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -56,6 +55,7 @@ public sealed class BlobCheckpointRunTests : IDisposable
         Assert.True(eval.ExitCode == 0, eval.Stdout + eval.Stderr);
         Assert.Contains($"run blob step 0: checkpoint {store.GetLocation(recorded[0].Version)} ", eval.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^arithmetic: accuracy \d/2 = ", eval.Stdout);
+        Assert.True(File.Exists(Path.Combine(_runDir, "blob", "eval-cache", CheckpointManifest.VersionName(recorded[0].Version), "config.json")), "the silo downloads the version into the run's eval-cache/");
         var latest = await cluster.Client.GetGrain<IPolicyRegistryGrain>("default").GetLatestAsync();
         Assert.Equal(status.PolicyVersion, latest.Version);
         Assert.Equal(store.GetLocation(latest.Version), latest.Location);

@@ -3,6 +3,7 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Cli.Commands;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Reporting;
+using AgentRl.Policy.Algorithms;
 
 namespace AgentRl.Cluster.Tests.Training;
 
@@ -18,13 +19,13 @@ public sealed class BranchingTrainingRunTests : IDisposable
         var aepo = TrainCommands.Resolve(null, null, "aepo", 1, null, null, ["branching.initialTrajectories=3"]);
 
         Assert.Equal(1.0, arpo.Branching.Alpha);
-        Assert.Equal(new BranchingSettings { Alpha = 1.0, Attribution = "hard", BranchPolicy = "arpo", BudgetAllocator = "fixed" }, TrainCommands.Algorithm(arpo).Branching);
-        Assert.Equal("aepo", TrainCommands.Algorithm(aepo).Branching!.BranchPolicy);
-        Assert.Equal("aepo-premonitor", TrainCommands.Algorithm(aepo).Branching!.BudgetAllocator);
-        Assert.Equal(3, TrainCommands.Algorithm(aepo).Branching!.InitialTrajectories);
-        Assert.Null(TrainCommands.Algorithm(TrainCommands.Resolve(null, null, "grpo", 1, null, null, [])).Branching);
-        Assert.Throws<ArgumentException>(() => TrainCommands.Resolve(null, null, "arpo", 1, null, null, ["branching.initialTrajectories=9", "groupSize=4"]));
-        Assert.Throws<ArgumentException>(() => TrainCommands.Resolve(null, null, "arpo", 1, null, null, ["branching.branchPolicy=coin"]));
+        Assert.Equal(new BranchingSettings { Alpha = 1.0, Attribution = "hard", BranchPolicy = "arpo", BudgetAllocator = "fixed" }, ResolvedAlgorithm.ForRun(arpo).Branching);
+        Assert.Equal("aepo", ResolvedAlgorithm.ForRun(aepo).Branching!.BranchPolicy);
+        Assert.Equal("aepo-premonitor", ResolvedAlgorithm.ForRun(aepo).Branching!.BudgetAllocator);
+        Assert.Equal(3, ResolvedAlgorithm.ForRun(aepo).Branching!.InitialTrajectories);
+        Assert.Null(ResolvedAlgorithm.ForRun(TrainCommands.Resolve(null, null, "grpo", 1, null, null, [])).Branching);
+        Assert.Throws<ArgumentException>(() => ResolvedAlgorithm.ForRun(TrainCommands.Resolve(null, null, "arpo", 1, null, null, ["branching.initialTrajectories=9", "groupSize=4"])));
+        Assert.Throws<ArgumentException>(() => ResolvedAlgorithm.ForRun(TrainCommands.Resolve(null, null, "arpo", 1, null, null, ["branching.branchPolicy=coin"])));
     }
 
     [Theory]

@@ -4,7 +4,6 @@ using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Reporting;
-using AgentRl.Grains.Training;
 using AgentRl.Pipeline.Metrics;
 using AgentRl.Policy.Training;
 

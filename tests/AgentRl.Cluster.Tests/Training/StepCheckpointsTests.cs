@@ -1,4 +1,4 @@
-using AgentRl.Grains.Training;
+using AgentRl.Abstractions.Training;
 using AgentRl.Policy.Checkpoints;
 
 namespace AgentRl.Cluster.Tests.Training;

@@ -1,4 +1,4 @@
-namespace AgentRl.Grains.Training;
+namespace AgentRl.Abstractions.Training;
 
 /// <summary>
 /// The checkpoint a Checkpoint phase recorded in <c>run_state.json</c>: the step (0 = the warm start), the policy version

@@ -3,10 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
-using AgentRl.Abstractions.Training;
-using AgentRl.Tasks;
 
-namespace AgentRl.Grains.Reporting;
+namespace AgentRl.Abstractions.Training;
 
 /// <summary>
 /// One line of <c>runs/&lt;run&gt;/trajectories/trajectories.NNNN.jsonl</c>: a sampled trajectory of a step, written to be
@@ -60,8 +58,11 @@ public sealed record TrajectoryRecord(
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>The record of <paramref name="trajectory"/> sampled at <paramref name="step"/>; <paramref name="item"/> when known.</summary>
-    public static TrajectoryRecord From(long step, Trajectory trajectory, TaskItem? item)
+    /// <summary>The base name of a run's log files: <c>trajectories/trajectories.NNNN.jsonl</c>.</summary>
+    public const string FileBaseName = "trajectories";
+
+    /// <summary>The record of <paramref name="trajectory"/> sampled at <paramref name="step"/>; the item's id and gold answer when known.</summary>
+    public static TrajectoryRecord From(long step, Trajectory trajectory, string? itemId = null, string? goldAnswer = null)
     {
         ArgumentNullException.ThrowIfNull(trajectory);
         return new TrajectoryRecord(
@@ -71,8 +72,8 @@ public sealed record TrajectoryRecord(
             trajectory.ParentPath,
             trajectory.ForkPosition,
             trajectory.Depth,
-            item?.Id,
-            item?.Answer,
+            itemId,
+            goldAnswer,
             trajectory.Reward,
             trajectory.RewardParts,
             trajectory.FinishReason,
@@ -93,7 +94,7 @@ public sealed record TrajectoryRecord(
         }
 
         var records = new List<TrajectoryRecord>();
-        foreach (var file in Directory.GetFiles(directory, TrajectoryLogWriter.DefaultBaseName + ".*.jsonl").Order(StringComparer.Ordinal))
+        foreach (var file in Directory.GetFiles(directory, FileBaseName + ".*.jsonl").Order(StringComparer.Ordinal))
         {
             records.AddRange(Parse(File.ReadLines(file)));
         }
@@ -110,7 +111,7 @@ public sealed record TrajectoryRecord(
         var records = new List<TrajectoryRecord>();
         foreach (var name in await files.ListTrajectoryFilesAsync(runId, cancellationToken))
         {
-            if (name.StartsWith(TrajectoryLogWriter.DefaultBaseName + ".", StringComparison.Ordinal)
+            if (name.StartsWith(FileBaseName + ".", StringComparison.Ordinal)
                 && await files.ReadTextAsync(runId, $"{RunFiles.TrajectoryFolder}/{name}", cancellationToken) is { } text)
             {
                 records.AddRange(Parse(text.Split('\n')));

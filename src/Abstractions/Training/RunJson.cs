@@ -1,4 +1,4 @@
-namespace AgentRl.Grains.Training;
+namespace AgentRl.Abstractions.Training;
 
 /// <summary>JSON settings of run configurations and run files (camelCase, indented).</summary>
 public static class RunJson

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using AgentRl.Abstractions.Training;
 
-namespace AgentRl.Grains.Training;
+namespace AgentRl.Abstractions.Training;
 
 /// <summary>
 /// <c>{RunDir}/{RunId}/run_state.json</c>: where a run stands on disk, written at every Checkpoint phase (after the
@@ -44,10 +43,10 @@ public sealed record RunStateFile
     /// <summary>The folder (under the run directory) holding the trainer state of <see cref="Step"/>: <c>trainer</c>, or <c>trainer.next</c> while a checkpoint is being committed.</summary>
     public string TrainerDirectory { get; init; } = TrainerDirectoryName;
 
-    /// <summary>Fencing epoch of the run grain activation that wrote the file (see <see cref="RunGrainState.Epoch"/>).</summary>
+    /// <summary>Fencing epoch of the run grain activation that wrote the file (the run grain's persisted epoch).</summary>
     public long Epoch { get; init; }
 
-    /// <summary>The start of the run that wrote the file (see <see cref="RunGrainState.StartId"/>).</summary>
+    /// <summary>The start of the run that wrote the file (the run grain's persisted start id).</summary>
     public string? StartId { get; init; }
 
     /// <summary>
