@@ -56,8 +56,13 @@ public sealed partial class ProcessSandbox : IDisposable
 {
     private const int SigKill = 9;
 
+    private const string SeccompFileName = "seccomp.bpf";
+
     private static readonly SemaphoreSlim ProbeLock = new(1, 1);
-    private static readonly ConcurrentDictionary<string, bool> ProbeResults = new();
+    private static readonly ConcurrentDictionary<string, (bool Ok, string Detail)> ProbeResults = new();
+    private static readonly Lazy<byte[]?> Seccomp = new(SeccompFilter.ForCurrentArchitecture);
+    private static readonly ConcurrentDictionary<string, bool> Warned = new();
+    private static int _seccompWarned;
 
     private readonly ProcessSandboxOptions _options;
     private readonly TimeSpan _timeout;
@@ -115,8 +120,10 @@ public sealed partial class ProcessSandbox : IDisposable
         var isolation = await GetIsolationAsync(cancellationToken).ConfigureAwait(false);
         var program = ResolveProgram(request.Program);
         var workDir = CreateWorkingDirectory();
+        var systemDir = workDir + ".sys";
         try
         {
+            var inputs = new List<(string Relative, string HostPath)>();
             foreach (var (name, content) in request.Files ?? new Dictionary<string, string>())
             {
                 var path = Path.GetFullPath(Path.Combine(workDir, name));
@@ -125,15 +132,23 @@ public sealed partial class ProcessSandbox : IDisposable
                     throw new ArgumentException($"file '{name}' is outside the working directory", nameof(request));
                 }
 
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 await File.WriteAllTextAsync(path, content, cancellationToken).ConfigureAwait(false);
                 SetMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+                inputs.Add((Path.GetRelativePath(workDir, path), path));
             }
 
-            return await RunInDirectoryAsync(program, request, workDir, isolation, cancellationToken).ConfigureAwait(false);
+            if (isolation == SandboxIsolation.Bubblewrap)
+            {
+                PrepareSystemDirectory(systemDir);
+            }
+
+            return await RunInDirectoryAsync(program, request, workDir, systemDir, inputs, isolation, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             DeleteWorkingDirectory(workDir);
+            DeleteWorkingDirectory(systemDir);
         }
     }
 
@@ -148,19 +163,25 @@ public sealed partial class ProcessSandbox : IDisposable
     }
 
     private async Task<SandboxResult> RunInDirectoryAsync(
-        string program, SandboxRequest request, string workDir, SandboxIsolation isolation, CancellationToken cancellationToken)
+        string program,
+        SandboxRequest request,
+        string workDir,
+        string systemDir,
+        IReadOnlyList<(string Relative, string HostPath)> inputs,
+        SandboxIsolation isolation,
+        CancellationToken cancellationToken)
     {
-        var startInfo = BuildStartInfo(program, request.Arguments, workDir, isolation);
+        var startInfo = BuildStartInfo(program, request.Arguments, workDir, systemDir, inputs, isolation);
         var stopwatch = Stopwatch.StartNew();
         using var process = new Process { StartInfo = startInfo };
         await Launcher.StartAsync(process).ConfigureAwait(false);
 
         // Every mode starts under setsid, so no sandbox process shares the terminal's process group (Ctrl-C is agentrl's).
         // Outside bubblewrap the program leads its own process group; bubblewrap uses a PID namespace instead.
-        // In bubblewrap mode the sandbox's PID-namespace init is a forked bwrap that carries the run's unique working
+        // In bubblewrap mode the sandbox's PID-namespace init is a forked bwrap that carries the run's unique system
         // directory in its command line: killing it kills the whole namespace, even if it missed its parent's death.
         var ownGroup = isolation != SandboxIsolation.Bubblewrap;
-        var marker = ownGroup ? null : workDir;
+        var marker = ownGroup ? null : systemDir;
         _running[process.Id] = (process, ownGroup, marker);
         if (_disposed)
         {
@@ -227,7 +248,13 @@ public sealed partial class ProcessSandbox : IDisposable
         }
     }
 
-    private ProcessStartInfo BuildStartInfo(string program, IReadOnlyList<string> arguments, string workDir, SandboxIsolation isolation)
+    private ProcessStartInfo BuildStartInfo(
+        string program,
+        IReadOnlyList<string> arguments,
+        string workDir,
+        string systemDir,
+        IReadOnlyList<(string Relative, string HostPath)> inputs,
+        SandboxIsolation isolation)
     {
         var startInfo = new ProcessStartInfo
         {
@@ -238,39 +265,84 @@ public sealed partial class ProcessSandbox : IDisposable
             RedirectStandardError = true,
         };
 
+        var bubblewrap = isolation == SandboxIsolation.Bubblewrap;
+        var environment = new List<(string Name, string Value)>
+        {
+            ("PATH", string.Join(':', _options.ProgramSearchPath)),
+            ("HOME", bubblewrap ? BubblewrapLayout.WorkDirectory : workDir),
+            ("TMPDIR", bubblewrap ? "/tmp" : workDir),
+            ("LANG", "C.UTF-8"),
+            ("PYTHONIOENCODING", "utf-8"),
+            ("PYTHONDONTWRITEBYTECODE", "1"),
+            ("PYTHONUNBUFFERED", "1"),
+        };
+
+        // Every mode starts under setsid (it execs the next program in place, same pid): the sandbox then sits in a
+        // session of its own, outside the terminal's process group, so a Ctrl-C meant for agentrl does not kill the tool
+        // call in flight.
+        startInfo.FileName = FindTool("setsid");
         var args = startInfo.ArgumentList;
+        args.Add("--wait");
         switch (isolation)
         {
             case SandboxIsolation.Bubblewrap:
-                // setsid first (it execs bwrap in place, same pid): bwrap then sits in a session of its own, outside the
-                // terminal's process group, so a Ctrl-C meant for agentrl does not kill the tool call in flight.
-                startInfo.FileName = FindTool("setsid");
-                args.Add("--wait");
+                var seccomp = Path.Combine(systemDir, SeccompFileName);
+                if (File.Exists(seccomp))
+                {
+                    // bwrap reads the filter from a file descriptor: sh opens the prepared file on fd 3, then execs bwrap.
+                    args.Add(FindTool("sh"));
+                    args.Add("-c");
+                    args.Add("exec \"$@\" 3<\"$0\"");
+                    args.Add(seccomp);
+                }
+
                 args.Add(FindTool("bwrap"));
+                foreach (var arg in BubblewrapLayout.RootArguments(Path.Combine(systemDir, "etc"), program, _options.ScratchBytes, inputs))
+                {
+                    args.Add(arg);
+                }
+
                 foreach (var arg in new[]
                 {
-                    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                    "--bind", workDir, workDir, "--chdir", workDir,
-                    "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                    "--die-with-parent", "--new-session", "--",
+                    "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                    "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv",
                 })
                 {
                     args.Add(arg);
                 }
 
+                foreach (var (name, value) in environment)
+                {
+                    args.Add("--setenv");
+                    args.Add(name);
+                    args.Add(value);
+                }
+
+                if (File.Exists(seccomp))
+                {
+                    args.Add("--seccomp");
+                    args.Add("3");
+                }
+
+                if (Environment.IsPrivilegedProcess)
+                {
+                    // Root inside keeps only what prlimit and setpriv need (limits, the switch to the sandbox user); setpriv drops them.
+                    foreach (var arg in new[] { "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP", "--cap-add", "CAP_SYS_RESOURCE" })
+                    {
+                        args.Add(arg);
+                    }
+                }
+
+                args.Add("--");
                 args.Add(FindTool("prlimit"));
                 break;
             case SandboxIsolation.NetworkNamespace:
-                startInfo.FileName = FindTool("setsid");
-                args.Add("--wait");
                 args.Add(FindTool("unshare"));
                 args.Add("--net");
                 args.Add("--");
                 args.Add(FindTool("prlimit"));
                 break;
             default:
-                startInfo.FileName = FindTool("setsid");
-                args.Add("--wait");
                 args.Add(FindTool("prlimit"));
                 break;
         }
@@ -284,10 +356,14 @@ public sealed partial class ProcessSandbox : IDisposable
         args.Add("--");
         if (Environment.IsPrivilegedProcess)
         {
+            // Unprivileged from here on: another uid, no supplementary groups, every capability set (bounding and
+            // inheritable included) emptied, and no-new-privs so that no setuid binary can bring any back.
             args.Add(FindTool("setpriv"));
             args.Add(string.Create(CultureInfo.InvariantCulture, $"--reuid={_options.SandboxUserId}"));
             args.Add(string.Create(CultureInfo.InvariantCulture, $"--regid={_options.SandboxUserId}"));
             args.Add("--clear-groups");
+            args.Add("--inh-caps=-all");
+            args.Add("--bounding-set=-all");
             args.Add("--no-new-privs");
             args.Add("--");
         }
@@ -298,66 +374,118 @@ public sealed partial class ProcessSandbox : IDisposable
             args.Add(arg);
         }
 
+        // Nothing of the host's environment is inherited, in any mode.
         startInfo.Environment.Clear();
-        startInfo.Environment["PATH"] = string.Join(':', _options.ProgramSearchPath);
-        startInfo.Environment["HOME"] = workDir;
-        startInfo.Environment["TMPDIR"] = isolation == SandboxIsolation.Bubblewrap ? "/tmp" : workDir;
-        startInfo.Environment["LANG"] = "C.UTF-8";
-        startInfo.Environment["PYTHONIOENCODING"] = "utf-8";
-        startInfo.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
-        startInfo.Environment["PYTHONUNBUFFERED"] = "1";
+        foreach (var (name, value) in environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
         return startInfo;
     }
+
+    /// <summary>The host side of a bubblewrap run: its made-up <c>/etc</c> and, where there is one, the seccomp program.</summary>
+    private void PrepareSystemDirectory(string systemDir)
+    {
+        BubblewrapLayout.WriteEtc(Path.Combine(systemDir, "etc"), Environment.IsPrivilegedProcess ? _options.SandboxUserId : GetUserId());
+        if (Seccomp.Value is { } filter)
+        {
+            File.WriteAllBytes(Path.Combine(systemDir, SeccompFileName), filter);
+        }
+        else if (Interlocked.Exchange(ref _seccompWarned, 1) == 0)
+        {
+            LogNoSeccomp(_logger, RuntimeInformation.ProcessArchitecture);
+        }
+    }
+
+    /// <summary>What to do when no mode that meets the options works: named in every such error.</summary>
+    public const string InstallHint =
+        "install bubblewrap and util-linux (Debian/Ubuntu: apt-get install bubblewrap util-linux; or run " +
+        "tests/scripts/install-tool-deps.sh), or opt in to weaker isolation with AgentRl:Tools:Sandbox:AllowWeakerIsolation = true";
 
     private async Task<SandboxIsolation> ResolveIsolationAsync(CancellationToken cancellationToken)
     {
         var requested = _options.Isolation;
         if (requested == SandboxIsolation.ProcessOnly)
         {
+            // Validate() refused this unless AllowWeakerIsolation is set.
+            WarnOnce(() => LogWeaker(_logger, requested), "weaker " + requested);
             return requested;
         }
 
         if (requested is SandboxIsolation.Auto or SandboxIsolation.Bubblewrap)
         {
-            if (await ProbeAsync(
-                    "bwrap",
-                    ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-net", "--unshare-pid",
-                        "--die-with-parent", "--new-session", "--", "/bin/true"],
-                    cancellationToken).ConfigureAwait(false))
+            var (ok, detail) = await ProbeBubblewrapAsync(cancellationToken).ConfigureAwait(false);
+            if (ok)
             {
                 return SandboxIsolation.Bubblewrap;
             }
 
-            if (requested == SandboxIsolation.Bubblewrap && !_options.AllowWeakerIsolation)
+            if (requested == SandboxIsolation.Bubblewrap || !_options.AllowWeakerIsolation)
             {
-                throw new InvalidOperationException("bubblewrap (bwrap) is required by the sandbox options but does not work on this host");
+                throw new InvalidOperationException(
+                    $"the tool sandbox is unavailable: bubblewrap {detail}; {(requested == SandboxIsolation.Bubblewrap ? "isolation = Bubblewrap requires it: " : string.Empty)}{InstallHint}");
             }
 
-            LogFallback(_logger, "bubblewrap", "unshare -n");
+            WarnOnce(() => LogFallback(_logger, "bubblewrap", "unshare -n", detail), "fallback bwrap");
         }
 
-        if (await ProbeAsync("unshare", ["--net", "--", "/bin/true"], cancellationToken).ConfigureAwait(false))
+        var (netOk, netDetail) = await ProbeAsync(
+            "unshare --net", () => TryFindTool("unshare") is { } unshare ? new ProcessStartInfo(unshare, ["--net", "--", "/bin/true"]) : null,
+            cancellationToken).ConfigureAwait(false);
+        if (netOk)
         {
-            if (requested != SandboxIsolation.NetworkNamespace && !_options.AllowWeakerIsolation)
-            {
-                throw new InvalidOperationException("bubblewrap (bwrap) is unavailable and weaker isolation is not allowed");
-            }
-
+            WarnOnce(() => LogWeaker(_logger, SandboxIsolation.NetworkNamespace), "weaker NetworkNamespace");
             return SandboxIsolation.NetworkNamespace;
         }
 
-        if (!_options.AllowWeakerIsolation)
+        if (requested == SandboxIsolation.NetworkNamespace)
         {
-            throw new InvalidOperationException("no network isolation (bwrap or unshare -n) works on this host and weaker isolation is not allowed");
+            throw new InvalidOperationException($"the tool sandbox is unavailable: unshare -n {netDetail}; {InstallHint}");
         }
 
-        LogFallback(_logger, "unshare -n", "a plain process (no network or file-system isolation)");
+        WarnOnce(() => LogFallback(_logger, "unshare -n", "a plain process (no network or file-system isolation)", netDetail), "fallback unshare");
+        WarnOnce(() => LogWeaker(_logger, SandboxIsolation.ProcessOnly), "weaker ProcessOnly");
         return SandboxIsolation.ProcessOnly;
     }
 
-    private async Task<bool> ProbeAsync(string tool, string[] arguments, CancellationToken cancellationToken)
+    /// <summary>Logs a warning once per process (a sandbox is created per tool session).</summary>
+    private static void WarnOnce(Action log, string key)
     {
-        var key = tool + " " + string.Join(' ', arguments);
+        if (Warned.TryAdd(key, true))
+        {
+            log();
+        }
+    }
+
+    /// <summary>Runs <c>true</c> exactly as a run would be started (same root, namespaces, seccomp, prlimit, setpriv).</summary>
+    private async Task<(bool Ok, string Detail)> ProbeBubblewrapAsync(CancellationToken cancellationToken)
+    {
+        if (TryFindTool("bwrap") is null)
+        {
+            return (false, "(bwrap) is not installed");
+        }
+
+        var workDir = CreateWorkingDirectory();
+        var systemDir = workDir + ".sys";
+        try
+        {
+            PrepareSystemDirectory(systemDir);
+            var program = TryFindTool("true") ?? "/bin/true";
+            return await ProbeAsync(
+                "bwrap " + _options.SandboxUserId.ToString(CultureInfo.InvariantCulture) + " " + _options.ScratchBytes.ToString(CultureInfo.InvariantCulture),
+                () => BuildStartInfo(program, [], workDir, systemDir, [], SandboxIsolation.Bubblewrap),
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            DeleteWorkingDirectory(workDir);
+            DeleteWorkingDirectory(systemDir);
+        }
+    }
+
+    private async Task<(bool Ok, string Detail)> ProbeAsync(string key, Func<ProcessStartInfo?> startInfoFactory, CancellationToken cancellationToken)
+    {
         if (ProbeResults.TryGetValue(key, out var cached))
         {
             return cached;
@@ -371,16 +499,31 @@ public sealed partial class ProcessSandbox : IDisposable
                 return cached;
             }
 
-            var path = TryFindTool(tool);
-            var ok = false;
-            if (path is not null)
+            (bool Ok, string Detail) result;
+            ProcessStartInfo? startInfo;
+            try
             {
-                var startInfo = new ProcessStartInfo(path, arguments)
-                {
-                    UseShellExecute = false,
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                };
+                startInfo = startInfoFactory();
+            }
+            catch (InvalidOperationException ex)
+            {
+                startInfo = null;
+                result = (false, ex.Message);
+                ProbeResults[key] = result;
+                return result;
+            }
+
+            if (startInfo is null)
+            {
+                result = (false, "is not installed");
+            }
+            else
+            {
+                startInfo.UseShellExecute = false;
+                startInfo.RedirectStandardInput = false;
+                startInfo.RedirectStandardOutput = true;
+                startInfo.RedirectStandardError = true;
+
                 // Through the launcher thread like every run: bwrap's --die-with-parent fires when the thread that forked
                 // it exits, and a pool thread can exit while the probe runs (seen as a spurious SIGKILL, exit 137).
                 using var process = new Process { StartInfo = startInfo };
@@ -388,15 +531,18 @@ public sealed partial class ProcessSandbox : IDisposable
                 var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
                 _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
                 await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-                ok = process.ExitCode == 0;
-                if (!ok)
+                var message = (await stderr.ConfigureAwait(false)).Trim();
+                result = process.ExitCode == 0
+                    ? (true, string.Empty)
+                    : (false, string.Create(CultureInfo.InvariantCulture, $"does not work on this host (exit {process.ExitCode}: {message})"));
+                if (!result.Ok)
                 {
-                    LogProbeFailed(_logger, tool, process.ExitCode, (await stderr.ConfigureAwait(false)).Trim());
+                    LogProbeFailed(_logger, key, process.ExitCode, message);
                 }
             }
 
-            ProbeResults[key] = ok;
-            return ok;
+            ProbeResults[key] = result;
+            return result;
         }
         finally
         {
@@ -543,13 +689,22 @@ public sealed partial class ProcessSandbox : IDisposable
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
 #pragma warning disable SYSLIB1054 // Blittable signature: DllImport needs no unsafe code, LibraryImport would.
     private static extern int Kill(int pid, int signal);
+
+    [DllImport("libc", EntryPoint = "getuid")]
+    private static extern int GetUserId();
 #pragma warning restore SYSLIB1054
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Sandbox ran {Program} ({Isolation}): exit {ExitCode}, timed out {TimedOut}, {ElapsedMs} ms")]
     private static partial void LogRun(ILogger logger, string program, SandboxIsolation isolation, int exitCode, bool timedOut, double elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox isolation {Wanted} is unavailable on this host; falling back to {Fallback}")]
-    private static partial void LogFallback(ILogger logger, string wanted, string fallback);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox isolation {Wanted} is unavailable on this host ({Detail}); falling back to {Fallback} (AllowWeakerIsolation = true)")]
+    private static partial void LogFallback(ILogger logger, string wanted, string fallback, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandboxed tools run with weaker isolation {Isolation} (AllowWeakerIsolation = true): the program sees the host's file system")]
+    private static partial void LogWeaker(ILogger logger, SandboxIsolation isolation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No seccomp filter for {Architecture}: bubblewrap runs go without one")]
+    private static partial void LogNoSeccomp(ILogger logger, Architecture architecture);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox probe of {Tool} failed with exit code {ExitCode}: {Stderr}")]
     private static partial void LogProbeFailed(ILogger logger, string tool, int exitCode, string stderr);

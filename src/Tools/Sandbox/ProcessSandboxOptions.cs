@@ -4,13 +4,17 @@ namespace AgentRl.Tools.Sandbox;
 /// <summary>How strongly a <see cref="ProcessSandbox"/> isolates the process it runs.</summary>
 public enum SandboxIsolation
 {
-    /// <summary>The strongest mode the host supports: <see cref="Bubblewrap"/>, else <see cref="NetworkNamespace"/>, else <see cref="ProcessOnly"/> (with a logged warning).</summary>
+    /// <summary>
+    /// <see cref="Bubblewrap"/>; when it does not work, an error, unless <see cref="ProcessSandboxOptions.AllowWeakerIsolation"/>
+    /// allows falling back to <see cref="NetworkNamespace"/>, then <see cref="ProcessOnly"/> (logged as a warning).
+    /// </summary>
     Auto,
 
     /// <summary>
-    /// <c>bwrap</c>: read-only <c>/</c>, private <c>/tmp</c>, <c>/dev</c> and <c>/proc</c>, only the working directory
-    /// writable, new network namespace (no network, own empty loopback), new PID, IPC and UTS namespaces, new session,
-    /// killed with its parent. Plus everything of <see cref="ProcessOnly"/>.
+    /// <c>bwrap</c>: a minimal root (<see cref="BubblewrapLayout"/>: read-only system directories and interpreter
+    /// prefix, a made-up <c>/etc</c>, size-capped tmpfs working directory, <c>/tmp</c> and <c>/dev/shm</c>, nothing else
+    /// of the host), new network, PID, IPC, UTS and cgroup namespaces, new session, a seccomp filter
+    /// (<see cref="SeccompFilter"/>), capabilities dropped, killed with its parent. Plus everything of <see cref="ProcessOnly"/>.
     /// </summary>
     Bubblewrap,
 
@@ -56,10 +60,19 @@ public sealed class ProcessSandboxOptions
     public SandboxIsolation Isolation { get; set; } = SandboxIsolation.Auto;
 
     /// <summary>
-    /// When false (default true) a run fails instead of falling back from bubblewrap to a weaker mode. Set it to
-    /// false on hosts where running without a network/file-system sandbox is unacceptable.
+    /// Fail closed (default false): with false, a host where bubblewrap does not work has no sandboxed tools (each call
+    /// fails with an error naming what to install), and <see cref="Isolation"/> may not ask for a weaker mode. With
+    /// true, <see cref="SandboxIsolation.Auto"/> falls back to <c>unshare -n</c>, then to a plain process, and
+    /// <see cref="SandboxIsolation.NetworkNamespace"/> / <see cref="SandboxIsolation.ProcessOnly"/> may be asked for;
+    /// either is logged as a warning when the silo starts and when the first run uses it.
     /// </summary>
-    public bool AllowWeakerIsolation { get; set; } = true;
+    public bool AllowWeakerIsolation { get; set; }
+
+    /// <summary>
+    /// Size in bytes of each tmpfs a bubblewrap run writes to: its working directory, <c>/tmp</c> and <c>/dev/shm</c>
+    /// (writes beyond it fail with ENOSPC; the memory is freed when the run ends). Default 64 MiB.
+    /// </summary>
+    public long ScratchBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>User (and group) id the process runs as when the host runs as root. Default 65534 (nobody).</summary>
     public int SandboxUserId { get; set; } = 65534;
@@ -80,6 +93,13 @@ public sealed class ProcessSandboxOptions
         check.AtLeast(nameof(MaxProcesses), MaxProcesses, 1);
         check.AtLeast(nameof(OutputLimitBytes), OutputLimitBytes, 1);
         check.AtLeast(nameof(SandboxUserId), SandboxUserId, 0);
+        check.AtLeast(nameof(ScratchBytes), ScratchBytes, 1024 * 1024);
+        if ((Isolation is SandboxIsolation.NetworkNamespace or SandboxIsolation.ProcessOnly) && !AllowWeakerIsolation)
+        {
+            check.Add(
+                $"{OptionChecks.Camel(nameof(Isolation))} = {Isolation} is weaker than bubblewrap: set " +
+                $"{OptionChecks.Camel(nameof(AllowWeakerIsolation))} = true to opt in");
+        }
         check.Required(nameof(WorkingDirectoryRoot), WorkingDirectoryRoot);
         if (!Enum.IsDefined(Isolation))
         {

@@ -160,7 +160,7 @@ public sealed class ProcessSandboxTests : IDisposable
                     print("denied", type(e).__name__)
             with open("inside.txt", "w") as f:
                 f.write("ok")
-            print("inside", open("inside.txt").read(), os.getcwd().startswith("{{_root}}"))
+            print("inside", open("inside.txt").read(), os.getcwd() == "/work")
             """;
 
         var result = await sandbox.RunAsync(Python(code));
@@ -179,7 +179,7 @@ public sealed class ProcessSandboxTests : IDisposable
     [InlineData(SandboxIsolation.NetworkNamespace)]
     public async Task Run_ConnectToHostLoopback_IsBlocked(SandboxIsolation isolation)
     {
-        using var sandbox = NewSandbox(o => o.Isolation = isolation);
+        using var sandbox = NewSandbox(o => Isolate(o, isolation));
         Assert.Equal(isolation == SandboxIsolation.Auto ? SandboxIsolation.Bubblewrap : isolation, await sandbox.GetIsolationAsync());
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -257,7 +257,7 @@ public sealed class ProcessSandboxTests : IDisposable
     [InlineData(SandboxIsolation.NetworkNamespace)]
     public async Task Run_EveryProcess_IsOutsideTheCallersProcessGroup(SandboxIsolation isolation)
     {
-        using var sandbox = NewSandbox(o => o.Isolation = isolation, TimeSpan.FromSeconds(30));
+        using var sandbox = NewSandbox(o => Isolate(o, isolation), TimeSpan.FromSeconds(30));
         using var cancel = new CancellationTokenSource();
         var run = sandbox.RunAsync(Python("import time\ntime.sleep(30)"), cancel.Token);
 
@@ -288,7 +288,7 @@ public sealed class ProcessSandboxTests : IDisposable
     [InlineData(SandboxIsolation.NetworkNamespace)]
     public async Task Run_WeakerIsolation_StillTimesOutAndKillsTheTree(SandboxIsolation isolation)
     {
-        using var sandbox = NewSandbox(o => o.Isolation = isolation, TimeSpan.FromSeconds(1));
+        using var sandbox = NewSandbox(o => Isolate(o, isolation), TimeSpan.FromSeconds(1));
         var code = $$"""
             import subprocess, sys, time
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "{{_marker}}"])
@@ -301,6 +301,13 @@ public sealed class ProcessSandboxTests : IDisposable
         Assert.True(result.TimedOut);
         Assert.InRange(result.Elapsed.TotalSeconds, 0.9, 2.5); // the tree walk of these modes is slower on a loaded host
         await AssertNoSurvivorsAsync();
+    }
+
+    /// <summary>A weaker mode is an explicit opt-in (AllowWeakerIsolation); Auto stays fail-closed.</summary>
+    private static void Isolate(ProcessSandboxOptions options, SandboxIsolation isolation)
+    {
+        options.Isolation = isolation;
+        options.AllowWeakerIsolation = isolation is SandboxIsolation.NetworkNamespace or SandboxIsolation.ProcessOnly;
     }
 
     private ProcessSandbox NewSandbox(Action<ProcessSandboxOptions>? configure = null, TimeSpan? timeout = null)
