@@ -80,11 +80,6 @@ public static class BubblewrapLayout
             }
         }
 
-        foreach (var bind in ProgramBinds(program))
-        {
-            args.AddRange(["--ro-bind", bind, bind]);
-        }
-
         args.AddRange(["--dir", "/etc"]);
         foreach (var name in EtcFiles(0).Keys)
         {
@@ -101,6 +96,13 @@ public static class BubblewrapLayout
         args.AddRange(["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]);
         args.AddRange(["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]);
         args.AddRange(["--perms", "0777", "--size", size, "--tmpfs", WorkDirectory]);
+
+        // After the tmpfs mounts, so that an interpreter installed under /tmp is not hidden by the fresh /tmp.
+        foreach (var bind in ProgramBinds(program))
+        {
+            args.AddRange(["--ro-bind", bind, bind]);
+        }
+
         foreach (var (relative, hostPath) in inputs)
         {
             args.AddRange(["--ro-bind", hostPath, WorkDirectory + "/" + relative.Replace('\\', '/')]);

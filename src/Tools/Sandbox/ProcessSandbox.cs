@@ -690,6 +690,9 @@ public sealed partial class ProcessSandbox : IDisposable
 #pragma warning disable SYSLIB1054 // Blittable signature: DllImport needs no unsafe code, LibraryImport would.
     private static extern int Kill(int pid, int signal);
 
+    [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static extern int Fcntl(int fd, int command, int argument);
+
     [DllImport("libc", EntryPoint = "getuid")]
     private static extern int GetUserId();
 #pragma warning restore SYSLIB1054
@@ -740,6 +743,7 @@ public sealed partial class ProcessSandbox : IDisposable
             {
                 try
                 {
+                    SealInheritedDescriptors();
                     process.Start();
                     started.SetResult();
                 }
@@ -748,6 +752,45 @@ public sealed partial class ProcessSandbox : IDisposable
                     started.SetException(ex);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Marks close-on-exec every descriptor above 2 that this process inherited without it (from the shell, a test
+    /// runner or a service manager): .NET opens its own with O_CLOEXEC, but an inherited one would otherwise pass
+    /// through setsid, bwrap and setpriv into the sandboxed program, which could then read or write the host's pipes.
+    /// </summary>
+    private static void SealInheritedDescriptors()
+    {
+        const int setDescriptorFlags = 2; // F_SETFD
+        const int closeOnExec = 1;        // FD_CLOEXEC
+        const int openCloseOnExec = 0x80000; // O_CLOEXEC in fdinfo's octal "flags:"
+        try
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fdinfo"))
+            {
+                if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var fd) || fd <= 2)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var flags = File.ReadLines(entry).FirstOrDefault(l => l.StartsWith("flags:", StringComparison.Ordinal));
+                    if (flags is not null && (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & openCloseOnExec) == 0)
+                    {
+                        _ = Fcntl(fd, setDescriptorFlags, closeOnExec);
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+                {
+                    // Closed while we looked (or the descriptor used to read the directory itself).
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // No /proc: nothing to seal.
         }
     }
 
