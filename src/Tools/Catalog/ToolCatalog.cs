@@ -67,6 +67,11 @@ public sealed partial class ToolCatalog
         _services = services;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         Indexes = new Search.KnowledgeBaseIndexCache();
+        if (options.Sandbox.AllowWeakerIsolation)
+        {
+            LogWeakerIsolationAllowed(_loggerFactory.CreateLogger<ToolCatalog>(), options.Sandbox.Isolation);
+        }
+
         foreach (var (name, registration) in options.Plugins)
         {
             if (!PluginNamePattern().IsMatch(name))
@@ -221,4 +226,9 @@ public sealed partial class ToolCatalog
 
     [GeneratedRegex("^[A-Za-z0-9_]+$")]
     private static partial Regex PluginNamePattern();
+
+    [LoggerMessage(
+        Level = LogLevel.Warning,
+        Message = "AgentRl:Tools:Sandbox:AllowWeakerIsolation is true (isolation {Isolation}): sandboxed tools may run without bubblewrap, seeing the host's file system (and, as a plain process, its network)")]
+    private static partial void LogWeakerIsolationAllowed(ILogger logger, SandboxIsolation isolation);
 }

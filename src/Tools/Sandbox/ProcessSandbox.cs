@@ -431,7 +431,7 @@ public sealed partial class ProcessSandbox : IDisposable
         }
 
         var (netOk, netDetail) = await ProbeAsync(
-            "unshare --net", () => TryFindTool("unshare") is { } unshare ? new ProcessStartInfo(unshare, ["--net", "--", "/bin/true"]) : null,
+            "unshare --net " + string.Join(':', _options.ToolSearchPath), () => TryFindTool("unshare") is { } unshare ? new ProcessStartInfo(unshare, ["--net", "--", "/bin/true"]) : null,
             cancellationToken).ConfigureAwait(false);
         if (netOk)
         {
@@ -461,7 +461,7 @@ public sealed partial class ProcessSandbox : IDisposable
     /// <summary>Runs <c>true</c> exactly as a run would be started (same root, namespaces, seccomp, prlimit, setpriv).</summary>
     private async Task<(bool Ok, string Detail)> ProbeBubblewrapAsync(CancellationToken cancellationToken)
     {
-        if (TryFindTool("bwrap") is null)
+        if (TryFindTool("bwrap") is not { } bwrap)
         {
             return (false, "(bwrap) is not installed");
         }
@@ -473,7 +473,7 @@ public sealed partial class ProcessSandbox : IDisposable
             PrepareSystemDirectory(systemDir);
             var program = TryFindTool("true") ?? "/bin/true";
             return await ProbeAsync(
-                "bwrap " + _options.SandboxUserId.ToString(CultureInfo.InvariantCulture) + " " + _options.ScratchBytes.ToString(CultureInfo.InvariantCulture),
+                bwrap + " " + string.Join(':', _options.ToolSearchPath) + " " + _options.SandboxUserId.ToString(CultureInfo.InvariantCulture) + " " + _options.ScratchBytes.ToString(CultureInfo.InvariantCulture),
                 () => BuildStartInfo(program, [], workDir, systemDir, [], SandboxIsolation.Bubblewrap),
                 cancellationToken).ConfigureAwait(false);
         }
@@ -570,9 +570,9 @@ public sealed partial class ProcessSandbox : IDisposable
             $"program '{program}' not found in {string.Join(':', _options.ProgramSearchPath)} (run tests/scripts/install-tool-deps.sh)");
     }
 
-    private static string? TryFindTool(string name)
+    private string? TryFindTool(string name)
     {
-        foreach (var dir in new[] { "/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin" })
+        foreach (var dir in _options.ToolSearchPath)
         {
             var candidate = Path.Combine(dir, name);
             if (File.Exists(candidate))
@@ -584,8 +584,9 @@ public sealed partial class ProcessSandbox : IDisposable
         return null;
     }
 
-    private static string FindTool(string name) =>
-        TryFindTool(name) ?? throw new InvalidOperationException($"'{name}' (util-linux / bubblewrap) is not installed");
+    private string FindTool(string name) =>
+        TryFindTool(name) ?? throw new InvalidOperationException(
+            $"'{name}' is not installed in {string.Join(':', _options.ToolSearchPath)}: {InstallHint}");
 
     private string CreateWorkingDirectory()
     {

@@ -83,6 +83,12 @@ public sealed class ProcessSandboxOptions
     /// <summary>Directories searched, in order, for the program a run names without a path (PATH is not used).</summary>
     public IList<string> ProgramSearchPath { get; set; } = ["/usr/local/bin", "/usr/bin", "/bin"];
 
+    /// <summary>
+    /// Directories searched, in order, for the sandbox's own tools: <c>bwrap</c>, <c>setsid</c>, <c>prlimit</c>,
+    /// <c>setpriv</c>, <c>unshare</c>, <c>sh</c> (PATH is not used).
+    /// </summary>
+    public IList<string> ToolSearchPath { get; set; } = ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"];
+
     /// <summary>Every problem with the fields: each names the field (camelCase), its value and the allowed range.</summary>
     public IEnumerable<string> Problems()
     {
@@ -104,6 +110,11 @@ public sealed class ProcessSandboxOptions
         if (!Enum.IsDefined(Isolation))
         {
             check.Add($"{OptionChecks.Camel(nameof(Isolation))} = {Isolation} is not one of {string.Join(", ", Enum.GetNames<SandboxIsolation>())}");
+        }
+
+        if (ToolSearchPath is null || ToolSearchPath.Count == 0)
+        {
+            check.Add($"{OptionChecks.Camel(nameof(ToolSearchPath))} must list at least one directory");
         }
 
         if (ProgramSearchPath is null || ProgramSearchPath.Count == 0)

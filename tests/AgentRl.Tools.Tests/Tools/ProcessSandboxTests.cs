@@ -303,6 +303,62 @@ public sealed class ProcessSandboxTests : IDisposable
         await AssertNoSurvivorsAsync();
     }
 
+    [Fact]
+    public async Task Auto_WithoutBubblewrap_FailsClosedAndNamesWhatToInstall()
+    {
+        var tools = ToolsWithoutBubblewrap();
+        using var sandbox = NewSandbox(o => o.ToolSearchPath = [tools]);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => sandbox.RunAsync(Python("print('ran')")));
+
+        Assert.Contains("bubblewrap (bwrap) is not installed", error.Message, StringComparison.Ordinal);
+        Assert.Contains("apt-get install bubblewrap", error.Message, StringComparison.Ordinal);
+        Assert.Contains("AllowWeakerIsolation = true", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Auto_WithoutBubblewrap_FallsBackOnlyWhenOptedIn()
+    {
+        var tools = ToolsWithoutBubblewrap();
+        using var sandbox = NewSandbox(o =>
+        {
+            o.ToolSearchPath = [tools];
+            o.AllowWeakerIsolation = true;
+        });
+
+        var result = await sandbox.RunAsync(Python("print('ran')"));
+
+        Assert.Equal(SandboxIsolation.NetworkNamespace, result.Isolation);
+        Assert.Equal("ran\n", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData(SandboxIsolation.NetworkNamespace)]
+    [InlineData(SandboxIsolation.ProcessOnly)]
+    public void WeakerIsolation_WithoutOptIn_IsAConfigurationError(SandboxIsolation isolation)
+    {
+        Assert.False(new ProcessSandboxOptions().AllowWeakerIsolation);
+
+        var error = Assert.Throws<ArgumentException>(() => new ProcessSandboxOptions { Isolation = isolation }.Validate());
+
+        Assert.Contains($"isolation = {isolation} is weaker than bubblewrap", error.Message, StringComparison.Ordinal);
+        Assert.Contains("allowWeakerIsolation = true", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A tool directory with links to everything the sandbox uses except bwrap.</summary>
+    private string ToolsWithoutBubblewrap()
+    {
+        var dir = Path.Combine(_root, "tools");
+        Directory.CreateDirectory(dir);
+        foreach (var tool in new[] { "setsid", "prlimit", "setpriv", "unshare", "sh", "true" })
+        {
+            var target = new[] { "/usr/bin", "/bin", "/usr/sbin", "/sbin" }.Select(d => Path.Combine(d, tool)).First(File.Exists);
+            File.CreateSymbolicLink(Path.Combine(dir, tool), target);
+        }
+
+        return dir;
+    }
+
     /// <summary>A weaker mode is an explicit opt-in (AllowWeakerIsolation); Auto stays fail-closed.</summary>
     private static void Isolate(ProcessSandboxOptions options, SandboxIsolation isolation)
     {
