@@ -1,6 +1,7 @@
 using AgentRl.Abstractions.Configuration;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Policies;
+using AgentRl.Silo.Telemetry;
 using AgentRl.Tasks;
 using AgentRl.Tools.Catalog;
 using Microsoft.Extensions.Configuration;
@@ -30,6 +31,9 @@ public static class AgentRlSiloHost
         ["--accelerator"] = "AgentRl:Silo:Accelerator",
         ["--roles"] = "AgentRl:Silo:Roles",
         ["--torch-threads"] = "AgentRl:Silo:TorchThreads",
+        ["--otlp-endpoint"] = "AgentRl:Telemetry:OtlpEndpoint",
+        ["--prometheus-port"] = "AgentRl:Telemetry:PrometheusPort",
+        ["--dashboard-port"] = "AgentRl:Telemetry:DashboardPort",
     };
 
     /// <summary>Creates the host builder: appsettings.json, environment, command line; then clustering and AgentRl.</summary>
@@ -48,7 +52,7 @@ public static class AgentRlSiloHost
     /// <summary>Reads and validates the options from <paramref name="builder"/>'s configuration and adds an AgentRl silo.</summary>
     public static void Configure(IHostApplicationBuilder builder, Action<ISiloBuilder>? configureSilo = null)
     {
-        var (cluster, silo) = ReadOptions(builder.Configuration);
+        var (cluster, silo, telemetry) = ReadOptions(builder.Configuration);
         builder.UseOrleans(siloBuilder =>
         {
             ConfigureClustering(siloBuilder, cluster);
@@ -59,16 +63,22 @@ public static class AgentRlSiloHost
             });
             siloBuilder.Configure<SiloOptions>(o => o.SiloName = cluster.SiloName ?? $"{Environment.MachineName}-{cluster.SiloPort}");
             siloBuilder.AddAgentRl(silo);
+            siloBuilder.AddAgentRlTelemetry(telemetry);
             configureSilo?.Invoke(siloBuilder);
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
     }
 
-    /// <summary>Binds <see cref="SiloClusterOptions"/> and <see cref="AgentRlSiloOptions"/> and throws one exception listing every problem.</summary>
-    public static (SiloClusterOptions Cluster, AgentRlSiloOptions Silo) ReadOptions(IConfiguration configuration)
+    /// <summary>
+    /// Binds <see cref="SiloClusterOptions"/>, <see cref="AgentRlSiloOptions"/> and <see cref="AgentRlTelemetryOptions"/>
+    /// (strictly: a misspelt telemetry key is a problem, not an exporter silently left off) and throws one exception
+    /// listing every problem.
+    /// </summary>
+    public static (SiloClusterOptions Cluster, AgentRlSiloOptions Silo, AgentRlTelemetryOptions Telemetry) ReadOptions(IConfiguration configuration)
     {
         var cluster = new SiloClusterOptions();
         var silo = new AgentRlSiloOptions();
+        var telemetry = new AgentRlTelemetryOptions();
         var problems = new List<string>();
         try
         {
@@ -81,12 +91,22 @@ public static class AgentRlSiloHost
             problems.Add(e.Message);
         }
 
+        try
+        {
+            configuration.GetSection(AgentRlTelemetryOptions.SectionName).Bind(telemetry, o => o.ErrorOnUnknownConfiguration = true);
+            problems.AddRange(telemetry.Validate());
+        }
+        catch (InvalidOperationException e)
+        {
+            problems.Add($"{AgentRlTelemetryOptions.SectionName}: {e.Message}");
+        }
+
         problems.AddRange(cluster.Validate());
         problems.AddRange(silo.Validate());
         problems.AddRange(ToolCatalogOptions.RetiredKeyProblems(configuration));
         problems.AddRange(PolicyProblems(configuration));
         problems.AddRange(CatalogProblems(configuration));
-        return problems.Count > 0 ? throw new SiloConfigurationException(problems) : (cluster, silo);
+        return problems.Count > 0 ? throw new SiloConfigurationException(problems) : (cluster, silo, telemetry);
     }
 
     /// <summary>

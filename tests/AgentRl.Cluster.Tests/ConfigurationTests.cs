@@ -39,7 +39,7 @@ public sealed class ConfigurationTests
             .AddCommandLine(["--clustering", "redis", "--redis", "127.0.0.1:7000", "--silo-port", "12000", "--gateway-port", "31000", "--roles", "trainer", "--accelerator", "cuda"], AgentRlSiloHost.SwitchMappings.ToDictionary())
             .Build();
 
-        var (cluster, silo) = AgentRlSiloHost.ReadOptions(configuration);
+        var (cluster, silo, _) = AgentRlSiloHost.ReadOptions(configuration);
 
         Assert.Equal("redis", cluster.Clustering);
         Assert.Equal("127.0.0.1:7000", cluster.Redis);

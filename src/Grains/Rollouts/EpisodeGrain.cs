@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Tasks;
+using AgentRl.Grains.Telemetry;
 using AgentRl.Pipeline.Rollouts;
 using AgentRl.Policy.Branching;
 using AgentRl.Tasks.Rewards;
@@ -21,6 +22,7 @@ public sealed class EpisodeGrain(TaskCatalog tasks) : Grain, IEpisodeGrain
         ArgumentOutOfRangeException.ThrowIfLessThan(spec.GroupSize, 1);
         var clock = Stopwatch.StartNew();
         var episodeId = this.GetPrimaryKeyString();
+        using var span = AgentRlTelemetry.StartEpisode(episodeId, spec.MinPolicyVersion);
         var task = tasks.Get(spec.TaskName, spec.TaskOptions);
         var item = TaskCatalog.FromJson(spec.ItemJson);
         IReadOnlyList<Trajectory> trajectories;

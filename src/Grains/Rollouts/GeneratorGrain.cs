@@ -1,6 +1,7 @@
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Policies;
+using AgentRl.Grains.Telemetry;
 using AgentRl.Policy.Generation;
 using Orleans.Concurrency;
 using EngineFinish = AgentRl.Policy.Generation.FinishReason;
@@ -18,6 +19,7 @@ public sealed class GeneratorGrain(PolicyHost policies) : Grain, IGeneratorGrain
     public async Task<GenerateResponse> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken = default)
     {
         var policyId = this.GetPrimaryKeyString();
+        using var span = AgentRlTelemetry.StartGenerate(policyId, request.MinPolicyVersion, request.PrefixIds.Length);
         var policy = policies.Get(policyId);
         if (policy.Engine.PolicyVersion < request.MinPolicyVersion)
         {
@@ -39,6 +41,8 @@ public sealed class GeneratorGrain(PolicyHost policies) : Grain, IGeneratorGrain
                 Seed = request.Seed,
             },
             cancellationToken);
+        AgentRlTelemetry.RecordGenerated(policyId, result.TokenIds.Length);
+        span?.SetTag(AgentRlTelemetry.PolicyVersionTag, policy.Engine.PolicyVersion).SetTag("generated_tokens", result.TokenIds.Length);
         var finish = result.FinishReason switch
         {
             EngineFinish.StopToken or EngineFinish.StopString => FinishReason.Stop,

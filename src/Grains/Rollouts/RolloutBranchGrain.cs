@@ -3,6 +3,7 @@ using AgentRl.Abstractions.Rollouts;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
+using AgentRl.Grains.Telemetry;
 using AgentRl.Grains.Tools;
 using AgentRl.Pipeline.Rollouts;
 
@@ -21,6 +22,12 @@ public sealed class RolloutBranchGrain(PolicyHost policies, TaskCatalog tasks, T
     public async Task<Trajectory> RunAsync(BranchSpec spec, CancellationToken cancellationToken = default)
     {
         var key = this.GetPrimaryKeyString();
+        using var span = AgentRlTelemetry.StartBranch(key, spec.MinPolicyVersion, forked: spec.Parent is not null);
+        if (spec.Parent is not null)
+        {
+            AgentRlTelemetry.RecordFork(AgentRlTelemetry.RunIdOf(key));
+        }
+
         var policy = policies.Get(spec.PolicyId);
         var task = tasks.Get(spec.TaskName, spec.TaskOptions);
         var item = TaskCatalog.FromJson(spec.ItemJson);

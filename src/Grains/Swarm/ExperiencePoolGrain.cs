@@ -1,6 +1,7 @@
 using AgentRl.Abstractions.Swarm;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Tasks;
+using AgentRl.Grains.Telemetry;
 using AgentRl.Pipeline.Swarm;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -56,6 +57,7 @@ public sealed class ExperiencePoolGrain : Grain, IExperiencePoolGrain
             throw;
         }
 
+        AgentRlTelemetry.RecordPoolSize(this.GetPrimaryKeyString(), result.Size);
         _logger.LogDebug("Pool {Shard}: {Accepted} stored, {Duplicates} duplicates, {Evicted} evicted, {Size} held", this.GetPrimaryKeyString(), result.Accepted, result.Duplicates, result.Evicted, result.Size);
         return result;
     }

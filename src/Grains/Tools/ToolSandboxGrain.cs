@@ -2,6 +2,7 @@ using AgentRl.Abstractions.Chat;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Tools;
 using AgentRl.Grains.Tasks;
+using AgentRl.Grains.Telemetry;
 using AgentRl.Tools.Catalog;
 using Microsoft.Extensions.Logging;
 using Orleans.Placement;
@@ -58,6 +59,7 @@ public sealed class ToolSandboxGrain(ToolRuntime runtime, TaskCatalog tasks, ILo
     public async Task<ToolObservation> InvokeAsync(ToolCall call, CancellationToken cancellationToken = default)
     {
         var session = Session;
+        using var span = AgentRlTelemetry.StartToolCall(this.GetPrimaryKeyString(), call.Name);
         ToolObservation observation;
         if (_history.Count >= _spec!.MaxToolCalls)
         {
@@ -82,6 +84,8 @@ public sealed class ToolSandboxGrain(ToolRuntime runtime, TaskCatalog tasks, ILo
             logger.LogDebug("Sandbox {Sandbox}: {Tool} failed ({ErrorKind}) in {LatencyMs:0} ms", this.GetPrimaryKeyString(), call.Name, observation.ErrorKind, observation.LatencyMs);
         }
 
+        AgentRlTelemetry.RecordToolCall(AgentRlTelemetry.RunIdOf(this.GetPrimaryKeyString()), call.Name, observation.ErrorKind, observation.IsError, observation.LatencyMs);
+        span?.SetTag("is_error", observation.IsError).SetTag(AgentRlTelemetry.ErrorKindTag, observation.ErrorKind);
         _history.Add(new ToolCallRecord(call.Name, call.ArgumentsJson, observation.Text, observation.IsError, observation.ErrorKind, observation.LatencyMs, 0, 0));
         return observation;
     }

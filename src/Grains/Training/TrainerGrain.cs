@@ -5,6 +5,7 @@ using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Tasks;
+using AgentRl.Grains.Telemetry;
 using AgentRl.Grains.Tools;
 using AgentRl.Pipeline.Swarm;
 using AgentRl.Pipeline.WarmStart;
@@ -34,6 +35,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     private string? _tokenizerId;
     private string? _sourceDirectory;
     private ICheckpointStore? _store;
+    private string? _runId;
     private string _checkpointRoot = "";
     private CheckpointStoreSpec? _storeSpec;
     private WarmStartTracker _warmStart = new();
@@ -53,6 +55,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
             new TrainerOptions { LearningRate = spec.LearningRate, TotalSteps = Math.Max(1, spec.TotalSteps), TokenBudget = spec.TokenBudget, Seed = spec.Seed });
         _trainer = new PolicyTrainer(model, resolved.Trainer);
         _checkpointRoot = spec.CheckpointDirectory;
+        _runId = spec.RunId;
         _storeSpec = spec.CheckpointStore ?? new CheckpointStoreSpec(CheckpointStoreSpec.Local, null, "", "", spec.RunId);
         _store = RunCheckpointStores.Create(_storeSpec, spec.CheckpointDirectory, checkpointOptions.Value);
         logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}, checkpoints to {Store}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId, _store.Description);
@@ -134,8 +137,10 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     public async Task<TrainResult> UpdateAsync(TrainBatch batch, CancellationToken cancellationToken = default)
     {
         var trainer = Trainer;
+        using var span = AgentRlTelemetry.StartTrainerUpdate(_runId, this.GetPrimaryKeyString(), trainer.PolicyVersion, batch.Trajectories.Count);
         var examples = TrajectoryExamples.Examples(batch.Trajectories, new TrajectoryAdvantages(batch.Advantages, batch.TokenAdvantages), batch.TokenWeights);
         var step = await TorchRuntime.RunAsync(() => trainer.TrainStep(examples), cancellationToken);
+        span?.SetTag("new_policy_version", trainer.PolicyVersion);
         return new TrainResult(trainer.PolicyVersion, step.ToDictionary(), null);
     }
 

@@ -4,6 +4,7 @@ using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Reporting;
 using AgentRl.Grains.Tasks;
+using AgentRl.Grains.Telemetry;
 using AgentRl.Grains.Training.Phases;
 using AgentRl.Policy.Algorithms;
 using Microsoft.Extensions.Logging;
@@ -199,6 +200,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         for (var step = firstStep; step <= steps && !_stopRequest.IsCancellationRequested; step++)
         {
             stop.ThrowIfCancellationRequested();
+            using var stepSpan = AgentRlTelemetry.StartStep(config.RunId, step, version);
             _progress.Set(state: RunState.Training, phase: "Rollout", step: step);
             var clock = new PhaseClock(config.RunId, step, phase => _progress.Set(phase: phase), _logger);
             var groups = await clock.RunAsync("Rollout", () => rollout.CollectAsync(step, version, stop));
@@ -214,6 +216,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             var metrics = StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock);
             RunFence.EnsureCurrent(runDir, epoch);
             artifacts.RecordStep(step, metrics);
+            AgentRlTelemetry.RecordStep(config.RunId, metrics);
             artifacts.RecordSamples(step, scored.Trajectories, rollout.ItemOf);
 
             _progress.Update(s => s with { Metrics = metrics, MetricsStep = step, EtaSeconds = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1) * (steps - step) });

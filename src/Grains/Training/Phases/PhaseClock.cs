@@ -1,11 +1,13 @@
 using System.Diagnostics;
+using AgentRl.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace AgentRl.Grains.Training.Phases;
 
 /// <summary>
 /// Times the phases of one step: each runs under its name, which is shown as the run's current phase, logged with its
-/// duration, and reported as <c>perf/phase/{Phase}_s</c>.
+/// duration, reported as <c>perf/phase/{Phase}_s</c>, traced as a span <c>agentrl.phase.{Phase}</c> and recorded in the
+/// histogram <c>agentrl.phase.duration</c>.
 /// </summary>
 public sealed class PhaseClock(string runId, int step, Action<string> enter, ILogger logger)
 {
@@ -16,6 +18,7 @@ public sealed class PhaseClock(string runId, int step, Action<string> enter, ILo
 
     public async Task<T> RunAsync<T>(string phase, Func<Task<T>> body)
     {
+        using var span = AgentRlTelemetry.StartPhase(runId, step, phase);
         var clock = Enter(phase);
         var result = await body();
         Leave(phase, clock);
@@ -24,6 +27,7 @@ public sealed class PhaseClock(string runId, int step, Action<string> enter, ILo
 
     public async Task RunAsync(string phase, Func<Task> body)
     {
+        using var span = AgentRlTelemetry.StartPhase(runId, step, phase);
         var clock = Enter(phase);
         await body();
         Leave(phase, clock);
@@ -31,6 +35,7 @@ public sealed class PhaseClock(string runId, int step, Action<string> enter, ILo
 
     public T Run<T>(string phase, Func<T> body)
     {
+        using var span = AgentRlTelemetry.StartPhase(runId, step, phase);
         var clock = Enter(phase);
         var result = body();
         Leave(phase, clock);
@@ -51,6 +56,7 @@ public sealed class PhaseClock(string runId, int step, Action<string> enter, ILo
     private void Leave(string phase, Stopwatch clock)
     {
         _seconds[phase] = clock.Elapsed.TotalSeconds;
+        AgentRlTelemetry.RecordPhase(runId, phase, _seconds[phase]);
         logger.LogDebug("Run {RunId} step {Step}: {Phase} took {Seconds:0.000} s", runId, step, phase, _seconds[phase]);
     }
 }
