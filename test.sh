@@ -11,6 +11,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# A real Prometheus server for the scrape test (tests/AgentRl.Cluster.Tests/Telemetry).
+command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 # A font for the text of training.png (SkiaSharp NoDependencies reads /usr/share/fonts directly).
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -18,14 +18,16 @@ public sealed class AgentRlTestCluster : IAsyncDisposable
 
     /// <summary>
     /// Starts the cluster; <c>configureState</c> sets every silo's grain storage and reminders (default: in memory);
-    /// <c>configuration</c> adds keys to every silo host's configuration (e.g. <c>AgentRl:Tasks:Plugins:…</c>).
+    /// <c>configuration</c> adds keys to every silo host's configuration (e.g. <c>AgentRl:Tasks:Plugins:…</c>);
+    /// <c>configureClient</c> changes the test client (e.g. trace propagation).
     /// </summary>
     public static async Task<AgentRlTestCluster> StartAsync(
         int silos = 2,
         Action<int, AgentRlSiloOptions>? configureSilo = null,
         Action<ISiloBuilder>? configureBuilder = null,
         Action<ISiloBuilder>? configureState = null,
-        IReadOnlyDictionary<string, string?>? configuration = null)
+        IReadOnlyDictionary<string, string?>? configuration = null,
+        Action<IClientBuilder>? configureClient = null)
     {
         var builder = new InProcessTestClusterBuilder((short)silos);
         if (configuration is not null)
@@ -54,7 +56,11 @@ public sealed class AgentRlTestCluster : IAsyncDisposable
             configureBuilder?.Invoke(silo);
         });
         // The test client waits as long as the silos do (a loaded 2-core CI machine runs 200 episodes past the 30 s default).
-        builder.ConfigureClient(client => client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5)));
+        builder.ConfigureClient(client =>
+        {
+            client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
+            configureClient?.Invoke(client);
+        });
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new AgentRlTestCluster(cluster);
