@@ -49,5 +49,11 @@ public sealed record Trajectory
     /// </summary>
     [Id(22)] public float[]? TopLogprobEntropies { get; init; }
 
+    /// <summary>
+    /// For a forked child of a rollout tree: ΔH = Ĥ(segment after the tool result) − H_init(parent) at its fork point, the
+    /// entropy rise that granted the fork (docs/ALGORITHMS.md §1.3); null for a root.
+    /// </summary>
+    [Id(23)] public double? ForkEntropyDelta { get; init; }
+
     public int GeneratedTokenCount => LossMask.Count(m => m != 0);
 }

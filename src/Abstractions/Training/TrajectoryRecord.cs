@@ -28,7 +28,8 @@ namespace AgentRl.Abstractions.Training;
 /// <param name="FinishReason">Why the trajectory ended.</param>
 /// <param name="Error">The infrastructure error that ended it, if any.</param>
 /// <param name="Conversation">The conversation, system prompt first.</param>
-/// <param name="Tokens">Token ids and loss mask.</param>
+/// <param name="Tokens">Token ids, loss mask, per-token entropy and where each message ends.</param>
+/// <param name="ForkEntropyDelta">For a forked child, ΔH at its fork point (the entropy rise that granted the fork).</param>
 public sealed record TrajectoryRecord(
     long Step,
     string GroupId,
@@ -43,7 +44,8 @@ public sealed record TrajectoryRecord(
     FinishReason FinishReason,
     string? Error,
     IReadOnlyList<TrajectoryMessage>? Conversation,
-    TrajectoryTokens? Tokens)
+    TrajectoryTokens? Tokens,
+    [property: JsonPropertyOrder(-1)] double? ForkEntropyDelta = null)
 {
     /// <summary>
     /// The options the log is written and read with: camelCase keys, enums by camelCase name, relaxed escaping (no
@@ -79,7 +81,8 @@ public sealed record TrajectoryRecord(
             trajectory.FinishReason,
             trajectory.Error,
             [.. trajectory.Conversation.Select(TrajectoryMessage.From)],
-            new TrajectoryTokens(trajectory.PromptLength, trajectory.TokenIds, [.. trajectory.LossMask.Select(m => (int)m)]));
+            new TrajectoryTokens(trajectory.PromptLength, trajectory.TokenIds, [.. trajectory.LossMask.Select(m => (int)m)], TrajectoryTokens.Compact(trajectory.Entropies), trajectory.MessageEnds.Length > 0 ? trajectory.MessageEnds : null),
+            trajectory.ForkEntropyDelta is { } delta ? Math.Round(delta, 4) : null);
     }
 
     /// <summary>
@@ -193,4 +196,11 @@ public sealed record TrajectoryToolCall(string Name, JsonElement Arguments)
 /// <param name="PromptLength">Tokens of the prompt (system and user turns) at the start of <paramref name="Ids"/>.</param>
 /// <param name="Ids">Every token id, prompt first.</param>
 /// <param name="LossMask">Per token, 1 where the model generated it (trained on), 0 for prompt and tool-result tokens.</param>
-public sealed record TrajectoryTokens(int PromptLength, IReadOnlyList<int> Ids, IReadOnlyList<int> LossMask);
+/// <param name="Entropies">Per token, the policy's full-vocabulary entropy (nats) when it generated the token, to 3 decimals; 0 where not generated.</param>
+/// <param name="MessageEnds">For each message of the conversation, the token offset where it ends (tool results of one turn share the end of their observation).</param>
+public sealed record TrajectoryTokens(int PromptLength, IReadOnlyList<int> Ids, IReadOnlyList<int> LossMask, IReadOnlyList<float>? Entropies = null, IReadOnlyList<int>? MessageEnds = null)
+{
+    /// <summary>Entropies to 3 decimals (a log line stays short: <c>0.412</c>, not <c>0.41237903</c>); null when none were recorded.</summary>
+    public static IReadOnlyList<float>? Compact(float[]? entropies) =>
+        entropies is { Length: > 0 } ? [.. entropies.Select(e => float.IsFinite(e) ? MathF.Round(e, 3) : 0f)] : null;
+}

@@ -176,14 +176,29 @@ public sealed class RunArtifacts : IDisposable
     /// <summary>
     /// Appends the first <paramref name="count"/> of a step's trajectories to the trajectory log as
     /// <see cref="TrajectoryRecord"/>s: tree position, the item's gold answer (from <paramref name="itemOf"/>, by group id),
-    /// reward and its parts, conversation, and the tokens last.
+    /// reward and its parts, conversation, and the tokens last. When the first group is a rollout tree (ARPO / AEPO: one
+    /// of its trajectories forked from another), every trajectory of that group is logged instead, so that the tree can be
+    /// read back whole.
     /// </summary>
     public void RecordSamples(int step, IEnumerable<Trajectory> trajectories, Func<string, TaskItem?>? itemOf = null, int count = 2)
     {
-        foreach (var t in trajectories.Take(count))
+        foreach (var t in Samples([.. trajectories], count))
         {
             RecordTrajectory(itemOf?.Invoke(t.GroupId) is { } item ? TrajectoryRecord.From(step, t, item.Id, item.Answer) : TrajectoryRecord.From(step, t));
         }
+    }
+
+    /// <summary>The trajectories <see cref="RecordSamples"/> logs: the first group whole when it is a tree, else the first <paramref name="count"/>.</summary>
+    public static IReadOnlyList<Trajectory> Samples(IReadOnlyList<Trajectory> trajectories, int count)
+    {
+        ArgumentNullException.ThrowIfNull(trajectories);
+        if (trajectories.Count == 0)
+        {
+            return [];
+        }
+
+        var first = trajectories.Where(t => t.GroupId == trajectories[0].GroupId).ToList();
+        return first.Any(t => t.ParentPath is not null) ? first : [.. trajectories.Take(count)];
     }
 
     /// <summary>Renders <c>training.png</c> now.</summary>

@@ -50,6 +50,7 @@ public sealed class RolloutTreeRunner(BranchingOptions options, int seed)
         var session = new BranchingSession(Options, new Random(seed), preMonitor);
         var trajectories = new Dictionary<string, Trajectory>(StringComparer.Ordinal);
         var deltas = new List<double>();
+        var deltaAt = new Dictionary<(string Path, int Position), double>();
         int forkPoints = 0, requested = 0, taken = 0, topUps = 0, rounds = 0;
         IReadOnlyList<RolloutNode> pending = session.Budget.InitialNodes;
         while (pending.Count > 0)
@@ -71,7 +72,9 @@ public sealed class RolloutTreeRunner(BranchingOptions options, int seed)
                 foreach (var (position, segment) in ForkSegments(results[i]))
                 {
                     forkPoints++;
-                    deltas.Add(session.Measure(path, segment).EntropyDelta);
+                    var delta = session.Measure(path, segment).EntropyDelta;
+                    deltas.Add(delta);
+                    deltaAt[(path, position)] = delta;
                     requested += session.Propose(path, position, segment)?.Children ?? 0;
                 }
             }
@@ -102,7 +105,9 @@ public sealed class RolloutTreeRunner(BranchingOptions options, int seed)
         }
 
         var stats = new BranchingStats(session.Budget.InitialTrajectories, forkPoints, requested, taken, topUps, rounds, [.. deltas]);
-        return new RolloutTreeResult([.. members.Select(p => trajectories[p])], nodes, stats);
+        // A child carries the ΔH of its fork point, so that a log of the tree shows why it forked there.
+        var forks = nodes.Where(n => n.ParentPath is not null).ToDictionary(n => n.Path, n => deltaAt.TryGetValue((n.ParentPath!, n.ForkPosition), out var d) ? d : (double?)null, StringComparer.Ordinal);
+        return new RolloutTreeResult([.. members.Select(p => forks.TryGetValue(p, out var d) ? trajectories[p] with { ForkEntropyDelta = d } : trajectories[p])], nodes, stats);
     }
 
     /// <summary>

@@ -17,8 +17,9 @@ public sealed class TrajectoryRecordTests
         PromptLength = 2,
         LossMask = [0, 0, 1, 1],
         Logprobs = [0, 0, -1, -2],
-        Entropies = [0, 0, 1, 1],
+        Entropies = [0, 0, 1.23456f, 0.5f],
         PolicyVersions = [-1, -1, 4, 4],
+        MessageEnds = [1, 2, 3, 3, 4],
         FinishReason = finish,
         Reward = 0.9,
         RewardParts = new Dictionary<string, double> { ["correctness"] = 1, ["format"] = 1, ["tool_use"] = 0 },
@@ -55,7 +56,7 @@ public sealed class TrajectoryRecordTests
         Assert.Contains("\"finishReason\":\"maxTurns\"", line, StringComparison.Ordinal);
         Assert.Contains("\"goldAnswer\":\"42\"", line, StringComparison.Ordinal);
         Assert.Contains("\"rewardParts\":{\"correctness\":1,\"format\":1,\"tool_use\":0}", line, StringComparison.Ordinal);
-        Assert.Contains("\"tokens\":{\"promptLength\":2,\"ids\":[10,11,12,13],\"lossMask\":[0,0,1,1]}}", line, StringComparison.Ordinal);
+        Assert.Contains("\"tokens\":{\"promptLength\":2,\"ids\":[10,11,12,13],\"lossMask\":[0,0,1,1],\"entropies\":[0,0,1.235,0.5],\"messageEnds\":[1,2,3,3,4]}}", line, StringComparison.Ordinal);
         using var document = JsonDocument.Parse(line);
         Assert.Equal("tokens", document.RootElement.EnumerateObject().Last().Name);
         Assert.All(Keys(document.RootElement), k => Assert.True(char.IsLower(k[0]), $"key '{k}' is not camelCase"));
@@ -71,6 +72,28 @@ public sealed class TrajectoryRecordTests
         Assert.Equal(1.0, read.RewardParts!["correctness"]);
         Assert.Equal([10, 11, 12, 13], read.Tokens!.Ids);
         Assert.Equal([0, 0, 1, 1], read.Tokens.LossMask);
+    }
+
+    [Fact]
+    public void RunArtifactsSamples_FirstGroupIsARolloutTree_LogsTheWholeTreeAndItsForkDelta()
+    {
+        var plain = new[] { Sample("run/1/0"), Sample("run/1/0") with { BranchPath = "1" }, Sample("run/1/0") with { BranchPath = "2" }, Sample("run/1/1") };
+        var tree = new[]
+        {
+            Sample("run/1/0"),
+            Sample("run/1/0") with { BranchPath = "1" },
+            Sample("run/1/0") with { BranchPath = "0.0", ParentPath = "0", ForkPosition = 3, Depth = 1, ForkEntropyDelta = 0.123456 },
+            Sample("run/1/1"),
+        };
+
+        Assert.Equal(["0", "1"], RunArtifacts.Samples(plain, 2).Select(t => t.BranchPath));
+        Assert.Equal(["0", "1", "0.0"], RunArtifacts.Samples(tree, 2).Select(t => t.BranchPath));
+        var child = TrajectoryRecord.From(1, tree[2], null);
+        Assert.Equal(0.1235, child.ForkEntropyDelta);
+        var json = JsonSerializer.Serialize(child, TrajectoryRecord.JsonOptions);
+        Assert.Contains("\"forkEntropyDelta\":0.1235", json, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(json);
+        Assert.Equal("tokens", document.RootElement.EnumerateObject().Last().Name);
     }
 
     [Fact]

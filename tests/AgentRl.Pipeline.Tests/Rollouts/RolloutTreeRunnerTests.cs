@@ -41,7 +41,14 @@ public sealed class RolloutTreeRunnerTests
             Assert.Equal(parent.LossMask.Take(node.ForkPosition), child.LossMask.Take(node.ForkPosition));
             Assert.True(MultiTurnRollout.IsForkPoint(parent, node.ForkPosition));
             Assert.Equal(parent.Depth + 1, child.Depth);
+            // The child carries ΔH of its fork point: the parent's segment after that tool result against the parent's baseline.
+            var session = new BranchingSession(new BranchingOptions { TotalTrajectories = 6, InitialTrajectories = 2, Alpha = 1.0, Beta = 0.0 }, new Random(0));
+            session.Measure(parent.BranchPath, RolloutTreeRunner.FirstSegment(parent));
+            var segment = RolloutTreeRunner.ForkSegments(parent).Single(s => s.Position == node.ForkPosition).Segment;
+            Assert.Equal(session.Measure(parent.BranchPath, segment).EntropyDelta, child.ForkEntropyDelta!.Value, 12);
         }
+
+        Assert.All(result.Trajectories.Where(t => t.ParentPath is null), t => Assert.Null(t.ForkEntropyDelta));
 
         // Every child's sandbox replayed exactly the parent's calls before the fork and saw the same observations.
         Assert.Equal(4, replays.Count);
