@@ -20,6 +20,7 @@ var root = new RootCommand("AgentRl: reinforcement learning for tool-using LLM a
     EvalCommands.Create(context),
     ToolCommands.Create(context),
     TaskCommands.Create(context),
+    DashboardCommands.Create(context),
 };
 
 // Usage errors (unknown options, bad values) exit with 2, as the commands' own argument checks do. Ctrl-C and SIGTERM

@@ -226,6 +226,33 @@ public sealed class AgentRlClient : IAsyncDisposable
         return RunFiles.IsRunId(runId) && await files.LocateAsync(runId, cancellationToken) is not null ? await SummarizeAsync(files, runId, cancellationToken) : null;
     }
 
+    /// <summary>
+    /// The configuration a run was started with (its <c>config.json</c>, else the one saved in <c>run_state.json</c>), read
+    /// through the cluster; null when the run has neither or they are not a configuration.
+    /// </summary>
+    public async Task<RunConfig?> GetRunConfigAsync(string runId, string? runDir = null, CancellationToken cancellationToken = default)
+    {
+        var files = Files(runDir ?? DefaultRunDir);
+        if (!RunFiles.IsRunId(runId))
+        {
+            return null;
+        }
+
+        try
+        {
+            if (await files.ReadTextAsync(runId, "config.json", cancellationToken) is { } config)
+            {
+                return JsonSerializer.Deserialize<RunConfig>(config, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+            }
+
+            return await files.ReadTextAsync(runId, "run_state.json", cancellationToken) is { } state ? SavedConfig(state) : null;
+        }
+        catch (JsonException)
+        {
+            return null;   // a damaged file: the run's other artifacts still read
+        }
+    }
+
     /// <summary>The rows of a run's <c>metrics.csv</c> (one per step), read through the cluster.</summary>
     public async Task<IReadOnlyList<MetricsRow>> GetMetricsAsync(string runId, string? runDir = null, CancellationToken cancellationToken = default) =>
         await Files(runDir ?? DefaultRunDir).ReadTextAsync(runId, RunFiles.MetricsFile, cancellationToken) is { } csv ? MetricsCsv.Parse(csv) : [];
@@ -239,7 +266,7 @@ public sealed class AgentRlClient : IAsyncDisposable
         RunFiles.IsRunId(runId) ? await RunStateFile.ReadAsync(Files(runDir ?? DefaultRunDir), runId, cancellationToken) : null;
 
     /// <summary>
-    /// The trajectories a run logged (<c>trajectories/*.jsonl</c>, two sampled per step), those of <paramref name="step"/>
+    /// The trajectories a run logged (<c>trajectories/*.jsonl</c>, two sampled per step, an ARPO / AEPO step's first rollout tree that branched, whole), those of <paramref name="step"/>
     /// only when given: the step, group, tree path, gold answer, reward and its parts, finish reason, the conversation
     /// with its tool calls, and the token ids with their loss mask. A torn last line is skipped.
     /// </summary>
