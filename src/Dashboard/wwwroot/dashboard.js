@@ -153,14 +153,17 @@ function renderNode(node, byPath) {
     node.error ? el("span", { class: "badge" }, "error: " + node.error) : null);
   const indent = node.depth * 22;
   return el("div", { class: "node" + (node.depth > 0 ? " child" : ""), "data-path": node.branchPath, style: "margin-left:" + indent + "px" },
-    head, node.messages.map(renderMessage));
+    head, node.messages.map((m, i) => renderMessage(m, i, node.messages)));
 }
 
-function renderMessage(m) {
+function renderMessage(m, i, messages) {
+  // An assistant turn answered by a tool turn although no call parsed: the model wrote a call the parser could not read.
+  const unparsed = m.role === "assistant" && !(m.toolCalls || []).length && messages[i + 1] && messages[i + 1].role === "tool";
   return el("div", { class: "msg " + m.role },
-    el("span", { class: "role" }, m.role + (m.toolName ? " · " + m.toolName : "")),
-    el("pre", {}, m.content),
+    el("span", { class: "role" }, m.role + (m.role === "tool" ? " result" + (m.toolName ? " · " + m.toolName : " · no tool ran") : "")),
+    m.content ? el("pre", {}, m.content) : el("pre", { class: "empty" }, m.role === "system" ? "(no text: the chat template renders the tool list; its tokens are below)" : "(empty)"),
     (m.toolCalls || []).map((c) => el("div", { class: "toolcall" }, "→ tool call ", el("b", {}, c.name), " " + c.arguments)),
+    unparsed ? el("div", { class: "toolcall unparsed" }, "→ a tool call the parser could not read (see the result below)") : null,
     m.ids && m.ids.length ? renderTokens(m) : null);
 }
 
@@ -193,5 +196,9 @@ document.querySelectorAll("input[name=colour]").forEach((radio) => radio.addEven
   state.colour = e.target.value;
   refreshTrajectories().catch((x) => showError(x.message));
 }));
-refreshRuns();
-setInterval(refreshRuns, 2000);
+// One refresh at a time, the next 2 s after the last one ended (a slow cluster never piles requests up).
+async function poll() {
+  await refreshRuns();
+  setTimeout(poll, 2000);
+}
+poll();
