@@ -13,6 +13,8 @@ command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # A real Prometheus server for the scrape test (tests/AgentRl.Cluster.Tests/Telemetry).
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
+# The run dashboard's browser test drives Debian's chromium through Playwright (it never downloads a browser).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # A font for the text of training.png (SkiaSharp NoDependencies reads /usr/share/fonts directly).
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then

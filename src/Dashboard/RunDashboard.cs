@@ -37,8 +37,10 @@ public sealed record RunDashboardOptions
 /// </summary>
 public sealed class RunDashboard : IAsyncDisposable
 {
+    // Text as written ('<', quotes): the page sets it as text, never as HTML.
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 

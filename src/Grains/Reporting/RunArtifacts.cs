@@ -176,9 +176,9 @@ public sealed class RunArtifacts : IDisposable
     /// <summary>
     /// Appends the first <paramref name="count"/> of a step's trajectories to the trajectory log as
     /// <see cref="TrajectoryRecord"/>s: tree position, the item's gold answer (from <paramref name="itemOf"/>, by group id),
-    /// reward and its parts, conversation, and the tokens last. When the first group is a rollout tree (ARPO / AEPO: one
-    /// of its trajectories forked from another), every trajectory of that group is logged instead, so that the tree can be
-    /// read back whole.
+    /// reward and its parts, conversation, and the tokens last. When a group of the step is a rollout tree that branched
+    /// (ARPO / AEPO: one of its trajectories forked from another), every trajectory of the first such group is logged
+    /// instead, so that a tree can be read back whole.
     /// </summary>
     public void RecordSamples(int step, IEnumerable<Trajectory> trajectories, Func<string, TaskItem?>? itemOf = null, int count = 2)
     {
@@ -188,17 +188,12 @@ public sealed class RunArtifacts : IDisposable
         }
     }
 
-    /// <summary>The trajectories <see cref="RecordSamples"/> logs: the first group whole when it is a tree, else the first <paramref name="count"/>.</summary>
+    /// <summary>The trajectories <see cref="RecordSamples"/> logs: the first group that branched, whole, else the first <paramref name="count"/>.</summary>
     public static IReadOnlyList<Trajectory> Samples(IReadOnlyList<Trajectory> trajectories, int count)
     {
         ArgumentNullException.ThrowIfNull(trajectories);
-        if (trajectories.Count == 0)
-        {
-            return [];
-        }
-
-        var first = trajectories.Where(t => t.GroupId == trajectories[0].GroupId).ToList();
-        return first.Any(t => t.ParentPath is not null) ? first : [.. trajectories.Take(count)];
+        var tree = trajectories.FirstOrDefault(t => t.ParentPath is not null)?.GroupId;
+        return tree is null ? [.. trajectories.Take(count)] : [.. trajectories.Where(t => t.GroupId == tree)];
     }
 
     /// <summary>Renders <c>training.png</c> now.</summary>

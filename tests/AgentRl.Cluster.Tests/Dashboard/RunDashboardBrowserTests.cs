@@ -91,8 +91,9 @@ public sealed class RunDashboardBrowserTests : IDisposable
         bool HasCall(long s) => pages[s].Contains("\"toolCalls\":[{", StringComparison.Ordinal);
         var treeStep = steps.Where(IsTree).Cast<long?>().FirstOrDefault();
         var callStep = steps.Where(HasCall).Cast<long?>().FirstOrDefault();
-        Assert.True(treeStep is not null, "no step logged a rollout tree");
-        Assert.True(callStep is not null, "no logged trajectory has a tool call that parsed");
+        var metrics = string.Join("; ", (await client.GetMetricsAsync(runId, _runDir)).Select(r => $"step {r.Step}: tool calls {r.Values.GetValueOrDefault("tool_calls_per_traj")}, branches {r.Values.GetValueOrDefault("branches_per_prompt")}"));
+        Assert.True(treeStep is not null, "no step logged a rollout tree: " + metrics);
+        Assert.True(callStep is not null, "no logged trajectory has a tool call that parsed: " + metrics);
 
         await page.SelectOptionAsync("#step", Text(treeStep.Value));
         await page.WaitForSelectorAsync(".group.tree .node.child .fork", wait);

@@ -75,20 +75,23 @@ public sealed class TrajectoryRecordTests
     }
 
     [Fact]
-    public void RunArtifactsSamples_FirstGroupIsARolloutTree_LogsTheWholeTreeAndItsForkDelta()
+    public void RunArtifactsSamples_AGroupBranched_LogsTheFirstSuchTreeWholeWithItsForkDelta()
     {
         var plain = new[] { Sample("run/1/0"), Sample("run/1/0") with { BranchPath = "1" }, Sample("run/1/0") with { BranchPath = "2" }, Sample("run/1/1") };
         var tree = new[]
         {
             Sample("run/1/0"),
             Sample("run/1/0") with { BranchPath = "1" },
-            Sample("run/1/0") with { BranchPath = "0.0", ParentPath = "0", ForkPosition = 3, Depth = 1, ForkEntropyDelta = 0.123456 },
             Sample("run/1/1"),
+            Sample("run/1/1") with { BranchPath = "1" },
+            Sample("run/1/1") with { BranchPath = "0.0", ParentPath = "0", ForkPosition = 3, Depth = 1, ForkEntropyDelta = 0.123456 },
+            Sample("run/1/2") with { BranchPath = "0.0", ParentPath = "0", ForkPosition = 3, Depth = 1 },
         };
 
         Assert.Equal(["0", "1"], RunArtifacts.Samples(plain, 2).Select(t => t.BranchPath));
-        Assert.Equal(["0", "1", "0.0"], RunArtifacts.Samples(tree, 2).Select(t => t.BranchPath));
-        var child = TrajectoryRecord.From(1, tree[2], null);
+        // The first group that branched, whole (group 0 did not branch).
+        Assert.Equal(["run/1/1/0", "run/1/1/1", "run/1/1/0.0"], RunArtifacts.Samples(tree, 2).Select(t => $"{t.GroupId}/{t.BranchPath}"));
+        var child = TrajectoryRecord.From(1, tree[4], null);
         Assert.Equal(0.1235, child.ForkEntropyDelta);
         var json = JsonSerializer.Serialize(child, TrajectoryRecord.JsonOptions);
         Assert.Contains("\"forkEntropyDelta\":0.1235", json, StringComparison.Ordinal);
