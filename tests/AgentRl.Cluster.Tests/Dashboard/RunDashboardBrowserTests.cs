@@ -39,7 +39,7 @@ public sealed class RunDashboardBrowserTests : IDisposable
         {
             RunId = runId,
             Algorithm = "arpo",
-            Steps = 4,
+            Steps = 10,
             PromptsPerStep = 4,
             GroupSize = 4,
             // A warm start long enough that the model writes calculator calls that parse.
@@ -64,23 +64,29 @@ public sealed class RunDashboardBrowserTests : IDisposable
         var row = page.Locator($"tr[data-run='{runId}']");
         await page.WaitForSelectorAsync($"tr[data-run='{runId}'] .live", wait);
         Assert.Equal("arpo", (await row.Locator("td").Nth(7).InnerTextAsync()).Trim());
-        // After the first step: a reward curve drawn from metrics.csv, with its points.
-        await page.WaitForSelectorAsync("svg[data-column='reward_mean'] polyline.series", wait);
+        // After a step, while it is still live: its step, its ETA and a reward curve drawn from metrics.csv, with its points.
+        await page.WaitForFunctionAsync(
+            """
+            id => {
+              const row = document.querySelector(`tr[data-run='${id}']`);
+              return row !== null && row.querySelector('.live') !== null && /^\d+(h \d+m|m \d+s|s)$/.test(row.cells[6].innerText.trim())
+                && document.querySelector("svg[data-column='reward_mean'] polyline.series") !== null;
+            }
+            """,
+            runId,
+            new PageWaitForFunctionOptions { Timeout = wait.Timeout, PollingInterval = 100 });
         Assert.True(await page.Locator("svg[data-column='reward_mean'] circle").CountAsync() >= 1);
-        // Still live after its first step (of four): the row shows the step, the phase and the run's ETA.
-        Assert.True(await row.Locator(".live").CountAsync() == 1, "the run was no longer live after its first step");
-        Assert.Matches(@"^\d+(h \d+m|m \d+s|s)$", (await row.Locator("td").Nth(6).InnerTextAsync()).Trim());
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactDirectory, "live.png"), FullPage = true });
 
         var status = await TrainingRunWait.UntilFinishedAsync(cluster.Client.GetGrain<ITrainingRunGrain>(runId), TimeSpan.FromMinutes(10));
         Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
         await page.WaitForSelectorAsync($"tr[data-run='{runId}'] .state.Completed", wait);
-        Assert.Equal("4 / 4", (await row.Locator("td").Nth(3).InnerTextAsync()).Trim());
+        Assert.Equal("10 / 10", (await row.Locator("td").Nth(3).InnerTextAsync()).Trim());
 
         // A step whose first group is a rollout tree (α = 1, τ = 0: every tool result forks while the budget lasts).
         using var http = new HttpClient { BaseAddress = new Uri(dashboard.Url) };
         var steps = JsonDocument.Parse(await http.GetStringAsync($"api/runs/{runId}/trajectories")).RootElement.GetProperty("steps").EnumerateArray().Select(s => s.GetInt64()).ToList();
-        Assert.Equal([1L, 2L, 3L, 4L], steps);
+        Assert.Equal(Enumerable.Range(1, 10).Select(s => (long)s), steps);
         var pages = new Dictionary<long, string>();
         foreach (var s in steps)
         {
@@ -125,7 +131,31 @@ public sealed class RunDashboardBrowserTests : IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, badStep.StatusCode);
         var missingStep = await http.GetAsync($"api/runs/{runId}/trajectories?step=99");
         Assert.Equal(HttpStatusCode.NotFound, missingStep.StatusCode);
-        Assert.Contains("steps logged: 1, 2, 3, 4", await missingStep.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("steps logged: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10", await missingStep.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dashboard_ClusterGoesDown_ThePageAndTheApiSaySoAndTheServerKeepsServing()
+    {
+        var cluster = await AgentRlTestCluster.StartAsync(1);
+        var client = AgentRlClient.Over(cluster.Client);
+        await using var dashboard = await RunDashboard.StartAsync(client, new RunDashboardOptions { Port = 0, RunDir = _runDir });
+        using var http = new HttpClient { BaseAddress = new Uri(dashboard.Url), Timeout = TimeSpan.FromMinutes(10) };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("api/runs")).StatusCode);
+
+        await cluster.DisposeAsync();
+        var down = await http.GetAsync("api/runs");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        Assert.Contains("the cluster does not answer", await down.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(dashboard.Url);
+        await page.WaitForSelectorAsync("#error:not([hidden])", new PageWaitForSelectorOptions { Timeout = (float)TimeSpan.FromMinutes(10).TotalMilliseconds });
+        Assert.Contains("the cluster does not answer", await page.Locator("#error").InnerTextAsync(), StringComparison.Ordinal);
+        Directory.CreateDirectory(ArtifactDirectory);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactDirectory, "cluster-down.png") });
     }
 
     private static string Text(long step) => step.ToString(System.Globalization.CultureInfo.InvariantCulture);
