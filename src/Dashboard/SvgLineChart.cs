@@ -22,7 +22,7 @@ public static class SvgLineChart
     private const int Left = 52, Right = 12, Top = 28, Bottom = 40;
 
     /// <summary>The chart's SVG element; with no points, the axes' frame and a "no data" note.</summary>
-    public static string Render(string title, IReadOnlyList<ChartSeries> series, int width = 460, int height = 260)
+    public static string Render(string title, IReadOnlyList<ChartSeries> series, int width = 420, int height = 250)
     {
         ArgumentNullException.ThrowIfNull(series);
         var svg = new StringBuilder();
