@@ -245,7 +245,7 @@ public sealed class AgentRlClient : IAsyncDisposable
                 return JsonSerializer.Deserialize<RunConfig>(config, new JsonSerializerOptions(JsonSerializerDefaults.Web));
             }
 
-            return await files.ReadTextAsync(runId, "run_state.json", cancellationToken) is { } state ? SavedConfig(state) : null;
+            return await files.ReadTextAsync(runId, "run_state.json", cancellationToken) is { } state ? RunStateFile.Parse(state)?.Config : null;
         }
         catch (JsonException)
         {

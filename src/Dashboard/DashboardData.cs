@@ -1,4 +1,3 @@
-using System.Text.Json;
 using AgentRl.Client;
 
 namespace AgentRl.Dashboard;
@@ -57,8 +56,6 @@ public sealed class DashboardData(AgentRlClient client, string runDir)
         await EnsureRunAsync(runId, cancellationToken);
         var config = await client.GetRunConfigAsync(runId, RunDir, cancellationToken);
         var records = (await client.GetTrajectoriesAsync(runId, null, RunDir, cancellationToken))
-            .Select(r => r.Deserialize<LoggedTrajectory>(LoggedTrajectory.JsonOptions))
-            .OfType<LoggedTrajectory>()
             .Where(t => t.GroupId.Length > 0)
             .ToList();
         var steps = records.Select(r => r.Step).Distinct().Order().ToList();

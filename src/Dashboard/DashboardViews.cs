@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace AgentRl.Dashboard;
 
 /// <summary>A run as the dashboard's run table shows it.</summary>
@@ -68,67 +65,3 @@ public sealed record MessageView(string Role, string Content, string? ToolName, 
 
 /// <summary>A tool call as the model wrote it.</summary>
 public sealed record ToolCallView(string Name, string Arguments);
-
-/// <summary>A line of <c>trajectories/*.jsonl</c> as the dashboard reads it (see <c>TrajectoryRecord</c> in the grains).</summary>
-public sealed record LoggedTrajectory
-{
-    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
-    {
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public long Step { get; init; }
-    public string GroupId { get; init; } = "";
-    public string BranchPath { get; init; } = "0";
-    public string? ParentPath { get; init; }
-    public int? ForkPosition { get; init; }
-    public double? ForkEntropyDelta { get; init; }
-    public int Depth { get; init; }
-    public string? GoldAnswer { get; init; }
-    public double Reward { get; init; }
-    public Dictionary<string, double>? RewardParts { get; init; }
-    public JsonElement FinishReason { get; init; }
-    public string? Error { get; init; }
-    public List<LoggedMessage>? Conversation { get; init; }
-    public LoggedTokens? Tokens { get; init; }
-
-    /// <summary>The finish reason as a name (logs of earlier versions wrote enum numbers).</summary>
-    public string? FinishReasonName => FinishReason.ValueKind switch
-    {
-        JsonValueKind.String => FinishReason.GetString(),
-        JsonValueKind.Number => $"#{FinishReason.GetRawText()}",
-        _ => null,
-    };
-}
-
-public sealed record LoggedMessage
-{
-    public JsonElement Role { get; init; }
-    public string Content { get; init; } = "";
-    public string? ToolName { get; init; }
-    public List<LoggedToolCall>? ToolCalls { get; init; }
-
-    public string RoleName => Role.ValueKind == JsonValueKind.String ? Role.GetString() ?? "" : Role.GetRawText();
-}
-
-public sealed record LoggedToolCall
-{
-    public string Name { get; init; } = "";
-    public JsonElement Arguments { get; init; }
-
-    public string ArgumentsText => Arguments.ValueKind switch
-    {
-        JsonValueKind.String => Arguments.GetString() ?? "",
-        JsonValueKind.Undefined => "",
-        _ => Arguments.GetRawText(),
-    };
-}
-
-public sealed record LoggedTokens
-{
-    public int PromptLength { get; init; }
-    public List<int>? Ids { get; init; }
-    public List<int>? LossMask { get; init; }
-    public List<float>? Entropies { get; init; }
-    public List<int>? MessageEnds { get; init; }
-}

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json;
+using AgentRl.Abstractions.Training;
 
 namespace AgentRl.Dashboard;
 
@@ -11,17 +13,17 @@ namespace AgentRl.Dashboard;
 public static class RolloutTreeView
 {
     /// <summary>The groups of <paramref name="trajectories"/> in the order their first trajectory was logged.</summary>
-    public static IReadOnlyList<TrajectoryGroupView> Groups(IReadOnlyList<LoggedTrajectory> trajectories, string? attribution)
+    public static IReadOnlyList<TrajectoryGroupView> Groups(IReadOnlyList<TrajectoryRecord> trajectories, string? attribution)
     {
         ArgumentNullException.ThrowIfNull(trajectories);
         return [.. trajectories.GroupBy(t => t.GroupId, StringComparer.Ordinal).Select(g => Group(g.Key, [.. g], attribution))];
     }
 
     /// <summary>One group: its trajectories in tree order (roots by path, each followed by its subtree).</summary>
-    public static TrajectoryGroupView Group(string groupId, IReadOnlyList<LoggedTrajectory> members, string? attribution)
+    public static TrajectoryGroupView Group(string groupId, IReadOnlyList<TrajectoryRecord> members, string? attribution)
     {
         ArgumentNullException.ThrowIfNull(members);
-        var byPath = new Dictionary<string, LoggedTrajectory>(StringComparer.Ordinal);
+        var byPath = new Dictionary<string, TrajectoryRecord>(StringComparer.Ordinal);
         foreach (var t in members)
         {
             byPath.TryAdd(t.BranchPath, t);   // a path logged twice (a redone step) shows once
@@ -50,15 +52,15 @@ public static class RolloutTreeView
         return new TrajectoryGroupView(groupId, isTree, isTree ? attribution : null, nodes);
     }
 
-    private static TrajectoryNodeView Node(LoggedTrajectory t, LoggedTrajectory? parent, IReadOnlyList<string> children)
+    private static TrajectoryNodeView Node(TrajectoryRecord t, TrajectoryRecord? parent, IReadOnlyList<string> children)
     {
         var conversation = t.Conversation ?? [];
         var shared = parent is null ? 0 : SharedPrefix(conversation, parent.Conversation ?? []);
         var tokens = t.Tokens;
-        var ids = tokens?.Ids;
+        var ids = tokens?.Ids is { } all ? all.ToList() : null;
         var aligned = ids is not null && tokens!.MessageEnds is { } ends && ends.Count == conversation.Count;
-        var mask = tokens?.LossMask is { } m && ids is not null && m.Count == ids.Count ? m : null;
-        var entropies = tokens?.Entropies is { } e && ids is not null && e.Count == ids.Count ? e : null;
+        var mask = tokens?.LossMask is { } m && ids is not null && m.Count == ids.Count ? m.ToList() : null;
+        var entropies = tokens?.Entropies is { } e && ids is not null && e.Count == ids.Count ? e.ToList() : null;
         var messages = new List<MessageView>(conversation.Count - shared);
         for (var i = shared; i < conversation.Count; i++)
         {
@@ -78,10 +80,15 @@ public static class RolloutTreeView
             }
 
             messages.Add(new MessageView(
-                message.RoleName,
+                Name(message.Role),
                 message.Content,
                 message.ToolName,
-                message.ToolCalls is { Count: > 0 } calls ? [.. calls.Select(c => new ToolCallView(c.Name, c.ArgumentsText))] : null,
+                message.ToolCalls is { Count: > 0 } calls ? [.. calls.Select(c => new ToolCallView(c.Name, c.Arguments.ValueKind switch
+                {
+                    JsonValueKind.String => c.Arguments.GetString() ?? "",
+                    JsonValueKind.Undefined => "",
+                    _ => c.Arguments.GetRawText(),
+                }))] : null,
                 start,
                 messageIds,
                 messageMask,
@@ -98,7 +105,7 @@ public static class RolloutTreeView
             children.Count == 0,
             t.Reward,
             t.RewardParts,
-            t.FinishReasonName,
+            Name(t.FinishReason),
             t.Error,
             t.GoldAnswer,
             shared,
@@ -107,16 +114,23 @@ public static class RolloutTreeView
     }
 
     /// <summary>How many leading messages two conversations have in common (same role, text and tool).</summary>
-    public static int SharedPrefix(IReadOnlyList<LoggedMessage> a, IReadOnlyList<LoggedMessage> b)
+    public static int SharedPrefix(IReadOnlyList<TrajectoryMessage> a, IReadOnlyList<TrajectoryMessage> b)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
         var n = 0;
-        while (n < a.Count && n < b.Count && a[n].RoleName == b[n].RoleName && a[n].Content == b[n].Content && a[n].ToolName == b[n].ToolName)
+        while (n < a.Count && n < b.Count && a[n].Role == b[n].Role && a[n].Content == b[n].Content && a[n].ToolName == b[n].ToolName)
         {
             n++;
         }
 
         return n;
     }
+
+    /// <summary>An enum value as the log writes it (camelCase name); a number no name has, as <c>#N</c>.</summary>
+    private static string Name<T>(T value)
+        where T : struct, Enum =>
+        Enum.IsDefined(value) ? JsonNamingPolicy.CamelCase.ConvertName(value.ToString()) : $"#{Convert.ToInt64(value, CultureInfo.InvariantCulture)}";
 
     /// <summary>Orders branch paths by their numeric segments: <c>0 &lt; 0.1 &lt; 0.2 &lt; 0.10 &lt; 1</c>.</summary>
     private sealed class PathOrder : IComparer<string>

@@ -1,11 +1,13 @@
 using System.Text.Json;
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
 using AgentRl.Dashboard;
 
 namespace AgentRl.Cluster.Tests.Dashboard;
 
 public sealed class RolloutTreeViewTests
 {
-    private static LoggedTrajectory Parse(string json) => JsonSerializer.Deserialize<LoggedTrajectory>(json, LoggedTrajectory.JsonOptions)!;
+    private static TrajectoryRecord Parse(string json) => JsonSerializer.Deserialize<TrajectoryRecord>(json, TrajectoryRecord.JsonOptions)!;
 
     private const string Prefix = """
         {"role":"system","content":"Use the calculator."},{"role":"user","content":"What is 1+2?"},
@@ -15,8 +17,8 @@ public sealed class RolloutTreeViewTests
     [Fact]
     public void Group_ARolloutTree_OrdersParentsFirstAndShowsTheSharedPrefixOnce()
     {
-        var root = Parse($$$"""{"step":2,"groupId":"r/2/0","branchPath":"0","reward":0.2,"finishReason":"answer","conversation":[{{{Prefix}}},{"role":"assistant","content":"<answer>4</answer>"}],"tokens":{"promptLength":2,"ids":[1,2,3,4,5,6],"lossMask":[0,0,1,0,1,1],"entropies":[0,0,0.5,0,1.25,0.75],"messageEnds":[1,2,3,4,6]}}""");
-        var child = Parse($$$"""{"step":2,"groupId":"r/2/0","branchPath":"0.0","parentPath":"0","forkPosition":4,"forkEntropyDelta":0.31,"depth":1,"reward":1,"rewardParts":{"correctness":1},"finishReason":"answer","conversation":[{{{Prefix}}},{"role":"assistant","content":"<answer>3</answer>"}],"tokens":{"promptLength":2,"ids":[1,2,3,4,7,8,9],"lossMask":[0,0,1,0,1,1,1],"entropies":[0,0,0.5,0,0.1,0.2,0.3],"messageEnds":[1,2,3,4,7]}}""");
+        var root = Parse($$$"""{"step":2,"groupId":"r/2/0","branchPath":"0","reward":0.2,"finishReason":"eos","conversation":[{{{Prefix}}},{"role":"assistant","content":"<answer>4</answer>"}],"tokens":{"promptLength":2,"ids":[1,2,3,4,5,6],"lossMask":[0,0,1,0,1,1],"entropies":[0,0,0.5,0,1.25,0.75],"messageEnds":[1,2,3,4,6]}}""");
+        var child = Parse($$$"""{"step":2,"groupId":"r/2/0","branchPath":"0.0","parentPath":"0","forkPosition":4,"forkEntropyDelta":0.31,"depth":1,"reward":1,"rewardParts":{"correctness":1},"finishReason":"eos","conversation":[{{{Prefix}}},{"role":"assistant","content":"<answer>3</answer>"}],"tokens":{"promptLength":2,"ids":[1,2,3,4,7,8,9],"lossMask":[0,0,1,0,1,1,1],"entropies":[0,0,0.5,0,0.1,0.2,0.3],"messageEnds":[1,2,3,4,7]}}""");
         var second = Parse($$$"""{"step":2,"groupId":"r/2/0","branchPath":"1","reward":0,"finishReason":"maxTurns","conversation":[{{{Prefix}}}]}""");
 
         var group = Assert.Single(RolloutTreeView.Groups([child, second, root], "hard"));
@@ -40,7 +42,7 @@ public sealed class RolloutTreeViewTests
         Assert.Equal(0.31, childView.ForkEntropyDelta);
         Assert.Equal(4, childView.ForkPosition);
         Assert.True(childView.IsLeaf);
-        Assert.Equal("answer", childView.FinishReason);
+        Assert.Equal("eos", childView.FinishReason);
         Assert.Equal(1, childView.RewardParts!["correctness"]);
         // No token alignment logged (an earlier version's line): messages without tokens, never a wrong alignment.
         Assert.All(group.Nodes[2].Messages, m => Assert.Null(m.Ids));
@@ -51,15 +53,15 @@ public sealed class RolloutTreeViewTests
     public void Groups_PlainGrpoSamples_AreGroupsWithoutATree()
     {
         var a = Parse("""{"step":1,"groupId":"r/1/0","branchPath":"0","reward":1,"finishReason":1,"conversation":[{"role":0,"content":"s"}]}""");
-        var b = Parse("""{"step":1,"groupId":"r/1/1","branchPath":"0","reward":0,"finishReason":"answer"}""");
+        var b = Parse("""{"step":1,"groupId":"r/1/1","branchPath":"0","reward":0,"finishReason":"eos"}""");
 
         var groups = RolloutTreeView.Groups([a, b], "soft");
 
         Assert.Equal(["r/1/0", "r/1/1"], groups.Select(g => g.GroupId));
         Assert.All(groups, g => Assert.False(g.IsTree));
         Assert.All(groups, g => Assert.Null(g.Attribution));
-        Assert.Equal("#1", groups[0].Nodes[0].FinishReason);   // an earlier log's enum number reads, marked as a number
-        Assert.Equal("0", groups[0].Nodes[0].Messages[0].Role);
+        Assert.Equal(JsonNamingPolicy.CamelCase.ConvertName(((FinishReason)1).ToString()), groups[0].Nodes[0].FinishReason);   // an earlier log's enum numbers read as names
+        Assert.Equal("system", groups[0].Nodes[0].Messages[0].Role);
     }
 
     [Fact]
