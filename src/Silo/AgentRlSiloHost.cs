@@ -1,6 +1,8 @@
 using AgentRl.Abstractions.Configuration;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Policies;
+using AgentRl.Grains.Storage;
+using AgentRl.Policy.Checkpoints;
 using AgentRl.Silo.Telemetry;
 using AgentRl.Tasks;
 using AgentRl.Tools.Catalog;
@@ -99,6 +101,17 @@ public static class AgentRlSiloHost
         catch (InvalidOperationException e)
         {
             problems.Add($"{AgentRlTelemetryOptions.SectionName}: {e.Message}");
+        }
+
+        try
+        {
+            var runStore = new RunStoreOptions();
+            configuration.GetSection(RunStoreOptions.SectionName).Bind(runStore, o => o.ErrorOnUnknownConfiguration = true);
+            problems.AddRange(runStore.Validate(configuration.GetSection(CheckpointStoreOptions.SectionName).Get<CheckpointStoreOptions>() ?? new CheckpointStoreOptions()));
+        }
+        catch (InvalidOperationException e)
+        {
+            problems.Add($"{RunStoreOptions.SectionName}: {e.Message}");
         }
 
         problems.AddRange(cluster.Validate());

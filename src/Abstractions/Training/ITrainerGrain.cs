@@ -68,12 +68,18 @@ public interface ITrainerGrain : IGrainWithStringKey
     /// </summary>
     Task<IReadOnlyList<long>> PruneCheckpointsAsync(IReadOnlyList<long> pinned, CancellationToken cancellationToken = default);
 
-    /// <summary>Saves the trainer's full state (model, reference, AdamW moments, counters) to <paramref name="directory"/>, bit-exact.</summary>
-    Task SaveStateAsync(string directory, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Saves the trainer's full state (model, reference, AdamW moments, counters) to <paramref name="directory"/>, bit-exact.
+    /// With a blob run store (<see cref="TrainerSpec.RunStore"/>) and <paramref name="storeStep"/>, it is also pushed there
+    /// as the state of that step, from the trainer's silo (whose disk no other silo may see).
+    /// </summary>
+    Task SaveStateAsync(string directory, int? storeStep = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Restores what <see cref="SaveStateAsync"/> wrote (after <see cref="InitializeAsync"/> with the same policy), then
     /// publishes the restored weights so generators use them. Returns the restored version and its checkpoint location.
+    /// With a blob run store and <paramref name="storeStep"/>, the state of that step is pulled from the store into the run
+    /// folder's <c>trainer-restore/</c> and loaded from there, whatever this silo's disk holds.
     /// </summary>
-    Task<TrainResult> LoadStateAsync(string directory, CancellationToken cancellationToken = default);
+    Task<TrainResult> LoadStateAsync(string directory, int? storeStep = null, CancellationToken cancellationToken = default);
 }

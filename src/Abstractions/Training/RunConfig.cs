@@ -208,6 +208,40 @@ public sealed record RunConfig
     [Id(29)] public string CheckpointPrefix { get; init; } = "runs";
 
     /// <summary>
+    /// Where everything the run needs to continue, and everything a client shows, is kept: <c>local</c> (the run folder
+    /// under <see cref="RunDir"/>, which every trainer-capable silo must then see) or <c>azure-blob</c> (the checkpoint
+    /// store's container and prefix: <c>{prefix}/{RunId}/files/</c> for run_state.json, metrics, trajectories and plots,
+    /// <c>{prefix}/{RunId}/trainer/</c> for the trainer state), or <c>azure-blob://container/prefix</c>. With a blob run
+    /// store the run folder is only a cache, so a cluster needs no shared volume; it requires an <c>azure-blob</c>
+    /// <see cref="CheckpointStore"/>. Empty (default): <c>local</c>. Clients see such runs through silos whose
+    /// <c>AgentRl:RunStore</c> section names the same container and prefix.
+    /// </summary>
+    [Id(40)] public string? RunStore { get; init; }
+
+    /// <summary>
+    /// The run store this configuration selects (<see cref="RunStore"/>), null for <c>local</c>; <c>azure-blob</c> alone
+    /// takes the checkpoint store's container and prefix and the checkpoint connection.
+    /// </summary>
+    public CheckpointStoreSpec? ResolveRunStore()
+    {
+        const string scheme = "azure-blob://";
+        if (RunStore is null or "" or CheckpointStoreSpec.Local)
+        {
+            return null;
+        }
+
+        if (RunStore.StartsWith(scheme, StringComparison.Ordinal))
+        {
+            var path = RunStore[scheme.Length..].Trim('/');
+            var slash = path.IndexOf('/', StringComparison.Ordinal);
+            return new CheckpointStoreSpec(CheckpointStoreSpec.AzureBlob, CheckpointConnectionString, slash < 0 ? path : path[..slash], slash < 0 ? "" : path[(slash + 1)..], RunId);
+        }
+
+        var checkpoints = ResolveCheckpointStore();
+        return checkpoints with { Kind = CheckpointStoreSpec.AzureBlob };
+    }
+
+    /// <summary>
     /// The checkpoint store this configuration selects: <see cref="CheckpointStore"/> <c>local</c> or <c>azure-blob</c>, or an
     /// <c>azure-blob://container/prefix</c> location (container and prefix taken from it).
     /// </summary>
@@ -256,6 +290,8 @@ public sealed record RunConfig
         {
             yield return problem;
         }
+        if (RunStore is not (null or "" or CheckpointStoreSpec.Local or CheckpointStoreSpec.AzureBlob) && !RunStore.StartsWith("azure-blob://", StringComparison.Ordinal)) yield return "runStore must be local, azure-blob or azure-blob://container/prefix";
+        if (ResolveRunStore() is not null && ResolveCheckpointStore().Kind != CheckpointStoreSpec.AzureBlob) yield return "runStore azure-blob needs checkpointStore azure-blob: with no shared disk, rollout silos load the policy's weights from the blob store";
         if (CheckpointStore is not (CheckpointStoreSpec.Local or CheckpointStoreSpec.AzureBlob) && !CheckpointStore.StartsWith("azure-blob://", StringComparison.Ordinal)) yield return "checkpointStore must be local, azure-blob or azure-blob://container/prefix";
         if (Limits.ContextBudget < 16) yield return $"limits.contextBudget = {Limits.ContextBudget} is outside the allowed range [16, ∞)";
         if (Limits.MaxNewTokensPerTurn < 1) yield return $"limits.maxNewTokensPerTurn = {Limits.MaxNewTokensPerTurn} is outside the allowed range [1, ∞)";

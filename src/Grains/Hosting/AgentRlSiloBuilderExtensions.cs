@@ -1,6 +1,7 @@
 using AgentRl.Abstractions.Cluster;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
+using AgentRl.Grains.Storage;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
 using AgentRl.Pipeline.Swarm;
@@ -56,6 +57,9 @@ public static class AgentRlSiloBuilderExtensions
         // AgentRl:Checkpoints: the silo's default Azure connection for runs that select the azure-blob store without one.
         builder.Services.AddOptions<CheckpointStoreOptions>().Configure<IServiceProvider>((o, sp) =>
             sp.GetService<IConfiguration>()?.GetSection(CheckpointStoreOptions.SectionName).Bind(o));
+        // AgentRl:RunStore: where clients' reads find runs kept in the blob store rather than on this silo's disk.
+        builder.Services.AddOptions<RunStoreOptions>().Configure<IServiceProvider>((o, sp) =>
+            sp.GetService<IConfiguration>()?.GetSection(RunStoreOptions.SectionName).Bind(o));
         // AgentRl:Pool: the bounds of every experience pool shard this silo hosts.
         builder.Services.AddOptions<PoolLimits>().Configure<IServiceProvider>((o, sp) =>
             sp.GetService<IConfiguration>()?.GetSection(PoolLimits.SectionName).Bind(o));

@@ -2,6 +2,7 @@ using System.Text;
 using AgentRl.Abstractions.Swarm;
 using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Reporting;
+using AgentRl.Grains.Storage;
 using AgentRl.Policy.Checkpoints;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -10,27 +11,33 @@ namespace AgentRl.Grains.Training;
 
 /// <summary>
 /// Serves a run directory's artifacts to clients (see <see cref="IRunFilesGrain"/>). A stateless worker: it runs on the
-/// silo that takes the call, which reads the directory as that silo sees it (silos share the run directory).
+/// silo that takes the call, which reads the directory as that silo sees it: silos share the run directory, or, with a blob
+/// run store (<c>AgentRl:RunStore</c>), a run's files are pulled from the store into this silo's folder before they are read.
 /// </summary>
 [StatelessWorker]
-public sealed class RunFilesGrain(IOptions<CheckpointStoreOptions> checkpointOptions) : Grain, IRunFilesGrain
+public sealed class RunFilesGrain(IOptions<CheckpointStoreOptions> checkpointOptions, IOptions<RunStoreOptions> runStoreOptions) : Grain, IRunFilesGrain
 {
     private string Root => Path.GetFullPath(this.GetPrimaryKeyString());
 
-    public Task<IReadOnlyList<string>> ListRunsAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<string>> ListRunsAsync(CancellationToken cancellationToken = default)
     {
-        IReadOnlyList<string> runs = Directory.Exists(Root)
-            ? [.. Directory.GetDirectories(Root)
+        IEnumerable<string> runs = Directory.Exists(Root)
+            ? Directory.GetDirectories(Root)
                 .Where(d => File.Exists(Path.Combine(d, "run_state.json")) || File.Exists(Path.Combine(d, "metrics.csv")))
-                .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)]
+                .Select(Path.GetFileName).OfType<string>()
             : [];
-        return Task.FromResult(runs);
+        if (runStoreOptions.Value.IsBlob)
+        {
+            runs = runs.Union(await runStoreOptions.Value.ListRunsAsync(checkpointOptions.Value, cancellationToken), StringComparer.Ordinal);
+        }
+
+        return [.. runs.Order(StringComparer.Ordinal)];
     }
 
-    public Task<string?> LocateAsync(string runId, CancellationToken cancellationToken = default)
+    public async Task<string?> LocateAsync(string runId, CancellationToken cancellationToken = default)
     {
-        var folder = RunFolder(runId);
-        return Task.FromResult(Directory.Exists(folder) ? folder : null);
+        var folder = await PulledRunFolderAsync(runId, cancellationToken);
+        return Directory.Exists(folder) ? folder : null;
     }
 
     public async Task<string?> ReadTextAsync(string runId, string file, CancellationToken cancellationToken = default)
@@ -40,7 +47,7 @@ public sealed class RunFilesGrain(IOptions<CheckpointStoreOptions> checkpointOpt
             throw new ArgumentException($"'{file}' is not a run artifact; files served: {string.Join(", ", RunFiles.Artifacts)}, {RunFiles.TrajectoryFolder}/NAME.jsonl.", nameof(file));
         }
 
-        var path = Path.Combine(RunFolder(runId), file.Replace('/', Path.DirectorySeparatorChar));
+        var path = Path.Combine(await PulledRunFolderAsync(runId, cancellationToken), file.Replace('/', Path.DirectorySeparatorChar));
         if (!File.Exists(path))
         {
             return null;
@@ -61,19 +68,18 @@ public sealed class RunFilesGrain(IOptions<CheckpointStoreOptions> checkpointOpt
     public Task<IReadOnlyList<long>> ListCheckpointVersionsAsync(string runId, CancellationToken cancellationToken = default) =>
         new LocalFolderCheckpointStore(Path.Combine(RunFolder(runId), "checkpoints")).ListVersionsAsync(cancellationToken);
 
-    public Task<IReadOnlyList<string>> ListTrajectoryFilesAsync(string runId, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<string>> ListTrajectoryFilesAsync(string runId, CancellationToken cancellationToken = default)
     {
-        var folder = Path.Combine(RunFolder(runId), RunFiles.TrajectoryFolder);
-        IReadOnlyList<string> files = Directory.Exists(folder)
+        var folder = Path.Combine(await PulledRunFolderAsync(runId, cancellationToken), RunFiles.TrajectoryFolder);
+        return Directory.Exists(folder)
             ? [.. Directory.GetFiles(folder, "*.jsonl").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)]
             : [];
-        return Task.FromResult(files);
     }
 
-    public Task<IReadOnlyList<RunDifference>> DiffAsync(string runA, string runB, string? runBDirectory = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<RunDifference>> DiffAsync(string runA, string runB, string? runBDirectory = null, CancellationToken cancellationToken = default)
     {
-        var a = RunFolder(runA);
-        var b = RunFolder(runB, runBDirectory is null ? Root : Path.GetFullPath(runBDirectory));
+        var a = await PulledRunFolderAsync(runA, cancellationToken);
+        var b = runBDirectory is null ? await PulledRunFolderAsync(runB, cancellationToken) : RunFolder(runB, Path.GetFullPath(runBDirectory));
         foreach (var (id, folder) in new[] { (runA, a), (runB, b) })
         {
             if (!Directory.Exists(folder))
@@ -82,11 +88,11 @@ public sealed class RunFilesGrain(IOptions<CheckpointStoreOptions> checkpointOpt
             }
         }
 
-        return Task.FromResult(RunDiff.Compare(a, b));
+        return RunDiff.Compare(a, b);
     }
 
-    public Task<RunCheckpoint> ResolveCheckpointAsync(string runId, int? step = null, CancellationToken cancellationToken = default) =>
-        RunCheckpointResolver.ResolveAsync(RunFolder(runId), runId, step, checkpointOptions.Value, cancellationToken);
+    public async Task<RunCheckpoint> ResolveCheckpointAsync(string runId, int? step = null, CancellationToken cancellationToken = default) =>
+        await RunCheckpointResolver.ResolveAsync(await PulledRunFolderAsync(runId, cancellationToken), runId, step, checkpointOptions.Value, cancellationToken);
 
     public async Task SaveSwarmDefinitionAsync(string swarm, string definitionJson, bool overwrite, CancellationToken cancellationToken = default)
     {
@@ -124,6 +130,18 @@ public sealed class RunFilesGrain(IOptions<CheckpointStoreOptions> checkpointOpt
         }
 
         return Task.FromResult(SwarmReport.Write(folder, members));
+    }
+
+    /// <summary>A run's folder here, with what the silo's blob run store holds newer pulled into it first.</summary>
+    private async Task<string> PulledRunFolderAsync(string runId, CancellationToken cancellationToken)
+    {
+        var folder = RunFolder(runId);
+        if (runStoreOptions.Value.IsBlob)
+        {
+            await runStoreOptions.Value.ForRun(runId, checkpointOptions.Value).PullAsync(folder, cancellationToken);
+        }
+
+        return folder;
     }
 
     private string SwarmFolder(string swarm) =>

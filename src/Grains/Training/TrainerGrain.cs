@@ -4,6 +4,7 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Policies;
+using AgentRl.Grains.Storage;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Telemetry;
 using AgentRl.Grains.Tools;
@@ -38,6 +39,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     private string? _runId;
     private string _checkpointRoot = "";
     private CheckpointStoreSpec? _storeSpec;
+    private BlobRunStore? _runStore;
     private WarmStartTracker _warmStart = new();
 
     public async Task<long> InitializeAsync(TrainerSpec spec, CancellationToken cancellationToken = default)
@@ -58,6 +60,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         _runId = spec.RunId;
         _storeSpec = spec.CheckpointStore ?? new CheckpointStoreSpec(CheckpointStoreSpec.Local, null, "", "", spec.RunId);
         _store = RunCheckpointStores.Create(_storeSpec, spec.CheckpointDirectory, checkpointOptions.Value);
+        _runStore = spec.RunStore is { } runStore ? BlobRunStore.Create(runStore, checkpointOptions.Value) : null;
         logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}, checkpoints to {Store}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId, _store.Description);
 
         // An earlier run of this policy on the cluster left its versions in the registry and its weights in the engines:
@@ -146,15 +149,27 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
 
     public Task<string> PublishWeightsAsync(CancellationToken cancellationToken = default) => PublishAsync(cancellationToken);
 
-    public Task SaveStateAsync(string directory, CancellationToken cancellationToken = default)
+    public async Task SaveStateAsync(string directory, int? storeStep = null, CancellationToken cancellationToken = default)
     {
         var trainer = Trainer;
-        return Task.Run(() => trainer.Save(directory), cancellationToken);
+        await Task.Run(() => trainer.Save(directory), cancellationToken);
+        if (_runStore is { } store && storeStep is { } step)
+        {
+            await store.PushTrainerStateAsync(directory, step, cancellationToken);
+        }
     }
 
-    public async Task<TrainResult> LoadStateAsync(string directory, CancellationToken cancellationToken = default)
+    public async Task<TrainResult> LoadStateAsync(string directory, int? storeStep = null, CancellationToken cancellationToken = default)
     {
         var trainer = Trainer;
+        if (_runStore is { } store && storeStep is { } step)
+        {
+            var restored = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(directory))!, BlobRunStore.RestoreFolder, $"s{step:D6}");
+            await store.PullTrainerStateAsync(step, restored, cancellationToken);
+            logger.LogInformation("Trainer {PolicyId}: pulled the trainer state of step {Step} from {Store}", this.GetPrimaryKeyString(), step, store.Description);
+            directory = restored;
+        }
+
         await Task.Run(() => trainer.Load(directory), cancellationToken);
 
         // A lost run may have published versions after this checkpoint (its trainer finished a step the run never recorded).

@@ -3,11 +3,14 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Placement;
 using AgentRl.Grains.Reporting;
+using AgentRl.Grains.Storage;
 using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Telemetry;
 using AgentRl.Grains.Training.Phases;
 using AgentRl.Policy.Algorithms;
+using AgentRl.Policy.Checkpoints;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AgentRl.Grains.Training;
 
@@ -36,9 +39,11 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
     private Task? _loop;
     private RunConfig? _config;
 
-    public TrainingRunGrain(TaskCatalog tasks, [PersistentState("run", AgentRlStorage.Name)] IPersistentState<RunGrainState> saved, AgentRlSiloOptions siloOptions, ILogger<TrainingRunGrain> logger)
+    private readonly CheckpointStoreOptions _storeConnection;
+
+    public TrainingRunGrain(TaskCatalog tasks, [PersistentState("run", AgentRlStorage.Name)] IPersistentState<RunGrainState> saved, AgentRlSiloOptions siloOptions, IOptions<CheckpointStoreOptions> storeConnection, ILogger<TrainingRunGrain> logger)
     {
-        (_tasks, _saved, _siloOptions, _logger) = (tasks, saved, siloOptions, logger);
+        (_tasks, _saved, _siloOptions, _storeConnection, _logger) = (tasks, saved, siloOptions, storeConnection.Value, logger);
         _progress = new RunProgressHub(siloOptions.ProgressSubscriptionLifetime, () => _saved.State.Epoch, () => GrainContext.Address.SiloAddress?.ToString() ?? "");
     }
 
@@ -57,6 +62,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         }
 
         config = config with { RunId = this.GetPrimaryKeyString() };
+        await PullAsync(config, cancellationToken);   // a blob-stored run: its run_state.json (epoch, resume point) may be on no disk here
         ResolvedAlgorithm.ForRun(config);   // an unknown algorithm or option fails the start, not the run
         _tasks.GetForRun(config.Task, config.TaskOptions, config.WarmStarts());   // so does an unknown task, task option or tool, bad data, or a task that cannot warm start
         _saved.State = new RunGrainState { Config = config, Active = true, Epoch = NextEpoch(config), StartId = Guid.NewGuid().ToString("N") };
@@ -71,6 +77,15 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         if (_saved.State is not { Active: true, Config: { } config })
         {
             return;
+        }
+
+        try
+        {
+            await PullAsync(config, cancellationToken);
+        }
+        catch (CheckpointStoreException e)
+        {
+            _logger.LogWarning(e, "Run {RunId}: could not pull its files from the run store; the take-over tries again", config.RunId);
         }
 
         if (RunFence.EndedInFiles(RunDirectory(config), _saved.State.StartId, _saved.State.Epoch) is { } ended)
@@ -140,6 +155,11 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         {
             try
             {
+                if (takeOver)
+                {
+                    await PullAsync(config, stop);
+                }
+
                 var (attempt, resetMetrics) = takeOver ? RunFence.TakeOverConfig(config, runDir, _saved.State.StartId) : (config, false);
                 await RunAttemptAsync(attempt, resetMetrics, epoch, stop);
                 break;
@@ -194,6 +214,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         }
 
         (version, var firstStep) = await new WarmStartPhase(run, _progress, evaluation, checkpoints, artifacts, _logger).RunAsync(resumed, version, stop, _stopRequest.Token);
+        await PushAsync(config, stop);
         var steps = config.SftOnly ? 0 : config.Steps;
         _progress.Update(s => s with { Steps = steps });
         var stepClock = Stopwatch.StartNew();
@@ -218,6 +239,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             artifacts.RecordStep(step, metrics);
             AgentRlTelemetry.RecordStep(config.RunId, metrics);
             artifacts.RecordSamples(step, scored.Trajectories, rollout.ItemOf);
+            await PushAsync(config, stop);
 
             _progress.Update(s => s with { Metrics = metrics, MetricsStep = step, EtaSeconds = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1) * (steps - step) });
             _progress.Notify();
@@ -230,7 +252,24 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
     }
 
     private static TrainerSpec TrainerSpecOf(RunConfig c) =>
-        new(c.RunId, c.Algorithm, c.LearningRate, c.Steps, c.TokenBudget, c.Seed, Path.GetFullPath(c.RunDir), c.ResolveCheckpointStore(), LoadsState: c.Resume || !string.IsNullOrEmpty(c.InitFrom), c.Objective, c.Trainer);
+        new(c.RunId, c.Algorithm, c.LearningRate, c.Steps, c.TokenBudget, c.Seed, Path.GetFullPath(c.RunDir), c.ResolveCheckpointStore(), LoadsState: c.Resume || !string.IsNullOrEmpty(c.InitFrom), c.Objective, c.Trainer, c.ResolveRunStore());
+
+    /// <summary>A blob-stored run's files (<see cref="RunConfig.RunStore"/>) into its folder here, where the store's are newer.</summary>
+    private async Task PullAsync(RunConfig config, CancellationToken cancellationToken)
+    {
+        if (config.ResolveRunStore() is { } spec)
+        {
+            var pulled = await BlobRunStore.Create(spec, _storeConnection).PullAsync(RunDirectory(config), cancellationToken);
+            if (pulled > 0)
+            {
+                _logger.LogInformation("Run {RunId}: pulled {Count} files from its run store", config.RunId, pulled);
+            }
+        }
+    }
+
+    /// <summary>The step's files to a blob-stored run's store, run_state.json last (fenced by the epoch).</summary>
+    private Task PushAsync(RunConfig config, CancellationToken cancellationToken) =>
+        config.ResolveRunStore() is { } spec ? BlobRunStore.Create(spec, _storeConnection).PushAsync(RunDirectory(config), cancellationToken) : Task.CompletedTask;
 
     /// <summary>Resume: the last step whose trainer state was saved; metrics.csv drops any later rows.</summary>
     private static RunStateFile ResumePoint(string runDir)
@@ -245,8 +284,9 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         try
         {
             CheckpointPhase.RecordEnd(runDir, epoch, _saved.State.StartId, _progress.Current, _config);
+            await PushAsync(config, CancellationToken.None);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or RunSupersededException)
         {
             _logger.LogWarning(e, "Run {RunId}: could not record the final state in {Directory}", config.RunId, runDir);
         }

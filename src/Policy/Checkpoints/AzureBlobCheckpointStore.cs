@@ -33,6 +33,14 @@ public sealed class AzureBlobCheckpointStore : ICheckpointStore
     /// <summary>A run's store from validated options: <c>&lt;Prefix&gt;/&lt;run&gt;/checkpoints</c> in <c>Container</c>.</summary>
     public static AzureBlobCheckpointStore ForRun(CheckpointStoreOptions options, string runId)
     {
+        var prefix = options.Prefix.Trim('/');
+        var root = (prefix.Length == 0 ? "" : prefix + "/") + CheckpointStoreFactory.CheckRunId(runId) + "/checkpoints";
+        return new AzureBlobCheckpointStore(ContainerClient(options), root);
+    }
+
+    /// <summary>The container of validated Azure options, with their retries and timeout and the pinned service version.</summary>
+    public static BlobContainerClient ContainerClient(CheckpointStoreOptions options)
+    {
         var clientOptions = new BlobClientOptions(PinnedServiceVersion);
         clientOptions.Retry.Mode = RetryMode.Exponential;
         clientOptions.Retry.MaxRetries = options.MaxRetries;
@@ -42,9 +50,7 @@ public sealed class AzureBlobCheckpointStore : ICheckpointStore
         var service = string.IsNullOrWhiteSpace(options.ConnectionString)
             ? new BlobServiceClient(new Uri(options.ServiceUri!), clientOptions)
             : new BlobServiceClient(options.ConnectionString, clientOptions);
-        var prefix = options.Prefix.Trim('/');
-        var root = (prefix.Length == 0 ? "" : prefix + "/") + CheckpointStoreFactory.CheckRunId(runId) + "/checkpoints";
-        return new AzureBlobCheckpointStore(service.GetBlobContainerClient(options.Container), root);
+        return service.GetBlobContainerClient(options.Container);
     }
 
     public string Description { get; }

@@ -110,19 +110,20 @@ public static partial class Processes
     }
 
     /// <summary>A silo process on Redis membership with <paramref name="roles"/>, in <paramref name="workingDirectory"/> (where its relative run directory resolves).</summary>
-    public static OwnedProcess StartSilo(RedisServer redis, string clusterId, string roles, string accelerator, string? workingDirectory = null) =>
+    public static OwnedProcess StartSilo(RedisServer redis, string clusterId, string roles, string accelerator, string? workingDirectory = null, int? siloPort = null, IEnumerable<string>? extraArgs = null) =>
         new($"silo-{roles}", "dotnet",
         [
             SiloDll,
             "--clustering", "redis",
             "--redis", redis.Address,
             "--cluster-id", clusterId,
-            "--silo-port", FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--silo-port", (siloPort ?? FreeTcpPort()).ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--gateway-port", FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--roles", roles,
             "--accelerator", accelerator,
             "--torch-threads", "1",
-            "--name", $"silo-{roles.Replace(',', '-')}",
+            "--name", siloPort is null ? $"silo-{roles.Replace(',', '-')}" : $"silo-{siloPort}",
+            .. extraArgs ?? [],
         ], workingDirectory);
 
     /// <summary>Runs a command to completion and returns its exit code, stdout and stderr.</summary>

@@ -26,7 +26,7 @@ public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
             Directory.Delete(next, recursive: true);
         }
 
-        await run.Trainer.SaveStateAsync(next, stop);
+        await run.Trainer.SaveStateAsync(next, status.Step, stop);
         RunFence.EnsureCurrent(runDir, epoch);
         var checkpoints = StepCheckpoints.Record(RunStateFile.Read(runDir)?.Checkpoints ?? [], new StepCheckpoint(status.Step, status.PolicyVersion, evalAccuracy));
         (StateFile(run.Config, status, startId, epoch, RunState.Training, hasTrainerState: true) with

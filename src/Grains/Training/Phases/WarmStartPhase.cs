@@ -29,7 +29,7 @@ public sealed class WarmStartPhase(RunContext run, RunProgressHub progress, Eval
     private async Task<long> ResumeAsync(RunStateFile resumed, CancellationToken stop)
     {
         progress.Set(state: RunState.Resuming, phase: "LoadState", step: resumed.Step);
-        var restored = await run.Trainer.LoadStateAsync(resumed.TrainerPath(run.RunDirectory), stop);
+        var restored = await run.Trainer.LoadStateAsync(resumed.TrainerPath(run.RunDirectory), resumed.Step, stop);
         progress.Update(s => s with
         {
             PolicyVersion = restored.PolicyVersion,
@@ -150,7 +150,7 @@ public sealed class WarmStartPhase(RunContext run, RunProgressHub progress, Eval
         }
 
         progress.Set(state: RunState.Resuming, phase: "LoadState");
-        var restored = await run.Trainer.LoadStateAsync(source.TrainerPath(sourceDir), stop);
+        var restored = await run.Trainer.LoadStateAsync(source.TrainerPath(sourceDir), null, stop);
         progress.Update(s => s with
         {
             PolicyVersion = restored.PolicyVersion,
