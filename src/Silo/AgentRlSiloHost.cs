@@ -223,5 +223,10 @@ public static class AgentRlSiloHost
                 });
                 break;
         }
+
+        if (options.Kubernetes)
+        {
+            silo.UseKubernetesHosting();
+        }
     }
 }

@@ -43,9 +43,33 @@ public sealed class SiloClusterOptions
     /// <summary>Silo name shown by <c>agentrl cluster status</c>. Default: the machine name and silo port.</summary>
     public string? SiloName { get; set; }
 
+    /// <summary>
+    /// Runs the silo in a Kubernetes pod with <c>Microsoft.Orleans.Hosting.Kubernetes</c>: its name and address come from
+    /// the pod (<c>POD_NAME</c>, <c>POD_NAMESPACE</c>, <c>POD_IP</c>, set by the manifest from the downward API), and the
+    /// pods of silos the cluster declares dead are deleted so Kubernetes replaces them. Needs <c>redis</c> or <c>adonet</c>
+    /// membership. Default false.
+    /// </summary>
+    public bool Kubernetes { get; set; }
+
+    /// <summary>The environment variables Kubernetes hosting reads from the pod.</summary>
+    public static readonly string[] KubernetesPodVariables = ["POD_NAME", "POD_NAMESPACE", "POD_IP"];
+
     /// <summary>Returns every problem with these options, or none.</summary>
-    public IEnumerable<string> Validate()
+    public IEnumerable<string> Validate() => Validate(Environment.GetEnvironmentVariable);
+
+    /// <summary>Returns every problem with these options, reading the pod's variables with <paramref name="environment"/>.</summary>
+    public IEnumerable<string> Validate(Func<string, string?> environment)
     {
+        if (Kubernetes && Clustering == "localhost")
+        {
+            yield return $"{SectionName}:Kubernetes needs redis or adonet clustering (localhost clustering cannot span pods).";
+        }
+
+        if (Kubernetes && KubernetesPodVariables.Where(v => string.IsNullOrWhiteSpace(environment(v))).ToList() is { Count: > 0 } missing)
+        {
+            yield return $"{SectionName}:Kubernetes reads {string.Join(", ", missing)} from the pod; set them from the downward API (fieldRef metadata.name, metadata.namespace, status.podIP) as deploy/k8s/agentrl.yaml does.";
+        }
+
         if (Clustering is not ("localhost" or "redis" or "adonet"))
         {
             yield return $"{SectionName}:Clustering must be localhost, redis or adonet (got '{Clustering}').";

@@ -68,6 +68,31 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void ClusterOptionsValidate_KubernetesWithoutThePodsVariablesOrOnLocalhost_SaysWhatIsMissing()
+    {
+        var pod = new Dictionary<string, string?> { ["POD_NAME"] = "agentrl-rollout-0", ["POD_NAMESPACE"] = "default" };
+
+        var problems = new SiloClusterOptions { Kubernetes = true }.Validate(v => pod.GetValueOrDefault(v)).ToList();
+
+        Assert.Contains(problems, p => p.StartsWith("AgentRl:Cluster:Kubernetes needs redis or adonet clustering", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("AgentRl:Cluster:Kubernetes reads POD_IP from the pod", StringComparison.Ordinal));
+        pod["POD_IP"] = "10.0.0.7";
+        Assert.Empty(new SiloClusterOptions { Kubernetes = true, Clustering = "redis", Redis = "agentrl-redis:6379" }.Validate(v => pod.GetValueOrDefault(v)));
+    }
+
+    [Fact]
+    public void ReadOptions_RunStoreAzureBlobWithoutAConnection_IsAProblem()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["AgentRl:RunStore:Kind"] = "azure-blob" })
+            .Build();
+
+        var e = Assert.Throws<SiloConfigurationException>(() => AgentRlSiloHost.ReadOptions(configuration));
+
+        Assert.Contains(e.Problems, p => p.StartsWith("AgentRl:RunStore:Kind azure-blob takes its connection from AgentRl:Checkpoints:ConnectionString", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void SiloOptionsValidate_BadAcceleratorAndThreads_AreReported()
     {
         var problems = new AgentRlSiloOptions { Accelerator = "tpu", TorchThreads = -1 }.Validate().ToList();

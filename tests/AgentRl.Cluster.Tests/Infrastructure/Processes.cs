@@ -10,11 +10,27 @@ namespace AgentRl.Cluster.Tests.Infrastructure;
 /// <summary>Helpers for tests that run real processes: free ports, repository paths, signals.</summary>
 public static partial class Processes
 {
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A free loopback port, never one handed out before in this test process: the kernel may give a just-closed
+    /// listener's port again, so two ports asked for in a row (a silo port and a gateway port) could be the same.
+    /// </summary>
     public static int FreeTcpPort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     /// <summary>The repository root: the folder holding AgentRl.sln above the test assembly.</summary>
