@@ -61,7 +61,7 @@ public sealed class BlobRunStore
 
     /// <summary>The runs under a prefix: the folders of <c>{prefix}/</c> whose <c>files/run_state.json</c> exists.</summary>
     public static Task<IReadOnlyList<string>> ListRunsAsync(BlobContainerClient container, string prefix, CancellationToken cancellationToken = default) =>
-        GuardAsync($"list the runs under '{prefix.Trim('/')}/'", async () =>
+        BlobStoreGuard.RunAsync($"azure-blob run store {container.Uri}", $"list the runs under '{prefix.Trim('/')}/'", async () =>
         {
             var root = prefix.Trim('/').Length == 0 ? "" : prefix.Trim('/') + "/";
             var runs = new List<string>();
@@ -80,9 +80,9 @@ public sealed class BlobRunStore
             }
 
             return (IReadOnlyList<string>)runs;
-        }, missingContainerIsEmpty: false, cancellationToken);
+        }, cancellationToken);
 
-    public static string RunRoot(string prefix, string runId)
+    private static string RunRoot(string prefix, string runId)
     {
         prefix = prefix.Trim('/');
         return (prefix.Length == 0 ? "" : prefix + "/") + CheckpointStoreFactory.CheckRunId(runId);
@@ -96,7 +96,7 @@ public sealed class BlobRunStore
     /// </summary>
     /// <exception cref="RunSupersededException">The store's run_state.json was written by a newer activation.</exception>
     public Task PushAsync(string runDirectory, CancellationToken cancellationToken = default) =>
-        GuardAsync<object?>($"push {runDirectory}", async () =>
+        BlobStoreGuard.RunAsync(Description, $"push {runDirectory}", async () =>
         {
             await EnsureContainerAsync(cancellationToken);
             var blobs = await ListAsync(_root + FilesFolder, cancellationToken);
@@ -111,7 +111,7 @@ public sealed class BlobRunStore
             var statePath = Path.Combine(runDirectory, RunStateFile.FileName);
             if (!File.Exists(statePath) || !IsNewer(statePath, blobs.GetValueOrDefault(RunStateFile.FileName)))
             {
-                return null;
+                return;
             }
 
             var local = RunStateFile.Read(runDirectory)!;
@@ -142,16 +142,14 @@ public sealed class BlobRunStore
             {
                 await PruneTrainerStatesAsync(local.Step, cancellationToken);
             }
-
-            return null;
-        }, missingContainerIsEmpty: false, cancellationToken);
+        }, cancellationToken);
 
     /// <summary>
     /// Pulls every run file whose blob is newer than the local copy (or missing here) into <paramref name="runDirectory"/>;
     /// returns how many it pulled. Nothing happens when the store holds no such run.
     /// </summary>
     public Task<int> PullAsync(string runDirectory, CancellationToken cancellationToken = default) =>
-        GuardAsync($"pull into {runDirectory}", async () =>
+        BlobStoreGuard.RunAsync(Description, $"pull into {runDirectory}", async () =>
         {
             var pulled = 0;
             foreach (var (relative, blob) in await ListAsync(_root + FilesFolder, cancellationToken))
@@ -165,16 +163,11 @@ public sealed class BlobRunStore
             }
 
             return pulled;
-        }, missingContainerIsEmpty: true, cancellationToken);
-
-    /// <summary>Whether the store holds the run (its run_state.json).</summary>
-    public Task<bool> ExistsAsync(CancellationToken cancellationToken = default) =>
-        GuardAsync("look for run_state.json", async () =>
-            (bool)await _container.GetBlobClient(_root + FilesFolder + RunStateFile.FileName).ExistsAsync(cancellationToken), missingContainerIsEmpty: true, cancellationToken);
+        }, cancellationToken);
 
     /// <summary>Pushes the trainer state of <paramref name="step"/> saved in <paramref name="directory"/>, its marker last.</summary>
     public Task PushTrainerStateAsync(string directory, int step, CancellationToken cancellationToken = default) =>
-        GuardAsync<object?>($"push the trainer state of step {step}", async () =>
+        BlobStoreGuard.RunAsync(Description, $"push the trainer state of step {step}", async () =>
         {
             await EnsureContainerAsync(cancellationToken);
             var prefix = TrainerPrefix(step);
@@ -185,13 +178,12 @@ public sealed class BlobRunStore
             }
 
             await _container.GetBlobClient(prefix + CompleteSuffix).UploadAsync(BinaryData.FromString(JsonSerializer.Serialize(new { step, files = files.Length })), overwrite: true, cancellationToken);
-            return null;
-        }, missingContainerIsEmpty: false, cancellationToken);
+        }, cancellationToken);
 
     /// <summary>Pulls the trainer state of <paramref name="step"/> into an empty <paramref name="target"/>.</summary>
     /// <exception cref="CheckpointNotFoundException">The store holds no complete trainer state of that step.</exception>
     public Task PullTrainerStateAsync(int step, string target, CancellationToken cancellationToken = default) =>
-        GuardAsync<object?>($"pull the trainer state of step {step} into {target}", async () =>
+        BlobStoreGuard.RunAsync(Description, $"pull the trainer state of step {step} into {target}", async () =>
         {
             var prefix = TrainerPrefix(step);
             if (!await _container.GetBlobClient(prefix + CompleteSuffix).ExistsAsync(cancellationToken))
@@ -208,9 +200,7 @@ public sealed class BlobRunStore
             {
                 await DownloadAsync(prefix + "/" + relative, Path.Combine(target, relative.Replace('/', Path.DirectorySeparatorChar)), blob.LastModified, cancellationToken);
             }
-
-            return null;
-        }, missingContainerIsEmpty: false, cancellationToken);
+        }, cancellationToken);
 
     private async Task PruneTrainerStatesAsync(int keepStep, CancellationToken cancellationToken)
     {
@@ -319,25 +309,6 @@ public sealed class BlobRunStore
         {
             await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
             _containerReady = true;
-        }
-    }
-
-    private static async Task<T> GuardAsync<T>(string operation, Func<Task<T>> body, bool missingContainerIsEmpty, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await body();
-        }
-        catch (RequestFailedException e) when (missingContainerIsEmpty && e.ErrorCode == BlobErrorCode.ContainerNotFound)
-        {
-            return default!;
-        }
-        catch (Exception e) when (e is RequestFailedException or AggregateException or HttpRequestException
-            || (e is IOException && e is not CheckpointStoreException)
-            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-        {
-            var reason = e is AggregateException a ? a.InnerExceptions[^1].Message : e.Message;
-            throw new CheckpointStoreException($"azure-blob run store: could not {operation}: {reason.Split('\n')[0].Trim()}", e);
         }
     }
 }

@@ -1,6 +1,6 @@
 using AgentRl.Abstractions.Training;
+using AgentRl.Grains.Training;
 using AgentRl.Policy.Checkpoints;
-using Azure.Storage.Blobs;
 
 namespace AgentRl.Grains.Storage;
 
@@ -39,22 +39,11 @@ public sealed class RunStoreOptions
     }
 
     /// <summary>The store of one run under these options.</summary>
-    public BlobRunStore ForRun(string runId, CheckpointStoreOptions connection) =>
-        BlobRunStore.Create(new CheckpointStoreSpec(CheckpointStoreSpec.AzureBlob, null, Container, Prefix, runId), connection);
+    public BlobRunStore ForRun(string runId, CheckpointStoreOptions connection) => BlobRunStore.Create(Spec(runId), connection);
 
     /// <summary>The runs these options' store holds.</summary>
     public Task<IReadOnlyList<string>> ListRunsAsync(CheckpointStoreOptions connection, CancellationToken cancellationToken) =>
-        BlobRunStore.ListRunsAsync(ContainerClient(connection), Prefix, cancellationToken);
+        BlobRunStore.ListRunsAsync(AzureBlobCheckpointStore.ContainerClient(RunCheckpointStores.Options(Spec(""), "", connection)), Prefix, cancellationToken);
 
-    private BlobContainerClient ContainerClient(CheckpointStoreOptions connection) =>
-        AzureBlobCheckpointStore.ContainerClient(new CheckpointStoreOptions
-        {
-            Kind = CheckpointStoreOptions.AzureBlobKind,
-            ConnectionString = connection.ConnectionString,
-            ServiceUri = connection.ServiceUri,
-            Container = Container,
-            Prefix = Prefix,
-            MaxRetries = connection.MaxRetries,
-            NetworkTimeout = connection.NetworkTimeout,
-        });
+    private CheckpointStoreSpec Spec(string runId) => new(CheckpointStoreSpec.AzureBlob, null, Container, Prefix, runId);
 }

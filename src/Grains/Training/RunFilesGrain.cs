@@ -17,6 +17,9 @@ namespace AgentRl.Grains.Training;
 [StatelessWorker]
 public sealed class RunFilesGrain(IOptions<CheckpointStoreOptions> checkpointOptions, IOptions<RunStoreOptions> runStoreOptions) : Grain, IRunFilesGrain
 {
+    /// <summary>Each run's blob store, built once per activation (a dashboard reads a run every few seconds).</summary>
+    private readonly Dictionary<string, BlobRunStore> _stores = new(StringComparer.Ordinal);
+
     private string Root => Path.GetFullPath(this.GetPrimaryKeyString());
 
     public async Task<IReadOnlyList<string>> ListRunsAsync(CancellationToken cancellationToken = default)
@@ -138,7 +141,12 @@ public sealed class RunFilesGrain(IOptions<CheckpointStoreOptions> checkpointOpt
         var folder = RunFolder(runId);
         if (runStoreOptions.Value.IsBlob)
         {
-            await runStoreOptions.Value.ForRun(runId, checkpointOptions.Value).PullAsync(folder, cancellationToken);
+            if (!_stores.TryGetValue(runId, out var store))
+            {
+                _stores[runId] = store = runStoreOptions.Value.ForRun(runId, checkpointOptions.Value);
+            }
+
+            await store.PullAsync(folder, cancellationToken);
         }
 
         return folder;

@@ -164,7 +164,14 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         var trainer = Trainer;
         if (_runStore is { } store && storeStep is { } step)
         {
-            var restored = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(directory))!, BlobRunStore.RestoreFolder, $"s{step:D6}");
+            // One restored state at a time: an earlier resume's is dropped.
+            var restoreRoot = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(directory))!, BlobRunStore.RestoreFolder);
+            if (Directory.Exists(restoreRoot))
+            {
+                Directory.Delete(restoreRoot, recursive: true);
+            }
+
+            var restored = Path.Combine(restoreRoot, $"s{step:D6}");
             await store.PullTrainerStateAsync(step, restored, cancellationToken);
             logger.LogInformation("Trainer {PolicyId}: pulled the trainer state of step {Step} from {Store}", this.GetPrimaryKeyString(), step, store.Description);
             directory = restored;

@@ -40,6 +40,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
     private RunConfig? _config;
 
     private readonly CheckpointStoreOptions _storeConnection;
+    private (CheckpointStoreSpec Spec, BlobRunStore Store)? _runStore;
 
     public TrainingRunGrain(TaskCatalog tasks, [PersistentState("run", AgentRlStorage.Name)] IPersistentState<RunGrainState> saved, AgentRlSiloOptions siloOptions, IOptions<CheckpointStoreOptions> storeConnection, ILogger<TrainingRunGrain> logger)
     {
@@ -79,14 +80,9 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             return;
         }
 
-        try
-        {
-            await PullAsync(config, cancellationToken);
-        }
-        catch (CheckpointStoreException e)
-        {
-            _logger.LogWarning(e, "Run {RunId}: could not pull its files from the run store; the take-over tries again", config.RunId);
-        }
+        // A blob-stored run's files first: whether it ended, and its epoch, are in run_state.json. If the store cannot be
+        // read the activation fails, and the keep-alive reminder's next tick tries the take-over again.
+        await PullAsync(config, cancellationToken);
 
         if (RunFence.EndedInFiles(RunDirectory(config), _saved.State.StartId, _saved.State.Epoch) is { } ended)
         {
@@ -155,11 +151,6 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         {
             try
             {
-                if (takeOver)
-                {
-                    await PullAsync(config, stop);
-                }
-
                 var (attempt, resetMetrics) = takeOver ? RunFence.TakeOverConfig(config, runDir, _saved.State.StartId) : (config, false);
                 await RunAttemptAsync(attempt, resetMetrics, epoch, stop);
                 break;
@@ -257,19 +248,31 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
     /// <summary>A blob-stored run's files (<see cref="RunConfig.RunStore"/>) into its folder here, where the store's are newer.</summary>
     private async Task PullAsync(RunConfig config, CancellationToken cancellationToken)
     {
-        if (config.ResolveRunStore() is { } spec)
+        if (RunStoreOf(config) is { } store && await store.PullAsync(RunDirectory(config), cancellationToken) is > 0 and var pulled)
         {
-            var pulled = await BlobRunStore.Create(spec, _storeConnection).PullAsync(RunDirectory(config), cancellationToken);
-            if (pulled > 0)
-            {
-                _logger.LogInformation("Run {RunId}: pulled {Count} files from its run store", config.RunId, pulled);
-            }
+            _logger.LogInformation("Run {RunId}: pulled {Count} files from {Store}", config.RunId, pulled, store.Description);
         }
     }
 
     /// <summary>The step's files to a blob-stored run's store, run_state.json last (fenced by the epoch).</summary>
     private Task PushAsync(RunConfig config, CancellationToken cancellationToken) =>
-        config.ResolveRunStore() is { } spec ? BlobRunStore.Create(spec, _storeConnection).PushAsync(RunDirectory(config), cancellationToken) : Task.CompletedTask;
+        RunStoreOf(config)?.PushAsync(RunDirectory(config), cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>The run's blob store, built once per store a configuration names (its client and container check are reused).</summary>
+    private BlobRunStore? RunStoreOf(RunConfig config)
+    {
+        if (config.ResolveRunStore() is not { } spec)
+        {
+            return null;
+        }
+
+        if (_runStore?.Spec != spec)
+        {
+            _runStore = (spec, BlobRunStore.Create(spec, _storeConnection));
+        }
+
+        return _runStore.Value.Store;
+    }
 
     /// <summary>Resume: the last step whose trainer state was saved; metrics.csv drops any later rows.</summary>
     private static RunStateFile ResumePoint(string runDir)

@@ -196,35 +196,16 @@ public sealed class AzureBlobCheckpointStore : ICheckpointStore
         }
     }
 
-    /// <summary>Runs one store operation; storage failures (after the client's bounded retries) become a <see cref="CheckpointStoreException"/>.</summary>
-    private async Task<T> GuardAsync<T>(string operation, Func<Task<T>> body, CancellationToken cancellationToken, bool missingContainerIsEmpty = false)
-    {
-        try
+    private Task<T> GuardAsync<T>(string operation, Func<Task<T>> body, CancellationToken cancellationToken, bool missingContainerIsEmpty = false) =>
+        BlobStoreGuard.RunAsync(Description, operation, async () =>
         {
-            return await body();
-        }
-        catch (RequestFailedException error) when (missingContainerIsEmpty && error.ErrorCode == BlobErrorCode.ContainerNotFound)
-        {
-            return (T)(object)Array.Empty<long>();
-        }
-        catch (Exception error) when (error is RequestFailedException or AggregateException or HttpRequestException or IOException
-            || (error is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-        {
-            if (error is CheckpointStoreException or InvalidDataException)
+            try
             {
-                throw;
+                return await body();
             }
-
-            throw new CheckpointStoreException($"{Description}: could not {operation}: {Summarize(error)}", error);
-        }
-    }
-
-    private static string Summarize(Exception error) => error switch
-    {
-        AggregateException aggregate => $"{aggregate.InnerExceptions.Count} attempts failed; last: {FirstLine(aggregate.InnerExceptions[^1].Message)}",
-        OperationCanceledException => "the request timed out",
-        _ => FirstLine(error.Message),
-    };
-
-    private static string FirstLine(string message) => message.Split('\n', 2)[0].TrimEnd('\r');
+            catch (RequestFailedException error) when (missingContainerIsEmpty && error.ErrorCode == BlobErrorCode.ContainerNotFound)
+            {
+                return (T)(object)Array.Empty<long>();
+            }
+        }, cancellationToken);
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Reporting;
@@ -96,16 +95,5 @@ public sealed class ScrapeAndDashboardTests : IDisposable
         }
     }
 
-    private RunConfig Toy(int steps) => new()
-    {
-        Steps = steps,
-        PromptsPerStep = 2,
-        GroupSize = 2,
-        SftDemonstrations = 0,
-        EvalSize = 2,
-        EvalEvery = 100_000,
-        PassK = 0,
-        RunDir = _runDir,
-        Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
-    };
+    private RunConfig Toy(int steps) => ToyRuns.Config(_runDir, steps) with { EvalEvery = 100_000 };
 }

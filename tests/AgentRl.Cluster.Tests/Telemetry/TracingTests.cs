@@ -153,18 +153,7 @@ public sealed class TracingTests : IDisposable
 
     private static string? Tag(Activity span, string key) => span.GetTagItem(key)?.ToString();
 
-    private RunConfig Toy(int steps) => new()
-    {
-        Steps = steps,
-        PromptsPerStep = 2,
-        GroupSize = 2,
-        SftDemonstrations = 0,
-        EvalSize = 2,
-        EvalEvery = 100,
-        PassK = 0,
-        RunDir = _runDir,
-        Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
-    };
+    private RunConfig Toy(int steps) => ToyRuns.Config(_runDir, steps);
 
     /// <summary>The exporter's collection: written by a provider's processor while the test reads it.</summary>
     private sealed class LockedList : ICollection<Activity>

@@ -1,4 +1,3 @@
-using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Policies;
@@ -13,18 +12,8 @@ public sealed class BlobCheckpointRunTests : IDisposable
 {
     private readonly string _runDir = Path.Combine(Path.GetTempPath(), "agentrl-blobrun-" + Guid.NewGuid().ToString("N"));
 
-    private RunConfig Toy(int steps, AzuriteServer azurite) => new()
+    private RunConfig Toy(int steps, AzuriteServer azurite) => ToyRuns.Config(_runDir, steps, warmStart: true) with
     {
-        Steps = steps,
-        PromptsPerStep = 2,
-        GroupSize = 2,
-        SftDemonstrations = 8,
-        SftEpochs = 1,
-        EvalSize = 2,
-        EvalEvery = 100,
-        PassK = 0,
-        RunDir = _runDir,
-        Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
         CheckpointStore = "azure-blob://agentrl-runs/team-a",
         CheckpointConnectionString = azurite.ConnectionString,
     };

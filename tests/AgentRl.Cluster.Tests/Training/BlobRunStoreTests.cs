@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Reporting;
@@ -21,18 +20,8 @@ public sealed class BlobRunStoreTests : IDisposable
     private const string Prefix = "team-b";
     private readonly string _runDir = Path.Combine(Path.GetTempPath(), "agentrl-runstore-" + Guid.NewGuid().ToString("N"));
 
-    private RunConfig Toy(int steps, AzuriteServer azurite) => new()
+    private RunConfig Toy(int steps, AzuriteServer azurite) => ToyRuns.Config(_runDir, steps, warmStart: true) with
     {
-        Steps = steps,
-        PromptsPerStep = 2,
-        GroupSize = 2,
-        SftDemonstrations = 8,
-        SftEpochs = 1,
-        EvalSize = 2,
-        EvalEvery = 100,
-        PassK = 0,
-        RunDir = _runDir,
-        Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
         CheckpointStore = $"azure-blob://{Container}/{Prefix}",
         CheckpointConnectionString = azurite.ConnectionString,
         RunStore = "azure-blob",

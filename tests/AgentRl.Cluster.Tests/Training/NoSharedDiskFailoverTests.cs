@@ -1,5 +1,4 @@
 using AgentRl.Abstractions.Cluster;
-using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client;
 using AgentRl.Cluster.Tests.Infrastructure;
@@ -47,19 +46,9 @@ public sealed class NoSharedDiskFailoverTests : IDisposable
             await WaitAsync(async () => (await client.Cluster.GetGrain<IClusterInfoGrain>(0).GetSilosAsync()).Count(s => s.Status == "Active") == 2, TimeSpan.FromMinutes(1), "two active silos", silos);
 
             const int steps = 6;
-            await client.StartRunAsync(new RunConfig
+            await client.StartRunAsync(ToyRuns.Config("runs", steps, warmStart: true) with   // relative run dir: each silo's own disk
             {
                 RunId = "far",
-                RunDir = "runs",   // relative: each silo's own disk
-                Steps = steps,
-                PromptsPerStep = 2,
-                GroupSize = 2,
-                SftDemonstrations = 8,
-                SftEpochs = 1,
-                EvalSize = 2,
-                EvalEvery = 100,
-                PassK = 0,
-                Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
                 CheckpointStore = $"azure-blob://{Container}/{Prefix}",
                 RunStore = "azure-blob",
             });

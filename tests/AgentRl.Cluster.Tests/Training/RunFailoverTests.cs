@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Hosting;
@@ -53,18 +52,7 @@ public sealed class RunFailoverTests : IDisposable
         var run = cluster.Client.GetGrain<ITrainingRunGrain>("failover");
         var directory = Path.Combine(_runDir, "failover");
 
-        await run.StartAsync(new RunConfig
-        {
-            Steps = steps,
-            PromptsPerStep = 2,
-            GroupSize = 2,
-            SftDemonstrations = 0,
-            EvalSize = 2,
-            EvalEvery = 100,
-            PassK = 0,
-            RunDir = _runDir,
-            Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
-        });
+        await run.StartAsync(ToyRuns.Config(_runDir, steps));
         var before = await RunWaits.UntilAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
         Assert.True(before.State == RunState.Training, $"{before.State}: {before.Error}");
         var epochBefore = RunStateFile.Read(directory)!.Epoch;
@@ -148,18 +136,7 @@ public sealed class RunFailoverTests : IDisposable
         const int steps = 5;
         var run = cluster.Client.GetGrain<ITrainingRunGrain>(runId);
         var directory = Path.Combine(_runDir, runId);
-        await run.StartAsync(new RunConfig
-        {
-            Steps = steps,
-            PromptsPerStep = 2,
-            GroupSize = 2,
-            SftDemonstrations = 0,
-            EvalSize = 2,
-            EvalEvery = 100,
-            PassK = 0,
-            RunDir = _runDir,
-            Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
-        });
+        await run.StartAsync(ToyRuns.Config(_runDir, steps));
         var before = await RunWaits.UntilAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
         Assert.True(before.State == RunState.Training, $"{before.State}: {before.Error}");
         var trainerId = cluster.Client.GetGrain<ITrainerGrain>("default").GetGrainId();

@@ -1,4 +1,3 @@
-using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client;
 using AgentRl.Cluster.Tests.Infrastructure;
@@ -10,18 +9,7 @@ public sealed class RunProgressTests : IDisposable
 {
     private readonly string _runDir = Path.Combine(Path.GetTempPath(), "agentrl-progress-" + Guid.NewGuid().ToString("N"));
 
-    private RunConfig Toy(int steps) => new()
-    {
-        Steps = steps,
-        PromptsPerStep = 2,
-        GroupSize = 2,
-        SftDemonstrations = 0,
-        EvalSize = 2,
-        EvalEvery = 100,
-        PassK = 0,
-        RunDir = _runDir,
-        Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
-    };
+    private RunConfig Toy(int steps) => ToyRuns.Config(_runDir, steps);
 
     [Fact]
     public async Task SubscribedObserver_ReceivesEveryPhaseAndStepInOrder_ThenTheEnd()
