@@ -17,10 +17,12 @@ using static TorchSharp.torch;
 //   run, and prints both medians and their ratio.
 // agentrl-bench pool     --silos 1|2 --groups 10000 --shards 8 --capacity 4096 --batch 64 --completions 8 --draws 200 --external 4
 //   (an experience pool on an in-process cluster: publish and draw latency, managed memory held; see PoolBench)
+// agentrl-bench async    --modes sync,1,2,4 --steps 6 --prompts 8 --group 4 --repeats 1 [--latency-min-ms 50 --latency-max-ms 3000 --latency-alpha 1.1]
+//   (sync against async training with a heavy-tailed tool delay on an in-process silo; see AsyncBench)
 // Prints one JSON line: tokens_per_s is the median over the timed runs after one warm-up run.
-if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile" or "pool"))
+if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile" or "pool" or "async"))
 {
-    Console.Error.WriteLine("usage: agentrl-bench generate|train|rl|sft|profile|pool [--config tiny|small|PATH/config.json] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
+    Console.Error.WriteLine("usage: agentrl-bench generate|train|rl|sft|profile|pool|async [--config tiny|small|PATH/config.json] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
     return 2;
 }
 
@@ -33,6 +35,11 @@ for (var i = 1; i + 1 < args.Length; i += 2)
 if (args[0] == "pool")
 {
     return await AgentRl.Bench.PoolBench.RunAsync(options);
+}
+
+if (args[0] == "async")
+{
+    return await AgentRl.Bench.AsyncBench.RunAsync(options);
 }
 
 int Int(string name, int fallback) => options.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;

@@ -177,6 +177,33 @@ public sealed record RunConfig
     /// </summary>
     [Id(39)] public SwarmSettings? Swarm { get; init; }
 
+    /// <summary>
+    /// <c>sync</c> (default): each step rolls out its groups under the current version, then trains on them. <c>async</c>
+    /// (AReaL, docs/ALGORITHMS.md §5): episodes stay in flight while the trainer updates; a staleness manager admits a new
+    /// group only while the AReaL capacity allows (<see cref="MaxStaleness"/>, <see cref="MaxConcurrentEpisodes"/>), and a
+    /// step trains on the oldest <see cref="PromptsPerStep"/> finished groups as soon as they are there. With
+    /// <see cref="MaxStaleness"/> 0 an async run is the synchronous run.
+    /// </summary>
+    [Id(41)] public string Mode { get; init; } = Modes.Sync;
+
+    /// <summary>η of async mode: a trained group was admitted at most this many versions before the trainer's. Default 2.</summary>
+    [Id(42)] public int MaxStaleness { get; init; } = 2;
+
+    /// <summary>Async mode: episodes in flight at most; 0 (default) = only the staleness bound, (η + 1)·promptsPerStep.</summary>
+    [Id(43)] public int MaxConcurrentEpisodes { get; init; }
+
+    /// <summary>Whether <see cref="Mode"/> is <c>async</c>.</summary>
+    [JsonIgnore]
+    public bool IsAsync => Mode == Modes.Async;
+
+    /// <summary>Values of <see cref="Mode"/>.</summary>
+    public static class Modes
+    {
+        public const string Sync = "sync";
+        public const string Async = "async";
+        public static IReadOnlyList<string> Names { get; } = [Sync, Async];
+    }
+
     /// <summary>Prompts the run rolls out itself per step: <see cref="SwarmSettings.Local"/> in a swarm, else <see cref="PromptsPerStep"/>.</summary>
     [JsonIgnore]
     public int LocalPromptsPerStep => Swarm?.Local ?? PromptsPerStep;
@@ -286,6 +313,10 @@ public sealed record RunConfig
         }
         if (EvalEvery < 1) yield return "evalEvery must be ≥ 1";
         if (EvalSize < 0 || PassK < 0) yield return "evalSize and passK must be ≥ 0";
+        if (!Modes.Names.Contains(Mode, StringComparer.Ordinal)) yield return $"mode = '{Mode}' is not one of {string.Join(", ", Modes.Names)}";
+        if (MaxStaleness < 0) yield return $"maxStaleness = {MaxStaleness} is outside the allowed range [0, ∞)";
+        if (MaxConcurrentEpisodes < 0) yield return $"maxConcurrentEpisodes = {MaxConcurrentEpisodes} is outside the allowed range [0, ∞) (0 = no limit beyond the staleness bound)";
+        if (IsAsync && Swarm is not null) yield return "mode async does not combine with swarm yet: a swarm step draws external groups at its own version";
         foreach (var problem in Swarm?.Validate() ?? [])
         {
             yield return problem;

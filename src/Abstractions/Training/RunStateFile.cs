@@ -66,6 +66,9 @@ public sealed record RunStateFile
     /// </summary>
     public IReadOnlyList<StepCheckpoint> Checkpoints { get; init; } = [];
 
+    /// <summary>An asynchronous run (<see cref="RunConfig.Mode"/> <c>async</c>): its training stream at <see cref="Step"/>; null in sync mode.</summary>
+    public AsyncRolloutState? Async { get; init; }
+
     public required RunConfig Config { get; init; }
 
     /// <summary>Reads the file of a run directory; null when there is none.</summary>

@@ -20,6 +20,7 @@ namespace AgentRl.Grains.Reporting;
 /// <see cref="RunArtifactsOptions.PlotEveryNSteps"/> steps and on dispose;</item>
 /// <item><c>trajectories/trajectories.NNNN.jsonl</c> — <see cref="TrajectoryLogWriter"/> of <see cref="TrajectoryRecord"/>s
 /// (readable JSON, <c>agentrl runs show</c> prints them);</item>
+/// <item><c>groups.csv</c> — <see cref="TrainedGroupsLog"/>, the groups each step trained on and their token versions;</item>
 /// <item><c>sft.csv</c> — <see cref="SftLogWriter"/>, the warm start's loss per batch (also in TensorBoard as
 /// <c>warmstart/loss</c> and <c>warmstart/learning_rate</c> over batches).</item>
 /// </list>
@@ -38,6 +39,7 @@ public sealed class RunArtifacts : IDisposable
     private readonly MetricsCsvWriter _timings;
     private readonly TensorBoardWriter _tensorBoard;
     private readonly TrajectoryLogWriter _trajectories;
+    private readonly TrainedGroupsLog _groups;
     private readonly TrainingPlot _plot;
     private SftLogWriter? _sft;
     private readonly List<(int Batch, double Loss)> _sftLoss = [];
@@ -66,6 +68,8 @@ public sealed class RunArtifacts : IDisposable
             _trajectories = new TrajectoryLogWriter(
                 Path.Combine(RunDirectory, TrajectoryDirectoryName), _options.TrajectoryMaxBytesPerFile);
             opened.Add(_trajectories);
+            _groups = new TrainedGroupsLog(RunDirectory, _options.ResumeAfterStep);
+            opened.Add(_groups);
 
             // A resumed run plots its earlier steps too.
             _plot = new TrainingPlot(_options.PlotTitle ?? Path.GetFileName(RunDirectory.TrimEnd(Path.DirectorySeparatorChar)));
@@ -124,6 +128,16 @@ public sealed class RunArtifacts : IDisposable
             {
                 RenderPlotLocked();
             }
+        }
+    }
+
+    /// <summary>The groups step <paramref name="step"/> trained on, to <c>groups.csv</c>.</summary>
+    public void RecordGroups(long step, IEnumerable<EpisodeResult> groups)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _groups.Append(step, groups);
         }
     }
 
@@ -229,6 +243,7 @@ public sealed class RunArtifacts : IDisposable
                 _timings.Dispose();
                 _tensorBoard.Dispose();
                 _trajectories.Dispose();
+                _groups.Dispose();
                 _sft?.Dispose();
             }
         }

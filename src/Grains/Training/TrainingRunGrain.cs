@@ -208,6 +208,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         await PushAsync(config, stop);
         var steps = config.SftOnly ? 0 : config.Steps;
         _progress.Update(s => s with { Steps = steps });
+        using var producer = config.IsAsync ? new AsyncRolloutPhase(run, rollout, AsyncStateAt(resumed, firstStep - 1, config.PromptsPerStep), stop) : null;
         var stepClock = Stopwatch.StartNew();
         for (var step = firstStep; step <= steps && !_stopRequest.IsCancellationRequested; step++)
         {
@@ -215,21 +216,24 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             using var stepSpan = AgentRlTelemetry.StartStep(config.RunId, step, version);
             _progress.Set(state: RunState.Training, phase: "Rollout", step: step);
             var clock = new PhaseClock(config.RunId, step, phase => _progress.Set(phase: phase), _logger);
-            var groups = await clock.RunAsync("Rollout", () => rollout.CollectAsync(step, version, stop));
+            var groups = await clock.RunAsync("Rollout", () => producer?.CollectAsync(version, stop) ?? rollout.CollectAsync(step, version, stop));
             var scored = await clock.RunAsync("Reward", () => reward.ScoreAsync(groups, stop));
             scored = pool is null ? scored : await clock.RunAsync("Pool", () => pool.MixAsync(step, version, groups, scored, stop));
             var (batch, advantages) = clock.Run("Advantage", () => advantage.Build(scored));
             var updated = await clock.RunAsync("Update", () => update.RunAsync(batch, stop));
             var location = await clock.RunAsync("PublishWeights", () => publish.RunAsync(updated is not null, stop));
             version = updated?.PolicyVersion ?? version;
+            producer?.Advance();
             var eval = evaluation.IsDue(step, steps) ? await clock.RunAsync("Evaluate", () => evaluation.RunAsync(version, $"step{step}", stop)) : null;
             _progress.Update(s => s with { Step = step, PolicyVersion = version, FinalEvalAccuracy = eval?.Accuracy ?? s.FinalEvalAccuracy, CheckpointLocation = location ?? s.CheckpointLocation });
-            await clock.RunAsync("Checkpoint", () => checkpoints.SaveAsync(_progress.Current, eval?.Accuracy, stop));
+            await clock.RunAsync("Checkpoint", () => checkpoints.SaveAsync(_progress.Current, eval?.Accuracy, producer?.Snapshot(), stop));
             var metrics = StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock);
             RunFence.EnsureCurrent(runDir, epoch);
             artifacts.RecordStep(step, metrics);
             AgentRlTelemetry.RecordStep(config.RunId, metrics);
             artifacts.RecordSamples(step, scored.Trajectories, rollout.ItemOf);
+            artifacts.RecordGroups(step, groups.Groups);
+            rollout.Forget(groups.Groups.Select(g => g.EpisodeId));
             await PushAsync(config, stop);
 
             _progress.Update(s => s with { Metrics = metrics, MetricsStep = step, EtaSeconds = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1) * (steps - step) });
@@ -241,6 +245,13 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         var done = _progress.Current.Step >= steps || (config.SftOnly && !_stopRequest.IsCancellationRequested);
         _progress.Set(state: done ? RunState.Completed : RunState.Stopped, phase: "");
     }
+
+    /// <summary>
+    /// Where an async run's stream starts: the checkpoint's, or — resuming a checkpoint written without one (the warm start's,
+    /// or a sync run's) — every slot of the <paramref name="stepsDone"/> trained steps consumed and none in flight.
+    /// </summary>
+    private static AsyncRolloutState? AsyncStateAt(RunStateFile? resumed, int stepsDone, int promptsPerStep) =>
+        resumed?.Async ?? (stepsDone <= 0 ? null : new AsyncRolloutState { ConsumedFrontier = (long)stepsDone * promptsPerStep, NextSlot = (long)stepsDone * promptsPerStep, Version = stepsDone });
 
     private static TrainerSpec TrainerSpecOf(RunConfig c) =>
         new(c.RunId, c.Algorithm, c.LearningRate, c.Steps, c.TokenBudget, c.Seed, Path.GetFullPath(c.RunDir), c.ResolveCheckpointStore(), LoadsState: c.Resume || !string.IsNullOrEmpty(c.InitFrom), c.Objective, c.Trainer, c.ResolveRunStore());

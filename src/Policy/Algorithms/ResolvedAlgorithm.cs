@@ -24,13 +24,19 @@ public sealed record ResolvedAlgorithm(AlgorithmEntry Algorithm, ObjectiveOption
     public static ResolvedAlgorithm ForRun(AgentRl.Abstractions.Training.RunConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return Resolve(
+        var resolved = Resolve(
             config.Algorithm,
             config.Objective,
             config.Trainer,
             new TrainerOptions { LearningRate = config.LearningRate, TotalSteps = Math.Max(1, config.Steps), TokenBudget = config.TokenBudget, Seed = config.Seed },
             config.Branching,
             config.GroupSize);
+        if (config.IsAsync && resolved.Objective.FilterGroups)
+        {
+            throw new ArgumentException("mode async does not combine with objective.filterGroups (DAPO's dynamic sampling) yet: a dropped group would leave its slot of the staleness bound unfilled.");
+        }
+
+        return resolved;
     }
 
     /// <summary>

@@ -14,8 +14,9 @@ public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
     /// Saves the trainer state of <paramref name="status"/>'s step and records it in <c>run_state.json</c> with the step's
     /// checkpoint (its policy version and <paramref name="evalAccuracy"/>, when the step was evaluated); then prunes the
     /// checkpoint store to the newest versions, the warm start's and the best one (<see cref="StepCheckpoints.Pinned"/>).
+    /// An async run's training stream (<paramref name="stream"/>) is recorded with it.
     /// </summary>
-    public async Task SaveAsync(RunStatus status, double? evalAccuracy, CancellationToken stop)
+    public async Task SaveAsync(RunStatus status, double? evalAccuracy, AsyncRolloutState? stream, CancellationToken stop)
     {
         var runDir = run.RunDirectory;
         RunFence.EnsureCurrent(runDir, epoch);
@@ -33,6 +34,7 @@ public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
         {
             TrainerDirectory = RunStateFile.NextTrainerDirectoryName,
             Checkpoints = checkpoints,
+            Async = stream,
         }).Write(runDir);
         Settle(runDir);
         await run.Trainer.PruneCheckpointsAsync(StepCheckpoints.Pinned(checkpoints), stop);
@@ -80,6 +82,7 @@ public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
             PolicyVersion = previous?.PolicyVersion ?? 0,
             TrainerDirectory = previous?.TrainerDirectory ?? RunStateFile.TrainerDirectoryName,
             Checkpoints = previous?.Checkpoints ?? [],
+            Async = previous?.Async,
         }).Write(runDir);
     }
 

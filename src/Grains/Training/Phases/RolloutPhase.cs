@@ -58,7 +58,8 @@ public sealed class RolloutPhase(RunContext run)
         }
 
         var metrics = RolloutMetrics.Compute([.. generated.SelectMany(g => g.Trajectories)], clock.Elapsed.TotalSeconds);
-        foreach (var (key, value) in BranchingMetrics.Compute(generated, run.Task.AllowedTools).Concat(sampling ?? []))
+        var staleness = StalenessMetrics.Compute([.. groups.SelectMany(g => g.Trajectories)], version);
+        foreach (var (key, value) in BranchingMetrics.Compute(generated, run.Task.AllowedTools).Concat(sampling ?? []).Concat(staleness))
         {
             metrics[key] = value;
         }
@@ -90,17 +91,50 @@ public sealed class RolloutPhase(RunContext run)
         return EpisodesAsync(key, first, prompts, step, batch, version, stop);
     }
 
-    private Task<EpisodeResult[]> EpisodesAsync(string key, int first, int count, int step, int batch, long version, CancellationToken stop)
+    private Task<EpisodeResult[]> EpisodesAsync(string key, int first, int count, int step, int batch, long version, CancellationToken stop) =>
+        Task.WhenAll(Enumerable.Range(0, count).Select(i => EpisodeAsync(key, first, i, step, batch, version, stop)));
+
+    /// <summary>
+    /// The episode of slot <paramref name="slot"/> of the training stream, in async mode (<see cref="AsyncRolloutPhase"/>):
+    /// step <c>slot / promptsPerStep + 1</c>, index <c>slot % promptsPerStep</c> — the key, item and seed the synchronous
+    /// step gives that group, generated with at least <paramref name="version"/>.
+    /// </summary>
+    public Task<EpisodeResult> SlotEpisodeAsync(long slot, long version, CancellationToken stop)
+    {
+        var prompts = run.Config.LocalPromptsPerStep;
+        var (step, index) = ((int)(slot / prompts) + 1, (int)(slot % prompts));
+        return EpisodeAsync($"{run.Config.RunId}/{step}", (step - 1) * StreamStride(run), index, step, 0, version, stop);
+    }
+
+    /// <summary>Forgets the items of the episodes a finished step trained on (async mode keeps those still in flight).</summary>
+    public void Forget(IEnumerable<string> episodeIds)
+    {
+        foreach (var id in episodeIds)
+        {
+            _itemJson.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Rollout and branching metrics of the groups a step trains on.</summary>
+    public RolloutBatch Measure(IReadOnlyList<EpisodeResult> groups, double seconds, long version)
+    {
+        var metrics = RolloutMetrics.Compute([.. groups.SelectMany(g => g.Trajectories)], seconds);
+        foreach (var (key, value) in BranchingMetrics.Compute(groups, run.Task.AllowedTools).Concat(StalenessMetrics.Compute([.. groups.SelectMany(g => g.Trajectories)], version)))
+        {
+            metrics[key] = value;
+        }
+
+        return new RolloutBatch(groups, metrics);
+    }
+
+    private Task<EpisodeResult> EpisodeAsync(string key, int first, int i, int step, int batch, long version, CancellationToken stop)
     {
         var config = run.Config;
-        return Task.WhenAll(Enumerable.Range(0, count).Select(i =>
-        {
-            var itemJson = TaskCatalog.ToJson(_items[(first + i) % _items.Count]);
-            _itemJson[$"{key}/{i}"] = itemJson;
-            return run.Grains.GetGrain<IEpisodeGrain>($"{key}/{i}").RunAsync(
-                new EpisodeSpec(config.PolicyId, config.Task, itemJson, config.GroupSize, new SamplingSettings(config.Temperature), config.Limits, unchecked((config.Seed * 100_003) + (step * 1009) + (batch * 7919) + i), version, run.Algorithm.Branching, config.TaskOptions),
-                stop);
-        }));
+        var itemJson = TaskCatalog.ToJson(_items[(first + i) % _items.Count]);
+        _itemJson[$"{key}/{i}"] = itemJson;
+        return run.Grains.GetGrain<IEpisodeGrain>($"{key}/{i}").RunAsync(
+            new EpisodeSpec(config.PolicyId, config.Task, itemJson, config.GroupSize, new SamplingSettings(config.Temperature), config.Limits, unchecked((config.Seed * 100_003) + (step * 1009) + (batch * 7919) + i), version, run.Algorithm.Branching, config.TaskOptions),
+            stop);
     }
 
     private static int GenerationBatches(RunContext run) => run.Algorithm.Objective.FilterGroups ? Math.Max(1, run.Algorithm.Objective.MaxNumGenBatches) : 1;

@@ -22,7 +22,7 @@ public sealed class WarmStartPhase(RunContext run, RunProgressHub progress, Eval
         version = string.IsNullOrEmpty(run.Config.InitFrom) ? await FreshAsync(version, stop, stopRequest) : await InitFromAsync(stop);
         progress.Set(phase: "Checkpoint");
         progress.Update(s => s with { Step = 0, PolicyVersion = version });
-        await checkpoints.SaveAsync(progress.Current, progress.Current.WarmStartEvalAccuracy ?? progress.Current.InitialEvalAccuracy, stop);
+        await checkpoints.SaveAsync(progress.Current, progress.Current.WarmStartEvalAccuracy ?? progress.Current.InitialEvalAccuracy, null, stop);
         return (version, 1);
     }
 
