@@ -36,6 +36,51 @@ public enum PolicyLossKind
     /// tokens with A &gt; 0 keep a rescaled gradient, then the dual clip (docs/ALGORITHMS.md §2.2 c).
     /// </summary>
     EntropyBalanced,
+
+    /// <summary>
+    /// <c>decoupled-ppo</c>: AReaL's decoupled PPO (docs/ALGORITHMS.md §5.2), the dual-clip surrogate on u = π_θ/π_prox times
+    /// the behaviour weight w = π_prox/π_behav after rejection sampling; π_prox is the trainer's weights before the update.
+    /// </summary>
+    DecoupledPpo,
+}
+
+/// <summary>Granularity of decoupled PPO's rejection sampling of w = π_prox/π_behav (AReaL <c>rejection_sampling.level</c>).</summary>
+public enum RejectionLevel
+{
+    /// <summary><c>token</c>: each token's w is judged against the bounds on its own.</summary>
+    Token,
+
+    /// <summary>
+    /// <c>sequence</c>: the sequence's geometric mean exp(mean_t log w) is judged, and is every token's w (AReaL's
+    /// <c>agg: mean</c> of the ratio in log space).
+    /// </summary>
+    Sequence,
+
+    /// <summary><c>none</c>: no behaviour weight at all (w = 1), PPO against π_prox only (AReaL's <c>rejection_sampling: null</c>).</summary>
+    None,
+}
+
+/// <summary>What rejection sampling does to a w outside the bounds (AReaL <c>rejection_sampling.action</c>).</summary>
+public enum RejectionAction
+{
+    /// <summary><c>mask</c>: the token (or sequence) leaves the loss, w = 0; the aggregation denominator is unchanged.</summary>
+    Mask,
+
+    /// <summary><c>clamp</c>: w is truncated to [lower, upper] (lower 0 when unset).</summary>
+    Clamp,
+}
+
+/// <summary>Where decoupled PPO's logπ_prox comes from (AReaL <c>prox_logp_method</c>).</summary>
+public enum ProxLogprobMethod
+{
+    /// <summary><c>recompute</c>: a no-gradient forward of the batch under the weights before the update.</summary>
+    Recompute,
+
+    /// <summary>
+    /// <c>loglinear</c>: log π_prox ≈ log π_behav + α·(sg(log π_θ) − log π_behav), α = (v_prox − v_behav)/(v_θ − v_behav)
+    /// from per-token versions; no extra forward.
+    /// </summary>
+    Loglinear,
 }
 
 /// <summary>The four loss aggregation modes of docs/ALGORITHMS.md §0.4 (verl <c>loss_agg_mode</c>).</summary>
@@ -107,7 +152,8 @@ public static class ObjectiveNames
         "clip_cov" => PolicyLossKind.ClipCov,
         "kl_cov" => PolicyLossKind.KlCov,
         "entropy-balanced" => PolicyLossKind.EntropyBalanced,
-        _ => throw Unknown(name, "policy loss", "vanilla, gspo, clip_cov, kl_cov, entropy-balanced"),
+        "decoupled-ppo" => PolicyLossKind.DecoupledPpo,
+        _ => throw Unknown(name, "policy loss", "vanilla, gspo, clip_cov, kl_cov, entropy-balanced, decoupled-ppo"),
     };
 
     public static string Name(PolicyLossKind value) => value switch
@@ -117,6 +163,7 @@ public static class ObjectiveNames
         PolicyLossKind.ClipCov => "clip_cov",
         PolicyLossKind.KlCov => "kl_cov",
         PolicyLossKind.EntropyBalanced => "entropy-balanced",
+        PolicyLossKind.DecoupledPpo => "decoupled-ppo",
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, null),
     };
 

@@ -113,6 +113,34 @@ public sealed record ObjectiveOptions
     /// </summary>
     public double EntropyAdvantageAlpha { get; init; }
 
+    /// <summary>
+    /// <c>decoupled-ppo</c>: granularity of the rejection sampling of w = π_prox/π_behav [AReaL
+    /// <c>rejection_sampling.level</c>]. Default <see cref="RejectionLevel.Token"/>; <see cref="RejectionLevel.None"/> drops w
+    /// (AReaL's current default, <c>rejection_sampling: null</c>).
+    /// </summary>
+    public RejectionLevel RejectionLevel { get; init; } = RejectionLevel.Token;
+
+    /// <summary>
+    /// <c>decoupled-ppo</c>: what happens to a w outside [<see cref="RejectionLower"/>, <see cref="RejectionUpper"/>]
+    /// [<c>rejection_sampling.action</c>]. Default <see cref="RejectionAction.Mask"/>.
+    /// </summary>
+    public RejectionAction RejectionAction { get; init; } = RejectionAction.Mask;
+
+    /// <summary><c>decoupled-ppo</c>: upper bound of w, &gt; 1 [<c>rejection_sampling.upper</c>]. Default 5.0.</summary>
+    public double RejectionUpper { get; init; } = 5.0;
+
+    /// <summary>
+    /// <c>decoupled-ppo</c>: lower bound of w, in (0, <see cref="RejectionUpper"/>) [<c>rejection_sampling.lower</c>]. Default
+    /// null: no lower bound (clamp truncates at 0).
+    /// </summary>
+    public double? RejectionLower { get; init; }
+
+    /// <summary>
+    /// <c>decoupled-ppo</c>: how logπ_prox is obtained [AReaL <c>prox_logp_method</c>]. Default
+    /// <see cref="ProxLogprobMethod.Recompute"/>; <see cref="ProxLogprobMethod.Loglinear"/> needs per-token versions.
+    /// </summary>
+    public ProxLogprobMethod ProxLogprobs { get; init; } = ProxLogprobMethod.Recompute;
+
     /// <summary>A fresh controller for the reward KL penalty, as configured.</summary>
     public IKlController CreateKlController() => KlCtrlAdaptive
         ? new AdaptiveKlController(KlCtrlCoef, KlCtrlTarget, KlCtrlHorizon)
@@ -150,6 +178,18 @@ public sealed record ObjectiveOptions
         {
             check.Positive(nameof(OverlongBufferLength), buffer);
         }
+        check.Above(nameof(RejectionUpper), RejectionUpper, 1.0);
+        if (RejectionLower is { } lower)
+        {
+            check.Positive(nameof(RejectionLower), lower);
+            if (lower >= RejectionUpper)
+            {
+                check.Add($"rejectionLower ({lower}) must be below rejectionUpper ({RejectionUpper})");
+            }
+        }
+        Defined(check, nameof(RejectionLevel), RejectionLevel);
+        Defined(check, nameof(RejectionAction), RejectionAction);
+        Defined(check, nameof(ProxLogprobs), ProxLogprobs);
         if (ClipCovLowerBound >= ClipCovUpperBound)
         {
             check.Add($"clipCovLowerBound ({ClipCovLowerBound}) must be below clipCovUpperBound ({ClipCovUpperBound})");
@@ -167,4 +207,13 @@ public sealed record ObjectiveOptions
 
     /// <summary>Throws an <see cref="ArgumentException"/> listing every <see cref="Problems"/>; returns this for chaining.</summary>
     public ObjectiveOptions Validate() => OptionChecks.ThrowIfAny(this, Problems(), "objective");
+
+    private static void Defined<TEnum>(OptionChecks check, string field, TEnum value)
+        where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            check.Add($"{OptionChecks.Camel(field)} = {value} is not one of {string.Join(", ", Enum.GetNames<TEnum>().Select(OptionChecks.Camel))}");
+        }
+    }
 }

@@ -17,13 +17,27 @@ public sealed record PolicyLossInput(Tensor LogProb, Tensor OldLogProb, Tensor A
     /// the whole mini-batch and sliced to this micro-batch: that makes the top-k global. Null: select within this batch.
     /// </summary>
     public Tensor? CovSelection { get; init; }
+
+    /// <summary>
+    /// logπ_prox of the proximal policy (the weights before this update), no gradient; required by
+    /// <see cref="PolicyLossKind.DecoupledPpo"/>, where <see cref="OldLogProb"/> is the behaviour policy's. The other losses
+    /// ignore it.
+    /// </summary>
+    public Tensor? ProxLogProb { get; init; }
 }
 
 /// <summary>Metrics of a policy loss, masked means over the batch given (verl names).</summary>
 /// <param name="PgClipFrac">pg_clipfrac: fraction of tokens where the clipped term won (Clip-Cov: fraction detached).</param>
 /// <param name="PpoKl">ppo_kl: mean of −log r (KL-Cov: mean of |log r|).</param>
 /// <param name="PgClipFracLower">pg_clipfrac_lower: fraction of tokens cut by the dual clip.</param>
-public readonly record struct PolicyLossMetrics(double PgClipFrac, double PpoKl, double PgClipFracLower);
+public readonly record struct PolicyLossMetrics(double PgClipFrac, double PpoKl, double PgClipFracLower)
+{
+    /// <summary>Decoupled PPO: loss/rejected_frac, fraction of tokens whose w rejection sampling masked or clamped; else null.</summary>
+    public double? RejectedFrac { get; init; }
+
+    /// <summary>Decoupled PPO: loss/behav_weight_mean, mean of the applied w = π_prox/π_behav; else null.</summary>
+    public double? BehaviourWeightMean { get; init; }
+}
 
 /// <summary>The per-token loss matrix, before aggregation, and its metrics.</summary>
 /// <param name="LossMatrix">[batch, seq] per-token loss (values at masked positions are meaningless).</param>
@@ -50,6 +64,8 @@ public static class PolicyLosses
                 options.ClipCovLowerBound, options.ClipCovUpperBound, random ?? Random.Shared),
             PolicyLossKind.KlCov => KlCov(input, options.KlCovRatio, options.PpoKlCoef),
             PolicyLossKind.EntropyBalanced => EntropyBalanced(input, options.ClipRatioLow, options.ClipRatioHigh, options.ClipRatioC),
+            PolicyLossKind.DecoupledPpo => DecoupledPpo(
+                input, options.ClipRatioLow, options.ClipRatioHigh, options.ClipRatioC, RejectionSampling.From(options)),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
 
@@ -88,6 +104,34 @@ public static class PolicyLosses
             PgClipFrac: MaskedMean(loss2.gt(loss1), mask),
             PpoKl: MaskedMean(-logRatio, mask),
             PgClipFracLower: MaskedMean(clipped.gt(loss3).logical_and(negative), mask));
+        return new PolicyLossResult(Weighted(loss, input.RolloutWeights), metrics);
+    }
+
+    /// <summary>
+    /// AReaL's decoupled PPO (docs/ALGORITHMS.md §5.2), with π_behav = <see cref="PolicyLossInput.OldLogProb"/> and π_prox =
+    /// <see cref="PolicyLossInput.ProxLogProb"/>: u = exp(clamp(logπ_θ − logπ_prox, ±20)); ℓ = max(−A·u, −A·clip(u, 1−ε_low,
+    /// 1+ε_high)); for A &lt; 0, ℓ = min(ℓ, −A·c) (<see cref="Vanilla"/> on u); then ℓ ← ℓ·w with w = π_prox/π_behav after
+    /// rejection sampling (<see cref="DecoupledImportance.Weights"/>, no gradient), and ℓ·RolloutWeights when given. The
+    /// clip acts on u, not on π_θ/π_behav; a masked token keeps its place in the aggregation denominator.
+    /// </summary>
+    public static PolicyLossResult DecoupledPpo(
+        PolicyLossInput input,
+        double clipLow = 0.2,
+        double clipHigh = 0.2,
+        double clipC = 3.0,
+        RejectionSampling? rejection = null)
+    {
+        var prox = input.ProxLogProb
+            ?? throw new ArgumentException("decoupled-ppo needs the proximal log-probs (PolicyLossInput.ProxLogProb).", nameof(input));
+        var mask = input.ResponseMask;
+        var surrogate = Vanilla(input with { OldLogProb = prox, RolloutWeights = null }, clipLow, clipHigh, clipC);
+        var behaviour = DecoupledImportance.Weights(prox, input.OldLogProb, mask, rejection ?? new RejectionSampling());
+        var loss = surrogate.LossMatrix * behaviour.Weights;                        // [batch, seq]
+        var metrics = surrogate.Metrics with
+        {
+            RejectedFrac = MaskedMean(behaviour.Rejected, mask),
+            BehaviourWeightMean = MaskedMean(behaviour.Weights, mask),
+        };
         return new PolicyLossResult(Weighted(loss, input.RolloutWeights), metrics);
     }
 

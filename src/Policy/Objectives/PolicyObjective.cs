@@ -20,6 +20,9 @@ public sealed record ObjectiveInput(Tensor LogProb, Tensor OldLogProb, Tensor Ad
 
     /// <summary>Optional global Clip-Cov / KL-Cov selection sliced to this batch (<see cref="CovarianceSelection"/>).</summary>
     public Tensor? CovSelection { get; init; }
+
+    /// <summary>logπ_prox (no gradient); required by <see cref="PolicyLossKind.DecoupledPpo"/>, where OldLogProb is logπ_behav.</summary>
+    public Tensor? ProxLogProb { get; init; }
 }
 
 /// <summary>The scalar loss to call <c>backward()</c> on, its parts, and metrics under stable names.</summary>
@@ -27,7 +30,10 @@ public sealed record ObjectiveInput(Tensor LogProb, Tensor OldLogProb, Tensor Ad
 /// <param name="PolicyLoss">agg(policy loss matrix).</param>
 /// <param name="KlLoss">agg(kl) when the KL loss is on, else null.</param>
 /// <param name="EntropyLoss">agg(H) when an entropy tensor was given, else null.</param>
-/// <param name="Metrics">loss/total, loss/pg, loss/kl, loss/entropy, loss/pg_clipfrac, loss/ppo_kl, loss/pg_clipfrac_lower.</param>
+/// <param name="Metrics">
+/// loss/total, loss/pg, loss/kl, loss/entropy, loss/pg_clipfrac, loss/ppo_kl, loss/pg_clipfrac_lower; decoupled PPO adds
+/// loss/rejected_frac and loss/behav_weight_mean.
+/// </param>
 public sealed record ObjectiveResult(
     Tensor Loss,
     Tensor PolicyLoss,
@@ -60,6 +66,7 @@ public static class PolicyObjective
             {
                 RolloutWeights = input.RolloutWeights,
                 CovSelection = input.CovSelection,
+                ProxLogProb = input.ProxLogProb,
             },
             options,
             random);
@@ -98,6 +105,14 @@ public static class PolicyObjective
             ["loss/ppo_kl"] = pg.Metrics.PpoKl,
             ["loss/pg_clipfrac_lower"] = pg.Metrics.PgClipFracLower,
         };
+        if (pg.Metrics.RejectedFrac is { } rejected)
+        {
+            metrics["loss/rejected_frac"] = rejected;
+        }
+        if (pg.Metrics.BehaviourWeightMean is { } weight)
+        {
+            metrics["loss/behav_weight_mean"] = weight;
+        }
         if (klLoss is not null)
         {
             metrics["loss/kl"] = klLoss.detach().item<float>();

@@ -81,6 +81,8 @@ public sealed class PolicyTrainer : IDisposable
     /// One RL update on a batch of examples (docs/ALGORITHMS.md §0.3–§0.5): for each epoch and mini-batch, the loss
     /// <c>pg + kl_coef·agg(kl) − entropy_coeff·agg(H)</c> is back-propagated micro-batch by micro-batch, the gradient
     /// norm clipped, and AdamW stepped with the scheduled learning rate. The policy version is incremented once.
+    /// Decoupled PPO (§5.2) with <see cref="ProxLogprobMethod.Recompute"/> first scores the batch under the weights before
+    /// the update (<see cref="TokenLogProbs"/>): that π_prox serves every epoch and mini-batch.
     /// </summary>
     public TrainStepMetrics TrainStep(IReadOnlyList<TrainingExample> batch)
     {
@@ -95,6 +97,19 @@ public sealed class PolicyTrainer : IDisposable
         }
 
         var watch = Stopwatch.StartNew();
+        var decoupled = _objective.PolicyLoss == PolicyLossKind.DecoupledPpo;
+        float[][]? proxLogProbs = null;
+        double? behaviourKl = null;
+        if (decoupled && _objective.ProxLogprobs == ProxLogprobMethod.Recompute)
+        {
+            proxLogProbs = TokenLogProbs(batch);
+            behaviourKl = BehaviourKl(batch, proxLogProbs);
+        }
+        else if (decoupled)
+        {
+            RequireVersions(batch);
+        }
+
         var random = new Random(unchecked(Options.Seed + (int)RlSteps));
         var sums = new MetricSums();
         var steps = 0;
@@ -104,7 +119,8 @@ public sealed class PolicyTrainer : IDisposable
             foreach (var miniBatch in SplitMiniBatches(batch.Count, random))
             {
                 var examples = miniBatch.Select(i => batch[i]).ToArray();
-                var parts = ComputeGradients(examples, random);
+                var parts = ComputeGradients(examples, random, proxLogProbs is null ? null : [.. miniBatch.Select(i => proxLogProbs[i])]);
+                behaviourKl ??= parts.BehaviourKl;   // the first pass runs before any optimizer step: π_θ is still π_prox
                 var gradNorm = ClipGradients();
                 lastLr = LearningRateSchedule.At(Options, RlOptimizerSteps);
                 if (double.IsFinite(gradNorm))
@@ -134,6 +150,9 @@ public sealed class PolicyTrainer : IDisposable
             PgClipFracLower = sums.PgClipFracLower / passes,
             PpoKl = sums.PpoKl / passes,
             ReferenceKl = ReferenceModel is null ? null : sums.ReferenceKl / passes,
+            BehaviourProxKl = behaviourKl,
+            RejectedFrac = decoupled ? sums.RejectedFrac / passes : null,
+            BehaviourWeightMean = decoupled ? sums.BehaviourWeightMean / passes : null,
             MeanEntropy = sums.MeanEntropy / passes,
             GradNorm = sums.GradNorm / passes,
             LearningRate = lastLr,
@@ -149,8 +168,11 @@ public sealed class PolicyTrainer : IDisposable
     /// <summary>
     /// Zeroes the gradients and accumulates the gradient of one mini-batch's loss into the parameters' <c>.grad</c>,
     /// micro-batch by micro-batch with the mini-batch's global normalisers; no optimizer step. Returns the loss parts.
+    /// <paramref name="proxLogProbs"/>: decoupled PPO's logπ_prox per example in the layout of
+    /// <see cref="TrainingExample.OldLogProbs"/>; null scores them here under the current weights (recompute) or
+    /// approximates them from <see cref="TrainingExample.TokenVersions"/> (loglinear). Other losses ignore it.
     /// </summary>
-    public MiniBatchLoss ComputeGradients(IReadOnlyList<TrainingExample> miniBatch, Random? random = null)
+    public MiniBatchLoss ComputeGradients(IReadOnlyList<TrainingExample> miniBatch, Random? random = null, IReadOnlyList<float[]>? proxLogProbs = null)
     {
         ArgumentNullException.ThrowIfNull(miniBatch);
         if (miniBatch.Count == 0)
@@ -160,6 +182,20 @@ public sealed class PolicyTrainer : IDisposable
         foreach (var example in miniBatch)
         {
             example.Validate();
+        }
+        var decoupled = _objective.PolicyLoss == PolicyLossKind.DecoupledPpo;
+        var recompute = decoupled && _objective.ProxLogprobs == ProxLogprobMethod.Recompute;
+        if (recompute)
+        {
+            proxLogProbs ??= TokenLogProbs(miniBatch);
+            if (proxLogProbs.Count != miniBatch.Count || proxLogProbs.Where((p, i) => p.Length != miniBatch[i].TokenIds.Length).Any())
+            {
+                throw new ArgumentException("Every example needs one row of proximal log-probs of its token count.", nameof(proxLogProbs));
+            }
+        }
+        else if (decoupled)
+        {
+            RequireVersions(miniBatch);
         }
         Optimizer.ZeroGrad();
         var sequences = miniBatch.Select(e => new TrainingSequence(e.TokenIds, ToFloats(e.LossMask))).ToArray();
@@ -195,9 +231,19 @@ public sealed class PolicyTrainer : IDisposable
                 // AEPO's entropy-aware advantage (§2.2 d), from the entropies of this forward pass.
                 advantages = AepoObjective.EntropyAwareAdvantages(advantages, entropy, mask, objective.EntropyAdvantageAlpha); // [rows, cols]
             }
+            Tensor? prox = null;                                                                    // [rows, cols]
+            if (recompute)
+            {
+                prox = ShiftedRows(indices, columns, i => proxLogProbs![i]);                       // [rows, cols]
+            }
+            else if (decoupled)
+            {
+                var alpha = ShiftedRows(indices, columns, i => DecoupledImportance.LoglinearAlpha(miniBatch[i].TokenVersions!, PolicyVersion)); // [rows, cols]
+                prox = DecoupledImportance.LoglinearProxLogProb(logProbs, oldLogProbs, alpha);     // [rows, cols]
+            }
             var pg = PolicyLosses.Compute(
                 objective.PolicyLoss,
-                new PolicyLossInput(logProbs, oldLogProbs, advantages, mask) { RolloutWeights = weights },
+                new PolicyLossInput(logProbs, oldLogProbs, advantages, mask) { RolloutWeights = weights, ProxLogProb = prox },
                 objective,
                 random);
             var lossMatrix = pg.LossMatrix;                                                         // [rows, cols]
@@ -237,6 +283,10 @@ public sealed class PolicyTrainer : IDisposable
             result.PgClipFrac += clipFrac * microValid / validTokens;
             result.PgClipFracLower += clipFracLower * microValid / validTokens;
             result.PpoKl += ppoKl * microValid / validTokens;
+            result.RejectedFrac += (pg.Metrics.RejectedFrac ?? 0) * microValid / validTokens;
+            result.BehaviourWeightMean += (pg.Metrics.BehaviourWeightMean ?? 0) * microValid / validTokens;
+            var mismatch = KlPenalties.K3(oldLogProbs, logProbs.detach());                         // [rows, cols]
+            result.BehaviourKl += (mismatch * mask).sum().item<float>() / validTokens;
         }
         return result;
     }
@@ -491,6 +541,33 @@ public sealed class PolicyTrainer : IDisposable
         }
     }
 
+    /// <summary>Mean k3 KL(π_behav ‖ π_prox) over the loss tokens of <paramref name="batch"/> (mismatch/kl_behav_prox).</summary>
+    private double BehaviourKl(IReadOnlyList<TrainingExample> batch, IReadOnlyList<float[]> proxLogProbs)
+    {
+        using var scope = NewDisposeScope();
+        var rows = Enumerable.Range(0, batch.Count).ToArray();
+        var columns = batch.Max(e => e.TokenIds.Length) - 1;
+        var behaviour = ShiftedRows(rows, columns, i => batch[i].OldLogProbs);                     // [batch, cols]
+        var prox = ShiftedRows(rows, columns, i => proxLogProbs[i]);                               // [batch, cols]
+        var mask = ShiftedRows(rows, columns, i => ToFloats(batch[i].LossMask));                   // [batch, cols]
+        return PolicyLosses.MaskedMean(KlPenalties.K3(behaviour, prox), mask);
+    }
+
+    /// <summary>Decoupled PPO's log-linear π_prox reads per-token versions: fails before any work when an example has none.</summary>
+    private static void RequireVersions(IReadOnlyList<TrainingExample> batch)
+    {
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch[i].TokenVersions is null)
+            {
+                throw new ArgumentException(
+                    $"objective.proxLogprobs=loglinear needs per-token policy versions, but example {i} has no TokenVersions "
+                    + "(TrainingExample.FromTrajectory sets them from Trajectory.PolicyVersions); use objective.proxLogprobs=recompute otherwise.",
+                    nameof(batch));
+            }
+        }
+    }
+
     private static Tensor Aggregate(Tensor matrix, Tensor mask, ObjectiveOptions objective, AggregationNormalizers normalizers) =>
         LossAggregation.Aggregate(matrix, mask, objective.LossAggMode, normalizers, objective.LossScaleFactor);
 
@@ -578,6 +655,8 @@ public sealed class PolicyTrainer : IDisposable
         public double PgClipFracLower { get; private set; }
         public double PpoKl { get; private set; }
         public double ReferenceKl { get; private set; }
+        public double RejectedFrac { get; private set; }
+        public double BehaviourWeightMean { get; private set; }
         public double MeanEntropy { get; private set; }
         public double GradNorm { get; private set; }
         public long ForwardTokens { get; private set; }
@@ -594,6 +673,8 @@ public sealed class PolicyTrainer : IDisposable
             PgClipFracLower += parts.PgClipFracLower;
             PpoKl += parts.PpoKl;
             ReferenceKl += parts.ReferenceKl;
+            RejectedFrac += parts.RejectedFrac;
+            BehaviourWeightMean += parts.BehaviourWeightMean;
             MeanEntropy += parts.MeanEntropy;
             GradNorm += gradNorm;
         }
@@ -618,6 +699,15 @@ public sealed class MiniBatchLoss
     public double PpoKl { get; internal set; }
     public double ReferenceKl { get; internal set; }
     public double MeanEntropy { get; internal set; }
+
+    /// <summary>Decoupled PPO: fraction of the mini-batch's loss tokens whose w was masked or clamped (0 for other losses).</summary>
+    public double RejectedFrac { get; internal set; }
+
+    /// <summary>Decoupled PPO: mean applied w = π_prox/π_behav over the loss tokens (0 for other losses).</summary>
+    public double BehaviourWeightMean { get; internal set; }
+
+    /// <summary>Mean k3 KL(π_behav ‖ π_θ) over the loss tokens, π_θ the weights this mini-batch was scored with.</summary>
+    public double BehaviourKl { get; internal set; }
 
     /// <summary>Tokens the forward ran (padding included); below the sequences' tokens when shared prefixes were packed.</summary>
     public long ForwardTokens { get; internal set; }

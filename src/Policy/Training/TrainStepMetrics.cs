@@ -33,6 +33,20 @@ public sealed record TrainStepMetrics
     /// <summary>actor/ref_kl: mean k3 KL to the reference over valid tokens, when a reference is kept.</summary>
     public double? ReferenceKl { get; init; }
 
+    /// <summary>
+    /// mismatch/kl_behav_prox: mean k3 KL(π_behav ‖ π_prox) over the loss tokens, the engine's recorded logprobs against the
+    /// trainer's under the weights before the update (d = logπ_prox − logπ_behav; e^d − d − 1). Over the whole batch when
+    /// decoupled PPO recomputes π_prox; otherwise from the first mini-batch's training forward (before any optimizer step:
+    /// the whole batch when MiniBatches = 1).
+    /// </summary>
+    public double? BehaviourProxKl { get; init; }
+
+    /// <summary>loss/rejected_frac: decoupled PPO's fraction of loss tokens whose w was masked or clamped; null for other losses.</summary>
+    public double? RejectedFrac { get; init; }
+
+    /// <summary>loss/behav_weight_mean: decoupled PPO's mean applied w = π_prox/π_behav over loss tokens; null for other losses.</summary>
+    public double? BehaviourWeightMean { get; init; }
+
     /// <summary>actor/entropy: mean token entropy over valid tokens.</summary>
     public double MeanEntropy { get; init; }
 
@@ -92,6 +106,18 @@ public sealed record TrainStepMetrics
         if (ReferenceKl is { } refKl)
         {
             metrics["actor/ref_kl"] = refKl;
+        }
+        if (BehaviourProxKl is { } mismatch)
+        {
+            metrics["mismatch/kl_behav_prox"] = mismatch;
+        }
+        if (RejectedFrac is { } rejected)
+        {
+            metrics["loss/rejected_frac"] = rejected;
+        }
+        if (BehaviourWeightMean is { } weight)
+        {
+            metrics["loss/behav_weight_mean"] = weight;
         }
         return metrics;
     }

@@ -22,6 +22,13 @@ public sealed record TrainingExample(int[] TokenIds, byte[] LossMask, float[] Ol
     public float[]? TokenWeights { get; init; }
 
     /// <summary>
+    /// Optional per-token policy versions: element t is the version of the weights that generated token t, −1 where the
+    /// policy did not generate it (<see cref="Trajectory.PolicyVersions"/>). Decoupled PPO's log-linear π_prox
+    /// (<see cref="Objectives.ProxLogprobMethod.Loglinear"/>) needs them. Default null.
+    /// </summary>
+    public long[]? TokenVersions { get; init; }
+
+    /// <summary>
     /// This sequence's key in its rollout tree (<c>{group}/{branch path}</c>), or null outside a tree. With
     /// <see cref="ParentKey"/> it lets the trainer compute a shared prefix once (<see cref="PrefixPacking"/>).
     /// </summary>
@@ -47,11 +54,15 @@ public sealed record TrainingExample(int[] TokenIds, byte[] LossMask, float[] Ol
         }
     }
 
-    /// <summary>The example of a trajectory with its advantage broadcast over the loss mask.</summary>
+    /// <summary>
+    /// The example of a trajectory with its advantage broadcast over the loss mask, and its per-token versions when the
+    /// trajectory has one per token (else <see cref="TokenVersions"/> stays null).
+    /// </summary>
     public static TrainingExample FromTrajectory(Trajectory trajectory, float advantage) =>
         new(trajectory.TokenIds, trajectory.LossMask, trajectory.Logprobs)
         {
             Advantage = advantage,
+            TokenVersions = trajectory.PolicyVersions.Length == trajectory.TokenIds.Length ? trajectory.PolicyVersions : null,
             SequenceKey = $"{trajectory.GroupId}/{trajectory.BranchPath}",
             ParentKey = trajectory.ParentPath is { } parent ? $"{trajectory.GroupId}/{parent}" : null,
             ForkPosition = trajectory.ParentPath is null ? 0 : trajectory.ForkPosition ?? 0,
@@ -66,7 +77,8 @@ public sealed record TrainingExample(int[] TokenIds, byte[] LossMask, float[] Ol
             throw new ArgumentException("A training example needs at least 2 tokens.");
         }
         if (LossMask.Length != n || OldLogProbs.Length != n
-            || (TokenAdvantages is { } a && a.Length != n) || (TokenWeights is { } w && w.Length != n))
+            || (TokenAdvantages is { } a && a.Length != n) || (TokenWeights is { } w && w.Length != n)
+            || (TokenVersions is { } v && v.Length != n))
         {
             throw new ArgumentException($"Every per-token array must have {n} elements (the token count).");
         }

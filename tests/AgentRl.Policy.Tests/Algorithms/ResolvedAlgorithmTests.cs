@@ -144,7 +144,7 @@ public sealed class ResolvedAlgorithmTests
     [InlineData("objective", "maxNumGenBatches", "ten", "a whole number")]
     [InlineData("objective", "overlongBufferLength", "0.5", "a whole number")]
     [InlineData("objective", "lossAggMode", "nope", "one of token-mean, seq-mean-token-sum, seq-mean-token-mean, seq-mean-token-sum-norm")]
-    [InlineData("objective", "policyLoss", "dapo", "one of vanilla, gspo, clip_cov, kl_cov, entropy-balanced")]
+    [InlineData("objective", "policyLoss", "dapo", "one of vanilla, gspo, clip_cov, kl_cov, entropy-balanced, decoupled-ppo")]
     [InlineData("objective", "klLossType", "k4", "one of k1, abs, k2, k3, k1+, abs+, k3+")]
     [InlineData("trainer", "ppoEpochs", "1.5", "a whole number")]
     [InlineData("trainer", "ppoEpochs", "99999999999", "a whole number")]

@@ -1,4 +1,5 @@
 using AgentRl.Policy.Algorithms;
+using AgentRl.Policy.Configuration;
 using AgentRl.Policy.Objectives;
 
 namespace AgentRl.Policy.Tests.Objectives;
@@ -72,6 +73,60 @@ public sealed class ObjectiveOptionsTests
         Assert.Equal(expected.Order(StringComparer.Ordinal), problems.Order(StringComparer.Ordinal));
         Assert.StartsWith("invalid objective options: ", e.Message, StringComparison.Ordinal);
         Assert.All(expected, p => Assert.Contains("objective." + p, e.Message));
+    }
+
+    [Fact]
+    public void DecoupledPpoFields_Defaults_AreAReaLsTokenMaskAtFiveWithRecompute()
+    {
+        var o = new ObjectiveOptions();
+        Assert.Equal((RejectionLevel.Token, RejectionAction.Mask, 5.0, (double?)null), (o.RejectionLevel, o.RejectionAction, o.RejectionUpper, o.RejectionLower));
+        Assert.Equal(ProxLogprobMethod.Recompute, o.ProxLogprobs);
+        Assert.Empty((o with { PolicyLoss = PolicyLossKind.DecoupledPpo, RejectionLower = 0.5, RejectionUpper = 2 }).Problems());
+    }
+
+    [Fact]
+    public void Validate_DecoupledPpoFields_NameTheFieldTheValueAndTheRange()
+    {
+        var problems = new ObjectiveOptions
+        {
+            RejectionUpper = 1.0,
+            RejectionLower = 0,
+            RejectionLevel = (RejectionLevel)7,
+            RejectionAction = (RejectionAction)9,
+            ProxLogprobs = (ProxLogprobMethod)5,
+        }.Problems().ToList();
+
+        Assert.Contains("rejectionUpper = 1 is outside the allowed range (1, ∞)", problems);
+        Assert.Contains("rejectionLower = 0 is outside the allowed range (0, ∞)", problems);
+        Assert.Contains("rejectionLevel = 7 is not one of token, sequence, none", problems);
+        Assert.Contains("rejectionAction = 9 is not one of mask, clamp", problems);
+        Assert.Contains("proxLogprobs = 5 is not one of recompute, loglinear", problems);
+        Assert.Equal(5, problems.Count);
+        var bounds = Assert.Throws<ArgumentException>(() => new ObjectiveOptions { RejectionLower = 6 }.Validate());
+        Assert.Contains("objective.rejectionLower (6) must be below rejectionUpper (5)", bounds.Message);
+    }
+
+    [Fact]
+    public void Bind_DecoupledPpoFields_TakeTheirNames_AndRefuseOthersNamingTheField()
+    {
+        var bound = OptionsBinder.Bind(new ObjectiveOptions(), new Dictionary<string, string>
+        {
+            ["policyLoss"] = "decoupled-ppo",
+            ["rejectionLevel"] = "sequence",
+            ["rejectionAction"] = "clamp",
+            ["rejectionUpper"] = "2.5",
+            ["rejectionLower"] = "0.4",
+            ["proxLogprobs"] = "loglinear",
+        }, "objective");
+
+        Assert.Equal(
+            (PolicyLossKind.DecoupledPpo, RejectionLevel.Sequence, RejectionAction.Clamp, 2.5, (double?)0.4, ProxLogprobMethod.Loglinear),
+            (bound.PolicyLoss, bound.RejectionLevel, bound.RejectionAction, bound.RejectionUpper, bound.RejectionLower, bound.ProxLogprobs));
+        Assert.Equal("loglinear", OptionsBinder.Describe(bound)["proxLogprobs"]);
+        var level = Assert.Throws<ArgumentException>(() => OptionsBinder.Bind(new ObjectiveOptions(), new Dictionary<string, string> { ["rejectionLevel"] = "tokens" }, "objective"));
+        Assert.Equal("objective.rejectionLevel: 'tokens' is not valid; expected one of token, sequence, none.", level.Message);
+        var prox = Assert.Throws<ArgumentException>(() => OptionsBinder.Bind(new ObjectiveOptions(), new Dictionary<string, string> { ["proxLogprobs"] = "metrics" }, "objective"));
+        Assert.Equal("objective.proxLogprobs: 'metrics' is not valid; expected one of recompute, loglinear.", prox.Message);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using AgentRl.Policy.Algorithms;
 using AgentRl.Policy.Model;
+using AgentRl.Policy.Objectives;
 using AgentRl.Policy.Training;
 using static AgentRl.Policy.Tests.Trainer.TrainerFixtures;
 using static TorchSharp.torch;
@@ -119,5 +120,39 @@ public sealed class PrefixPackingTests
         Assert.Equal(lossPlain.MeanEntropy, lossPacked.MeanEntropy, 5);
         Assert.True(Norm(gradsPlain.Values) > 1e-3);
         AssertGradientsClose(gradsPlain, gradsPacked);
+    }
+
+    [Theory]
+    [InlineData(ProxLogprobMethod.Recompute)]
+    [InlineData(ProxLogprobMethod.Loglinear)]
+    public void DecoupledPpo_OnATreeWithTokenAdvantages_PackedEqualsOneRowPerPath_AndTrainStepRuns(ProxLogprobMethod method)
+    {
+        // Bounds that bind on the ±0.3 behaviour noise, so rejection sampling acts on shared and own tokens alike.
+        var objective = new ObjectiveOptions { PolicyLoss = PolicyLossKind.DecoupledPpo, ProxLogprobs = method, RejectionUpper = 1.2, RejectionLower = 0.9 };
+        TrainerOptions Options(bool dedup) => new() { Objective = objective, DeduplicatePrefixes = dedup, LearningRate = 1e-3 };
+        using var packed = new PolicyTrainer(TestModels.Create(), Options(dedup: true));
+        using var plain = new PolicyTrainer(TestModels.Create(), Options(dedup: false));
+        packed.AdvanceVersion(3);
+        plain.AdvanceVersion(3);
+        // Generated tokens carry versions 0–3 (α = 3/4, 2/3, 1/2, 0 against v_prox = 3), the others −1.
+        var batch = TreeBatch(plain.Model).Select(e => e with { TokenVersions = [.. e.LossMask.Select((m, t) => m != 0 ? (long)(t % 4) : -1L)] }).ToArray();
+
+        var lossPacked = packed.ComputeGradients(batch);
+        var gradsPacked = Gradients(packed);
+        var lossPlain = plain.ComputeGradients(batch);
+        var gradsPlain = Gradients(plain);
+
+        Assert.Equal(lossPlain.Loss, lossPacked.Loss, 5);
+        Assert.Equal(lossPlain.RejectedFrac, lossPacked.RejectedFrac, 5);
+        Assert.Equal(lossPlain.BehaviourWeightMean, lossPacked.BehaviourWeightMean, 5);
+        Assert.InRange(lossPacked.RejectedFrac, 0.01, 0.99);
+        Assert.True(Norm(gradsPlain.Values) > 1e-3);
+        AssertGradientsClose(gradsPlain, gradsPacked);
+
+        var step = packed.TrainStep(batch);
+        Assert.True(double.IsFinite(step.Loss) && step.GradNorm > 0, $"loss {step.Loss}, grad norm {step.GradNorm}");
+        Assert.Equal(4, step.PolicyVersion);
+        Assert.Equal(lossPacked.RejectedFrac, step.RejectedFrac!.Value, 5);
+        Assert.True(step.BehaviourProxKl > 0);
     }
 }

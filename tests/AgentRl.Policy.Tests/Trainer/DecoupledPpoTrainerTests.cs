@@ -1,0 +1,195 @@
+using AgentRl.Abstractions.Rollouts;
+using AgentRl.Policy.Objectives;
+using AgentRl.Policy.Training;
+using static AgentRl.Policy.Tests.Trainer.TrainerFixtures;
+
+namespace AgentRl.Policy.Tests.Trainer;
+
+/// <summary>Decoupled PPO in the trainer: π_prox recomputed or approximated, and the mismatch and rejection metrics.</summary>
+public sealed class DecoupledPpoTrainerTests
+{
+    /// <summary>k3 KL(π_behav ‖ π_prox) of a behaviour log-prob shifted by +δ: d = −δ, e^{−δ} + δ − 1.</summary>
+    private static readonly double ShiftedK3 = Math.Exp(-0.3) + 0.3 - 1;
+
+    private static TrainerOptions Options(ObjectiveOptions? objective = null) => new()
+    {
+        Objective = objective ?? new ObjectiveOptions { PolicyLoss = PolicyLossKind.DecoupledPpo },
+        LearningRate = 1e-3,
+    };
+
+    /// <summary>The toy batch with behaviour log-probs = the trainer's own under its current weights, plus <paramref name="shift"/>.</summary>
+    private static TrainingExample[] OwnBehaviour(PolicyTrainer trainer, float shift = 0f, int seed = 7)
+    {
+        var batch = ToyBatch(trainer.Model, count: 6, seed: seed);
+        var own = trainer.TokenLogProbs(batch);
+        return [.. batch.Select((e, i) => e with { OldLogProbs = [.. own[i].Select((l, t) => e.LossMask[t] != 0 && t > 0 ? l + shift : 0f)] })];
+    }
+
+    [Fact]
+    public void TrainStep_DecoupledRecompute_BehaviourFromTheSameWeights_ReportsNoMismatchAndWeightOne()
+    {
+        using var trainer = new PolicyTrainer(TestModels.Create(), Options());
+        var batch = OwnBehaviour(trainer);
+        var before = Weights(trainer.Model);
+
+        var metrics = trainer.TrainStep(batch);
+
+        Assert.InRange(metrics.BehaviourProxKl!.Value, 0, 1e-6);
+        Assert.Equal(0, metrics.RejectedFrac);
+        Assert.Equal(1, metrics.BehaviourWeightMean!.Value, 5);
+        Assert.Equal(1, metrics.PolicyVersion);
+        Assert.True(metrics.GradNorm > 1e-4);
+        Assert.True(Norm(Weights(trainer.Model).Select(p => p.Value.Zip(before[p.Key], (a, b) => a - b).ToArray())) > 1e-5);
+        var row = metrics.ToDictionary();
+        Assert.Equal(metrics.BehaviourProxKl.Value, row["mismatch/kl_behav_prox"]);
+        Assert.Equal(0, row["loss/rejected_frac"]);
+        Assert.Equal(metrics.BehaviourWeightMean.Value, row["loss/behav_weight_mean"]);
+    }
+
+    [Fact]
+    public void TrainStep_DecoupledRecompute_PerturbedBehaviour_ReportsHandComputedMismatchAndWeights()
+    {
+        using var trainer = new PolicyTrainer(TestModels.Create(), Options());
+        var batch = OwnBehaviour(trainer, shift: 0.3f);
+
+        var metrics = trainer.TrainStep(batch);
+
+        // logπ_behav = logπ_prox + 0.3 on every loss token: k3 = e^{−0.3} + 0.3 − 1 = 0.0408182, w = e^{−0.3} = 0.7408182.
+        Assert.Equal(ShiftedK3, metrics.BehaviourProxKl!.Value, 4);
+        Assert.Equal(Math.Exp(-0.3), metrics.BehaviourWeightMean!.Value, 4);
+        Assert.Equal(0, metrics.RejectedFrac);
+    }
+
+    [Fact]
+    public void TrainStep_DecoupledRecompute_LowerBoundAboveEveryWeight_MasksEveryTokenAndLeavesNoGradient()
+    {
+        using var trainer = new PolicyTrainer(TestModels.Create(), Options(new ObjectiveOptions { PolicyLoss = PolicyLossKind.DecoupledPpo, RejectionLower = 0.8 }));
+        var batch = OwnBehaviour(trainer, shift: 0.3f);   // w = 0.74 < 0.8 everywhere
+
+        var metrics = trainer.TrainStep(batch);
+
+        Assert.Equal(1, metrics.RejectedFrac!.Value, 6);
+        Assert.Equal(0, metrics.BehaviourWeightMean!.Value, 6);
+        Assert.Equal(0, metrics.GradNorm, 9);
+        Assert.Equal(0, metrics.PolicyLoss, 9);
+    }
+
+    [Fact]
+    public void TrainStep_VanillaLoss_ReportsTheMismatchOfItsFirstForward_AndNoRejectionMetrics()
+    {
+        using var trainer = new PolicyTrainer(TestModels.Create(), Options(new ObjectiveOptions()));
+        var batch = OwnBehaviour(trainer, shift: 0.3f);
+
+        var metrics = trainer.TrainStep(batch);
+
+        Assert.Equal(ShiftedK3, metrics.BehaviourProxKl!.Value, 4);
+        Assert.Null(metrics.RejectedFrac);
+        Assert.Null(metrics.BehaviourWeightMean);
+        Assert.False(metrics.ToDictionary().ContainsKey("loss/rejected_frac"));
+    }
+
+    [Theory]
+    [InlineData(ProxLogprobMethod.Recompute)]
+    [InlineData(ProxLogprobMethod.Loglinear)]
+    public void ComputeGradients_DecoupledWithFreshBehaviour_EqualsVanilla(ProxLogprobMethod method)
+    {
+        using var vanilla = new PolicyTrainer(TestModels.Create(), Options(new ObjectiveOptions { ClipRatioLow = 0.1, ClipRatioHigh = 0.1 }));
+        using var decoupled = new PolicyTrainer(TestModels.Create(), Options(new ObjectiveOptions
+        {
+            PolicyLoss = PolicyLossKind.DecoupledPpo,
+            ProxLogprobs = method,
+            ClipRatioLow = 0.1,
+            ClipRatioHigh = 0.1,
+        }));
+        // recompute: π_behav = π_prox exactly; loglinear: every token generated by the current version 0 (α = 0), so
+        // π_prox = π_behav whatever the noise.
+        var batch = method == ProxLogprobMethod.Recompute
+            ? OwnBehaviour(decoupled)
+            : [.. ToyBatch(decoupled.Model, count: 6, offPolicyNoise: 0.3f).Select(e => e with { TokenVersions = [.. e.LossMask.Select(m => m != 0 ? 0L : -1L)] })];
+
+        var lossVanilla = vanilla.ComputeGradients(batch);
+        var gradsVanilla = Gradients(vanilla);
+        var lossDecoupled = decoupled.ComputeGradients(batch);
+        var gradsDecoupled = Gradients(decoupled);
+
+        Assert.Equal(lossVanilla.Loss, lossDecoupled.Loss, 5);
+        Assert.Equal(lossVanilla.PgClipFrac, lossDecoupled.PgClipFrac, 5);
+        Assert.Equal(1, lossDecoupled.BehaviourWeightMean, 5);
+        Assert.True(Norm(gradsVanilla.Values) > 1e-3);
+        AssertGradientsClose(gradsVanilla, gradsDecoupled);
+    }
+
+    [Fact]
+    public void ComputeGradients_DecoupledLoglinear_StaleVersions_EqualsRecomputeWithTheInterpolatedProx()
+    {
+        var objective = new ObjectiveOptions { PolicyLoss = PolicyLossKind.DecoupledPpo, RejectionUpper = 1.15, RejectionLower = 0.9 };
+        using var loglinear = new PolicyTrainer(TestModels.Create(), Options(objective with { ProxLogprobs = ProxLogprobMethod.Loglinear }));
+        using var given = new PolicyTrainer(TestModels.Create(), Options(objective));
+        loglinear.AdvanceVersion(2);
+        // Loss tokens alternate between versions 1 (α = 1/2) and 0 (α = 2/3) against v_prox = 2; the rest are −1.
+        var batch = ToyBatch(loglinear.Model, count: 6, offPolicyNoise: 0.3f)
+            .Select(e => e with { TokenVersions = [.. e.LossMask.Select((m, t) => m != 0 ? (long)(t % 2) : -1L)] })
+            .ToArray();
+        var current = loglinear.TokenLogProbs(batch);
+        var prox = batch.Select((e, i) => e.OldLogProbs.Select((old, t) =>
+        {
+            var alpha = e.TokenVersions![t] switch { 1 => 0.5f, 0 => 2f / 3, _ => 0f };
+            return old + (alpha * (current[i][t] - old));
+        }).ToArray()).ToArray();
+
+        var lossLoglinear = loglinear.ComputeGradients(batch);
+        var gradsLoglinear = Gradients(loglinear);
+        var lossGiven = given.ComputeGradients(batch, proxLogProbs: prox);
+        var gradsGiven = Gradients(given);
+
+        Assert.Equal(lossGiven.Loss, lossLoglinear.Loss, 5);
+        Assert.Equal(lossGiven.RejectedFrac, lossLoglinear.RejectedFrac, 5);
+        Assert.Equal(lossGiven.BehaviourWeightMean, lossLoglinear.BehaviourWeightMean, 5);
+        Assert.InRange(lossLoglinear.RejectedFrac, 0.01, 0.99);   // the bounds bind on some tokens, not all
+        Assert.True(Norm(gradsGiven.Values) > 1e-3);
+        AssertGradientsClose(gradsGiven, gradsLoglinear);
+    }
+
+    [Fact]
+    public void TrainStep_DecoupledLoglinear_WithoutVersions_FailsNamingTheOption_BeforeAnyUpdate()
+    {
+        using var trainer = new PolicyTrainer(TestModels.Create(), Options(new ObjectiveOptions { PolicyLoss = PolicyLossKind.DecoupledPpo, ProxLogprobs = ProxLogprobMethod.Loglinear }));
+        var batch = ToyBatch(trainer.Model, count: 4);
+        batch[3] = batch[3] with { TokenVersions = null };
+        for (var i = 0; i < 3; i++)
+        {
+            batch[i] = batch[i] with { TokenVersions = new long[batch[i].TokenIds.Length] };
+        }
+
+        var e = Assert.Throws<ArgumentException>(() => trainer.TrainStep(batch));
+
+        Assert.Contains("objective.proxLogprobs=loglinear needs per-token policy versions, but example 3 has no TokenVersions", e.Message);
+        Assert.Equal(0, trainer.PolicyVersion);
+        Assert.Equal(0, trainer.RlOptimizerSteps);
+    }
+
+    [Fact]
+    public void FromTrajectory_CopiesOneVersionPerToken_AndValidateRejectsAWrongLength()
+    {
+        var trajectory = new Trajectory
+        {
+            GroupId = "g",
+            BranchPath = "0",
+            TokenIds = [5, 6, 7, 8],
+            PromptLength = 2,
+            LossMask = [0, 0, 1, 1],
+            Logprobs = [0, 0, -0.5f, -0.7f],
+            Entropies = new float[4],
+            PolicyVersions = [-1, -1, 3, 4],
+            FinishReason = FinishReason.Eos,
+        };
+
+        var example = TrainingExample.FromTrajectory(trajectory, 1f);
+        var mismatched = TrainingExample.FromTrajectory(trajectory with { PolicyVersions = [3] }, 1f);
+
+        Assert.Equal([-1L, -1, 3, 4], example.TokenVersions!);
+        Assert.Null(mismatched.TokenVersions);
+        var e = Assert.Throws<ArgumentException>(() => (example with { TokenVersions = [1, 2] }).Validate());
+        Assert.Contains("4 elements", e.Message);
+    }
+}
