@@ -13,8 +13,10 @@ namespace AgentRl.Bench;
 /// <summary>
 /// <c>agentrl-bench async</c>: synchronous against asynchronous training (AReaL's bounded staleness) on one in-process
 /// silo, on arithmetic whose calculator sits behind a heavy-tailed delay (<see cref="SlowCalculatorPlugin"/>). One warm
-/// start teaches the policy to call the calculator; then each mode (<c>--modes sync,1,2,4</c>: sync, or async with that η)
-/// trains <c>--steps</c> steps from it (<c>initFrom</c>), the modes interleaved over <c>--repeats</c> rounds. Reports per
+/// start teaches the policy to call the calculator (kept in <c>--warm-dir</c> and reused when given); then each mode
+/// (<c>--modes sync,1,2,4,sync-os2</c>: sync, async with that η, or sync with APRIL's <c>overSampling</c> R for
+/// <c>sync-osR</c>) trains <c>--steps</c> steps from it (<c>initFrom</c>), the modes interleaved over <c>--repeats</c>
+/// rounds. <c>--tool-concurrency</c> sets <c>AgentRl:ToolRuntime:MaxConcurrentCalls</c>. Reports per
 /// mode the RL wall time (the sum of the steps' phases, from <c>timings.csv</c>), trained samples per second, the speed-up
 /// over sync, staleness, and the orchestration overhead: the share of branch wall time (span <c>agentrl.branch</c>) spent
 /// neither in generation (<c>agentrl.generate</c>, measured inside the generator grain) nor in tools
@@ -39,6 +41,9 @@ public static class AsyncBench
         builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["AgentRl:Tools:Plugins:calculator:Type"] = typeof(SlowCalculatorPlugin).AssemblyQualifiedName,
+            // Tool calls at once per silo (0: the default, twice the cores — right for python-run's processes, a queue for
+            // a tool that mostly waits).
+            ["AgentRl:ToolRuntime:MaxConcurrentCalls"] = Int("tool-concurrency", 0).ToString(CultureInfo.InvariantCulture),
         }));
         builder.ConfigureSilo((_, silo) =>
         {
@@ -68,7 +73,7 @@ public static class AsyncBench
                 SftEchoExamples = Int("sft-echo", 12800),
                 SftFlawPhaseDemonstrations = 0,
                 SftFlawedFraction = 0,
-                Limits = new AgentRl.Abstractions.Rollouts.RolloutLimits(MaxTurns: 3, MaxNewTokensPerTurn: 64, ContextBudget: 384, MaxToolCalls: 3, ToolTimeoutSeconds: 10),
+                Limits = new AgentRl.Abstractions.Rollouts.RolloutLimits(MaxTurns: 3, MaxNewTokensPerTurn: 128, ContextBudget: 384, MaxToolCalls: 3, ToolTimeoutSeconds: 10),
             };
             // The warm start (the default's size: the policy must call the calculator for the delay to matter) is kept in
             // --warm-dir when given, and reused by later invocations.
@@ -86,8 +91,14 @@ public static class AsyncBench
                 foreach (var mode in modes)
                 {
                     var config = baseConfig with { InitFrom = warm };
-                    config = mode == "sync" ? config : config with { Mode = RunConfig.Modes.Async, MaxStaleness = int.Parse(mode, CultureInfo.InvariantCulture) };
-                    var name = $"{(mode == "sync" ? "sync" : "async-eta" + mode)}-r{round}";
+                    // sync | N (async, η = N) | sync-osR (sync with APRIL's overSampling R)
+                    config = mode switch
+                    {
+                        "sync" => config,
+                        _ when mode.StartsWith("sync-os", StringComparison.Ordinal) => config with { OverSampling = double.Parse(mode["sync-os".Length..], CultureInfo.InvariantCulture) },
+                        _ => config with { Mode = RunConfig.Modes.Async, MaxStaleness = int.Parse(mode, CultureInfo.InvariantCulture) },
+                    };
+                    var name = $"{(mode.StartsWith("sync", StringComparison.Ordinal) ? mode : "async-eta" + mode)}-r{round}";
                     Console.Error.WriteLine($"async bench: {name}");
                     spans.Reset();
                     var (calls, slept) = (SlowCalculatorPlugin.Calls, SlowCalculatorPlugin.SleptMs);
@@ -101,8 +112,12 @@ public static class AsyncBench
                     double Mean(string column) => metrics.Count == 0 ? 0 : metrics.Average(r => r.Values.GetValueOrDefault(column));
                     results.Add(new Dictionary<string, object>
                     {
-                        ["mode"] = mode == "sync" ? "sync" : "async",
-                        ["eta"] = mode == "sync" ? "-" : mode,
+                        ["mode"] = mode.StartsWith("sync", StringComparison.Ordinal) ? mode : "async",
+                        ["eta"] = mode.StartsWith("sync", StringComparison.Ordinal) ? "-" : mode,
+                        ["tool_concurrency"] = Int("tool-concurrency", 0),
+                        ["parked_mean"] = Math.Round(Mean("async/parked"), 2),
+                        ["resumed"] = metrics.Sum(r => r.Values.GetValueOrDefault("async/resumed")),
+                        ["rollout_idle_s"] = Math.Round(timings.Sum(r => r.Values.GetValueOrDefault("async/rollout_idle_s")), 2),
                         ["round"] = round,
                         ["rl_seconds"] = Math.Round(rlSeconds, 2),
                         ["wall_seconds"] = Math.Round(wall.Elapsed.TotalSeconds, 2),

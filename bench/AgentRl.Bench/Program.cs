@@ -17,8 +17,10 @@ using static TorchSharp.torch;
 //   run, and prints both medians and their ratio.
 // agentrl-bench pool     --silos 1|2 --groups 10000 --shards 8 --capacity 4096 --batch 64 --completions 8 --draws 200 --external 4
 //   (an experience pool on an in-process cluster: publish and draw latency, managed memory held; see PoolBench)
-// agentrl-bench async    --modes sync,1,2,4 --steps 6 --prompts 8 --group 4 --repeats 1 [--latency-min-ms 50 --latency-max-ms 3000 --latency-alpha 1.1]
-//   (sync against async training with a heavy-tailed tool delay on an in-process silo; see AsyncBench)
+// agentrl-bench async    --modes sync,1,2,4,sync-os2 --steps 6 --prompts 8 --group 4 --repeats 1 [--tool-concurrency 64]
+//   [--warm-dir DIR] [--latency-min-ms 50 --latency-max-ms 3000 --latency-alpha 1.1]
+//   (sync against async training (a number is η) and APRIL's over-sampling (sync-osR) with a heavy-tailed tool delay on
+//   an in-process silo; the warm start is kept in --warm-dir and reused; see AsyncBench)
 // Prints one JSON line: tokens_per_s is the median over the timed runs after one warm-up run.
 if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile" or "pool" or "async"))
 {

@@ -192,9 +192,26 @@ public sealed record RunConfig
     /// <summary>Async mode: episodes in flight at most; 0 (default) = only the staleness bound, (η + 1)·promptsPerStep.</summary>
     [Id(43)] public int MaxConcurrentEpisodes { get; init; }
 
+    /// <summary>
+    /// APRIL's over-provisioning (docs/ALGORITHMS.md §7): a step keeps ⌈overSampling·<see cref="PromptsPerStep"/>⌉ groups
+    /// started (its own and those carried over), trains on the first <see cref="PromptsPerStep"/> to finish, and carries the
+    /// unfinished ones over to the next step, where they are taken first. Carried-over groups are not aborted: their
+    /// episode and branch grains, sandbox sessions and the engine's rows keep their state and keep generating, under the
+    /// newer weights once published. In <c>sync</c> mode new groups are started only at the start of a step and a
+    /// carried-over group lags at most <see cref="MaxStaleness"/> versions. Default 1 (off); e.g. 2.
+    /// </summary>
+    [Id(44)] public double OverSampling { get; init; } = 1.0;
+
+    /// <summary>APRIL: train only the tokens generated under the trainer's current version (older ones get loss mask 0). Default false.</summary>
+    [Id(45)] public bool MaskOffPolicyInPartial { get; init; }
+
     /// <summary>Whether <see cref="Mode"/> is <c>async</c>.</summary>
     [JsonIgnore]
     public bool IsAsync => Mode == Modes.Async;
+
+    /// <summary>Whether groups are a stream that outlives a step (<c>async</c>, or <see cref="OverSampling"/> above 1).</summary>
+    [JsonIgnore]
+    public bool StreamsRollouts => IsAsync || OverSampling > 1;
 
     /// <summary>Values of <see cref="Mode"/>.</summary>
     public static class Modes
@@ -316,7 +333,8 @@ public sealed record RunConfig
         if (!Modes.Names.Contains(Mode, StringComparer.Ordinal)) yield return $"mode = '{Mode}' is not one of {string.Join(", ", Modes.Names)}";
         if (MaxStaleness < 0) yield return $"maxStaleness = {MaxStaleness} is outside the allowed range [0, ∞)";
         if (MaxConcurrentEpisodes < 0) yield return $"maxConcurrentEpisodes = {MaxConcurrentEpisodes} is outside the allowed range [0, ∞) (0 = no limit beyond the staleness bound)";
-        if (IsAsync && Swarm is not null) yield return "mode async does not combine with swarm yet: a swarm step draws external groups at its own version";
+        if (!(OverSampling >= 1) || double.IsInfinity(OverSampling)) yield return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"overSampling = {OverSampling} is outside the allowed range [1, ∞)");
+        if (StreamsRollouts && Swarm is not null) yield return "mode async and overSampling > 1 do not combine with swarm yet: a swarm step draws external groups at its own version";
         foreach (var problem in Swarm?.Validate() ?? [])
         {
             yield return problem;

@@ -208,7 +208,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         await PushAsync(config, stop);
         var steps = config.SftOnly ? 0 : config.Steps;
         _progress.Update(s => s with { Steps = steps });
-        using var producer = config.IsAsync ? new AsyncRolloutPhase(run, rollout, AsyncStateAt(resumed, firstStep - 1, config.PromptsPerStep), stop) : null;
+        using var producer = config.StreamsRollouts ? new AsyncRolloutPhase(run, rollout, AsyncStateAt(resumed, firstStep - 1, config.PromptsPerStep), stop) : null;
         var stepClock = Stopwatch.StartNew();
         for (var step = firstStep; step <= steps && !_stopRequest.IsCancellationRequested; step++)
         {

@@ -31,13 +31,19 @@ public sealed class StalenessManager
     /// <param name="maxStaleness">η: the most versions a trained group may lag the trainer (0 = synchronous).</param>
     /// <param name="maxConcurrent">Episodes in flight at most; ≤ 0 = no limit beyond the staleness bound.</param>
     /// <param name="totalSlots">Groups the run trains on in all (steps × B); no slot is admitted past it.</param>
-    public StalenessManager(int batchSize, int maxStaleness, int maxConcurrent, long totalSlots)
+    /// <param name="maxUnconsumed">
+    /// APRIL's over-provisioning (docs/ALGORITHMS.md §7): admitted groups not yet trained (running or finished) at most,
+    /// ⌈overSampling·B⌉; ≤ 0 = no such cap.
+    /// </param>
+    public StalenessManager(int batchSize, int maxStaleness, int maxConcurrent, long totalSlots, int maxUnconsumed = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(maxStaleness);
         ArgumentOutOfRangeException.ThrowIfNegative(totalSlots);
-        (BatchSize, MaxStaleness, MaxConcurrent, TotalSlots) = (batchSize, maxStaleness, maxConcurrent, totalSlots);
+        (BatchSize, MaxStaleness, MaxConcurrent, TotalSlots, MaxUnconsumed) = (batchSize, maxStaleness, maxConcurrent, totalSlots, maxUnconsumed);
     }
+
+    public int MaxUnconsumed { get; }
 
     public int BatchSize { get; }
 
@@ -72,8 +78,9 @@ public sealed class StalenessManager
         {
             var staleness = ((long)(MaxStaleness + Version + 1) * BatchSize) - (Accepted + Running);
             var concurrency = MaxConcurrent > 0 ? MaxConcurrent - Running : long.MaxValue;
+            var provisioned = MaxUnconsumed > 0 ? MaxUnconsumed - (Running + Waiting) : long.MaxValue;
             var remaining = _lost.Count + (TotalSlots - _nextSlot);
-            return Math.Min(Math.Min(staleness, concurrency), remaining);
+            return Math.Min(Math.Min(Math.Min(staleness, concurrency), provisioned), remaining);
         }
     }
 
@@ -192,10 +199,10 @@ public sealed class StalenessManager
     /// A manager resumed from a checkpoint's <paramref name="state"/>: accepted := consumed (= v·B), nothing running, and the
     /// slots in flight or waiting at the checkpoint (admitted, not consumed) admitted again first, oldest first.
     /// </summary>
-    public static StalenessManager Restore(int batchSize, int maxStaleness, int maxConcurrent, long totalSlots, AsyncRolloutState state)
+    public static StalenessManager Restore(int batchSize, int maxStaleness, int maxConcurrent, long totalSlots, AsyncRolloutState state, int maxUnconsumed = 0)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var manager = new StalenessManager(batchSize, maxStaleness, maxConcurrent, totalSlots)
+        var manager = new StalenessManager(batchSize, maxStaleness, maxConcurrent, totalSlots, maxUnconsumed)
         {
             _frontier = state.ConsumedFrontier,
             _nextSlot = Math.Max(state.NextSlot, state.ConsumedFrontier),

@@ -31,9 +31,9 @@ public sealed record ResolvedAlgorithm(AlgorithmEntry Algorithm, ObjectiveOption
             new TrainerOptions { LearningRate = config.LearningRate, TotalSteps = Math.Max(1, config.Steps), TokenBudget = config.TokenBudget, Seed = config.Seed },
             config.Branching,
             config.GroupSize);
-        if (config.IsAsync && resolved.Objective.FilterGroups)
+        if (config.StreamsRollouts && resolved.Objective.FilterGroups)
         {
-            throw new ArgumentException("mode async does not combine with objective.filterGroups (DAPO's dynamic sampling) yet: a dropped group would leave its slot of the staleness bound unfilled.");
+            throw new ArgumentException("mode async and overSampling > 1 do not combine with objective.filterGroups (DAPO's dynamic sampling) yet: a dropped group would leave its slot of the stream unfilled.");
         }
 
         return resolved;

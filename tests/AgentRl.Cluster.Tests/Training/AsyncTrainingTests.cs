@@ -40,15 +40,25 @@ public sealed class AsyncTrainingTests : IDisposable
     }
 
     [Fact]
-    public async Task TwoSiloAsyncArpo_TrainsEveryGroupOnce_WithNoTokenStalerThanEta()
+    public async Task TwoSiloAsyncArpoWithDecoupledPpo_TrainsEveryGroupOnce_WithNoTokenStalerThanEta()
     {
         const int eta = 1;
-        var config = ToyRuns.Config(_runDir, steps: 4) with { Algorithm = "arpo", GroupSize = 3, Mode = RunConfig.Modes.Async, MaxStaleness = eta, Seed = 3 };
+        // AReaL's decoupled loss with π_prox from the tokens' versions, on ARPO's rollout trees.
+        var config = ToyRuns.Config(_runDir, steps: 4) with
+        {
+            Algorithm = "arpo",
+            GroupSize = 3,
+            Mode = RunConfig.Modes.Async,
+            MaxStaleness = eta,
+            Seed = 3,
+            Objective = new() { ["policyLoss"] = "decoupled-ppo", ["proxLogprobs"] = "loglinear" },
+        };
         var directory = await RunToEndAsync("arpo-async", config, silos: 2);
 
         var rows = MetricsCsvWriter.Read(Path.Combine(directory, MetricsCsvWriter.FileName)).Where(r => r.Step > 0).ToList();
         Assert.Equal([1L, 2L, 3L, 4L], rows.Select(r => r.Step));
         Assert.All(rows, r => Assert.InRange(r.Values["staleness/max"], 0, eta));
+        Assert.All(rows, r => Assert.InRange(r.Values["loss/behav_weight_mean"], 0, 5));
         // With η = 1 the first batch leaves the next step's groups admitted: in flight or finished and waiting.
         Assert.True(rows[0].Values["async/in_flight"] + rows[0].Values["async/waiting"] > 0, "nothing of step 2 was admitted while step 1 trained: the run was not asynchronous");
 
@@ -92,6 +102,28 @@ public sealed class AsyncTrainingTests : IDisposable
         // The trainer's optimizer step count is the sum of every step's, across the stop: each step counted once.
         using var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "trainer", TrainerState.StateFileName)));
         Assert.Equal(rows.Skip(1).Sum(r => r.Values[MetricColumns.ToColumn("actor/optimizer_steps")]), state.RootElement.GetProperty("rl_optimizer_steps").GetInt64());
+    }
+
+    /// <summary>
+    /// APRIL in sync mode: ⌈2·B⌉ groups started, the step trains on the first B to finish and carries the rest over, to be
+    /// taken first next step; with maskOffPolicyInPartial only the tokens of the current version are trained.
+    /// </summary>
+    [Fact]
+    public async Task SyncWithOverSampling_CarriesUnfinishedGroupsOver_AndTrainsEachGroupOnce()
+    {
+        var config = ToyRuns.Config(_runDir, steps: 4) with { OverSampling = 2.0, MaskOffPolicyInPartial = true, Seed = 4 };
+        var directory = await RunToEndAsync("april", config);
+
+        var rows = MetricsCsvWriter.Read(Path.Combine(directory, MetricsCsvWriter.FileName)).Where(r => r.Step > 0).ToList();
+        Assert.Equal([1L, 2L, 3L, 4L], rows.Select(r => r.Step));
+        Assert.Equal(config.PromptsPerStep, rows[0].Values["async/parked"]);   // 2·B started, B trained: B carried over
+        Assert.All(rows, r => Assert.True(r.Values.ContainsKey("async/masked_tokens")));
+        Assert.All(rows, r => Assert.InRange(r.Values["staleness/max"], 0, 0));   // masked: only current-version tokens trained
+        // Step 1's carried-over groups are due by step 1 + η (maxStaleness 2): later steps take them, as resumed groups.
+        Assert.True(rows.Sum(r => r.Values["async/resumed"]) >= config.PromptsPerStep, "the groups carried over from step 1 were never trained");
+        var groups = TrainedGroupsLog.Read(Path.Combine(directory, TrainedGroupsLog.FileName));
+        Assert.Equal(4 * config.PromptsPerStep, groups.Count);
+        Assert.Equal(groups.Count, groups.Select(g => g.Episode).Distinct().Count());
     }
 
     private async Task<string> RunToEndAsync(string name, RunConfig config, int silos = 1)

@@ -154,6 +154,45 @@ public sealed class MultiTurnRolloutTests
         await Assert.ThrowsAsync<ArgumentException>(() => rollout.RunAsync("g", "0.3", task.SystemPrompt, item.Prompt, session.Tools, new SamplingSettings(), 4, Replay([answer], []), session.ExecuteAsync, parent: parent, forkPosition: fork - 1));
     }
 
+    /// <summary>
+    /// An async run's generation moves to newer weights mid-turn (the engine recomputes its cache and records the new version
+    /// for the tokens after the switch, InferenceEngineTests): the trajectory still equals the rendering of its conversation,
+    /// every generated token keeps the version it was generated with, and versions never go back across turns and tool calls.
+    /// </summary>
+    [Fact]
+    public async Task Run_WeightsSwitchedMidTurn_StaysARenderingAndVersionsNeverDecrease()
+    {
+        var task = _tasks.Create("arithmetic");
+        var item = task.Generate(TaskSplit.Train, 1, seed: 3)[0];
+        using var session = _catalog.OpenSession(task.AllowedTools);
+        var demo = await task.BuildDemonstrationAsync(item, session);
+        var script = demo.Messages.Where(m => m.Role == ChatRole.Assistant).Select(_template.EncodeAssistantTurn).ToList();
+        Assert.True(script.Count >= 2, "the demonstration needs a tool call and an answer");
+        var versions = new List<long>();
+        var version = 3L;
+        var turn = 0;
+        MultiTurnRollout.Generate interrupted = (request, _) =>
+        {
+            var ids = script[turn++].Take(request.MaxNewTokens).ToArray();
+            // Each turn is interrupted once, half-way: a newer version is published and generation continues under it.
+            var turnVersions = ids.Select((_, i) => i < ids.Length / 2 ? version : version + 1).ToArray();
+            version++;
+            versions.AddRange(turnVersions);
+            var stopped = ids.Length > 0 && request.StopTokenIds.Contains(ids[^1]);
+            return Task.FromResult(new GenerateResponse(ids, [.. Enumerable.Repeat(-0.5f, ids.Length)], [.. Enumerable.Repeat(1.25f, ids.Length)], turnVersions, stopped ? FinishReason.Stop : FinishReason.Length, null));
+        };
+
+        var trajectory = await Rollout(new RolloutLimits(MaxTurns: 8, MaxNewTokensPerTurn: 4096, ContextBudget: 100_000))
+            .RunAsync("g", "0", task.SystemPrompt, item.Prompt, session.Tools, new SamplingSettings(), 1, interrupted, session.ExecuteAsync);
+
+        Assert.Equal(_template.Encode(trajectory.Conversation, session.Tools, addGenerationPrompt: false), trajectory.TokenIds);
+        var generated = trajectory.PolicyVersions.Where((_, i) => trajectory.LossMask[i] == 1).ToList();
+        Assert.Equal(versions, generated);
+        Assert.True(generated.Zip(generated.Skip(1)).All(p => p.First <= p.Second), string.Join(",", generated));
+        Assert.True(generated.Distinct().Count() > script.Count, "every turn switched version once");
+        Assert.All(Enumerable.Range(0, trajectory.TokenIds.Length), i => Assert.Equal(trajectory.LossMask[i] == 1, trajectory.PolicyVersions[i] >= 0));
+    }
+
     private MultiTurnRollout Rollout(RolloutLimits limits) => new(_template, new ToolCallParser(), limits);
 
     /// <summary>A policy that answers each generation call with the next scripted turn, as version 7.</summary>

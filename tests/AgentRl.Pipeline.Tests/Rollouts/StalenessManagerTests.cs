@@ -31,6 +31,25 @@ public sealed class StalenessManagerTests
         }
     }
 
+    /// <summary>APRIL's over-provisioning: never more than ⌈ρ·B⌉ groups started and untrained, and still within η.</summary>
+    [Theory]
+    [InlineData(1.5, 2)]
+    [InlineData(2.0, 1)]
+    [InlineData(3.0, 4)]
+    public void OverSampling_CapsTheGroupsStartedAndNotTrained(double overSampling, int eta)
+    {
+        for (var seed = 0; seed < 30; seed++)
+        {
+            var random = new Random(seed);
+            var (batch, steps) = (random.Next(1, 6), random.Next(3, 10));
+            var cap = (int)Math.Ceiling(overSampling * batch);
+            var result = Simulate(new StalenessManager(batch, eta, 0, (long)batch * steps, cap), random, steps);
+            Assert.True(result.MaxUnconsumed <= cap, $"seed {seed}: {result.MaxUnconsumed} started and untrained, above ⌈ρ·B⌉ = {cap}");
+            Assert.True(result.MaxTokenStaleness <= eta);
+            Assert.Equal(Enumerable.Range(0, batch * steps).Select(i => (long)i), result.Consumed.Order());
+        }
+    }
+
     /// <summary>With slow episodes and η ≥ 1, some batches do take groups out of order: the bound is not vacuous.</summary>
     [Fact]
     public void OutOfOrderBatchesHappen_AndStayInsideTheBound()

@@ -15,6 +15,13 @@ namespace AgentRl.Grains.Training.Phases;
 /// after the update raises the capacity. A slot's episode is the one the synchronous step would run for that group (same
 /// key, item and seed), started with the version current at its admission; generators move it to newer weights as they
 /// are published (the engine recomputes its cache), and its tokens record the versions.
+/// <para>
+/// APRIL (<c>overSampling</c> &gt; 1, docs/ALGORITHMS.md §7), in either mode: at most ⌈overSampling·B⌉ groups are started
+/// and not yet trained; a step trains on the first B to finish and the rest are carried over (<c>async/parked</c>) and
+/// taken first by the next step (<c>async/resumed</c>). They are never aborted, so they keep their grains' state, sandbox
+/// sessions included; in sync mode new groups start only when a step begins. <c>maskOffPolicyInPartial</c> trains only the
+/// tokens generated under the trainer's current version (<see cref="OffPolicyMask"/>, <c>async/masked_tokens</c>).
+/// </para>
 /// </summary>
 public sealed class AsyncRolloutPhase : IDisposable
 {
@@ -23,6 +30,9 @@ public sealed class AsyncRolloutPhase : IDisposable
     private readonly Dictionary<long, Task<EpisodeResult>> _inFlight = [];
     private readonly Dictionary<long, EpisodeResult> _finished = [];
     private readonly ConcurrentDictionary<long, (long Start, long End)> _spans = new();
+    private readonly Dictionary<long, int> _admittedAt = [];
+    private readonly bool _admitWhileWaiting;
+    private readonly bool _maskOffPolicy;
     private readonly CancellationTokenSource _cancel;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private long _lastTake;
@@ -36,10 +46,13 @@ public sealed class AsyncRolloutPhase : IDisposable
     {
         var config = run.Config;
         var total = (long)config.Steps * config.PromptsPerStep;
+        var provisioned = config.OverSampling > 1 ? (int)Math.Ceiling(config.OverSampling * config.PromptsPerStep) : 0;
         _manager = resumed is null
-            ? new StalenessManager(config.PromptsPerStep, config.MaxStaleness, config.MaxConcurrentEpisodes, total)
-            : StalenessManager.Restore(config.PromptsPerStep, config.MaxStaleness, config.MaxConcurrentEpisodes, total, resumed);
+            ? new StalenessManager(config.PromptsPerStep, config.MaxStaleness, config.MaxConcurrentEpisodes, total, provisioned)
+            : StalenessManager.Restore(config.PromptsPerStep, config.MaxStaleness, config.MaxConcurrentEpisodes, total, resumed, provisioned);
         (_rollout, _cancel) = (rollout, CancellationTokenSource.CreateLinkedTokenSource(stop));
+        // Async mode admits whenever capacity frees; sync mode with APRIL's over-sampling only as a step starts.
+        (_admitWhileWaiting, _maskOffPolicy) = (config.IsAsync, config.MaskOffPolicyInPartial);
     }
 
     /// <summary>What a checkpoint records of the stream (after <see cref="Advance"/>).</summary>
@@ -64,21 +77,44 @@ public sealed class AsyncRolloutPhase : IDisposable
 
             await Task.WhenAny(_inFlight.Values).WaitAsync(stop);
             Harvest();
-            Admit(version);
+            if (_admitWhileWaiting)
+            {
+                Admit(version);
+            }
         }
 
         var now = _clock.ElapsedTicks;
         var rolloutIdle = IdleSeconds(_lastTake, now);
         var groups = slots.Select(slot => Result(slot)).ToList();
+        var resumed = slots.Count(slot => _admittedAt[slot] < _manager.Version);
         foreach (var slot in slots)
         {
             _spans.TryRemove(slot, out _);
+            _admittedAt.Remove(slot);
+        }
+
+        var masked = 0;
+        if (_maskOffPolicy)
+        {
+            groups = [.. groups.Select(g => g with { Trajectories = [.. g.Trajectories.Select(t =>
+            {
+                var (kept, count) = OffPolicyMask.Apply(t, version);
+                masked += count;
+                return kept;
+            })] })];
         }
 
         _lastTake = now;
         var batch = _rollout.Measure(groups, waited.Elapsed.TotalSeconds, version);
         batch.Metrics["async/in_flight"] = _manager.Running;
         batch.Metrics["async/waiting"] = _manager.Waiting;
+        batch.Metrics["async/parked"] = _manager.Running + _manager.Waiting;
+        batch.Metrics["async/resumed"] = resumed;
+        if (_maskOffPolicy)
+        {
+            batch.Metrics["async/masked_tokens"] = masked;
+        }
+
         batch.Metrics["async/restarted"] = _manager.Restarted - _restartedReported;
         batch.Metrics["async/trainer_idle_s"] = waited.Elapsed.TotalSeconds;
         batch.Metrics["async/rollout_idle_s"] = rolloutIdle;
@@ -102,6 +138,7 @@ public sealed class AsyncRolloutPhase : IDisposable
         {
             var start = _clock.ElapsedTicks;
             _spans[slot] = (start, long.MaxValue);
+            _admittedAt[slot] = _manager.Version;
             var episode = _rollout.SlotEpisodeAsync(slot, version, _cancel.Token);
             _inFlight[slot] = episode;
             _ = episode.ContinueWith(_ => _spans.TryUpdate(slot, (start, _clock.ElapsedTicks), (start, long.MaxValue)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
