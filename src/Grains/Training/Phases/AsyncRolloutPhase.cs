@@ -104,8 +104,10 @@ public sealed class AsyncRolloutPhase : IDisposable
             })] })];
         }
 
+        var previousTake = _lastTake;
         _lastTake = now;
-        var batch = _rollout.Measure(groups, waited.Elapsed.TotalSeconds, version);
+        // perf/tokens_per_s over the time since the previous batch was taken: the wait alone can be near zero.
+        var batch = _rollout.Measure(groups, (now - previousTake) / (double)Stopwatch.Frequency, version);
         batch.Metrics["async/in_flight"] = _manager.Running;
         batch.Metrics["async/waiting"] = _manager.Waiting;
         batch.Metrics["async/parked"] = _manager.Running + _manager.Waiting;
