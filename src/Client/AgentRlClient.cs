@@ -58,6 +58,17 @@ public sealed class AgentRlClient : IAsyncDisposable
             await ProbeRedisAsync(target.Address!, cancellationToken);
         }
 
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate;
+        try
+        {
+            var problems = options.Security.Problems().ToList();
+            certificate = problems.Count > 0 ? throw new InvalidOperationException(string.Join("; ", problems)) : options.Security.Tls ? options.Security.LoadCertificate() : null;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ClusterConnectionException($"cannot connect to the {target}: {e.Message}", e);
+        }
+
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         ClientLogging.Configure(builder, options.LogLevel);
         builder.Services.AddSingleton<IHostLifetime, QuietHostLifetime>();
@@ -77,6 +88,16 @@ public sealed class AgentRlClient : IAsyncDisposable
                 o.ClusterId = target.ClusterId;
                 o.ServiceId = target.ServiceId;
             });
+            if (certificate is not null)
+            {
+                // Mutual TLS: this client's certificate, and only gateways whose certificate the options trust.
+                client.UseTls(certificate, o =>
+                {
+                    o.RemoteCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate;
+                    o.RemoteCertificateValidation = (peer, _, _) => options.Security.Trusts(peer);
+                });
+            }
+
             var attempts = 0;
             client.UseConnectionRetryFilter(async (exception, ct) =>
             {
@@ -98,7 +119,10 @@ public sealed class AgentRlClient : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             host.Dispose();
-            throw new ClusterConnectionException($"cannot connect to the {target}: {e.GetBaseException().Message}", e);
+            var tls = options.Security.Tls
+                ? " (with TLS: is this client's certificate trusted by the silos' AgentRl:Security, and theirs by this client's?)"
+                : " (if the cluster's silos set AgentRl:Security:Tls, this client needs a trusted certificate: AgentRlClientOptions.Security, or the agentrl CLI's AGENTRL_TLS_* variables)";
+            throw new ClusterConnectionException($"cannot connect to the {target}: {e.GetBaseException().Message}{tls}", e);
         }
 
         return Over(host.Services.GetRequiredService<IClusterClient>(), async () =>

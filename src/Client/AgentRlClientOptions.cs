@@ -19,6 +19,9 @@ public sealed class AgentRlClientOptions
 
     /// <summary>How often a gateway that does not answer yet is retried before the connection fails (default 5, a second apart).</summary>
     public int ConnectRetries { get; set; } = 5;
+
+    /// <summary>Mutual TLS to a cluster whose silos set <c>AgentRl:Security</c>: this client's certificate and the silos' it trusts. Default off.</summary>
+    public AgentRl.Abstractions.Cluster.ClusterSecurityOptions Security { get; set; } = new();
 }
 
 /// <summary>The client could not reach the cluster (or start an embedded silo); the message says why.</summary>

@@ -47,9 +47,14 @@ public sealed record ClusterTarget(ClusterTargetKind Kind, string? Address, stri
     public override string ToString() => Kind switch
     {
         ClusterTargetKind.Embedded => "embedded silo",
-        ClusterTargetKind.Redis => $"redis://{Address} (cluster {ClusterId})",
+        ClusterTargetKind.Redis => $"redis://{Redact(Address!)} (cluster {ClusterId})",
         _ => $"localhost gateway {Address} (cluster {ClusterId})",
     };
+
+    /// <summary>A Redis configuration string with its <c>password=</c> (and <c>user=</c>) values replaced by <c>***</c>, for messages and logs.</summary>
+    public static string Redact(string redisConfiguration) =>
+        string.Join(',', redisConfiguration.Split(',').Select(part =>
+            part.Trim().StartsWith("password=", StringComparison.OrdinalIgnoreCase) ? "password=***" : part));
 }
 
 /// <summary>How a client reaches its cluster.</summary>

@@ -1,3 +1,4 @@
+using AgentRl.Abstractions.Cluster;
 using AgentRl.Abstractions.Configuration;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Policies;
@@ -65,6 +66,7 @@ public static class AgentRlSiloHost
             });
             siloBuilder.Configure<SiloOptions>(o => o.SiloName = cluster.SiloName ?? $"{Environment.MachineName}-{cluster.SiloPort}");
             siloBuilder.AddAgentRl(silo);
+            siloBuilder.UseAgentRlTls(Security(builder.Configuration));
             siloBuilder.AddAgentRlTelemetry(telemetry);
             configureSilo?.Invoke(siloBuilder);
         });
@@ -112,6 +114,15 @@ public static class AgentRlSiloHost
         catch (InvalidOperationException e)
         {
             problems.Add($"{RunStoreOptions.SectionName}: {e.Message}");
+        }
+
+        try
+        {
+            problems.AddRange(Security(configuration).Problems());
+        }
+        catch (InvalidOperationException e)
+        {
+            problems.Add($"{ClusterSecurityOptions.SectionName}: {e.Message}");
         }
 
         problems.AddRange(cluster.Validate());
@@ -183,6 +194,14 @@ public static class AgentRlSiloHost
         }
 
         return tasks.Problems(toolNames);
+    }
+
+    /// <summary><c>AgentRl:Security</c>, bound strictly (a misspelt key is a problem, not TLS silently left off).</summary>
+    private static ClusterSecurityOptions Security(IConfiguration configuration)
+    {
+        var security = new ClusterSecurityOptions();
+        configuration.GetSection(ClusterSecurityOptions.SectionName).Bind(security, o => o.ErrorOnUnknownConfiguration = true);
+        return security;
     }
 
     private static void ConfigureClustering(ISiloBuilder silo, SiloClusterOptions options)

@@ -35,7 +35,13 @@ public sealed class ClusterConnection : IAsyncDisposable
         if (target.Kind != ClusterTargetKind.Embedded)
         {
             var address = target.Kind == ClusterTargetKind.Redis ? $"redis://{target.Address}" : $"localhost:{target.Address}";
-            return new(await AgentRlClient.ConnectAsync(new AgentRlClientOptions { Cluster = address, ClusterId = target.ClusterId, ServiceId = target.ServiceId, LogLevel = logLevel }, cancellationToken), target);
+            var security = ClientSecurity.FromEnvironment();
+            if (ClientSecurity.PlainTextWarning(target, security) is { } warning)
+            {
+                Console.Error.WriteLine(warning);
+            }
+
+            return new(await AgentRlClient.ConnectAsync(new AgentRlClientOptions { Cluster = address, ClusterId = target.ClusterId, ServiceId = target.ServiceId, LogLevel = logLevel, Security = security }, cancellationToken), target);
         }
 
         // Ctrl-C and SIGTERM are the command's (CliSignals): the embedded host's lifetime ignores them.

@@ -248,22 +248,29 @@ public sealed class OwnedProcess : IAsyncDisposable
 /// <summary>A real redis-server on a free 127.0.0.1 port, without persistence, stopped by PID.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private RedisServer(OwnedProcess process, int port)
+    private RedisServer(OwnedProcess process, int port, string? password)
     {
         Process = process;
         Port = port;
+        Password = password;
     }
 
     public OwnedProcess Process { get; }
 
     public int Port { get; }
 
-    public string Address => $"127.0.0.1:{Port}";
+    /// <summary>The password the server requires (<c>requirepass</c>), or null.</summary>
+    public string? Password { get; }
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>The StackExchange.Redis configuration string: <c>127.0.0.1:PORT</c>, with <c>,password=…</c> when one is required.</summary>
+    public string Address => Password is null ? $"127.0.0.1:{Port}" : $"127.0.0.1:{Port},password={Password}";
+
+    /// <param name="password">Run with <c>requirepass</c>: every client must authenticate.</param>
+    public static async Task<RedisServer> StartAsync(string? password = null)
     {
         var port = Processes.FreeTcpPort();
-        var process = new OwnedProcess("redis", "redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]);
+        string[] auth = password is null ? [] : ["--requirepass", password];
+        var process = new OwnedProcess("redis", "redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", .. auth]);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
         {
@@ -276,7 +283,7 @@ public sealed class RedisServer : IAsyncDisposable
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, port);
-                return new RedisServer(process, port);
+                return new RedisServer(process, port, password);
             }
             catch (SocketException)
             {

@@ -1,0 +1,111 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace AgentRl.Abstractions.Cluster;
+
+/// <summary>
+/// Mutual TLS for a cluster (<c>AgentRl:Security</c>, the same section on silos and clients): every connection — silo to
+/// silo, client to gateway — is TLS, and each side presents a certificate the other must trust, either by thumbprint
+/// (<see cref="AllowedThumbprints"/>) or because it chains to <see cref="CaCertificatePath"/>. A client without a trusted
+/// certificate is refused at the handshake, before any grain call.
+/// </summary>
+public sealed class ClusterSecurityOptions
+{
+    public const string SectionName = "AgentRl:Security";
+
+    /// <summary>Turns TLS on. Default false.</summary>
+    public bool Tls { get; set; }
+
+    /// <summary>This side's certificate with its private key: a PKCS#12 file (<c>.pfx</c>/<c>.p12</c>), or a PEM certificate with <see cref="CertificateKeyPath"/>.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The PEM private key of a PEM <see cref="CertificatePath"/>; null for PKCS#12.</summary>
+    public string? CertificateKeyPath { get; set; }
+
+    /// <summary>The PKCS#12 file's password (or the encrypted PEM key's); null when none.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>SHA-1 thumbprints (hex, as <c>openssl x509 -fingerprint -sha1</c> or <see cref="X509Certificate2.Thumbprint"/> print them) of the certificates trusted as peers.</summary>
+    public List<string> AllowedThumbprints { get; set; } = [];
+
+    /// <summary>A CA certificate (PEM or DER): a peer whose certificate chains to it is trusted.</summary>
+    public string? CaCertificatePath { get; set; }
+
+    /// <summary>Every problem with the settings, naming the key; empty when valid (or TLS is off).</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (!Tls)
+        {
+            yield break;
+        }
+
+        if (string.IsNullOrWhiteSpace(CertificatePath))
+        {
+            yield return $"{SectionName}:CertificatePath is required when {SectionName}:Tls is true";
+        }
+        else if (!File.Exists(CertificatePath))
+        {
+            yield return $"{SectionName}:CertificatePath: '{CertificatePath}' does not exist";
+        }
+
+        if (CertificateKeyPath is { Length: > 0 } key && !File.Exists(key))
+        {
+            yield return $"{SectionName}:CertificateKeyPath: '{key}' does not exist";
+        }
+
+        if (AllowedThumbprints.Count == 0 && string.IsNullOrWhiteSpace(CaCertificatePath))
+        {
+            yield return $"{SectionName}: Tls needs AllowedThumbprints or CaCertificatePath; otherwise any certificate would be accepted";
+        }
+
+        if (CaCertificatePath is { Length: > 0 } ca && !File.Exists(ca))
+        {
+            yield return $"{SectionName}:CaCertificatePath: '{ca}' does not exist";
+        }
+    }
+
+    /// <summary>This side's certificate (with its private key).</summary>
+    /// <exception cref="InvalidOperationException">The file cannot be read as a certificate with a private key; the message says which.</exception>
+    public X509Certificate2 LoadCertificate()
+    {
+        var path = CertificatePath ?? throw new InvalidOperationException($"{SectionName}:CertificatePath is not set.");
+        try
+        {
+            var certificate = CertificateKeyPath is { Length: > 0 } key
+                ? (CertificatePassword is { Length: > 0 } password ? X509Certificate2.CreateFromEncryptedPemFile(path, password, key) : X509Certificate2.CreateFromPemFile(path, key))
+                : X509CertificateLoader.LoadPkcs12FromFile(path, CertificatePassword);
+            return certificate.HasPrivateKey ? certificate : throw new InvalidOperationException($"{SectionName}:CertificatePath '{path}' holds no private key.");
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new InvalidOperationException($"{SectionName}:CertificatePath '{path}' could not be read as a certificate with its key: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Whether a peer's certificate is trusted: its thumbprint is allowed, or it chains to the CA.</summary>
+    public bool Trusts(X509Certificate2? peer)
+    {
+        if (peer is null)
+        {
+            return false;
+        }
+
+        if (AllowedThumbprints.Any(t => string.Equals(Normalise(t), peer.Thumbprint, StringComparison.OrdinalIgnoreCase)))
+        {
+            return true;
+        }
+
+        if (CaCertificatePath is not { Length: > 0 } caPath)
+        {
+            return false;
+        }
+
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(caPath);
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(peer);
+    }
+
+    private static string Normalise(string thumbprint) => thumbprint.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).Trim();
+}

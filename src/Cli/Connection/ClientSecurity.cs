@@ -1,0 +1,47 @@
+using System.Net;
+using AgentRl.Abstractions.Cluster;
+using AgentRl.Client;
+
+namespace AgentRl.Cli.Connection;
+
+/// <summary>
+/// The CLI's TLS settings (<see cref="ClusterSecurityOptions"/>) from the environment: <c>AGENTRL_TLS_CERT</c> (PKCS#12, or
+/// PEM with <c>AGENTRL_TLS_KEY</c>), <c>AGENTRL_TLS_PASSWORD</c>, <c>AGENTRL_TLS_THUMBPRINTS</c> (comma-separated) and
+/// <c>AGENTRL_TLS_CA</c>. TLS is on when <c>AGENTRL_TLS_CERT</c> is set.
+/// </summary>
+public static class ClientSecurity
+{
+    public static ClusterSecurityOptions FromEnvironment(Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        var certificate = environment("AGENTRL_TLS_CERT");
+        return new ClusterSecurityOptions
+        {
+            Tls = !string.IsNullOrWhiteSpace(certificate),
+            CertificatePath = certificate,
+            CertificateKeyPath = environment("AGENTRL_TLS_KEY"),
+            CertificatePassword = environment("AGENTRL_TLS_PASSWORD"),
+            AllowedThumbprints = [.. (environment("AGENTRL_TLS_THUMBPRINTS") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)],
+            CaCertificatePath = environment("AGENTRL_TLS_CA"),
+        };
+    }
+
+    /// <summary>
+    /// The warning to print when a cluster is reached without TLS over the network: a Redis membership on a host that is
+    /// not loopback (a <c>localhost</c> gateway is loopback by construction); null when there is nothing to warn about.
+    /// </summary>
+    public static string? PlainTextWarning(ClusterTarget target, ClusterSecurityOptions security)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(security);
+        if (security.Tls || target.Kind != ClusterTargetKind.Redis)
+        {
+            return null;
+        }
+
+        var host = target.Address!.Split(',')[0];
+        host = host.StartsWith('[') ? host[1..host.IndexOf(']', StringComparison.Ordinal)] : host.Split(':')[0];
+        var loopback = host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+        return loopback ? null : $"agentrl: warning: connecting to {host} without TLS; anyone who can reach a silo's gateway can start runs and run code through python-run. Set AGENTRL_TLS_CERT (see the README's \"Securing a cluster\").";
+    }
+}
