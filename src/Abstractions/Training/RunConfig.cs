@@ -241,7 +241,8 @@ public sealed record RunConfig
 
     /// <summary>
     /// Azure store: the storage connection string (e.g. Azurite's). Empty (default): the trainer silo's
-    /// <c>AgentRl:Checkpoints:ConnectionString</c> (or <c>ServiceUri</c>). Stored with the run's configuration.
+    /// <c>AgentRl:Checkpoints:ConnectionString</c> (or <c>ServiceUri</c>). Kept in the run grain's storage, never in the
+    /// run's files (<see cref="WithoutSecrets"/>).
     /// </summary>
     [Id(27)] public string? CheckpointConnectionString { get; init; }
 
@@ -301,6 +302,14 @@ public sealed record RunConfig
 
         return new CheckpointStoreSpec(CheckpointStore, CheckpointConnectionString, CheckpointContainer, CheckpointPrefix, RunId);
     }
+
+    /// <summary>
+    /// The configuration as the run's files keep it (<c>config.json</c>, <c>run_state.json</c>): without
+    /// <see cref="CheckpointConnectionString"/>, a secret. A run resumed or evaluated from its files uses the silos'
+    /// <c>AgentRl:Checkpoints:ConnectionString</c> (or <c>ServiceUri</c>) instead; the run grain keeps the full
+    /// configuration in grain storage for its own take-overs.
+    /// </summary>
+    public RunConfig WithoutSecrets() => CheckpointConnectionString is null ? this : this with { CheckpointConnectionString = null };
 
     /// <summary>Whether this run does a warm start: SFT demonstrations, and neither resumed nor initialised from another run.</summary>
     public bool WarmStarts() => SftDemonstrations > 0 && !Resume && string.IsNullOrEmpty(InitFrom);

@@ -194,7 +194,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         var runDir = RunDirectory(config);
         var resumed = config.Resume ? ResumePoint(runDir) : null;
         using var artifacts = new RunArtifacts(runDir, resumed is not null ? new RunArtifactsOptions { ResumeAfterStep = resumed.Step } : resetMetrics ? new RunArtifactsOptions { ResumeAfterStep = -1 } : null);
-        await File.WriteAllTextAsync(Path.Combine(runDir, "config.json"), System.Text.Json.JsonSerializer.Serialize(config, RunJson.Options), stop);
+        await File.WriteAllTextAsync(Path.Combine(runDir, "config.json"), System.Text.Json.JsonSerializer.Serialize(config.WithoutSecrets(), RunJson.Options), stop);
         var run = new RunContext(config, ResolvedAlgorithm.ForRun(config), _tasks.Get(config.Task, config.TaskOptions), GrainFactory.GetGrain<ITrainerGrain>(config.PolicyId), GrainFactory, runDir);
         var (rollout, reward, advantage, update, publish, evaluation, checkpoints) = (new RolloutPhase(run), new RewardPhase(run), new AdvantagePhase(run), new UpdatePhase(run), new PublishWeightsPhase(run), new EvaluationPhase(run), new CheckpointPhase(run, epoch, _saved.State.StartId));
         var pool = config.Swarm is null ? null : new PoolPhase(run, rollout, reward, _logger);

@@ -39,8 +39,16 @@ public sealed class BlobCheckpointRunTests : IDisposable
         Assert.Contains(recorded[0].Version, versions);
         Assert.True(versions.Count < recorded.Select(c => c.Version).Distinct().Count(), $"nothing pruned: {string.Join(", ", versions)}");
 
-        // eval --run downloads the step's checkpoint from the run's blob store.
-        var eval = await Processes.RunAsync("dotnet", [Processes.ClientDll, "eval", "--run", "blob", "--step", "0", "--run-dir", _runDir, "--show", "0"], TimeSpan.FromMinutes(3));
+        // The connection string is a secret: the run's files do not keep it (the run grain's storage does).
+        foreach (var file in new[] { "config.json", RunStateFile.FileName })
+        {
+            var text = File.ReadAllText(Path.Combine(_runDir, "blob", file));
+            Assert.DoesNotContain("AccountKey", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(azurite.ConnectionString, text, StringComparison.Ordinal);
+        }
+
+        // eval --run downloads the step's checkpoint from the run's blob store, with the connection its silo is given.
+        var eval = await Processes.RunAsync("env", [$"AgentRl__Checkpoints__ConnectionString={azurite.ConnectionString}", "dotnet", Processes.ClientDll, "eval", "--run", "blob", "--step", "0", "--run-dir", _runDir, "--show", "0"], TimeSpan.FromMinutes(3));
         Assert.True(eval.ExitCode == 0, eval.Stdout + eval.Stderr);
         Assert.Contains($"run blob step 0: checkpoint {store.GetLocation(recorded[0].Version)} ", eval.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^arithmetic: accuracy \d/2 = ", eval.Stdout);

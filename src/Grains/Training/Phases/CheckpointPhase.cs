@@ -101,6 +101,6 @@ public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
         CheckpointLocation = status.CheckpointLocation,
         HasTrainerState = hasTrainerState,
         UpdatedUtc = DateTimeOffset.UtcNow,
-        Config = config with { Resume = false },
+        Config = config.WithoutSecrets() with { Resume = false },
     };
 }
