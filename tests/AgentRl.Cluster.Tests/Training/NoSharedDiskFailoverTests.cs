@@ -42,7 +42,8 @@ public sealed class NoSharedDiskFailoverTests : IDisposable
                 silos.Add(Processes.StartSilo(redis, clusterId, "rollout,tools,trainer", "cpu", disks[i], ports[i], Store()));
             }
 
-            await using var client = await AgentRlClient.ConnectAsync(new AgentRlClientOptions { Cluster = $"redis://{redis.Address}", ClusterId = clusterId });
+            // The silo processes may take more than the default 5 retries to register a gateway on a loaded machine.
+            await using var client = await AgentRlClient.ConnectAsync(new AgentRlClientOptions { Cluster = $"redis://{redis.Address}", ClusterId = clusterId, ConnectRetries = 60 });
             await WaitAsync(async () => (await client.Cluster.GetGrain<IClusterInfoGrain>(0).GetSilosAsync()).Count(s => s.Status == "Active") == 2, TimeSpan.FromMinutes(1), "two active silos", silos);
 
             const int steps = 6;
