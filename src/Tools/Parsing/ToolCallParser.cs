@@ -156,9 +156,20 @@ public sealed partial class ToolCallParser
         var value = StripFence(body).Trim('\n', '\r');
         value = value.Contains('\n', StringComparison.Ordinal) ? value.TrimEnd() : value.Trim();
 
-        var arguments = JsonSerializer.Serialize(new Dictionary<string, string> { [binding.ArgumentName] = value });
+        string arguments;
+        try
+        {
+            arguments = JsonSerializer.Serialize(new Dictionary<string, string> { [binding.ArgumentName] = value });
+        }
+        catch (ArgumentException)
+        {
+            return Malformed(binding.ToolName, value, raw, UnpairedSurrogate);
+        }
+
         return new ParsedToolCall(new ToolCall(binding.ToolName, arguments), raw);
     }
+
+    private const string UnpairedSurrogate = "the tool call is not valid text: it holds an unpaired UTF-16 surrogate";
 
     private static ParsedToolCall ParseHermes(string body, string raw)
     {
@@ -173,6 +184,12 @@ public sealed partial class ToolCallParser
         {
             var name = NameProbe().Match(json) is { Success: true } m ? m.Groups[1].Value : string.Empty;
             return Malformed(name, json, raw, $"the tool call is not valid JSON ({ex.Message.Split(" Path:")[0].Split(" LineNumber:")[0]})");
+        }
+        catch (ArgumentException)
+        {
+            // Found by HostileInputTests: text with an unpaired UTF-16 surrogate cannot be transcoded to UTF-8 for the JSON reader.
+            var name = NameProbe().Match(json) is { Success: true } m ? m.Groups[1].Value : string.Empty;
+            return Malformed(name, json, raw, UnpairedSurrogate);
         }
 
         if (root.ValueKind != JsonValueKind.Object)
@@ -213,7 +230,7 @@ public sealed partial class ToolCallParser
                         return new ParsedToolCall(new ToolCall(toolName, innerDocument.RootElement.GetRawText()), raw);
                     }
                 }
-                catch (JsonException)
+                catch (Exception e) when (e is JsonException or ArgumentException)
                 {
                 }
 
