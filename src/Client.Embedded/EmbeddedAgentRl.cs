@@ -82,13 +82,14 @@ public static class EmbeddedAgentRl
     {
         // Free loopback ports, so that it never collides with a silo already running here.
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        var ports = FreeTcpPorts(2);   // two at once: ports picked one after the other can be the same one
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["AgentRl:Cluster:Clustering"] = "localhost",
             ["AgentRl:Cluster:ClusterId"] = options.ClusterId,
             ["AgentRl:Cluster:ServiceId"] = options.ServiceId,
-            ["AgentRl:Cluster:SiloPort"] = FreeTcpPort().ToString(CultureInfo.InvariantCulture),
-            ["AgentRl:Cluster:GatewayPort"] = FreeTcpPort().ToString(CultureInfo.InvariantCulture),
+            ["AgentRl:Cluster:SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
+            ["AgentRl:Cluster:GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
             ["AgentRl:Cluster:SiloName"] = "embedded",
 
             // An embedded silo has no GPU silo beside it: the trainer may run on this CPU silo (cluster silos default to false).
@@ -102,10 +103,23 @@ public static class EmbeddedAgentRl
     }
 
     /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
-    public static int FreeTcpPort()
+    public static int FreeTcpPort() => FreeTcpPorts(1)[0];
+
+    /// <summary>
+    /// <paramref name="count"/> distinct free loopback ports: every listener stays open until all are chosen (found by the
+    /// CLI tests: an embedded silo got the same port for its silo and gateway and refused to start).
+    /// </summary>
+    public static int[] FreeTcpPorts(int count)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            listeners.ForEach(l => l.Start());
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Stop());
+        }
     }
 }
