@@ -395,11 +395,7 @@ public sealed class AgentRlClient : IAsyncDisposable
     /// <summary>Fails in seconds, naming the address, when nothing listens where a <c>redis://</c> address points.</summary>
     internal static async Task ProbeRedisAsync(string address, CancellationToken cancellationToken)
     {
-        var endpoint = address.Split(',', 2)[0].Trim();
-        var colon = endpoint.LastIndexOf(':');
-        var (hostName, port) = colon > 0 && int.TryParse(endpoint[(colon + 1)..], CultureInfo.InvariantCulture, out var p)
-            ? (endpoint[..colon].Trim('[', ']'), p)
-            : (endpoint.Trim('[', ']'), 6379);
+        var (hostName, port) = ClusterTarget.RedisEndpoint(address);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(RedisProbeTimeout);
         using var socket = new TcpClient();

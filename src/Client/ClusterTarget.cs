@@ -51,6 +51,16 @@ public sealed record ClusterTarget(ClusterTargetKind Kind, string? Address, stri
         _ => $"localhost gateway {Address} (cluster {ClusterId})",
     };
 
+    /// <summary>The first endpoint of a Redis configuration string (<c>host:port,password=…</c>; the port 6379 when none is given).</summary>
+    public static (string Host, int Port) RedisEndpoint(string redisConfiguration)
+    {
+        var endpoint = redisConfiguration.Split(',', 2)[0].Trim();
+        var colon = endpoint.LastIndexOf(':');
+        return colon > 0 && int.TryParse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var port)
+            ? (endpoint[..colon].Trim('[', ']'), port)
+            : (endpoint.Trim('[', ']'), 6379);
+    }
+
     /// <summary>A Redis configuration string with its <c>password=</c> (and <c>user=</c>) values replaced by <c>***</c>, for messages and logs.</summary>
     public static string Redact(string redisConfiguration) =>
         string.Join(',', redisConfiguration.Split(',').Select(part =>

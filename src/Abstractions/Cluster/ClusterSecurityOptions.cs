@@ -99,13 +99,25 @@ public sealed class ClusterSecurityOptions
             return false;
         }
 
-        using var ca = X509CertificateLoader.LoadCertificateFromFile(caPath);
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.CustomTrustStore.Add(Ca(caPath));
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         return chain.Build(peer);
     }
+
+    /// <summary>The CA certificate, read once per path rather than at every handshake.</summary>
+    private X509Certificate2 Ca(string path)
+    {
+        if (_ca is not { } cached || cached.Path != path)
+        {
+            _ca = cached = (path, X509CertificateLoader.LoadCertificateFromFile(path));
+        }
+
+        return cached.Certificate;
+    }
+
+    private (string Path, X509Certificate2 Certificate)? _ca;
 
     private static string Normalise(string thumbprint) => thumbprint.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).Trim();
 }

@@ -39,8 +39,7 @@ public static class ClientSecurity
             return null;
         }
 
-        var host = target.Address!.Split(',')[0];
-        host = host.StartsWith('[') ? host[1..host.IndexOf(']', StringComparison.Ordinal)] : host.Split(':')[0];
+        var (host, _) = ClusterTarget.RedisEndpoint(target.Address!);
         var loopback = host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
         return loopback ? null : $"agentrl: warning: connecting to {host} without TLS; anyone who can reach a silo's gateway can start runs and run code through python-run. Set AGENTRL_TLS_CERT (see the README's \"Securing a cluster\").";
     }

@@ -71,6 +71,9 @@ public sealed class StalenessManager
     /// <summary>Slots admitted again after a resume because they were in flight at the checkpoint (cumulative).</summary>
     public int Restarted { get; private set; }
 
+    /// <summary>Slots of the last batch taken that were admitted at an earlier version (carried over from an earlier step).</summary>
+    public int CarriedOver { get; private set; }
+
     /// <summary>Slots that may be admitted now (≤ 0: none).</summary>
     public long Capacity
     {
@@ -159,6 +162,7 @@ public sealed class StalenessManager
         }
 
         batch.Sort();
+        CarriedOver = batch.Count(slot => _finished[slot] < Version);
         foreach (var slot in batch)
         {
             _finished.Remove(slot);

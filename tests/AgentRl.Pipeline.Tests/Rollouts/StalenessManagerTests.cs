@@ -88,6 +88,7 @@ public sealed class StalenessManagerTests
         Assert.Null(manager.TryTakeBatch());                        // one finished, B = 2
         manager.Complete(admitted[3]);
         Assert.Equal([1L, 3L], manager.TryTakeBatch());             // η = 1: the version-0 slots 0 and 2 may wait a version
+        Assert.Equal(0, manager.CarriedOver);
         manager.AdvanceVersion();
         Assert.Equal(2, manager.Capacity);                          // (1 + 1 + 1)·2 − 4
         var limited = new StalenessManager(batchSize: 4, maxStaleness: 2, maxConcurrent: 3, totalSlots: 100);
@@ -107,6 +108,7 @@ public sealed class StalenessManagerTests
         Assert.Null(manager.TryTakeBatch());                        // slot 2 is finished, but slot 0 would grow too stale
         manager.Complete(slow);
         Assert.Equal([slow], manager.TryTakeBatch());
+        Assert.Equal(1, manager.CarriedOver);                       // admitted at version 0, trained at version 1
     }
 
     /// <summary>

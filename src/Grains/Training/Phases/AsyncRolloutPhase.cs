@@ -30,7 +30,6 @@ public sealed class AsyncRolloutPhase : IDisposable
     private readonly Dictionary<long, Task<EpisodeResult>> _inFlight = [];
     private readonly Dictionary<long, EpisodeResult> _finished = [];
     private readonly ConcurrentDictionary<long, (long Start, long End)> _spans = new();
-    private readonly Dictionary<long, int> _admittedAt = [];
     private readonly bool _admitWhileWaiting;
     private readonly bool _maskOffPolicy;
     private readonly CancellationTokenSource _cancel;
@@ -85,12 +84,10 @@ public sealed class AsyncRolloutPhase : IDisposable
 
         var now = _clock.ElapsedTicks;
         var rolloutIdle = IdleSeconds(_lastTake, now);
-        var groups = slots.Select(slot => Result(slot)).ToList();
-        var resumed = slots.Count(slot => _admittedAt[slot] < _manager.Version);
+        var groups = slots.Select(slot => _finished.Remove(slot, out var group) ? group : throw new InvalidOperationException($"Slot {slot} was taken before it finished.")).ToList();
         foreach (var slot in slots)
         {
             _spans.TryRemove(slot, out _);
-            _admittedAt.Remove(slot);
         }
 
         var masked = 0;
@@ -111,7 +108,7 @@ public sealed class AsyncRolloutPhase : IDisposable
         batch.Metrics["async/in_flight"] = _manager.Running;
         batch.Metrics["async/waiting"] = _manager.Waiting;
         batch.Metrics["async/parked"] = _manager.Running + _manager.Waiting;
-        batch.Metrics["async/resumed"] = resumed;
+        batch.Metrics["async/resumed"] = _manager.CarriedOver;
         if (_maskOffPolicy)
         {
             batch.Metrics["async/masked_tokens"] = masked;
@@ -140,7 +137,6 @@ public sealed class AsyncRolloutPhase : IDisposable
         {
             var start = _clock.ElapsedTicks;
             _spans[slot] = (start, long.MaxValue);
-            _admittedAt[slot] = _manager.Version;
             var episode = _rollout.SlotEpisodeAsync(slot, version, _cancel.Token);
             _inFlight[slot] = episode;
             _ = episode.ContinueWith(_ => _spans.TryUpdate(slot, (start, _clock.ElapsedTicks), (start, long.MaxValue)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -155,12 +151,6 @@ public sealed class AsyncRolloutPhase : IDisposable
             _inFlight.Remove(slot);
             _manager.Complete(slot);
         }
-    }
-
-    private EpisodeResult Result(long slot)
-    {
-        _finished.Remove(slot, out var result);
-        return result!;
     }
 
     /// <summary>Seconds in [from, to) during which no episode of the stream was in flight.</summary>
