@@ -82,10 +82,12 @@ public sealed record RunConfig
     [Id(13)] public double SftLearningRate { get; init; } = 3e-3;
 
     /// <summary>
-    /// Share of deliberately flawed demonstrations, so the warm-started model has room to improve: of the flaw phase's
-    /// demonstrations when <see cref="SftFlawPhaseDemonstrations"/> &gt; 0, else of <see cref="SftDemonstrations"/>. Default 0.6.
+    /// Share of deliberately flawed demonstrations (<see cref="SftFlaws"/>, on randomly chosen items): of the flaw phase's
+    /// demonstrations when <see cref="SftFlawPhaseDemonstrations"/> &gt; 0, else of <see cref="SftDemonstrations"/>. Default 0:
+    /// the main job's teacher is imperfect in a task-specific way instead (the arithmetic task's
+    /// <c>teacherMentalOperators</c>), which more SFT cannot correct and RL can.
     /// </summary>
-    [Id(14)] public double SftFlawedFraction { get; init; } = 0.6;
+    [Id(14)] public double SftFlawedFraction { get; init; }
 
     /// <summary>Evaluate every N steps (and before the first and after the last). Default 10.</summary>
     [Id(15)] public int EvalEvery { get; init; } = 10;
@@ -155,9 +157,9 @@ public sealed record RunConfig
     /// <see cref="SftFlawedFraction"/> are flawed, with as many echo examples, at <see cref="SftFlawPhaseLearningRate"/>.
     /// A random tiny model learns to copy only from thousands of gold demonstrations; the flaw phase then takes away part
     /// of its tool use but not that skill. 0 mixes the flawed ones into the single phase instead. At most
-    /// <see cref="SftDemonstrations"/>. Default 1600.
+    /// <see cref="SftDemonstrations"/>. Default 0 (one phase).
     /// </summary>
-    [Id(31)] public int SftFlawPhaseDemonstrations { get; init; } = 1600;
+    [Id(31)] public int SftFlawPhaseDemonstrations { get; init; }
 
     /// <summary>Peak learning rate of the flaw phase (10 warm-up steps, cosine). Default 1e-3.</summary>
     [Id(32)] public double SftFlawPhaseLearningRate { get; init; } = 1e-3;
@@ -204,6 +206,28 @@ public sealed record RunConfig
 
     /// <summary>APRIL: train only the tokens generated under the trainer's current version (older ones get loss mask 0). Default false.</summary>
     [Id(45)] public bool MaskOffPolicyInPartial { get; init; }
+
+    /// <summary>
+    /// What the run's RL is measured against, on the same held-out split. <c>sft-equal-time</c> (default): after the last
+    /// step, the warm start alone trained on for as long as the RL took — the trainer's warm-start state (this run's, or
+    /// <see cref="InitFrom"/>'s) restored, then SFT on fresh demonstrations of the same recipe, its schedule restarted and
+    /// stopped when the RL steps' wall time (their phases, evaluations left out, from <c>timings.csv</c>) is spent —
+    /// evaluated, and the trainer put back to the run's last state. Its figures go to <c>baseline.json</c> and the run's
+    /// status. It needs a warm start and RL steps, and is skipped otherwise. <c>none</c>: no baseline.
+    /// </summary>
+    [Id(46)] public string Baseline { get; init; } = Baselines.SftEqualTime;
+
+    /// <summary>Values of <see cref="Baseline"/>.</summary>
+    public static class Baselines
+    {
+        public const string None = "none";
+        public const string SftEqualTime = "sft-equal-time";
+        public static IReadOnlyList<string> Names { get; } = [None, SftEqualTime];
+    }
+
+    /// <summary>Whether the run ends with the equal-time SFT baseline: <see cref="Baseline"/> says so, it has RL steps and a warm start (its own or <see cref="InitFrom"/>'s).</summary>
+    [JsonIgnore]
+    public bool RunsBaseline => Baseline == Baselines.SftEqualTime && !SftOnly && Steps > 0 && (SftDemonstrations > 0 || !string.IsNullOrEmpty(InitFrom));
 
     /// <summary>Whether <see cref="Mode"/> is <c>async</c>.</summary>
     [JsonIgnore]
@@ -339,6 +363,7 @@ public sealed record RunConfig
         }
         if (EvalEvery < 1) yield return "evalEvery must be ≥ 1";
         if (EvalSize < 0 || PassK < 0) yield return "evalSize and passK must be ≥ 0";
+        if (!Baselines.Names.Contains(Baseline, StringComparer.Ordinal)) yield return $"baseline = '{Baseline}' is not one of {string.Join(", ", Baselines.Names)}";
         if (!Modes.Names.Contains(Mode, StringComparer.Ordinal)) yield return $"mode = '{Mode}' is not one of {string.Join(", ", Modes.Names)}";
         if (MaxStaleness < 0) yield return $"maxStaleness = {MaxStaleness} is outside the allowed range [0, ∞)";
         if (MaxConcurrentEpisodes < 0) yield return $"maxConcurrentEpisodes = {MaxConcurrentEpisodes} is outside the allowed range [0, ∞) (0 = no limit beyond the staleness bound)";

@@ -69,6 +69,12 @@ public sealed record RunStateFile
     /// <summary>An asynchronous run (<see cref="RunConfig.Mode"/> <c>async</c>): its training stream at <see cref="Step"/>; null in sync mode.</summary>
     public AsyncRolloutState? Async { get; init; }
 
+    /// <summary>The equal-time SFT baseline (<see cref="RunConfig.Baseline"/>) once it ran.</summary>
+    public BaselineResult? Baseline { get; init; }
+
+    /// <summary>Where a run that warm-starts with a baseline keeps its warm start's trainer state (the baseline continues from it).</summary>
+    public const string WarmStartDirectoryName = "warmstart";
+
     public required RunConfig Config { get; init; }
 
     /// <summary>Reads the file of a run directory; null when there is none.</summary>

@@ -43,6 +43,9 @@ public sealed record RunStatus
     /// <summary>The step whose metrics <see cref="Metrics"/> holds (0 before the first step ends).</summary>
     [Id(21)] public int MetricsStep { get; init; }
 
+    /// <summary>The equal-time SFT baseline (<see cref="RunConfig.Baseline"/>) once it ran.</summary>
+    [Id(22)] public BaselineResult? Baseline { get; init; }
+
     /// <summary>Whether this status is newer than <paramref name="other"/> (or as new: a poll of the same state).</summary>
     public bool IsNotOlderThan(RunStatus? other) =>
         other is null || Epoch > other.Epoch || (Epoch == other.Epoch && Sequence >= other.Sequence);

@@ -5,6 +5,8 @@ namespace AgentRl.Abstractions.Training;
 /// it runs in two phases: first the gold demonstrations (and echo examples) alone, then a short phase of
 /// <see cref="FlawPhaseDemonstrations"/> demonstrations of which <see cref="FlawedFraction"/> are flawed (with as many echo
 /// examples) at <see cref="FlawPhaseLearningRate"/>. With 0, one phase with the flawed share mixed in.
+/// With <see cref="TimeBudgetSeconds"/> the warm start stops when that much wall time (demonstrations included) has
+/// passed, its schedule planned over <see cref="PlannedSteps"/> (the equal-time baseline, <see cref="RunConfig.Baseline"/>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.sft-spec.v1")]
 public sealed record SftSpec(
@@ -21,4 +23,6 @@ public sealed record SftSpec(
     [property: Id(10)] double FlawPhaseLearningRate = 1e-3,
     [property: Id(11)] int BatchSize = 16,
     [property: Id(12)] int WarmupSteps = 20,
-    [property: Id(13)] int FlawPhaseWarmupSteps = 10);
+    [property: Id(13)] int FlawPhaseWarmupSteps = 10,
+    [property: Id(14)] double? TimeBudgetSeconds = null,
+    [property: Id(15)] int? PlannedSteps = null);

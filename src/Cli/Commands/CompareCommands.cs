@@ -18,10 +18,10 @@ namespace AgentRl.Cli.Commands;
 public static class CompareCommands
 {
     /// <summary>One finished run of the comparison.</summary>
-    public sealed record RunOutcome(string Algorithm, int Seed, string State, double? FinalAccuracy, double? WarmStartAccuracy, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSeconds, string RunDirectory, string? Error = null);
+    public sealed record RunOutcome(string Algorithm, int Seed, string State, double? FinalAccuracy, double? WarmStartAccuracy, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSeconds, string RunDirectory, string? Error = null, double? BaselineAccuracy = null, double? ForksPerPrompt = null, double? RlSeconds = null);
 
     /// <summary>One table row: an algorithm over its seeds.</summary>
-    public sealed record Summary(string Algorithm, int Runs, int Completed, double? AccuracyMean, double? AccuracySpread, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSecondsMean, double? WarmStartAccuracyMean = null);
+    public sealed record Summary(string Algorithm, int Runs, int Completed, double? AccuracyMean, double? AccuracySpread, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSecondsMean, double? WarmStartAccuracyMean = null, double? BaselineAccuracyMean = null, double? BaselineAccuracySpread = null, double? GainMean = null, double? GainSpread = null, double? ForksPerPrompt = null);
 
     /// <summary>A seed's shared warm start (an <c>agentrl sft</c> run) and the algorithm runs that start from it.</summary>
     public sealed record SeedPlan(int Seed, RunConfig? WarmStart, IReadOnlyList<RunConfig> Runs);
@@ -42,9 +42,14 @@ public static class CompareCommands
             Description = "shared (default): one warm start per seed (an sft run), every algorithm's run of that seed starts from it; each: every run does its own.",
             DefaultValueFactory = _ => SharedWarmStart,
         };
+        var baseline = new Option<string>("--baseline")
+        {
+            Description = "none (default): RL runs only; sft-equal-time: after each run, its warm start trained on with SFT for the run's RL wall time, evaluated on the same items (a column of its own).",
+            DefaultValueFactory = _ => RunConfig.Baselines.None,
+        };
         var command = new Command("compare", "Train several algorithms × seeds on the same data and budget, one after another, and tabulate held-out accuracy, tool calls and wall time.")
         {
-            task, algorithms, seeds, steps, runDir, set, warmStart,
+            task, algorithms, seeds, steps, runDir, set, warmStart, baseline,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -65,11 +70,17 @@ public static class CompareCommands
                     throw new ArgumentException($"--warm-start must be {SharedWarmStart} or {OwnWarmStart}, not '{mode}'.");
                 }
 
+                var against = parse.GetValue(baseline)!;
+                if (!RunConfig.Baselines.Names.Contains(against))
+                {
+                    throw new ArgumentException($"--baseline must be one of {string.Join(", ", RunConfig.Baselines.Names)}, not '{against}'.");
+                }
+
                 var root = parse.GetValue(runDir) ?? new RunConfig().RunDir;
                 folder = Path.Combine(root, "compare-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
                 var sets = (parse.GetValue(set) ?? []).ToList();
                 plans = Plan(names, seedCount, mode == SharedWarmStart, (name, seed) =>
-                    TrainCommands.Resolve(null, parse.GetValue(task), name, parse.GetValue(steps), seed, folder, sets));
+                    TrainCommands.Resolve(null, parse.GetValue(task), name, parse.GetValue(steps), seed, folder, sets) with { Baseline = against });
             }
             catch (Exception e) when (e is IOException or JsonException or FormatException or ArgumentException)
             {
@@ -216,7 +227,10 @@ public static class CompareCommands
         var perSolved = last is not null && last.Values.TryGetValue("eval/tool_calls_per_solved", out var solved)
             && !(last.Values.TryGetValue("eval_accuracy", out var accuracy) && accuracy == 0) ? solved : (double?)null;
 
-        return new RunOutcome(config.Algorithm, config.Seed, status.State.ToString(), status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error);
+        var forks = metrics.Where(r => r.Step > 0 && r.Values.ContainsKey("rollout/branches_per_prompt")).Select(r => r.Values["rollout/branches_per_prompt"]).ToList();
+        return new RunOutcome(
+            config.Algorithm, config.Seed, status.State.ToString(), status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error,
+            status.Baseline?.EvalAccuracy, forks.Count == 0 ? null : forks.Average(), status.Baseline?.RlSeconds);
     }
 
     /// <summary>One row per algorithm (in first-seen order): means over completed runs, spread = sample std of accuracy (0 for one run).</summary>
@@ -224,15 +238,12 @@ public static class CompareCommands
         [.. outcomes.GroupBy(o => o.Algorithm, StringComparer.Ordinal).Select(g =>
         {
             var done = g.Where(o => o.State == "Completed").ToList();
-            var accuracies = done.Where(o => o.FinalAccuracy is not null).Select(o => o.FinalAccuracy!.Value).ToList();
-            double? mean = accuracies.Count == 0 ? null : accuracies.Average();
-            double? spread = accuracies.Count switch
-            {
-                0 => null,
-                1 => 0.0,
-                _ => Math.Sqrt(accuracies.Sum(a => (a - mean!.Value) * (a - mean.Value)) / (accuracies.Count - 1)),
-            };
-            return new Summary(g.Key, g.Count(), done.Count, mean, spread, Mean(done.Select(o => o.ToolCallsPerTrajectory)), Mean(done.Select(o => o.ToolCallsPerSolved)), g.Average(o => o.WallSeconds), Mean(done.Select(o => o.WarmStartAccuracy)));
+            var (mean, spread) = MeanAndSpread(done.Select(o => o.FinalAccuracy));
+            var (baselineMean, baselineSpread) = MeanAndSpread(done.Select(o => o.BaselineAccuracy));
+            var (gainMean, gainSpread) = MeanAndSpread(done.Select(o => o.FinalAccuracy - o.BaselineAccuracy));
+            return new Summary(
+                g.Key, g.Count(), done.Count, mean, spread, Mean(done.Select(o => o.ToolCallsPerTrajectory)), Mean(done.Select(o => o.ToolCallsPerSolved)), g.Average(o => o.WallSeconds), Mean(done.Select(o => o.WarmStartAccuracy)),
+                baselineMean, baselineSpread, gainMean, gainSpread, Mean(done.Select(o => o.ForksPerPrompt)));
         })];
 
     /// <summary>The markdown table; with shared warm starts, a line on them under it.</summary>
@@ -241,13 +252,19 @@ public static class CompareCommands
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Task `{shared.Task}`, {shared.Steps} steps × {shared.PromptsPerStep} prompts × {shared.GroupSize} rollouts per run, held-out accuracy = greedy pass@1 on {shared.EvalSize} items after the last step.");
         text.AppendLine();
-        text.AppendLine("| algorithm | runs (completed) | held-out accuracy (mean ± std over seeds) | after warm start | tool calls / trajectory | tool calls / solved question | wall time / run |");
-        text.AppendLine("|---|---|---|---|---|---|---|");
+        var withBaseline = summaries.Any(x => x.BaselineAccuracyMean is not null);
+        var withForks = summaries.Any(x => x.ForksPerPrompt is not null);
+        text.AppendLine("| algorithm | runs (completed) | held-out accuracy (mean ± std over seeds) | after warm start |"
+            + (withBaseline ? " equal-time SFT (mean ± std) | RL − equal-time SFT (points, mean ± std) |" : "")
+            + " tool calls / trajectory | tool calls / solved question |" + (withForks ? " forks / prompt |" : "") + " wall time / run |");
+        text.AppendLine("|---|---|---|---|" + (withBaseline ? "---|---|" : "") + "---|---|" + (withForks ? "---|" : "") + "---|");
         foreach (var s in summaries)
         {
             var accuracy = s.AccuracyMean is { } m ? $"{m * 100:0.0}% ± {s.AccuracySpread!.Value * 100:0.0}" : "-";
             var warm = s.WarmStartAccuracyMean is { } w ? $"{w * 100:0.0}%" : "-";
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.Algorithm} | {s.Runs} ({s.Completed}) | {accuracy} | {warm} | {Number(s.ToolCallsPerTrajectory)} | {Number(s.ToolCallsPerSolved)} | {s.WallSecondsMean:0} s |");
+            var baseline = s.BaselineAccuracyMean is { } b ? $"{b * 100:0.0}% ± {s.BaselineAccuracySpread!.Value * 100:0.0}" : "-";
+            var gain = s.GainMean is { } d ? $"{d * 100:+0.0;-0.0;0.0} ± {s.GainSpread!.Value * 100:0.0}" : "-";
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.Algorithm} | {s.Runs} ({s.Completed}) | {accuracy} | {warm} |{(withBaseline ? $" {baseline} | {gain} |" : "")} {Number(s.ToolCallsPerTrajectory)} | {Number(s.ToolCallsPerSolved)} |{(withForks ? $" {Number(s.ForksPerPrompt)} |" : "")} {s.WallSecondsMean:0} s |");
         }
 
         if (warmStarts is { Count: > 0 })
@@ -263,15 +280,29 @@ public static class CompareCommands
     /// <summary>One line per run.</summary>
     public static string Csv(IReadOnlyList<RunOutcome> outcomes)
     {
-        var text = new StringBuilder("algorithm,seed,state,final_eval_accuracy,warmstart_eval_accuracy,tool_calls_per_traj,tool_calls_per_solved,wall_s,run_dir\n");
+        var text = new StringBuilder("algorithm,seed,state,final_eval_accuracy,warmstart_eval_accuracy,tool_calls_per_traj,tool_calls_per_solved,wall_s,run_dir,baseline_eval_accuracy,rl_s,forks_per_prompt\n");
         foreach (var o in outcomes)
         {
             text.AppendLine(string.Join(',',
                 o.Algorithm, o.Seed.ToString(CultureInfo.InvariantCulture), o.State, Raw(o.FinalAccuracy), Raw(o.WarmStartAccuracy),
-                Raw(o.ToolCallsPerTrajectory), Raw(o.ToolCallsPerSolved), o.WallSeconds.ToString("0.###", CultureInfo.InvariantCulture), $"\"{o.RunDirectory}\""));
+                Raw(o.ToolCallsPerTrajectory), Raw(o.ToolCallsPerSolved), o.WallSeconds.ToString("0.###", CultureInfo.InvariantCulture), $"\"{o.RunDirectory}\"",
+                Raw(o.BaselineAccuracy), Raw(o.RlSeconds), Raw(o.ForksPerPrompt)));
         }
 
         return text.ToString();
+    }
+
+    /// <summary>Mean and sample standard deviation (0 for one value) of the values present; nulls when none is.</summary>
+    private static (double? Mean, double? Spread) MeanAndSpread(IEnumerable<double?> values)
+    {
+        var present = values.Where(v => v is not null).Select(v => v!.Value).ToList();
+        if (present.Count == 0)
+        {
+            return (null, null);
+        }
+
+        var mean = present.Average();
+        return (mean, present.Count == 1 ? 0.0 : Math.Sqrt(present.Sum(a => (a - mean) * (a - mean)) / (present.Count - 1)));
     }
 
     private static double? Mean(IEnumerable<double?> values)

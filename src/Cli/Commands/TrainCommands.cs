@@ -366,6 +366,19 @@ public static class TrainCommands
             {
                 table.AddRow("RL change", $"{(final - warm) * 100:+0.0;-0.0;0.0} points");
             }
+
+            if (status.Baseline is { } baseline)
+            {
+                table.AddRow(
+                    string.Create(CultureInfo.InvariantCulture, $"warm start + SFT for RL's {baseline.RlSeconds:0} s"),
+                    baseline.State == RunState.Completed
+                        ? string.Create(CultureInfo.InvariantCulture, $"{Percent(baseline.EvalAccuracy)} ({baseline.SftSteps} steps, {baseline.SftSeconds:0} s)")
+                        : $"{baseline.State}: {baseline.Error}");
+                if (baseline.RlGainPoints is { } gain)
+                {
+                    table.AddRow("RL over equal-time SFT", $"{gain:+0.0;-0.0;0.0} points");
+                }
+            }
         }
 
         if (status.WarmStartLoss is { } loss)

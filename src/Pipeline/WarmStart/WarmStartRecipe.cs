@@ -14,7 +14,8 @@ namespace AgentRl.Pipeline.WarmStart;
 /// demonstrations of which <see cref="SftSpec.FlawedFraction"/> are flawed (with as many echo examples) at
 /// <see cref="SftSpec.FlawPhaseLearningRate"/>. Otherwise one phase with the flawed share mixed in. Batches of
 /// <see cref="SftSpec.BatchSize"/>, linear warm-up (<see cref="SftSpec.WarmupSteps"/>, <see cref="SftSpec.FlawPhaseWarmupSteps"/>)
-/// then cosine. The caller runs torch work through <c>runTorch</c> (on a thread bound to its thread count).
+/// then cosine. The caller runs torch work through <c>runTorch</c> (on a thread bound to its thread count). With
+/// <see cref="SftSpec.TimeBudgetSeconds"/> one phase that stops when the budget (demonstrations included) is spent.
 /// </summary>
 public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, ToolCatalog catalog)
 {
@@ -28,7 +29,8 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(spec);
-        var twoPhases = spec.FlawPhaseDemonstrations > 0 && spec.FlawedFraction > 0;
+        var twoPhases = spec.FlawPhaseDemonstrations > 0 && spec.FlawedFraction > 0 && spec.TimeBudgetSeconds is null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var sessions = new List<ToolSession>();
         progress ??= new WarmStartTracker();
         try
@@ -39,16 +41,27 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
             var examples = first.Examples.ToList();
             var demonstrationCount = examples.Count;
             var echoCount = AddEchoExamples(examples, first.Demonstrations, spec.EchoExamples, spec.Seed + 1);
-            var options = new SftOptions { Epochs = spec.Epochs, LearningRate = spec.LearningRate, Seed = spec.Seed, BatchSize = spec.BatchSize, WarmupSteps = spec.WarmupSteps };
+            var options = new SftOptions
+            {
+                Epochs = spec.Epochs,
+                LearningRate = spec.LearningRate,
+                Seed = spec.Seed,
+                BatchSize = spec.BatchSize,
+                WarmupSteps = spec.WarmupSteps,
+                PlannedSteps = spec.PlannedSteps,
+                TimeBudget = spec.TimeBudgetSeconds is { } budget ? TimeSpan.FromSeconds(Math.Max(0, budget - clock.Elapsed.TotalSeconds)) : null,
+            };
             var steps = await runTorch(() => RunPass(trainer, examples, options, 1, progress, cancellationToken));
-            var last = steps[^1].ToDictionary();
-            var metrics = new Dictionary<string, double>(last.Select(kv => KeyValuePair.Create("sft/" + kv.Key.Replace("sft/", "", StringComparison.Ordinal), kv.Value)))
+            var metrics = new Dictionary<string, double>(steps.Count == 0 ? [] : steps[^1].ToDictionary().Select(kv => KeyValuePair.Create("sft/" + kv.Key.Replace("sft/", "", StringComparison.Ordinal), kv.Value)))
             {
                 ["sft/examples"] = demonstrationCount,
                 ["sft/echo_examples"] = echoCount,
-                ["sft/first_loss"] = steps[0].Loss,
                 ["sft/steps"] = steps.Count,
             };
+            if (steps.Count > 0)
+            {
+                metrics["sft/first_loss"] = steps[0].Loss;
+            }
 
             // Phase 2: a short phase with the flawed share, which takes away part of the tool use but not the skills of phase 1.
             if (twoPhases)
@@ -65,6 +78,8 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
                 metrics["sft/flaw_phase_loss"] = phaseSteps[^1].Loss;
             }
 
+            // The whole warm start's wall time, demonstrations included: what a time-budgeted warm start is measured against.
+            metrics["sft/seconds"] = clock.Elapsed.TotalSeconds;
             progress.Finish();
             return metrics;
         }
@@ -110,7 +125,7 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
     private static IReadOnlyList<SftStepMetrics> RunPass(PolicyTrainer trainer, IReadOnlyList<SftExample> examples, SftOptions options, int pass, WarmStartTracker progress, CancellationToken cancellationToken)
     {
         var perEpoch = (examples.Count + options.BatchSize - 1) / options.BatchSize;
-        progress.BeginSft(pass, perEpoch * options.Epochs, perEpoch);
+        progress.BeginSft(pass, Math.Min(options.PlannedSteps ?? int.MaxValue, perEpoch * options.Epochs), perEpoch);
         return SftTrainer.Run(trainer, examples, options, step => progress.BatchDone(step.Loss, step.LearningRate), cancellationToken);
     }
 

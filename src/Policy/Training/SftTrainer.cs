@@ -33,12 +33,30 @@ public sealed record SftOptions
     /// <summary>Make the weights after SFT the KL reference (when the trainer keeps one). Default true.</summary>
     public bool ResetReferenceAfter { get; init; } = true;
 
+    /// <summary>
+    /// Stop before the first step that would start after this much wall time from the call (a time-budgeted pass; the
+    /// steps done are returned). Default none: every step of every epoch.
+    /// </summary>
+    public TimeSpan? TimeBudget { get; init; }
+
+    /// <summary>
+    /// The steps the schedule's warm-up and decay are planned over. Default: every step of every epoch. With a
+    /// <see cref="TimeBudget"/> the schedule follows the wall time instead: at a share f of the budget it stands where
+    /// step f × PlannedSteps would, so it ends on time however fast the steps turn out to be.
+    /// </summary>
+    public int? PlannedSteps { get; init; }
+
     public SftOptions Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Epochs, nameof(Epochs));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfNegative(LearningRate, nameof(LearningRate));
         ArgumentOutOfRangeException.ThrowIfNegative(WarmupSteps, nameof(WarmupSteps));
+        if (PlannedSteps is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PlannedSteps), PlannedSteps, "PlannedSteps must be at least 1.");
+        }
+
         return this;
     }
 }
@@ -70,13 +88,15 @@ public static class SftTrainer
             LearningRate = options.LearningRate,
             WarmupSteps = options.WarmupSteps,
             Schedule = options.Schedule,
-            TotalSteps = Math.Max(1, stepsPerEpoch * options.Epochs),
+            TotalSteps = options.PlannedSteps ?? Math.Max(1, stepsPerEpoch * options.Epochs),
             MinLearningRateRatio = options.MinLearningRateRatio,
         };
         var random = new Random(options.Seed);
         var order = Enumerable.Range(0, demonstrations.Count).ToArray();
         var metrics = new List<SftStepMetrics>();
-        for (var epoch = 0; epoch < options.Epochs; epoch++)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var outOfTime = false;
+        for (var epoch = 0; epoch < options.Epochs && !outOfTime; epoch++)
         {
             if (options.Shuffle)
             {
@@ -85,8 +105,14 @@ public static class SftTrainer
             for (var start = 0; start < order.Length; start += options.BatchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (options.TimeBudget is { } budget && clock.Elapsed >= budget)
+                {
+                    outOfTime = true;
+                    break;
+                }
+
                 var batch = order.Skip(start).Take(options.BatchSize).Select(i => demonstrations[i]).ToArray();
-                var step = trainer.SftStep(batch, LearningRateSchedule.At(schedule, metrics.Count));
+                var step = trainer.SftStep(batch, LearningRateSchedule.At(schedule, ScheduleIndex(options, schedule.TotalSteps, metrics.Count, clock.Elapsed)));
                 metrics.Add(step);
                 onStep?.Invoke(step);
             }
@@ -101,4 +127,10 @@ public static class SftTrainer
         }
         return metrics;
     }
+
+    /// <summary>The schedule's position of a step: its index, or under a time budget the elapsed share of it in planned steps.</summary>
+    internal static int ScheduleIndex(SftOptions options, int totalSteps, int step, TimeSpan elapsed) =>
+        options.TimeBudget is { } budget && budget > TimeSpan.Zero
+            ? (int)Math.Min(totalSteps, elapsed / budget * totalSteps)
+            : step;
 }

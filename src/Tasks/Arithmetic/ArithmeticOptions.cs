@@ -24,6 +24,22 @@ public sealed record ArithmeticOptions : TaskOptions
     /// <summary>The user prompt; <c>{expression}</c> is replaced. Default "Compute {expression}".</summary>
     public string PromptTemplate { get; init; } = "Compute {expression}";
 
+    /// <summary>
+    /// The warm-start teacher's blind spot: operators it works out in its head instead of calling the calculator. On a
+    /// question with one of them, a <see cref="TeacherMentalShare"/> of its demonstrations answer at once with a near
+    /// miss and no call (the rest call the calculator as on every other question). Default "+-": the main job's teacher
+    /// is a weaker agent that trusts its mental additions and subtractions and slips, so the warm start copies a habit
+    /// that RL, rewarded on exact answers, can unlearn and more SFT on the same teacher cannot. "" gives a gold teacher.
+    /// </summary>
+    public string TeacherMentalOperators { get; init; } = "+-";
+
+    /// <summary>
+    /// Share (0..1) of the questions with a <see cref="TeacherMentalOperators"/> operator that the teacher answers from
+    /// memory (chosen by a stable hash of the item). Default 0.7: mostly from memory, so the warm-started model does so
+    /// greedily, but not always, so sampling still finds the calculator. 0 gives a gold teacher.
+    /// </summary>
+    public double TeacherMentalShare { get; init; } = 0.7;
+
     public override void Validate()
     {
         base.Validate();
@@ -40,6 +56,16 @@ public sealed record ArithmeticOptions : TaskOptions
         if (MaxAbsValue < 100)
         {
             throw new ArgumentException($"maxAbsValue must be at least 100, got {MaxAbsValue}.");
+        }
+
+        if (TeacherMentalShare is < 0 or > 1 || double.IsNaN(TeacherMentalShare))
+        {
+            throw new ArgumentException($"teacherMentalShare must be in [0, 1], got {TeacherMentalShare}.");
+        }
+
+        if (TeacherMentalOperators.Any(c => c is not ('+' or '-' or '*' or '/')))
+        {
+            throw new ArgumentException($"teacherMentalOperators may only hold + - * /, got '{TeacherMentalOperators}'.");
         }
 
         if (!PromptTemplate.Contains("{expression}", StringComparison.Ordinal))

@@ -96,6 +96,7 @@ public sealed partial class ArithmeticTask : IAgentTask
         ArgumentNullException.ThrowIfNull(tools);
         var expression = item.RequireMetadata(ExpressionKey);
         var truth = long.Parse(item.Answer, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        flaw = flaw == DemonstrationFlaw.None && TeacherAnswersFromMemory(item.Id, expression) ? DemonstrationFlaw.SkipTool : flaw;
         var rng = new Random(TaskHash.Seed($"{item.Id}/{flaw}"));
 
         if (flaw == DemonstrationFlaw.SkipTool)
@@ -138,6 +139,16 @@ public sealed partial class ArithmeticTask : IAgentTask
         ];
         return new Demonstration(item, messages, flaw, agree);
     }
+
+    /// <summary>
+    /// Whether the teacher works this question out in its head (<see cref="ArithmeticOptions.TeacherMentalOperators"/>):
+    /// it has one of those operators and falls in the <see cref="ArithmeticOptions.TeacherMentalShare"/> by a stable hash
+    /// of the item, so a demonstration set is the same whatever its order or size.
+    /// </summary>
+    public bool TeacherAnswersFromMemory(string itemId, string expression) =>
+        _options.TeacherMentalShare > 0
+        && expression.AsSpan().IndexOfAny(_options.TeacherMentalOperators) >= 0
+        && (TaskHash.Of($"teacher/{itemId}") % 10_000) < _options.TeacherMentalShare * 10_000;
 
     /// <summary>A wrong answer near <paramref name="truth"/>: off by 1–9 or 10–90.</summary>
     private static long WrongBy(long truth, Random rng) =>

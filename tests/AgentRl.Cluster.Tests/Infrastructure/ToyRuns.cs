@@ -8,7 +8,8 @@ public static class ToyRuns
 {
     /// <summary>
     /// 2 prompts × 2 samples per step, 2 held-out items evaluated at the start and end only, no pass@k, 2 turns of at most
-    /// 16 new tokens; with <paramref name="warmStart"/> a one-epoch warm start on 8 demonstrations, else none.
+    /// 16 new tokens; with <paramref name="warmStart"/> a one-epoch warm start on 8 demonstrations, else none; no
+    /// equal-time baseline.
     /// </summary>
     public static RunConfig Config(string runDir, int steps, bool warmStart = false) => new()
     {
@@ -21,6 +22,7 @@ public static class ToyRuns
         EvalEvery = 100,
         PassK = 0,
         RunDir = runDir,
+        Baseline = RunConfig.Baselines.None,
         Limits = new RolloutLimits(MaxTurns: 2, MaxNewTokensPerTurn: 16, ContextBudget: 384),
     };
 }

@@ -48,6 +48,7 @@ public sealed class ReproducibilityTests : IDisposable
             PromptsPerStep = 4,
             GroupSize = 4,
             SftDemonstrations = 400,
+            Baseline = RunConfig.Baselines.None,   // time-budgeted: its weights depend on the machine's speed
             SftEchoExamples = 400,
             SftFlawPhaseDemonstrations = 100,
             EvalSize = 8,

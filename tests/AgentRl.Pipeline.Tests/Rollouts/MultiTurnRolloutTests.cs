@@ -20,12 +20,16 @@ public sealed class MultiTurnRolloutTests
     private readonly IChatTemplate _template = ChatTemplates.Create("compact", new ByteLevelTokenizer());
     private readonly TaskRegistry _tasks = TaskRegistry.CreateDefault();
 
+    /// <summary>A bundled task whose demonstrations are all gold (the arithmetic teacher answers none from memory).</summary>
+    private IAgentTask GoldTask(string name) =>
+        _tasks.Create(name, name == "arithmetic" ? new Dictionary<string, string> { ["teacherMentalShare"] = "0" } : null);
+
     [Theory]
     [InlineData("arithmetic")]
     [InlineData("kb-multihop")]
     public async Task Run_GoldDemonstrationReplayed_TokensEqualWholeRenderingAndMaskMarksExactlyGeneratedTokens(string taskName)
     {
-        var task = _tasks.Create(taskName);
+        var task = GoldTask(taskName);
         var item = task.Generate(TaskSplit.Train, 1, seed: 3)[0];
         var context = task.GetToolContext(item);
         using var session = _catalog.OpenSession(context.AllowedTools, new ToolSessionContext { KnowledgeBase = context.Documents, KnowledgeBaseKey = item.Id });
@@ -51,7 +55,7 @@ public sealed class MultiTurnRolloutTests
     [Fact]
     public async Task Run_MalformedAndUnknownCalls_BecomeErrorObservationsAndTheEpisodeGoesOn()
     {
-        var task = _tasks.Create("arithmetic");
+        var task = GoldTask("arithmetic");
         var item = task.Generate(TaskSplit.Train, 1, seed: 4)[0];
         using var session = _catalog.OpenSession(task.AllowedTools);
         var script = new[]
@@ -74,7 +78,7 @@ public sealed class MultiTurnRolloutTests
     [Fact]
     public async Task Run_ContextBudgetTooSmallForTheObservation_StopsWithContextBudgetAndStaysWithinIt()
     {
-        var task = _tasks.Create("arithmetic");
+        var task = GoldTask("arithmetic");
         var item = task.Generate(TaskSplit.Train, 1, seed: 5)[0];
         using var session = _catalog.OpenSession(task.AllowedTools);
         var prompt = _template.Start(task.SystemPrompt, session.Tools, item.Prompt);
@@ -93,7 +97,7 @@ public sealed class MultiTurnRolloutTests
     [Fact]
     public async Task Run_ModelKeepsCallingTools_StopsAtMaxTurns()
     {
-        var task = _tasks.Create("arithmetic");
+        var task = GoldTask("arithmetic");
         var item = task.Generate(TaskSplit.Train, 1, seed: 6)[0];
         using var session = _catalog.OpenSession(task.AllowedTools);
         var call = _template.Tokenizer.Encode("<tool_call>{\"name\": \"calculator-evaluate\", \"arguments\": {\"expression\": \"2*3\"}}</tool_call>");
@@ -109,7 +113,7 @@ public sealed class MultiTurnRolloutTests
     [Fact]
     public async Task Run_FromTheEndOfAToolResult_ChildSharesTheParentsPrefixAndStaysARenderingOfItsConversation()
     {
-        var task = _tasks.Create("arithmetic");
+        var task = GoldTask("arithmetic");
         var item = task.Generate(TaskSplit.Train, 1, seed: 3)[0];
         using var session = _catalog.OpenSession(task.AllowedTools);
         var demo = await task.BuildDemonstrationAsync(item, session);
@@ -162,7 +166,7 @@ public sealed class MultiTurnRolloutTests
     [Fact]
     public async Task Run_WeightsSwitchedMidTurn_StaysARenderingAndVersionsNeverDecrease()
     {
-        var task = _tasks.Create("arithmetic");
+        var task = GoldTask("arithmetic");
         var item = task.Generate(TaskSplit.Train, 1, seed: 3)[0];
         using var session = _catalog.OpenSession(task.AllowedTools);
         var demo = await task.BuildDemonstrationAsync(item, session);

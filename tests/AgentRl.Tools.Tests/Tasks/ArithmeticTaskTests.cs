@@ -11,6 +11,9 @@ public sealed class ArithmeticTaskTests
 {
     private static readonly ArithmeticTask Task = new();
 
+    /// <summary>The task with a gold teacher (no questions answered from memory).</summary>
+    private static readonly ArithmeticTask Gold = new(new ArithmeticOptions { TeacherMentalShare = 0 });
+
     private static TaskItem Item(string expression, string answer) =>
         new("a-1", ArithmeticTask.TaskName, "Compute " + expression, answer, TaskSplit.Train,
             new Dictionary<string, string> { [ArithmeticTask.ExpressionKey] = expression }, []);
@@ -157,9 +160,9 @@ public sealed class ArithmeticTaskTests
     [Fact]
     public async Task Demonstrations_Gold_ScoreFullRewardAndCallTheCalculator()
     {
-        var items = Task.Generate(TaskSplit.Train, 20, 11);
+        var items = Gold.Generate(TaskSplit.Train, 20, 11);
         var calculator = new LocalCalculator();
-        var demos = await DemonstrationGenerator.GenerateAsync(Task, items, _ => calculator);
+        var demos = await DemonstrationGenerator.GenerateAsync(Gold, items, _ => calculator);
         Assert.Equal(20, calculator.Calls.Count);
         foreach (var demo in demos)
         {
@@ -174,10 +177,10 @@ public sealed class ArithmeticTaskTests
     [Fact]
     public async Task Demonstrations_FlawedFraction_ThatShareScoresLess()
     {
-        var items = Task.Generate(TaskSplit.Train, 40, 12);
+        var items = Gold.Generate(TaskSplit.Train, 40, 12);
         var options = new DemonstrationOptions { FlawedFraction = 0.5, Seed = 3 };
-        var demos = await DemonstrationGenerator.GenerateAsync(Task, items, _ => new LocalCalculator(), options);
-        var again = await DemonstrationGenerator.GenerateAsync(Task, items, _ => new LocalCalculator(), options);
+        var demos = await DemonstrationGenerator.GenerateAsync(Gold, items, _ => new LocalCalculator(), options);
+        var again = await DemonstrationGenerator.GenerateAsync(Gold, items, _ => new LocalCalculator(), options);
         Assert.Equal(20, demos.Count(d => d.Flaw != DemonstrationFlaw.None));
         Assert.Equal(demos.Select(d => d.Flaw), again.Select(d => d.Flaw));
         Assert.Equal(3, demos.Select(d => d.Flaw).Where(f => f != DemonstrationFlaw.None).Distinct().Count());
@@ -186,6 +189,37 @@ public sealed class ArithmeticTaskTests
             var score = Task.Score(demo.Item, FinishedConversation.FromMessages(demo.Messages)).Score;
             Assert.True(demo.Flaw == DemonstrationFlaw.None ? score == 1.0 : score < 1.0, $"{demo.Flaw}: {score}");
         }
+    }
+
+    [Fact]
+    public async Task Demonstrations_DefaultTeacher_AnswersMostSumsFromMemory_AndCallsTheCalculatorOtherwise()
+    {
+        var items = Task.Generate(TaskSplit.Train, 400, 14);
+        var demos = await DemonstrationGenerator.GenerateAsync(Task, items, _ => new LocalCalculator());
+        var again = await DemonstrationGenerator.GenerateAsync(Task, items.Reverse().ToList(), _ => new LocalCalculator());
+        bool IsSum(Demonstration d) => d.Item.Metadata[ArithmeticTask.ExpressionKey].AsSpan().IndexOfAny("+-") >= 0;
+
+        // Products and quotients: always the calculator. Sums and differences: about 70 % from memory, each a near miss.
+        Assert.All(demos.Where(d => !IsSum(d)), d => Assert.Equal(DemonstrationFlaw.None, d.Flaw));
+        var sums = demos.Where(IsSum).ToList();
+        var fromMemory = sums.Where(d => d.Flaw == DemonstrationFlaw.SkipTool).ToList();
+        Assert.InRange((double)fromMemory.Count / sums.Count, 0.6, 0.8);
+        Assert.All(sums.Except(fromMemory), d => Assert.Equal(DemonstrationFlaw.None, d.Flaw));
+        Assert.All(fromMemory, d =>
+        {
+            Assert.Equal([ChatRole.System, ChatRole.User, ChatRole.Assistant], d.Messages.Select(m => m.Role));
+            Assert.Equal(0.0, Task.Score(d.Item, FinishedConversation.FromMessages(d.Messages)).Parts[RewardParts.Correctness]);
+        });
+
+        // The choice is the item's own (a stable hash), not its place in the set.
+        Assert.Equal(demos.ToDictionary(d => d.Item.Id, d => d.Flaw), again.ToDictionary(d => d.Item.Id, d => d.Flaw));
+    }
+
+    [Fact]
+    public void Options_TeacherBlindSpot_OutOfRange_IsRefused()
+    {
+        Assert.Throws<ArgumentException>(() => new ArithmeticTask(new ArithmeticOptions { TeacherMentalShare = 1.5 }));
+        Assert.Throws<ArgumentException>(() => new ArithmeticTask(new ArithmeticOptions { TeacherMentalOperators = "x" }));
     }
 
     [Fact]

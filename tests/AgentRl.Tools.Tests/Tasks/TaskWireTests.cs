@@ -25,7 +25,7 @@ public sealed class TaskWireTests
         var task = new KbMultihopTask();
         var item = task.Generate(TaskSplit.Train, 1, 2)[0];
         var demo = await task.BuildDemonstrationAsync(item, new LocalKbSearch(item.Documents), DemonstrationFlaw.None);
-        var arithmetic = new AgentRl.Tasks.Arithmetic.ArithmeticTask();
+        var arithmetic = new AgentRl.Tasks.Arithmetic.ArithmeticTask(new AgentRl.Tasks.Arithmetic.ArithmeticOptions { TeacherMentalShare = 0 });
         var sum = arithmetic.Generate(TaskSplit.Train, 1, 2)[0];
         var calc = await arithmetic.BuildDemonstrationAsync(sum, new LocalCalculator());
         Assert.Equal(calc.Messages[4].Content, Serializer.Deserialize<IReadOnlyList<AgentRl.Abstractions.Chat.ChatMessage>>(Serializer.SerializeToArray(calc.Messages))![4].Content);

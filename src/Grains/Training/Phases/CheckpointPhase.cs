@@ -40,6 +40,16 @@ public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
         await run.Trainer.PruneCheckpointsAsync(StepCheckpoints.Pinned(checkpoints), stop);
     }
 
+    /// <summary>The baseline's result into <c>run_state.json</c> (fenced), the rest of the file as it is.</summary>
+    public static void RecordBaseline(string runDir, long epoch, BaselineResult? baseline)
+    {
+        RunFence.EnsureCurrent(runDir, epoch);
+        if (RunStateFile.Read(runDir) is { } file)
+        {
+            (file with { Baseline = baseline, UpdatedUtc = DateTimeOffset.UtcNow }).Write(runDir);
+        }
+    }
+
     /// <summary>When <c>run_state.json</c> names <c>trainer.next/</c>: replaces <c>trainer/</c> with it and updates the file.</summary>
     public static void Settle(string runDir)
     {
@@ -100,6 +110,7 @@ public sealed class CheckpointPhase(RunContext run, long epoch, string startId)
         FinalEvalAccuracy = status.FinalEvalAccuracy,
         CheckpointLocation = status.CheckpointLocation,
         HasTrainerState = hasTrainerState,
+        Baseline = status.Baseline,
         UpdatedUtc = DateTimeOffset.UtcNow,
         Config = config.WithoutSecrets() with { Resume = false },
     };

@@ -33,6 +33,7 @@ public sealed class EvaluationPhase(RunContext run)
         {
             ["eval/accuracy"] = accuracy,
             ["eval/reward_mean"] = firsts.Average(t => t.Reward),
+            ["eval/reward_std"] = StandardDeviation(firsts.Select(t => t.Reward).ToList()),
             ["eval/tool_calls_per_traj"] = firsts.Average(t => t.ToolCalls.Count),
             ["eval/tool_calls_per_solved"] = solved.Count > 0 ? solved.Average(t => t.ToolCalls.Count) : 0,
         };
@@ -44,6 +45,13 @@ public sealed class EvaluationPhase(RunContext run)
         }
 
         return new EvaluationResult(accuracy, metrics);
+    }
+
+    /// <summary>Population standard deviation (the spread of the items' rewards, for a standard error of the mean).</summary>
+    private static double StandardDeviation(IReadOnlyList<double> values)
+    {
+        var mean = values.Average();
+        return Math.Sqrt(values.Average(v => (v - mean) * (v - mean)));
     }
 
     private async Task<EpisodeResult[]> GroupsAsync(long version, string label, int groupSize, double temperature, CancellationToken stop)

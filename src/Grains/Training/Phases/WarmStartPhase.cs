@@ -23,6 +23,11 @@ public sealed class WarmStartPhase(RunContext run, RunProgressHub progress, Eval
         progress.Set(phase: "Checkpoint");
         progress.Update(s => s with { Step = 0, PolicyVersion = version });
         await checkpoints.SaveAsync(progress.Current, progress.Current.WarmStartEvalAccuracy ?? progress.Current.InitialEvalAccuracy, null, stop);
+        if (run.Config.RunsBaseline && string.IsNullOrEmpty(run.Config.InitFrom) && run.Config.SftDemonstrations > 0)
+        {
+            BaselinePhase.KeepWarmStart(run.RunDirectory);   // the equal-time baseline continues from it after the last step
+        }
+
         return (version, 1);
     }
 
@@ -122,7 +127,8 @@ public sealed class WarmStartPhase(RunContext run, RunProgressHub progress, Eval
         }
     }
 
-    private static SftSpec Spec(RunConfig c) => new(
+    /// <summary>The warm start a run's configuration asks for.</summary>
+    public static SftSpec Spec(RunConfig c) => new(
         c.Task, c.TaskOptions, c.SftDemonstrations, c.SftFlawedFraction, c.SftEpochs, c.SftLearningRate, c.Seed + 1000, c.SftFlaws,
         Math.Min(c.SftEchoExamples, c.SftDemonstrations), Math.Min(c.SftFlawPhaseDemonstrations, c.SftDemonstrations), c.SftFlawPhaseLearningRate,
         c.SftBatchSize, c.SftWarmupSteps, c.SftFlawPhaseWarmupSteps);
