@@ -13,7 +13,7 @@ public sealed record BaselineResult
     /// <summary><see cref="RunConfig.Baselines.SftEqualTime"/>.</summary>
     [Id(0)] public string Kind { get; init; } = RunConfig.Baselines.SftEqualTime;
 
-    /// <summary>Completed, Stopped (a stop request during it) or Failed (<see cref="Error"/> says why).</summary>
+    /// <summary>Training while it runs, then Completed, Stopped (a stop request during it) or Failed (<see cref="Error"/> says why).</summary>
     [Id(1)] public RunState State { get; init; }
 
     /// <summary>The wall time of the RL steps it is matched to: every phase of every step but Evaluate, from <c>timings.csv</c>.</summary>
@@ -36,7 +36,7 @@ public sealed record BaselineResult
 
     [Id(8)] public double? RlEvalAccuracy { get; init; }
 
-    /// <summary>The evaluation's metrics (eval/…) and the SFT's (sft/…).</summary>
+    /// <summary>The evaluation's metrics (eval/…) and the SFT's (sft/…, its wall time as sft/wall_seconds).</summary>
     [Id(9)] public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
 
     [Id(10)] public string? Error { get; init; }

@@ -26,6 +26,9 @@ public static class CompareCommands
     /// <summary>A seed's shared warm start (an <c>agentrl sft</c> run) and the algorithm runs that start from it.</summary>
     public sealed record SeedPlan(int Seed, RunConfig? WarmStart, IReadOnlyList<RunConfig> Runs);
 
+    /// <summary>The run id of a comparison's shared warm start of <paramref name="seed"/>.</summary>
+    public static string WarmStartRunId(int seed) => $"warmstart-seed{seed}";
+
     /// <summary>Names of <c>--warm-start</c>.</summary>
     public const string SharedWarmStart = "shared", OwnWarmStart = "each";
 
@@ -42,6 +45,10 @@ public static class CompareCommands
             Description = "shared (default): one warm start per seed (an sft run), every algorithm's run of that seed starts from it; each: every run does its own.",
             DefaultValueFactory = _ => SharedWarmStart,
         };
+        var warmStartFrom = new Option<string?>("--warm-start-from")
+        {
+            Description = "Reuse the shared warm starts of an earlier comparison: its folder, holding warmstart-seed{s} runs of the same configuration.",
+        };
         var baseline = new Option<string>("--baseline")
         {
             Description = "none (default): RL runs only; sft-equal-time: after each run, its warm start trained on with SFT for the run's RL wall time, evaluated on the same items (a column of its own).",
@@ -49,7 +56,7 @@ public static class CompareCommands
         };
         var command = new Command("compare", "Train several algorithms × seeds on the same data and budget, one after another, and tabulate held-out accuracy, tool calls and wall time.")
         {
-            task, algorithms, seeds, steps, runDir, set, warmStart, baseline,
+            task, algorithms, seeds, steps, runDir, set, warmStart, baseline, warmStartFrom,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -79,7 +86,22 @@ public static class CompareCommands
                 var root = parse.GetValue(runDir) ?? new RunConfig().RunDir;
                 folder = Path.Combine(root, "compare-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
                 var sets = (parse.GetValue(set) ?? []).ToList();
-                plans = Plan(names, seedCount, mode == SharedWarmStart, (name, seed) =>
+                var reuse = parse.GetValue(warmStartFrom) is { } from ? Path.GetFullPath(from) : null;
+                if (reuse is not null && mode != SharedWarmStart)
+                {
+                    throw new ArgumentException($"--warm-start-from reuses shared warm starts; it does not combine with --warm-start {OwnWarmStart}.");
+                }
+
+                for (var seed = 0; reuse is not null && seed < seedCount; seed++)
+                {
+                    var warm = Path.Combine(reuse, WarmStartRunId(seed));
+                    if (!File.Exists(Path.Combine(warm, RunStateFile.FileName)))
+                    {
+                        throw new ArgumentException($"--warm-start-from: {warm} has no {RunStateFile.FileName} (it needs the warm start of every seed 0 … {seedCount - 1}).");
+                    }
+                }
+
+                plans = Plan(names, seedCount, mode == SharedWarmStart, reuse, (name, seed) =>
                     TrainCommands.Resolve(null, parse.GetValue(task), name, parse.GetValue(steps), seed, folder, sets) with { Baseline = against });
             }
             catch (Exception e) when (e is IOException or JsonException or FormatException or ArgumentException)
@@ -99,6 +121,13 @@ public static class CompareCommands
     /// algorithm's configuration with <see cref="RunConfig.SftOnly"/>) and every algorithm's run starts from its folder.
     /// </summary>
     public static List<SeedPlan> Plan(IReadOnlyList<string> algorithms, int seeds, bool sharedWarmStart, Func<string, int, RunConfig> resolve) =>
+        Plan(algorithms, seeds, sharedWarmStart, null, resolve);
+
+    /// <summary>
+    /// As <see cref="Plan(IReadOnlyList{string}, int, bool, Func{string, int, RunConfig})"/>; with <paramref name="reuseWarmStarts"/>
+    /// (an earlier comparison's folder) every run of seed s starts from its <c>warmstart-seed{s}</c> and none is trained.
+    /// </summary>
+    public static List<SeedPlan> Plan(IReadOnlyList<string> algorithms, int seeds, bool sharedWarmStart, string? reuseWarmStarts, Func<string, int, RunConfig> resolve) =>
         [.. Enumerable.Range(0, seeds).Select(seed =>
         {
             var runs = algorithms.Select(name => resolve(name, seed) with { RunId = $"{name}-seed{seed}" }).ToList();
@@ -107,7 +136,13 @@ public static class CompareCommands
                 return new SeedPlan(seed, null, runs);
             }
 
-            var warm = runs[0] with { RunId = $"warmstart-seed{seed}", SftOnly = true };
+            if (reuseWarmStarts is not null)
+            {
+                var reused = Path.Combine(reuseWarmStarts, WarmStartRunId(seed));
+                return new SeedPlan(seed, null, [.. runs.Select(r => r with { InitFrom = reused })]);
+            }
+
+            var warm = runs[0] with { RunId = WarmStartRunId(seed), SftOnly = true };
             var from = Path.GetFullPath(Path.Combine(warm.RunDir, warm.RunId));
             return new SeedPlan(seed, warm, [.. runs.Select(r => r with { InitFrom = from })]);
         })];
@@ -227,7 +262,9 @@ public static class CompareCommands
         var perSolved = last is not null && last.Values.TryGetValue("eval/tool_calls_per_solved", out var solved)
             && !(last.Values.TryGetValue("eval_accuracy", out var accuracy) && accuracy == 0) ? solved : (double?)null;
 
-        var forks = metrics.Where(r => r.Step > 0 && r.Values.ContainsKey("rollout/branches_per_prompt")).Select(r => r.Values["rollout/branches_per_prompt"]).ToList();
+        // metrics.csv names the column branches_per_prompt (the metric rollout/branches_per_prompt).
+        var forks = metrics.Where(r => r.Step > 0).Select(r => r.Values.TryGetValue("branches_per_prompt", out var v) || r.Values.TryGetValue("rollout/branches_per_prompt", out v) ? v : (double?)null)
+            .Where(v => v is not null).Select(v => v!.Value).ToList();
         return new RunOutcome(
             config.Algorithm, config.Seed, status.State.ToString(), status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error,
             status.Baseline?.EvalAccuracy, forks.Count == 0 ? null : forks.Average(), status.Baseline?.RlSeconds);

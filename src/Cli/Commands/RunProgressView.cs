@@ -103,6 +103,7 @@ public static class RunProgressView
     {
         (_, { Stage: WarmStartStage.Demonstrations } w) => ($"demonstrations-{w.Pass}", PlainProgress.DescribeWarmStart(w), w.Done, w.Total),
         (_, { Stage: WarmStartStage.Sft } w) => ($"sft-{w.Pass}", PlainProgress.DescribeWarmStart(w), w.Done, w.Total),
+        ({ State: RunState.Training, Baseline.State: RunState.Training }, _) => ("baseline", PlainProgress.DescribeBaseline(s.Baseline!), 0, 0),
         ({ State: RunState.Training }, _) => ("rl", TrainCommands.Describe(s), s.MetricsStep, s.Steps),
         _ => ($"{s.State}-{s.Phase}", PlainProgress.DescribeState(s), 0, 0),
     };
@@ -116,6 +117,7 @@ public sealed class PlainProgress
 {
     private string _lastState = "";
     private int _stepPrinted;
+    private bool _baselinePrinted;
     private (WarmStartStage Stage, int Pass, int Twentieth) _warm = (WarmStartStage.None, 0, -1);
 
     /// <summary>The lines <paramref name="status"/> adds (none when it says nothing new).</summary>
@@ -145,6 +147,12 @@ public sealed class PlainProgress
             lines.Add(DescribeStep(status));
         }
 
+        if (status.Baseline is { State: RunState.Training } baseline && !_baselinePrinted)
+        {
+            _baselinePrinted = true;
+            lines.Add(DescribeBaseline(baseline));
+        }
+
         return lines;
     }
 
@@ -160,6 +168,10 @@ public sealed class PlainProgress
             _ => null,
         }
         : null;
+
+    /// <summary>The equal-time baseline in flight: <c>baseline: the warm start trains on with SFT for the RL steps' 42 s, then is evaluated</c>.</summary>
+    public static string DescribeBaseline(BaselineResult b) =>
+        string.Create(CultureInfo.InvariantCulture, $"baseline: the warm start trains on with SFT for the RL steps' {b.RlSeconds:0} s, then is evaluated");
 
     /// <summary>A run's state outside the RL steps: <c>Evaluating [Evaluate] initial eval 0.0 %</c>.</summary>
     public static string DescribeState(RunStatus s) =>

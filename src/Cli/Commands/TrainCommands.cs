@@ -185,6 +185,17 @@ public static class TrainCommands
             throw new FormatException(IllTyped(e, node));
         }
 
+        // A JSON null for a field that cannot be null (limits, branching, objective, …) is the user's error, not a crash later.
+        var nullability = new System.Reflection.NullabilityInfoContext();
+        foreach (var property in typeof(RunConfig).GetProperties().Where(p => p.CanWrite && !p.PropertyType.IsValueType))
+        {
+            if (property.GetValue(config) is null && nullability.Create(property).ReadState == System.Reflection.NullabilityState.NotNull)
+            {
+                var name = JsonNamingPolicy.CamelCase.ConvertName(property.Name);
+                throw new FormatException($"configuration field '{name}' cannot be null; give it a value or leave it out for its default.");
+            }
+        }
+
         if (string.IsNullOrWhiteSpace(config.RunId))
         {
             config = config with { RunId = $"{config.Task}-{config.Algorithm}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}" };

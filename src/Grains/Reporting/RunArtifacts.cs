@@ -141,6 +141,17 @@ public sealed class RunArtifacts : IDisposable
         }
     }
 
+    /// <summary>The equal-time baseline's curve in the plot (<see cref="TrainingPlot.SetBaseline"/>), rendered at once.</summary>
+    public void RecordBaseline(long lastStep, double warmStartAccuracy, double baselineAccuracy)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _plot.SetBaseline(lastStep, warmStartAccuracy, baselineAccuracy);
+            RenderPlotLocked();
+        }
+    }
+
     /// <summary>A warm start begins: <c>sft.csv</c> starts afresh.</summary>
     public void BeginWarmStart()
     {

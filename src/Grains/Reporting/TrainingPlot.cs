@@ -34,6 +34,7 @@ public sealed class TrainingPlot
 
     private readonly SortedDictionary<long, Point> _points = [];
     private (double Batch, double Loss)[] _loss = [];
+    private (double[] Xs, double[] Ys) _baseline = ([], []);
 
     /// <param name="title">Plot title, for example the run's name.</param>
     public TrainingPlot(string title = "Training")
@@ -60,6 +61,13 @@ public sealed class TrainingPlot
             ? new Point(rewardMean ?? old.RewardMean, accuracy ?? old.Accuracy, evalAccuracy ?? old.EvalAccuracy)
             : new Point(rewardMean, accuracy, evalAccuracy);
     }
+
+    /// <summary>
+    /// The equal-time SFT baseline as a second eval curve: from the warm start's eval accuracy at step 0 to the baseline's
+    /// at <paramref name="lastStep"/> (it trained for the wall time of steps 1 … lastStep).
+    /// </summary>
+    public void SetBaseline(long lastStep, double warmStartAccuracy, double baselineAccuracy) =>
+        _baseline = ([0, lastStep], [warmStartAccuracy, baselineAccuracy]);
 
     /// <summary>Replaces the warm-start loss curve (batch, loss); non-finite losses are left out, none removes the panel.</summary>
     public void SetWarmStartLoss(IEnumerable<(int Batch, double Loss)> batches)
@@ -187,6 +195,7 @@ public sealed class TrainingPlot
         var reward = AddSeries(plot, Series(p => p.RewardMean), "reward mean (left axis)", Colors.C0, plot.Axes.Left, markers: false);
         var accuracy = AddSeries(plot, Series(p => p.Accuracy), "train accuracy (right axis)", Colors.C1, plot.Axes.Right, markers: false);
         var eval = AddSeries(plot, Series(p => p.EvalAccuracy), "eval accuracy (right axis)", Colors.C2, plot.Axes.Right, markers: true);
+        eval |= AddSeries(plot, _baseline, "eval accuracy, warm start + SFT for the same wall time (right axis)", Colors.C4, plot.Axes.Right, markers: true);
 
         ApplyX(plot, StepAxis(_points.Count == 0 ? 0 : _points.Keys.Last()));
         ApplyY(plot, plot.Axes.Right, AccuracyAxis);

@@ -245,8 +245,12 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         var done = _progress.Current.Step >= steps || (config.SftOnly && !_stopRequest.IsCancellationRequested);
         if (done && config.RunsBaseline && !_stopRequest.IsCancellationRequested)
         {
-            await new BaselinePhase(run, _progress, evaluation, _logger).RunAsync(stop, _stopRequest.Token);
-            CheckpointPhase.RecordBaseline(runDir, epoch, _progress.Current.Baseline);
+            var baseline = await new BaselinePhase(run, _progress, evaluation, _logger).RunAsync(stop, _stopRequest.Token);
+            CheckpointPhase.RecordBaseline(runDir, epoch, baseline);
+            if (baseline is { EvalAccuracy: { } sftAccuracy, WarmStartEvalAccuracy: { } warmAccuracy })
+            {
+                artifacts.RecordBaseline(steps, warmAccuracy, sftAccuracy);
+            }
         }
 
         _progress.Set(state: done ? RunState.Completed : RunState.Stopped, phase: "");

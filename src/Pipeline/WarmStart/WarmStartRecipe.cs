@@ -79,7 +79,7 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
             }
 
             // The whole warm start's wall time, demonstrations included: what a time-budgeted warm start is measured against.
-            metrics["sft/seconds"] = clock.Elapsed.TotalSeconds;
+            metrics["sft/wall_seconds"] = clock.Elapsed.TotalSeconds;
             progress.Finish();
             return metrics;
         }

@@ -27,7 +27,8 @@ public sealed class EvalRunCommandTests : IDisposable
     {
         var train = await Agentrl(
             "train", "--run-dir", RunDir, "--steps", "6", "--set", "runId=kept", "--set", "sftDemonstrations=8", "--set", "sftEpochs=1", "--set", "evalSize=2",
-            "--set", "evalEvery=1", "--set", "passK=0", "--set", "promptsPerStep=2", "--set", "groupSize=2", "--set", "limits.maxNewTokensPerTurn=12", "--set", "limits.maxTurns=2");
+            "--set", "evalEvery=1", "--set", "passK=0", "--set", "promptsPerStep=2", "--set", "groupSize=2", "--set", "limits.maxNewTokensPerTurn=12", "--set", "limits.maxTurns=2",
+            "--set", "baseline=none");
         Assert.True(train.ExitCode == 0, train.Stdout + train.Stderr);
 
         var directory = Path.Combine(RunDir, "kept");

@@ -21,6 +21,8 @@ public sealed class TrainingRunTests : IDisposable
             GroupSize = 3,
             SftDemonstrations = 8,
             SftEpochs = 1,
+            SftFlawedFraction = 0.6,
+            SftFlawPhaseDemonstrations = 1600,
             EvalSize = 4,
             EvalEvery = 1,
             PassK = 2,

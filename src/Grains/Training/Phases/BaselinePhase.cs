@@ -31,6 +31,7 @@ public sealed class BaselinePhase(RunContext run, RunProgressHub progress, Evalu
         var result = new BaselineResult { WarmStartEvalAccuracy = status.WarmStartEvalAccuracy, RlEvalAccuracy = status.FinalEvalAccuracy };
         var rlSeconds = RlSeconds(run.RunDirectory);
         result = result with { RlSeconds = rlSeconds };
+        progress.Update(s => s with { Baseline = result with { State = RunState.Training } });
         progress.Set(phase: "Baseline");
         progress.Notify();
         using var baselineStop = CancellationTokenSource.CreateLinkedTokenSource(stop, stopRequest);
@@ -52,7 +53,7 @@ public sealed class BaselinePhase(RunContext run, RunProgressHub progress, Evalu
             result = result with
             {
                 State = RunState.Completed,
-                SftSeconds = sft.Metrics.GetValueOrDefault("sft/seconds"),
+                SftSeconds = sft.Metrics.GetValueOrDefault("sft/wall_seconds"),
                 SftSteps = (int)sft.Metrics.GetValueOrDefault("sft/steps"),
                 PlannedSteps = planned,
                 EvalAccuracy = eval.Accuracy,
@@ -123,8 +124,8 @@ public sealed class BaselinePhase(RunContext run, RunProgressHub progress, Evalu
     }
 
     /// <summary>
-    /// The warm start's trainer state and its seconds per SFT step (its <c>sft/seconds</c> over <c>sft/steps</c>, from
-    /// the step-0 row of <c>metrics.csv</c>): this run's own, or <c>initFrom</c>'s.
+    /// The warm start's trainer state and its seconds per SFT step (its <c>sft/wall_seconds</c> over <c>sft/steps</c>,
+    /// from the step-0 rows of <c>timings.csv</c> and <c>metrics.csv</c>): this run's own, or <c>initFrom</c>'s.
     /// </summary>
     private static (string State, double SecondsPerStep) WarmStartOf(RunConfig config, string runDirectory)
     {
@@ -145,14 +146,16 @@ public sealed class BaselinePhase(RunContext run, RunProgressHub progress, Evalu
             throw new InvalidOperationException($"baseline: the warm start's trainer state {state} is not on this silo's disk (it is kept at step 0 of a run with baseline {RunConfig.Baselines.SftEqualTime}, and needs a shared run directory).");
         }
 
-        var warm = File.Exists(Path.Combine(source, MetricsCsvWriter.FileName))
-            ? MetricsCsvWriter.Read(Path.Combine(source, MetricsCsvWriter.FileName)).LastOrDefault(r => r.Step == 0)
-            : null;
-        var seconds = warm?.Values.GetValueOrDefault("sft/seconds") ?? 0;
-        var steps = warm?.Values.GetValueOrDefault("sft/steps") ?? 0;
+        // The warm start's wall time is in timings.csv (sft/wall_seconds), its step count in metrics.csv (sft/steps).
+        double StepZero(string file, string metric) =>
+            File.Exists(Path.Combine(source, file))
+                ? MetricsCsvWriter.Read(Path.Combine(source, file)).LastOrDefault(r => r.Step == 0)?.Values.GetValueOrDefault(metric) ?? 0
+                : 0;
+        var seconds = StepZero(RunArtifacts.TimingsFileName, "sft/wall_seconds");
+        var steps = StepZero(MetricsCsvWriter.FileName, "sft/steps");
         if (!(seconds > 0 && steps > 0))
         {
-            throw new InvalidOperationException($"baseline: {Path.Combine(source, MetricsCsvWriter.FileName)} has no sft/seconds and sft/steps for the warm start (written since the equal-time baseline exists); run the warm start again.");
+            throw new InvalidOperationException($"baseline: {source} has no step-0 sft/wall_seconds (timings.csv) and sft/steps (metrics.csv) for its warm start (they are written since the equal-time baseline exists); run the warm start again.");
         }
 
         return (state, seconds / steps);
