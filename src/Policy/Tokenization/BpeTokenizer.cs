@@ -76,13 +76,26 @@ public sealed class BpeTokenizer : ITokenizer
             }
         }
 
-        _splits = [.. file.SplitPatterns.Select(p => new Regex(p, RegexOptions.Compiled | RegexOptions.CultureInvariant))];
+        _splits = [.. file.SplitPatterns.Select(Split)];
         _nfc = file.NfcNormalize;
         _ignoreMerges = file.IgnoreMerges;
         _matcher = new AddedTokenMatcher(AddedTokens);
         EosId = ResolveId(file.EosToken) ?? ResolveId("<|endoftext|>")
-            ?? throw new InvalidOperationException("The tokenizer names no eos_token and has no <|endoftext|>.");
+            ?? throw new FormatException("The tokenizer names no eos_token and has no <|endoftext|>.");
         PadId = ResolveId(file.PadToken) ?? EosId;
+    }
+
+    /// <summary>A pre-tokenizer split pattern; one .NET cannot compile is a file error (<see cref="FormatException"/>).</summary>
+    private static Regex Split(string pattern)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"tokenizer.json: split pattern '{pattern}' is not a regular expression this code can use: {e.Message}", e);
+        }
     }
 
     /// <summary>Loads <c>tokenizer.json</c> (+ <c>tokenizer_config.json</c>) from a model directory.</summary>

@@ -36,7 +36,33 @@ public sealed record HfTokenizerFile
         return Read(File.ReadAllBytes(tokenizerPath), File.Exists(configPath) ? File.ReadAllBytes(configPath) : null);
     }
 
+    /// <summary>The largest token id a file may use (the largest real vocabularies are about 2^18; ids size arrays).</summary>
+    public const int MaxTokenId = (1 << 24) - 1;
+
+    /// <summary>
+    /// Parses the two files. A file that is not JSON throws <see cref="JsonException"/>; JSON that is not a tokenizer
+    /// (a missing or mistyped field, an id outside 0 … <see cref="MaxTokenId"/>, a malformed merge) throws
+    /// <see cref="FormatException"/>; settings this code does not implement throw <see cref="NotSupportedException"/>.
+    /// </summary>
     public static HfTokenizerFile Read(byte[] tokenizerJson, byte[]? configJson)
+    {
+        try
+        {
+            return ReadCore(tokenizerJson, configJson);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException or ArgumentException or NullReferenceException)
+        {
+            throw new FormatException($"{TokenizerFileName} is not a tokenizer file this code reads: {e.Message}", e);
+        }
+    }
+
+    private static int TokenId(JsonElement value, string what)
+    {
+        var id = value.GetInt32();
+        return id is >= 0 and <= MaxTokenId ? id : throw new FormatException($"{TokenizerFileName}: {what} has id {id}, outside 0 … {MaxTokenId}.");
+    }
+
+    private static HfTokenizerFile ReadCore(byte[] tokenizerJson, byte[]? configJson)
     {
         using var document = JsonDocument.Parse(tokenizerJson);
         var root = document.RootElement;
@@ -56,7 +82,7 @@ public sealed record HfTokenizerFile
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var entry in model.GetProperty("vocab").EnumerateObject())
         {
-            vocab[entry.Name] = entry.Value.GetInt32();
+            vocab[entry.Name] = TokenId(entry.Value, $"vocabulary entry '{entry.Name}'");
         }
 
         var merges = new List<(string, string)>();
@@ -71,7 +97,12 @@ public sealed record HfTokenizerFile
                 else
                 {
                     var text = merge.GetString()!;
-                    var space = text.IndexOf(' ', 1);
+                    var space = text.Length < 3 ? -1 : text.IndexOf(' ', 1);
+                    if (space < 0 || space == text.Length - 1)
+                    {
+                        throw new FormatException($"{TokenizerFileName}: merge '{text}' is not two tokens separated by a space.");
+                    }
+
                     merges.Add((text[..space], text[(space + 1)..]));
                 }
             }
@@ -91,7 +122,7 @@ public sealed record HfTokenizerFile
                 }
 
                 added.Add(new AddedToken(
-                    token.GetProperty("id").GetInt32(),
+                    TokenId(token.GetProperty("id"), "an added token"),
                     token.GetProperty("content").GetString()!,
                     token.TryGetProperty("special", out var special) && special.GetBoolean()));
             }

@@ -82,4 +82,51 @@ public sealed class HostileInputTests
             }
         }, iter: 3000, threads: 1);
     }
+
+    private static readonly Gen<string> JsonlFragments = Gen.OneOf(
+        "{", "}", "[", "]", ",", ":", "\"", "\"prompt\"", "\"answer\"", "\"id\"", "\"split\"", "\"metadata\"", "\"documents\"",
+        "\"messages\"", "\"role\"", "\"content\"", "\"toolCalls\"", "\"name\"", "\"arguments\"", "\"assistant\"", "\"tool\"",
+        "\"train\"", "\"eval\"", "\"x\"", "\"\"", "1", "-1", "1e999", "null", "true", "[]", "{}", "\ud800", " ",
+        "{\"prompt\": \"q\", \"answer\": \"4\"}", "{\"prompt\": 3, \"answer\": [1]}", "{\"prompt\": \"q\", \"answer\": \"4\", \"documents\": [{\"id\": 1}]}");
+
+    /// <summary>
+    /// A JSONL dataset of hostile lines loads its good lines or is refused with an <see cref="ArgumentException"/> that
+    /// names its file and lines — never another exception.
+    /// </summary>
+    [Fact]
+    public void JsonlDataset_AnyLines_LoadsOrIsRefusedNamingItsLines()
+    {
+        var dir = Directory.CreateTempSubdirectory("agentrl-hostile-jsonl-").FullName;
+        try
+        {
+            var line = Gen.OneOf(JsonlFragments.Array[0, 24].Select(string.Concat), Gen.String[0, 80]);
+            var round = 0;
+            Gen.Select(line.Array[1, 6], line.Array[0, 4], (items, demos) => (items, demos)).Sample(p =>
+            {
+                var items = Path.Combine(dir, $"items-{round}.jsonl");
+                var demos = Path.Combine(dir, $"demos-{round++}.jsonl");
+                // Written as UTF-8 with replacement (a lone surrogate becomes U+FFFD), and one line of raw invalid UTF-8.
+                var utf8 = new System.Text.UTF8Encoding(false);
+                File.WriteAllLines(items, ["{\"prompt\": \"a seed item\", \"answer\": \"1\", \"split\": \"train\"}", .. p.items], utf8);
+                File.AppendAllText(items, "{\"prompt\": \"\xff\xfe\", \"answer\": \"2\"}\n", System.Text.Encoding.Latin1);
+                File.WriteAllLines(demos, p.demos, utf8);
+                foreach (var options in new[] { new Dictionary<string, string> { ["path"] = items }, new Dictionary<string, string> { ["path"] = items, ["demonstrations"] = demos } })
+                {
+                    try
+                    {
+                        var task = AgentRl.Tasks.TaskRegistry.CreateDefault().Create("jsonl", options);
+                        Assert.NotEmpty(task.Generate(AgentRl.Tasks.TaskSplit.Train, 2, 0));
+                    }
+                    catch (ArgumentException e)
+                    {
+                        Assert.Contains(".jsonl", e.Message, StringComparison.Ordinal);
+                    }
+                }
+            }, iter: 400, threads: 1);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
