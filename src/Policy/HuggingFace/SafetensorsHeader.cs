@@ -138,6 +138,13 @@ public sealed class SafetensorsHeader
         {
             throw new FormatException($"Safetensors {where}: the header is not a JSON object.");
         }
+
+        // The JSON reader accepts invalid UTF-8 inside a string and throws InvalidOperationException when the string is read.
+        if (!System.Text.Unicode.Utf8.IsValid(trimmed))
+        {
+            throw new FormatException($"Safetensors {where}: the header is not valid UTF-8.");
+        }
+
         using var document = ParseJson(trimmed, where);
         var tensors = new List<SafetensorsTensorInfo>();
         Dictionary<string, string>? metadata = null;

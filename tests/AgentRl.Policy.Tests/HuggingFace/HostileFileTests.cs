@@ -73,4 +73,15 @@ public sealed class HostileFileTests
             }
         }, iter: 3000, threads: 1);
     }
+
+    /// <summary>What the afl-fuzz run found (bench/fuzz.sh safetensors): a tensor name with a byte that is not UTF-8.</summary>
+    [Fact]
+    public void SafetensorsHeader_InvalidUtf8InAName_IsAFormatException()
+    {
+        var json = Encoding.UTF8.GetBytes("{\"\u0001\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+        json[2] = 0x81;   // the name's one byte: a continuation byte with no lead
+
+        var error = Assert.Throws<FormatException>(() => SafetensorsHeader.Parse(json, 4));
+        Assert.Contains("UTF-8", error.Message, StringComparison.Ordinal);
+    }
 }
