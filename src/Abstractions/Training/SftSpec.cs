@@ -5,7 +5,7 @@ namespace AgentRl.Abstractions.Training;
 /// it runs in two phases: first the gold demonstrations (and echo examples) alone, then a short phase of
 /// <see cref="FlawPhaseDemonstrations"/> demonstrations of which <see cref="FlawedFraction"/> are flawed (with as many echo
 /// examples) at <see cref="FlawPhaseLearningRate"/>. With 0, one phase with the flawed share mixed in.
-/// With <see cref="TimeBudgetSeconds"/> the warm start stops when that much wall time (demonstrations included) has
+/// With <see cref="TimeBudgetSeconds"/> its first phase stops when that much wall time (demonstrations included) has
 /// passed, its schedule planned over <see cref="PlannedSteps"/> (the equal-time baseline, <see cref="RunConfig.Baseline"/>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.sft-spec.v1")]

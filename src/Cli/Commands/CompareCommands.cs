@@ -262,12 +262,11 @@ public static class CompareCommands
         var perSolved = last is not null && last.Values.TryGetValue("eval/tool_calls_per_solved", out var solved)
             && !(last.Values.TryGetValue("eval_accuracy", out var accuracy) && accuracy == 0) ? solved : (double?)null;
 
-        // metrics.csv names the column branches_per_prompt (the metric rollout/branches_per_prompt).
-        var forks = metrics.Where(r => r.Step > 0).Select(r => r.Values.TryGetValue("branches_per_prompt", out var v) || r.Values.TryGetValue("rollout/branches_per_prompt", out v) ? v : (double?)null)
-            .Where(v => v is not null).Select(v => v!.Value).ToList();
+        // metrics.csv's column of the metric rollout/branches_per_prompt (MetricColumns renames it), present in branching runs.
+        var forks = Mean(metrics.Where(r => r.Step > 0).Select(r => r.Values.TryGetValue("branches_per_prompt", out var v) ? v : (double?)null));
         return new RunOutcome(
             config.Algorithm, config.Seed, status.State.ToString(), status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error,
-            status.Baseline?.EvalAccuracy, forks.Count == 0 ? null : forks.Average(), status.Baseline?.RlSeconds);
+            status.Baseline?.EvalAccuracy, forks, status.Baseline?.RlSeconds);
     }
 
     /// <summary>One row per algorithm (in first-seen order): means over completed runs, spread = sample std of accuracy (0 for one run).</summary>
@@ -342,11 +341,7 @@ public static class CompareCommands
         return (mean, present.Count == 1 ? 0.0 : Math.Sqrt(present.Sum(a => (a - mean) * (a - mean)) / (present.Count - 1)));
     }
 
-    private static double? Mean(IEnumerable<double?> values)
-    {
-        var present = values.Where(v => v is not null).Select(v => v!.Value).ToList();
-        return present.Count == 0 ? null : present.Average();
-    }
+    private static double? Mean(IEnumerable<double?> values) => MeanAndSpread(values).Mean;
 
     private static string Number(double? value) => value is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "-";
 

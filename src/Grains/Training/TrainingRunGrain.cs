@@ -246,7 +246,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         if (done && config.RunsBaseline && !_stopRequest.IsCancellationRequested)
         {
             var baseline = await new BaselinePhase(run, _progress, evaluation, _logger).RunAsync(stop, _stopRequest.Token);
-            CheckpointPhase.RecordBaseline(runDir, epoch, baseline);
+            CheckpointPhase.RecordBaseline(runDir, epoch, baseline);   // in the file before the status says Completed
             if (baseline is { EvalAccuracy: { } sftAccuracy, WarmStartEvalAccuracy: { } warmAccuracy })
             {
                 artifacts.RecordBaseline(steps, warmAccuracy, sftAccuracy);

@@ -15,7 +15,7 @@ namespace AgentRl.Pipeline.WarmStart;
 /// <see cref="SftSpec.FlawPhaseLearningRate"/>. Otherwise one phase with the flawed share mixed in. Batches of
 /// <see cref="SftSpec.BatchSize"/>, linear warm-up (<see cref="SftSpec.WarmupSteps"/>, <see cref="SftSpec.FlawPhaseWarmupSteps"/>)
 /// then cosine. The caller runs torch work through <c>runTorch</c> (on a thread bound to its thread count). With
-/// <see cref="SftSpec.TimeBudgetSeconds"/> one phase that stops when the budget (demonstrations included) is spent.
+/// <see cref="SftSpec.TimeBudgetSeconds"/> the first phase stops when the budget (demonstrations included) is spent.
 /// </summary>
 public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, ToolCatalog catalog)
 {
@@ -29,7 +29,7 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(spec);
-        var twoPhases = spec.FlawPhaseDemonstrations > 0 && spec.FlawedFraction > 0 && spec.TimeBudgetSeconds is null;
+        var twoPhases = spec.FlawPhaseDemonstrations > 0 && spec.FlawedFraction > 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var sessions = new List<ToolSession>();
         progress ??= new WarmStartTracker();

@@ -50,11 +50,15 @@ public sealed record HfTokenizerFile
         {
             return ReadCore(tokenizerJson, configJson);
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException or ArgumentException or NullReferenceException)
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException or ArgumentException)
         {
             throw new FormatException($"{TokenizerFileName} is not a tokenizer file this code reads: {e.Message}", e);
         }
     }
+
+    /// <summary>A JSON string's text; JSON null (which <see cref="JsonElement.GetString"/> returns as null) is a file error.</summary>
+    private static string Text(JsonElement value, string what) =>
+        value.GetString() ?? throw new FormatException($"{TokenizerFileName}: {what} is null, not a string.");
 
     private static int TokenId(JsonElement value, string what)
     {
@@ -92,11 +96,11 @@ public sealed record HfTokenizerFile
             {
                 if (merge.ValueKind == JsonValueKind.Array)
                 {
-                    merges.Add((merge[0].GetString()!, merge[1].GetString()!));
+                    merges.Add((Text(merge[0], "a merge"), Text(merge[1], "a merge")));
                 }
                 else
                 {
-                    var text = merge.GetString()!;
+                    var text = Text(merge, "a merge");
                     var space = text.Length < 3 ? -1 : text.IndexOf(' ', 1);
                     if (space < 0 || space == text.Length - 1)
                     {
@@ -123,7 +127,7 @@ public sealed record HfTokenizerFile
 
                 added.Add(new AddedToken(
                     TokenId(token.GetProperty("id"), "an added token"),
-                    token.GetProperty("content").GetString()!,
+                    Text(token.GetProperty("content"), "an added token's content"),
                     token.TryGetProperty("special", out var special) && special.GetBoolean()));
             }
         }
@@ -143,7 +147,7 @@ public sealed record HfTokenizerFile
         string? eos = null, pad = null;
         if (configJson is not null)
         {
-            var config = JsonNode.Parse(configJson)!.AsObject();
+            var config = JsonNode.Parse(configJson) as JsonObject ?? throw new FormatException($"{ConfigFileName} is not a JSON object.");
             eos = TokenString(config["eos_token"]);
             pad = TokenString(config["pad_token"]);
         }
@@ -283,8 +287,8 @@ public sealed record HfTokenizerFile
 
                 var pattern = element.GetProperty("pattern");
                 patterns.Add(pattern.TryGetProperty("Regex", out var regex)
-                    ? regex.GetString()!
-                    : System.Text.RegularExpressions.Regex.Escape(pattern.GetProperty("String").GetString()!));
+                    ? Text(regex, "a split pattern")
+                    : System.Text.RegularExpressions.Regex.Escape(Text(pattern.GetProperty("String"), "a split pattern")));
                 break;
             case "ByteLevel":
                 if (element.TryGetProperty("add_prefix_space", out var prefix) && prefix.GetBoolean())

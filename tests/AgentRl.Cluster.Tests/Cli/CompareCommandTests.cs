@@ -94,4 +94,31 @@ public sealed class CompareCommandTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    /// <summary>The metric rollout/branches_per_prompt as metrics.csv writes it (its column is renamed), averaged over the steps.</summary>
+    [Fact]
+    public void Outcome_ForksPerPrompt_IsTheStepsMeanOfTheMetricAsWritten()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "agentrl-compare-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            using (var csv = new AgentRl.Grains.Reporting.MetricsCsvWriter(Path.Combine(directory, "metrics.csv")))
+            {
+                csv.Append(0, new Dictionary<string, double> { ["eval/accuracy"] = 0.1 });
+                csv.Append(1, new Dictionary<string, double> { [AgentRl.Pipeline.Metrics.MetricColumns.BranchesPerPrompt] = 1.0 });
+                csv.Append(2, new Dictionary<string, double> { [AgentRl.Pipeline.Metrics.MetricColumns.BranchesPerPrompt] = 2.0 });
+            }
+
+            var rows = AgentRl.Grains.Reporting.MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv")).Select(r => new AgentRl.Client.MetricsRow(r.Step, r.Values)).ToList();
+            var status = new RunStatus { RunId = "r", State = RunState.Completed, RunDirectory = directory };
+
+            Assert.Equal(1.5, CompareCommands.Outcome(new RunConfig(), status, rows, 1).ForksPerPrompt);
+            Assert.Null(CompareCommands.Outcome(new RunConfig(), status, rows.Take(1).ToList(), 1).ForksPerPrompt);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }
