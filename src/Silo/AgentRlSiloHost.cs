@@ -32,6 +32,7 @@ public static class AgentRlSiloHost
         ["--adonet"] = "AgentRl:Cluster:AdoNetConnectionString",
         ["--name"] = "AgentRl:Cluster:SiloName",
         ["--accelerator"] = "AgentRl:Silo:Accelerator",
+        ["--emulate-cuda"] = "AgentRl:Silo:EmulateCuda",
         ["--roles"] = "AgentRl:Silo:Roles",
         ["--torch-threads"] = "AgentRl:Silo:TorchThreads",
         ["--otlp-endpoint"] = "AgentRl:Telemetry:OtlpEndpoint",
@@ -129,6 +130,11 @@ public static class AgentRlSiloHost
         problems.AddRange(silo.Validate());
         problems.AddRange(ToolCatalogOptions.RetiredKeyProblems(configuration));
         problems.AddRange(PolicyProblems(configuration));
+        if (!problems.Any(p => p.StartsWith(AgentRlSiloOptions.SectionName, StringComparison.Ordinal)))
+        {
+            problems.AddRange(ComputeProblems(configuration, silo));
+        }
+
         problems.AddRange(CatalogProblems(configuration));
         return problems.Count > 0 ? throw new SiloConfigurationException(problems) : (cluster, silo, telemetry);
     }
@@ -163,6 +169,32 @@ public static class AgentRlSiloHost
                 yield return $"{section.Path}:{problem}";
             }
         }
+    }
+
+    /// <summary>
+    /// A cuda accelerator, or a policy's <c>Device</c>/<c>TrainerDevice</c>, that names a GPU this machine's TorchSharp does not
+    /// see: the silo stops with the reason and how to build the CUDA image, never computing on the CPU instead.
+    /// </summary>
+    private static IEnumerable<string> ComputeProblems(IConfiguration configuration, AgentRlSiloOptions silo)
+    {
+        var cudaDevices = TorchRuntime.CudaDeviceCount();
+        var (accelerator, problem) = silo.ResolveAccelerator(cudaDevices);
+        if (problem is not null)
+        {
+            return [problem];
+        }
+
+        var policies = new PolicyHostOptions();
+        try
+        {
+            configuration.GetSection("AgentRl").Bind(policies);
+        }
+        catch (InvalidOperationException)
+        {
+            return [];   // reported by PolicyProblems, key by key
+        }
+
+        return new SiloCompute(accelerator!, cudaDevices, silo.EmulateCuda).Problems(policies.Policies).ToList();
     }
 
     /// <summary>

@@ -11,6 +11,7 @@ public sealed class ClusterInfoGrainTests
         await using var cluster = await AgentRlTestCluster.StartAsync(2, (index, o) =>
         {
             o.Accelerator = index == 1 ? "cuda" : "cpu";
+            o.EmulateCuda = index == 1;
             o.Roles = index == 1 ? "trainer" : "rollout,tools";
         });
 
@@ -22,6 +23,11 @@ public sealed class ClusterInfoGrainTests
         Assert.Equal("trainer", trainer.Metadata[SiloMetadataKeys.Roles]);
         var rollout = Assert.Single(silos, s => s.Metadata[SiloMetadataKeys.Accelerator] == "cpu");
         Assert.Equal("rollout,tools", rollout.Metadata[SiloMetadataKeys.Roles]);
+        Assert.Equal("true", trainer.Metadata[SiloMetadataKeys.EmulatedCuda]);
+        Assert.False(rollout.Metadata.ContainsKey(SiloMetadataKeys.EmulatedCuda));
+        // An emulated cuda label computes on the CPU: auto devices resolve there, in f32.
+        Assert.Equal("engine cpu f32, trainer cpu f32", trainer.Metadata[SiloMetadataKeys.Compute]);
+        Assert.Equal("engine cpu f32, trainer cpu f32", rollout.Metadata[SiloMetadataKeys.Compute]);
         Assert.NotEqual(trainer.Address, rollout.Address);
     }
 

@@ -36,7 +36,7 @@ public sealed class ConfigurationTests
     public void ReadOptions_ShortSwitches_BindToClusterAndSiloOptions()
     {
         var configuration = new ConfigurationBuilder()
-            .AddCommandLine(["--clustering", "redis", "--redis", "127.0.0.1:7000", "--silo-port", "12000", "--gateway-port", "31000", "--roles", "trainer", "--accelerator", "cuda"], AgentRlSiloHost.SwitchMappings.ToDictionary())
+            .AddCommandLine(["--clustering", "redis", "--redis", "127.0.0.1:7000", "--silo-port", "12000", "--gateway-port", "31000", "--roles", "trainer", "--accelerator", "cuda", "--emulate-cuda", "true"], AgentRlSiloHost.SwitchMappings.ToDictionary())
             .Build();
 
         var (cluster, silo, _) = AgentRlSiloHost.ReadOptions(configuration);
@@ -47,6 +47,7 @@ public sealed class ConfigurationTests
         Assert.Equal(31000, cluster.GatewayPort);
         Assert.Equal("trainer", silo.Roles);
         Assert.Equal("cuda", silo.Accelerator);
+        Assert.True(silo.EmulateCuda);
     }
 
     [Fact]

@@ -16,11 +16,14 @@ public sealed class MultiProcessClusterTests
         await using var redis = await RedisServer.StartAsync();
         var clusterId = "it-" + Guid.NewGuid().ToString("N")[..8];
         await using var cpuSilo = Processes.StartSilo(redis, clusterId, "rollout,tools", "cpu");
-        await using var gpuSilo = Processes.StartSilo(redis, clusterId, "trainer", "cuda");
+        await using var gpuSilo = Processes.StartSilo(redis, clusterId, "trainer", "cuda", extraArgs: ["--AgentRl:Policies:half:DType", "bf16"]);
 
         var silos = await WaitForAsync(redis, clusterId, s => s.Count(x => x.Status == "Active") == 2, "both silos active");
         var trainer = Assert.Single(silos, s => s.Metadata.GetValueOrDefault(SiloMetadataKeys.Roles) == "trainer");
         Assert.Equal("cuda", trainer.Metadata[SiloMetadataKeys.Accelerator]);
+        Assert.Equal("true", trainer.Metadata[SiloMetadataKeys.EmulatedCuda]);
+        Assert.Equal("engine cpu f32, trainer cpu f32", trainer.Metadata[SiloMetadataKeys.Compute]);
+        Assert.Equal("engine cpu bf16, trainer cpu f32", trainer.Metadata[SiloMetadataKeys.Compute + ".half"]);
         var rollout = Assert.Single(silos, s => s.Metadata.GetValueOrDefault(SiloMetadataKeys.Roles) == "rollout,tools");
         Assert.Equal("cpu", rollout.Metadata[SiloMetadataKeys.Accelerator]);
 
@@ -59,6 +62,24 @@ public sealed class MultiProcessClusterTests
         Assert.Contains("unknown role 'painter'", stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A GPU asked for where TorchSharp sees none (this machine's CPU libtorch): the silo stops with the reason and how to
+    /// build the CUDA image, for the accelerator and for a policy's engine or trainer device alike; it never computes on the
+    /// CPU instead.
+    /// </summary>
+    [Theory]
+    [InlineData("--accelerator", "cuda", "AgentRl:Silo:Accelerator is cuda, but TorchSharp sees no GPU here")]
+    [InlineData("--AgentRl:Policies:default:Device", "cuda", "AgentRl:Policies:default: Device cuda names cuda:0, but TorchSharp sees no GPU here")]
+    [InlineData("--AgentRl:Policies:big:TrainerDevice", "cuda:1", "AgentRl:Policies:big: TrainerDevice cuda:1 names cuda:1, but TorchSharp sees no GPU here")]
+    public async Task Silo_CudaWithoutAGpu_ExitsWithTheReasonAndCode2(string key, string value, string reason)
+    {
+        var (code, _, stderr) = await Processes.RunAsync("dotnet", [Processes.SiloDll, key, value, "--silo-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture), "--gateway-port", Processes.FreeTcpPort().ToString(CultureInfo.InvariantCulture)], CommandTimeout);
+
+        Assert.True(code == 2, $"exit {code}: {stderr}");
+        Assert.Contains(reason, stderr, StringComparison.Ordinal);
+        Assert.Contains("-p:AgentRlCuda=true", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Silo_BadTaskPlugins_ListsEveryReasonAndExits2()
     {
@@ -88,6 +109,7 @@ public sealed class MultiProcessClusterTests
         Assert.Contains("embedded", stdout, StringComparison.Ordinal);
         Assert.Contains("agentrl.accelerator=cpu", stdout, StringComparison.Ordinal);
         Assert.Contains("Active", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"compute\s+\(default\)\s+engine cpu f32, trainer cpu f32", stdout);
     }
 
     [Fact]

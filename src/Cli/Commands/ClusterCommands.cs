@@ -23,8 +23,15 @@ public static class ClusterCommands
                 output.WriteLine($"cluster: {connection.Target}");
                 foreach (var silo in silos)
                 {
-                    var metadata = string.Join(' ', silo.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+                    static bool IsCompute(string key) => key == SiloMetadataKeys.Compute || key.StartsWith(SiloMetadataKeys.Compute + ".", StringComparison.Ordinal);
+                    var metadata = string.Join(' ', silo.Metadata.Where(kv => !IsCompute(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
                     output.WriteLine($"{silo.Address,-28} {silo.Status,-12} {silo.Name,-20} {metadata}");
+                    // Where each policy computes: the defaults, then each policy the silo's configuration names.
+                    foreach (var (key, value) in silo.Metadata.Where(kv => IsCompute(kv.Key)).OrderBy(kv => kv.Key == SiloMetadataKeys.Compute ? "" : kv.Key, StringComparer.Ordinal))
+                    {
+                        var policy = key == SiloMetadataKeys.Compute ? "(default)" : key[(SiloMetadataKeys.Compute.Length + 1)..];
+                        output.WriteLine($"{"",-28} compute  {policy,-20} {value}");
+                    }
                 }
             }
 

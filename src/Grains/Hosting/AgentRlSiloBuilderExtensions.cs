@@ -6,6 +6,7 @@ using AgentRl.Grains.Tasks;
 using AgentRl.Grains.Tools;
 using AgentRl.Pipeline.Swarm;
 using AgentRl.Policy.Checkpoints;
+using AgentRl.Policy.Model;
 using AgentRl.Tasks;
 using AgentRl.Tools.Catalog;
 using AgentRl.Tools.Parsing;
@@ -39,14 +40,43 @@ public static class AgentRlSiloBuilderExtensions
         }
 
         TorchRuntime.Initialize(options.TorchThreads);
+        var cudaDevices = TorchRuntime.CudaDeviceCount();
+        var (accelerator, acceleratorProblem) = options.ResolveAccelerator(cudaDevices);
+        if (acceleratorProblem is not null)
+        {
+            throw new ComputeDeviceUnavailableException(acceleratorProblem);
+        }
+
+        var compute = new SiloCompute(accelerator!, cudaDevices, options.EmulateCuda);
         var metadata = new Dictionary<string, string>(options.Metadata, StringComparer.Ordinal)
         {
-            [SiloMetadataKeys.Accelerator] = TorchRuntime.ResolveAccelerator(options.Accelerator),
+            [SiloMetadataKeys.Accelerator] = accelerator!,
             [SiloMetadataKeys.Roles] = string.Join(',', options.Roles.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)),
             [SiloMetadataKeys.AllowCpuTrainer] = options.AllowCpuTrainer ? "true" : "false",
+            [SiloMetadataKeys.Compute] = compute.Describe(new PolicyOptions()),
         };
+        if (options.EmulateCuda)
+        {
+            metadata[SiloMetadataKeys.EmulatedCuda] = "true";
+        }
+
+        // Each policy configured under AgentRl:Policies: its own targets, and a GPU this silo lacks stops the silo here.
+        var configured = new PolicyHostOptions();
+        builder.Configuration?.GetSection("AgentRl").Bind(configured);
+        var computeProblems = compute.Problems(configured.Policies).ToList();
+        if (computeProblems.Count > 0)
+        {
+            throw new ComputeDeviceUnavailableException(string.Join(Environment.NewLine, computeProblems));
+        }
+
+        foreach (var (id, policy) in configured.Policies.Where(p => !p.Value.Problems().Any()))
+        {
+            metadata[$"{SiloMetadataKeys.Compute}.{id}"] = compute.Describe(policy);
+        }
+
         builder.UseSiloMetadata(metadata);
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(compute);
 
         // Warm starts, updates and evaluations are single grain calls that can run for minutes; Orleans' 30 s default
         // would time them out. Cancellation tokens stop them early where needed.
@@ -64,6 +94,7 @@ public static class AgentRlSiloBuilderExtensions
         builder.Services.AddOptions<PoolLimits>().Configure<IServiceProvider>((o, sp) =>
             sp.GetService<IConfiguration>()?.GetSection(PoolLimits.SectionName).Bind(o));
         builder.Services.AddSingleton<PolicyHost>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ComputeAtStart>();
         // AgentRl:Tasks: the plug-in tasks next to the bundled ones, checked against the tool catalog.
         builder.Services.AddOptions<TaskCatalogOptions>().Configure<IServiceProvider>((o, sp) =>
             sp.GetService<IConfiguration>()?.GetSection(TaskCatalogOptions.SectionName).Bind(o));
@@ -160,11 +191,6 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary><c>cuda</c> or <c>cpu</c>: the configured value, or what TorchSharp sees for <c>auto</c>.</summary>
-    public static string ResolveAccelerator(string configured) =>
-        configured switch
-        {
-            "cpu" or "cuda" => configured,
-            _ => torch.cuda.is_available() ? "cuda" : "cpu",
-        };
+    /// <summary>GPUs this process's TorchSharp sees: 0 with a CPU-only libtorch or without an NVIDIA driver.</summary>
+    public static int CudaDeviceCount() => torch.cuda.is_available() ? torch.cuda.device_count() : 0;
 }

@@ -8,6 +8,14 @@ public sealed class AgentRlSiloOptions
     /// <summary><c>auto</c> (default: <c>cuda</c> when TorchSharp sees a GPU, else <c>cpu</c>), <c>cpu</c> or <c>cuda</c>.</summary>
     public string Accelerator { get; set; } = "auto";
 
+    /// <summary>
+    /// Publishes <c>agentrl.accelerator=cuda</c> on a machine without a GPU, and computes on the CPU: for rehearsing a GPU
+    /// cluster's placement on CPU machines and for tests. Needs <see cref="Accelerator"/> <c>cuda</c>; a policy whose
+    /// <c>Device</c> names cuda explicitly is still refused. Default <c>false</c>: a cuda accelerator without a GPU stops the
+    /// silo at start. Logged as a warning, and published as <c>agentrl.emulated-cuda=true</c>.
+    /// </summary>
+    public bool EmulateCuda { get; set; }
+
     /// <summary>Comma-separated roles this silo serves. Default <c>rollout,trainer,tools</c> (an all-in-one silo).</summary>
     public string Roles { get; set; } = "rollout,trainer,tools";
 
@@ -42,6 +50,31 @@ public sealed class AgentRlSiloOptions
     public Dictionary<string, string> Metadata { get; set; } = new(StringComparer.Ordinal);
 
     public static readonly string[] KnownRoles = ["rollout", "trainer", "tools"];
+
+    /// <summary>
+    /// The accelerator this silo publishes (<c>cpu</c> or <c>cuda</c>) on a machine whose TorchSharp sees
+    /// <paramref name="cudaDevices"/> GPUs, or the reason it cannot: a cuda accelerator needs a GPU, or <see cref="EmulateCuda"/>.
+    /// </summary>
+    public (string? Accelerator, string? Problem) ResolveAccelerator(int cudaDevices)
+    {
+        var resolved = Accelerator switch
+        {
+            "cpu" or "cuda" => Accelerator,
+            _ => EmulateCuda ? "cuda" : cudaDevices > 0 ? "cuda" : "cpu",
+        };
+        if (EmulateCuda && Accelerator == "cpu")
+        {
+            return (null, $"{SectionName}:EmulateCuda is true but Accelerator is cpu; emulating the cuda label needs Accelerator cuda (or auto).");
+        }
+
+        if (resolved == "cuda" && cudaDevices == 0 && !EmulateCuda)
+        {
+            return (null, $"{SectionName}:Accelerator is cuda, but TorchSharp sees no GPU here (a CPU-only libtorch, or no NVIDIA driver): "
+                + $"{Policy.Model.ComputeTargets.CudaBuildHint}. To rehearse a GPU cluster's placement on CPU machines, set {SectionName}:EmulateCuda true.");
+        }
+
+        return (resolved, null);
+    }
 
     /// <summary>Returns every problem with these options, or none.</summary>
     public IEnumerable<string> Validate()

@@ -24,6 +24,24 @@ public sealed class PolicyOptions
     /// </summary>
     public string Preset { get; set; } = "tiny";
 
+    /// <summary>
+    /// Where the inference engine computes: <c>auto</c> (default: cuda:0 on a silo whose accelerator is cuda, else the CPU),
+    /// <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>. A GPU the silo does not have stops the silo at start (exit 2).
+    /// </summary>
+    public string Device { get; set; } = ComputeTargets.Auto;
+
+    /// <summary>The engine's compute dtype: <c>auto</c> (default: bf16 on cuda, f32 on the CPU), <c>f32</c>, <c>bf16</c> or <c>f16</c>.</summary>
+    public string DType { get; set; } = ComputeTargets.Auto;
+
+    /// <summary>Where this policy's trainer computes, as <see cref="Device"/>. Default <c>auto</c>.</summary>
+    public string TrainerDevice { get; set; } = ComputeTargets.Auto;
+
+    /// <summary>
+    /// The trainer's compute dtype, as <see cref="DType"/>. Default <c>auto</c>. A bf16 or f16 trainer keeps f32 master
+    /// weights and f32 AdamW moments; its checkpoints hold the f32 weights, and each engine converts them to its own dtype.
+    /// </summary>
+    public string TrainerDType { get; set; } = ComputeTargets.Auto;
+
     /// <summary>Chat template: <c>compact</c> (default; single special tokens, for tiny byte-level models) or <c>qwen2.5</c>.</summary>
     public string Template { get; set; } = "compact";
 
@@ -103,6 +121,22 @@ public sealed class PolicyOptions
         if (!ChatTemplates.Names.Contains(Template, StringComparer.Ordinal))
         {
             check.Add($"template = '{Template}' is not one of {string.Join(", ", ChatTemplates.Names)}");
+        }
+
+        foreach (var (name, value) in new[] { (nameof(Device), Device), (nameof(TrainerDevice), TrainerDevice) })
+        {
+            if (ComputeTargets.DeviceProblem(value) is { } problem)
+            {
+                check.Add($"{char.ToLowerInvariant(name[0])}{name[1..]} = {problem}");
+            }
+        }
+
+        foreach (var (name, value) in new[] { (nameof(DType), DType), (nameof(TrainerDType), TrainerDType) })
+        {
+            if (ComputeTargets.DTypeProblem(value) is { } problem)
+            {
+                check.Add($"{char.ToLowerInvariant(name[0])}{name[1..]} = {problem}");
+            }
         }
 
         check.AtLeast(nameof(MaxPositions), MaxPositions, 8);
@@ -193,9 +227,21 @@ public sealed class LocalPolicy : IDisposable
 }
 
 /// <summary>The policies this silo serves, built on first use (one inference engine per policy per process).</summary>
-public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, IOptions<CheckpointStoreOptions> checkpointOptions, ILogger<PolicyHost> logger) : IDisposable
+public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, IOptions<CheckpointStoreOptions> checkpointOptions, ILogger<PolicyHost> logger, SiloCompute? compute = null) : IDisposable
 {
     private readonly PolicyHostOptions _options = hostOptions.Value;
+    private readonly SiloCompute _compute = compute ?? SiloCompute.Cpu;
+
+    /// <summary>What this silo computes on.</summary>
+    public SiloCompute Compute => _compute;
+
+    /// <summary>Where <paramref name="policyId"/>'s inference engine computes on this silo.</summary>
+    /// <exception cref="ComputeDeviceUnavailableException">Its configuration names a GPU this silo does not have.</exception>
+    public ComputeTarget EngineTarget(string policyId) => _compute.Engine(_options.For(policyId));
+
+    /// <summary>Where <paramref name="policyId"/>'s trainer computes on this silo.</summary>
+    /// <exception cref="ComputeDeviceUnavailableException">Its configuration names a GPU this silo does not have.</exception>
+    public ComputeTarget TrainerTarget(string policyId) => _compute.Trainer(_options.For(policyId));
 
     /// <summary>The options this host builds policies from.</summary>
     public PolicyHostOptions Options => _options;
@@ -220,9 +266,15 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, IOptions
     private LocalPolicy Build(string policyId)
     {
         var policy = _options.For(policyId);
+        var target = EngineTarget(policyId);
         var (model, tokenizer) = CreateModel(policyId);
+        if (!model.IsOn(target))
+        {
+            model = model.MoveTo(target);
+        }
+
         model.eval();
-        logger.LogInformation("Policy {PolicyId}: {Source}, {Parameters} parameters, template {Template}", policyId, policy.ModelDir ?? $"preset {policy.Preset} (seed {policy.Seed})", model.parameters().Sum(p => p.numel()), policy.Template);
+        logger.LogInformation("Policy {PolicyId}: {Source}, {Parameters} parameters, template {Template}, engine on {Target}", policyId, policy.ModelDir ?? $"preset {policy.Preset} (seed {policy.Seed})", model.parameters().Sum(p => p.numel()), policy.Template, target);
         var local = new LocalPolicy(policyId, model, tokenizer, ChatTemplates.Create(policy.Template, tokenizer), policy.EngineOptions());
         if (policy.BatchInvariant && !local.Engine.BatchInvariant)
         {
@@ -233,8 +285,9 @@ public sealed class PolicyHost(IOptions<PolicyHostOptions> hostOptions, IOptions
     }
 
     /// <summary>
-    /// A new instance of the policy's version-0 model (its Hugging Face directory, or the seeded preset) and its tokenizer.
-    /// Every silo builds the same weights, so the trainer's copy and each engine's copy start equal.
+    /// A new instance of the policy's version-0 model (its Hugging Face directory, or the seeded preset) and its tokenizer,
+    /// in f32 on the CPU. Every silo builds the same weights, so the trainer's copy and each engine's copy start equal;
+    /// each then moves its copy to its own target (<see cref="EngineTarget"/>, <see cref="TrainerTarget"/>).
     /// </summary>
     public (CausalLanguageModel Model, ITokenizer Tokenizer) CreateModel(string policyId)
     {

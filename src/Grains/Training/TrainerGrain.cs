@@ -46,6 +46,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
     {
         _trainer?.Dispose();
         var policyId = this.GetPrimaryKeyString();
+        var target = policies.TrainerTarget(policyId);
         var (model, tokenizer) = policies.CreateModel(policyId);
         _tokenizer = tokenizer;
         _tokenizerId = null;
@@ -55,13 +56,13 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
             spec.Objective,
             spec.Trainer,
             new TrainerOptions { LearningRate = spec.LearningRate, TotalSteps = Math.Max(1, spec.TotalSteps), TokenBudget = spec.TokenBudget, Seed = spec.Seed });
-        _trainer = new PolicyTrainer(model, resolved.Trainer);
+        _trainer = PolicyTrainer.Create(model, target, resolved.Trainer);
         _checkpointRoot = spec.CheckpointDirectory;
         _runId = spec.RunId;
         _storeSpec = spec.CheckpointStore ?? new CheckpointStoreSpec(CheckpointStoreSpec.Local, null, "", "", spec.RunId);
         _store = RunCheckpointStores.Create(_storeSpec, spec.CheckpointDirectory, checkpointOptions.Value);
         _runStore = spec.RunStore is { } runStore ? BlobRunStore.Create(runStore, checkpointOptions.Value) : null;
-        logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}, checkpoints to {Store}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId, _store.Description);
+        logger.LogInformation("Trainer {PolicyId}: {Algorithm}, lr {LearningRate}, run {RunId}, on {Target}{Master}, checkpoints to {Store}", policyId, spec.Algorithm, spec.LearningRate, spec.RunId, target, target.IsReducedPrecision ? " with f32 master weights" : "", _store.Description);
 
         // An earlier run of this policy on the cluster left its versions in the registry and its weights in the engines:
         // the new run's initial weights take the next number and are published before anything generates with them.
@@ -221,7 +222,7 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
             try
             {
                 // A checkpoint is a complete model directory: weights, config and the tokenizer files.
-                HfCheckpoint.Save(staging, trainer.Model.Config, trainer.Model);
+                HfCheckpoint.Save(staging, trainer.Model.Config, trainer.Weights);
                 if (_tokenizer is ByteLevelTokenizer byteLevel)
                 {
                     byteLevel.Save(staging);

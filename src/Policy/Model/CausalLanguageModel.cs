@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -283,6 +284,43 @@ public sealed class CausalLanguageModel : nn.Module<Tensor, Tensor>
 
     /// <summary>Copies tensors into the parameters of the same names (Hugging Face keys), under no_grad.</summary>
     /// <exception cref="ArgumentException">A parameter is missing or a shape differs; nothing is copied then.</exception>
+    /// <summary>Whether this model computes on <paramref name="target"/>'s device in its dtype.</summary>
+    public bool IsOn(ComputeTarget target) =>
+        Device.type == target.DeviceType && (target.DeviceType != DeviceType.CUDA || Device.index == target.DeviceIndex) && DType == target.DType;
+
+    /// <summary>
+    /// A new model of this configuration on <paramref name="target"/> (device and dtype) holding this model's weights,
+    /// converted as they are copied; this model is unchanged. Weights move between devices and dtypes only this way, so
+    /// every buffer (rotary tables, fused projections) is built for the target.
+    /// </summary>
+    public CausalLanguageModel CopyTo(ComputeTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var copy = new CausalLanguageModel(Config, target.Device, target.DType);
+        try
+        {
+            copy.LoadParameters(named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter));
+            if (!training)
+            {
+                copy.eval();
+            }
+            return copy;
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary><see cref="CopyTo"/>, then disposes this model: for the build-on-CPU-then-place step of a new model.</summary>
+    public CausalLanguageModel MoveTo(ComputeTarget target)
+    {
+        var moved = CopyTo(target);
+        Dispose();
+        return moved;
+    }
+
     public void LoadParameters(IReadOnlyDictionary<string, Tensor> weights)
     {
         var parameters = named_parameters().ToList();

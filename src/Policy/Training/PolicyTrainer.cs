@@ -23,11 +23,16 @@ namespace AgentRl.Policy.Training;
 public sealed class PolicyTrainer : IDisposable
 {
     private readonly List<(string Name, Parameter Parameter)> _parameters;
+    private readonly List<(string Name, Parameter Parameter)>? _master;
     private readonly ObjectiveOptions _objective;
     private IKlController _rewardKl;
 
-    /// <summary>Takes ownership of <paramref name="model"/> (unfused and put in training mode).</summary>
-    public PolicyTrainer(CausalLanguageModel model, TrainerOptions? options = null)
+    /// <summary>
+    /// Takes ownership of <paramref name="model"/> (unfused and put in training mode). A bf16 or f16 model trains with f32
+    /// master weights: <paramref name="master"/> when given (an f32 model of the same configuration on the same device,
+    /// whose weights the compute model is the rounding of; this trainer owns it), else an f32 copy of the model's weights.
+    /// </summary>
+    public PolicyTrainer(CausalLanguageModel model, TrainerOptions? options = null, CausalLanguageModel? master = null)
     {
         Options = (options ?? new TrainerOptions()).Validate();
         Model = model;
@@ -39,8 +44,27 @@ public sealed class PolicyTrainer : IDisposable
         _objective = Options.ResolveObjective();
         _rewardKl = _objective.CreateKlController();
         _parameters = [.. model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter))];
+        if (master is not null && (master.DType != ScalarType.Float32 || master.Device.type != model.Device.type || master.Device.index != model.Device.index || master.Config != model.Config))
+        {
+            throw new ArgumentException($"Master weights must be f32 on the model's device ({model.Device}) with its configuration; got {master.DType} on {master.Device}.", nameof(master));
+        }
+        if (model.DType != ScalarType.Float32)
+        {
+            // Mixed precision: forward and backward run in the model's dtype, the optimizer updates an f32 copy.
+            MasterModel = master ?? model.CopyTo(new ComputeTarget(model.Device.type, model.Device.index, ScalarType.Float32));
+            foreach (var parameter in MasterModel.parameters())
+            {
+                parameter.requires_grad = true;
+            }
+            _master = [.. MasterModel.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter))];
+            SyncComputeWeights();
+        }
+        else
+        {
+            master?.Dispose();
+        }
         Optimizer = new AdamW(
-            _parameters,
+            _master ?? _parameters,
             (_, parameter) => Options.DecayAllParameters || parameter.dim() >= 2,
             Options.Beta1,
             Options.Beta2,
@@ -59,6 +83,19 @@ public sealed class PolicyTrainer : IDisposable
 
     /// <summary>The policy being trained.</summary>
     public CausalLanguageModel Model { get; }
+
+    /// <summary>
+    /// The f32 master weights of a model that computes in bf16 or f16, or null for an f32 model. The optimizer and its
+    /// moments work on these; after every step the compute weights are their rounding (<see cref="Weights"/>).
+    /// </summary>
+    public CausalLanguageModel? MasterModel { get; }
+
+    /// <summary>
+    /// The module that holds this trainer's weights at full precision: <see cref="MasterModel"/> when there is one, else
+    /// <see cref="Model"/>. Checkpoints and trainer states are written from it and loaded into it (then
+    /// <see cref="SyncComputeWeights"/>), so a bf16 trainer resumes bit-exactly and hands f32 weights to engines.
+    /// </summary>
+    public CausalLanguageModel Weights => MasterModel ?? Model;
 
     /// <summary>Frozen copy of the weights at construction (or as loaded), or null when no KL to a reference is needed.</summary>
     public CausalLanguageModel? ReferenceModel { get; private set; }
@@ -125,11 +162,11 @@ public sealed class PolicyTrainer : IDisposable
                 lastLr = LearningRateSchedule.At(Options, RlOptimizerSteps);
                 if (double.IsFinite(gradNorm))
                 {
-                    Optimizer.Step(lastLr);
+                    OptimizerStep(lastLr);
                     RlOptimizerSteps++;
                     steps++;
                 }
-                Optimizer.ZeroGrad();
+                ZeroGradients();
                 sums.Add(parts, gradNorm);
             }
         }
@@ -197,7 +234,7 @@ public sealed class PolicyTrainer : IDisposable
         {
             RequireVersions(miniBatch);
         }
-        Optimizer.ZeroGrad();
+        ZeroGradients();
         var sequences = miniBatch.Select(e => new TrainingSequence(e.TokenIds, ToFloats(e.LossMask))).ToArray();
         var (tokenCount, sequenceCount) = CountValid(miniBatch.Select(e => e.LossMask));
         var normalizers = new AggregationNormalizers { TokenCount = tokenCount, SequenceCount = sequenceCount };
@@ -391,7 +428,7 @@ public sealed class PolicyTrainer : IDisposable
             throw new ArgumentException("An SFT step needs at least one example.", nameof(batch));
         }
         var watch = Stopwatch.StartNew();
-        Optimizer.ZeroGrad();
+        ZeroGradients();
         var sequences = batch.Select(e => new TrainingSequence(e.TokenIds, ToFloats(e.LossMask))).ToArray();
         if (sequences.Any(s => s.TokenIds.Count < 2 || s.LossMask!.Count != s.TokenIds.Count))
         {
@@ -412,9 +449,9 @@ public sealed class PolicyTrainer : IDisposable
         var gradNorm = ClipGradients();
         if (double.IsFinite(gradNorm))
         {
-            Optimizer.Step(learningRate);
+            OptimizerStep(learningRate);
         }
-        Optimizer.ZeroGrad();
+        ZeroGradients();
         SftSteps++;
         PolicyVersion++;
         watch.Stop();
@@ -431,7 +468,8 @@ public sealed class PolicyTrainer : IDisposable
     public double ClipGradients()
     {
         using var scope = NewDisposeScope();
-        var grads = _parameters.Select(p => p.Parameter.grad).Where(g => g is not null).Select(g => g!).ToList();
+        GradientsToMaster();
+        var grads = (_master ?? _parameters).Select(p => p.Parameter.grad).Where(g => g is not null).Select(g => g!).ToList();
         if (grads.Count == 0)
         {
             return 0;
@@ -449,12 +487,76 @@ public sealed class PolicyTrainer : IDisposable
         return norm;
     }
 
-    /// <summary>Detached copies of the current weights by Hugging Face name (for <c>InferenceEngine.LoadWeightsAsync</c>); the caller disposes them.</summary>
+    /// <summary>
+    /// Detached copies of the current weights by Hugging Face name (for <c>InferenceEngine.LoadWeightsAsync</c>), at full
+    /// precision (<see cref="Weights"/>) on the trainer's device; the caller disposes them. A receiver of another dtype or
+    /// device converts them as it copies them in.
+    /// </summary>
     public Dictionary<string, Tensor> ExportWeights()
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        return _parameters.ToDictionary(p => p.Name, p => p.Parameter.detach().clone().DetachFromDisposeScope());
+        return (_master ?? _parameters).ToDictionary(p => p.Name, p => p.Parameter.detach().clone().DetachFromDisposeScope());
+    }
+
+    /// <summary>Copies the master weights into the compute weights (rounding to the model's dtype); a no-op for an f32 model.</summary>
+    public void SyncComputeWeights()
+    {
+        if (_master is null)
+        {
+            return;
+        }
+        using var noGrad = no_grad();
+        for (var i = 0; i < _parameters.Count; i++)
+        {
+            _parameters[i].Parameter.copy_(_master[i].Parameter);
+        }
+    }
+
+    private void OptimizerStep(double learningRate)
+    {
+        Optimizer.Step(learningRate);
+        SyncComputeWeights();
+    }
+
+    /// <summary>The compute weights' gradients, in f32, become the master weights' gradients (mixed precision only).</summary>
+    private void GradientsToMaster()
+    {
+        if (_master is null)
+        {
+            return;
+        }
+        using var noGrad = no_grad();
+        for (var i = 0; i < _parameters.Count; i++)
+        {
+            var master = _master[i].Parameter;
+            if (_parameters[i].Parameter.grad is not { } grad)
+            {
+                master.grad?.zero_();
+                continue;
+            }
+            if (master.grad is { } target)
+            {
+                target.copy_(grad);
+            }
+            else
+            {
+                master.grad = grad.to_type(ScalarType.Float32).DetachFromDisposeScope();
+            }
+        }
+    }
+
+    private void ZeroGradients()
+    {
+        using var scope = NewDisposeScope();
+        Optimizer.ZeroGrad();
+        if (_master is not null)
+        {
+            foreach (var (_, parameter) in _parameters)
+            {
+                parameter.grad?.zero_();
+            }
+        }
     }
 
     /// <summary>Replaces the reference policy with a frozen copy of the current weights (e.g. after SFT warm start).</summary>
@@ -480,7 +582,7 @@ public sealed class PolicyTrainer : IDisposable
         }
     }
 
-    /// <summary>Saves weights, optimizer state, reference weights and counters into <paramref name="directory"/> (<see cref="TrainerState"/>).</summary>
+    /// <summary>Saves weights (<see cref="Weights"/>), optimizer state, reference weights and counters into <paramref name="directory"/> (<see cref="TrainerState"/>).</summary>
     public void Save(string directory) => TrainerState.Save(directory, this);
 
     /// <summary>Restores what <see cref="Save"/> wrote into this trainer (same model configuration and options).</summary>
@@ -497,11 +599,40 @@ public sealed class PolicyTrainer : IDisposable
         }
     }
 
-    /// <summary>A trainer whose model, optimizer, reference and counters are those saved in <paramref name="directory"/>.</summary>
-    public static PolicyTrainer Resume(string directory, TrainerOptions? options = null, Device? device = null)
+    /// <summary>
+    /// A trainer on <paramref name="target"/> for <paramref name="model"/>'s weights (f32, any device; this trainer takes
+    /// ownership): the f32 weights become the master weights on the target device, and for a bf16 or f16 target the compute
+    /// model is their rounding, so both start from the exact f32 values.
+    /// </summary>
+    public static PolicyTrainer Create(CausalLanguageModel model, ComputeTarget target, TrainerOptions? options = null)
     {
-        var model = TrainerState.CreateModel(directory, device);
-        var trainer = new PolicyTrainer(model, options);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(target);
+        var f32 = target with { DType = ScalarType.Float32 };
+        var master = model.IsOn(f32) ? model : model.MoveTo(f32);
+        if (!target.IsReducedPrecision)
+        {
+            return new PolicyTrainer(master, options);
+        }
+        CausalLanguageModel? compute = null;
+        try
+        {
+            compute = master.CopyTo(target);
+            return new PolicyTrainer(compute, options, master);
+        }
+        catch
+        {
+            compute?.Dispose();
+            master.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A trainer whose model, optimizer, reference and counters are those saved in <paramref name="directory"/>.</summary>
+    public static PolicyTrainer Resume(string directory, TrainerOptions? options = null, ComputeTarget? target = null)
+    {
+        var model = TrainerState.CreateModel(directory, target?.Device);
+        var trainer = Create(model, target ?? new ComputeTarget(model.Device.type, model.Device.index, model.DType), options);
         try
         {
             trainer.Load(directory);
@@ -518,6 +649,7 @@ public sealed class PolicyTrainer : IDisposable
     {
         Optimizer.Dispose();
         ReferenceModel?.Dispose();
+        MasterModel?.Dispose();
         Model.Dispose();
     }
 

@@ -20,7 +20,8 @@ public sealed record TrainerCounters(
 /// <summary>
 /// A trainer's full state in one directory, enough to resume bit-exactly:
 /// <list type="bullet">
-/// <item><c>model/</c>: the weights in Hugging Face layout (<see cref="HfCheckpoint"/>), loadable by any HF tool;</item>
+/// <item><c>model/</c>: the weights in Hugging Face layout (<see cref="HfCheckpoint"/>), loadable by any HF tool; a bf16 or f16
+/// trainer writes its f32 master weights here;</item>
 /// <item><c>reference/</c>: the frozen reference weights, when the trainer keeps them;</item>
 /// <item><c>optimizer.safetensors</c>: AdamW moments <c>exp_avg.NAME</c> / <c>exp_avg_sq.NAME</c> (f32), the step count in the metadata;</item>
 /// <item><c>trainer_state.json</c>: <see cref="TrainerCounters"/>, written last (a directory with it is complete).</item>
@@ -42,7 +43,7 @@ public static class TrainerState
     {
         Directory.CreateDirectory(directory);
         File.Delete(Path.Combine(directory, StateFileName));
-        HfCheckpoint.Save(Path.Combine(directory, ModelDirectory), trainer.Model.Config, trainer.Model);
+        HfCheckpoint.Save(Path.Combine(directory, ModelDirectory), trainer.Model.Config, trainer.Weights);
         var referencePath = Path.Combine(directory, ReferenceDirectory);
         if (trainer.ReferenceModel is { } reference)
         {
@@ -88,8 +89,9 @@ public static class TrainerState
 
         using (var checkpoint = HfCheckpoint.Open(Path.Combine(directory, ModelDirectory)))
         {
-            checkpoint.LoadInto(trainer.Model);
+            checkpoint.LoadInto(trainer.Weights);
         }
+        trainer.SyncComputeWeights();
         var referencePath = Path.Combine(directory, ReferenceDirectory);
         if (trainer.ReferenceModel is { } reference)
         {

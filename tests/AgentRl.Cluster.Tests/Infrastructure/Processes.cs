@@ -137,6 +137,7 @@ public static partial class Processes
             "--gateway-port", FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--roles", roles,
             "--accelerator", accelerator,
+            .. accelerator == "cuda" ? (string[])["--emulate-cuda", "true"] : [],   // no GPU here: a cuda label only for placement
             "--torch-threads", "1",
             "--name", siloPort is null ? $"silo-{roles.Replace(',', '-')}" : $"silo-{siloPort}",
             .. extraArgs ?? [],

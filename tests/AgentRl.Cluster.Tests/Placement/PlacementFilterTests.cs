@@ -20,6 +20,7 @@ public sealed class CudaClusterFixture : IAsyncLifetime
         Cluster = await AgentRlTestCluster.StartAsync(2, (index, o) =>
         {
             o.Accelerator = index == 1 ? "cuda" : "cpu";
+            o.EmulateCuda = index == 1;
             o.Roles = index == 1 ? "trainer" : "rollout,tools,trainer";
             o.AllowCpuTrainer = index == 0;
         });
