@@ -217,6 +217,14 @@ public sealed record RunConfig
     /// </summary>
     [Id(46)] public string Baseline { get; init; } = Baselines.SftEqualTime;
 
+    /// <summary>
+    /// How long the run waits out a storage outage — the blob checkpoint or run store past its client's retries, or Redis
+    /// behind grain storage — before it fails. Meanwhile it is <see cref="RunState.Paused"/> (its phase says why) and tries
+    /// again from its last checkpoint every 2 s, doubling to 30 s; when storage answers it goes on by itself, each step
+    /// still recorded once. Default 10 minutes; 0 fails at the first outage.
+    /// </summary>
+    [Id(47)] public TimeSpan StorageOutageTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Values of <see cref="Baseline"/>.</summary>
     public static class Baselines
     {
@@ -365,6 +373,7 @@ public sealed record RunConfig
         if (EvalSize < 0 || PassK < 0) yield return "evalSize and passK must be ≥ 0";
         if (!Baselines.Names.Contains(Baseline, StringComparer.Ordinal)) yield return $"baseline = '{Baseline}' is not one of {string.Join(", ", Baselines.Names)}";
         if (!Modes.Names.Contains(Mode, StringComparer.Ordinal)) yield return $"mode = '{Mode}' is not one of {string.Join(", ", Modes.Names)}";
+        if (StorageOutageTimeout < TimeSpan.Zero) yield return $"storageOutageTimeout = {StorageOutageTimeout} is outside the allowed range [00:00:00, ∞)";
         if (MaxStaleness < 0) yield return $"maxStaleness = {MaxStaleness} is outside the allowed range [0, ∞)";
         if (MaxConcurrentEpisodes < 0) yield return $"maxConcurrentEpisodes = {MaxConcurrentEpisodes} is outside the allowed range [0, ∞) (0 = no limit beyond the staleness bound)";
         if (!(OverSampling >= 1) || double.IsInfinity(OverSampling)) yield return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"overSampling = {OverSampling} is outside the allowed range [1, ∞)");

@@ -33,4 +33,10 @@ public enum RunState
 
     /// <summary>Failed; <see cref="RunStatus.Error"/> says why.</summary>
     Failed,
+
+    /// <summary>
+    /// Waiting out a storage outage (<see cref="RunConfig.StorageOutageTimeout"/>); <see cref="RunStatus.Phase"/> says which
+    /// storage and when the next try is. It goes on from its last checkpoint by itself when storage answers.
+    /// </summary>
+    Paused,
 }

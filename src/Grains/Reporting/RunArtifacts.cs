@@ -106,29 +106,57 @@ public sealed class RunArtifacts : IDisposable
     /// </summary>
     public void RecordStep(long step, IReadOnlyDictionary<string, double> metrics)
     {
+        RecordValues(step, metrics);
+        RecordTimings(step, metrics);
+    }
+
+    /// <summary>
+    /// The part of <see cref="RecordStep"/> that is not wall-clock: the <c>metrics.csv</c> row, its TensorBoard scalars and
+    /// the plot. An RL step writes it before its checkpoint commits the step, so a silo lost in between leaves a row past
+    /// the checkpoint, which the resumed run drops and writes again; written after, the row would be lost.
+    /// </summary>
+    public void RecordValues(long step, IReadOnlyDictionary<string, double> metrics)
+    {
         ArgumentNullException.ThrowIfNull(metrics);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var timings = metrics.Where(m => MetricColumns.IsWallClock(m.Key)).ToDictionary(StringComparer.Ordinal);
-            _csv.Append(step, timings.Count == 0 ? metrics : metrics.Where(m => !timings.ContainsKey(m.Key)).ToDictionary(StringComparer.Ordinal));
-            if (timings.Count > 0)
-            {
-                _timings.Append(step, timings);
-            }
-
-            // The CSV accepted the names, so each maps to its own column; tags use the stable names.
-            var byColumn = metrics.ToDictionary(m => MetricColumns.ToColumn(m.Key), m => m.Value, StringComparer.Ordinal);
-            _tensorBoard.WriteScalars(
-                step,
-                byColumn.Select(m => KeyValuePair.Create(MetricColumns.ToMetricName(m.Key), m.Value))
-                    .OrderBy(m => m.Key, StringComparer.Ordinal));
+            var values = metrics.Where(m => !MetricColumns.IsWallClock(m.Key)).ToDictionary(StringComparer.Ordinal);
+            _csv.Append(step, values);
+            var byColumn = WriteScalars(step, values);
             AddToPlot(step, column => byColumn.TryGetValue(column, out var v) ? v : null);
             if (++_stepsSincePlot >= _options.PlotEveryNSteps)
             {
                 RenderPlotLocked();
             }
         }
+    }
+
+    /// <summary>The wall-clock part of <see cref="RecordStep"/>: the <c>timings.csv</c> row (none without such metrics) and its TensorBoard scalars.</summary>
+    public void RecordTimings(long step, IReadOnlyDictionary<string, double> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var timings = metrics.Where(m => MetricColumns.IsWallClock(m.Key)).ToDictionary(StringComparer.Ordinal);
+            if (timings.Count > 0)
+            {
+                _timings.Append(step, timings);
+                WriteScalars(step, timings);
+            }
+        }
+    }
+
+    /// <summary>TensorBoard scalars of one step (tags are the stable names); returns the values by CSV column.</summary>
+    private Dictionary<string, double> WriteScalars(long step, IReadOnlyDictionary<string, double> metrics)
+    {
+        var byColumn = metrics.ToDictionary(m => MetricColumns.ToColumn(m.Key), m => m.Value, StringComparer.Ordinal);
+        _tensorBoard.WriteScalars(
+            step,
+            byColumn.Select(m => KeyValuePair.Create(MetricColumns.ToMetricName(m.Key), m.Value))
+                .OrderBy(m => m.Key, StringComparer.Ordinal));
+        return byColumn;
     }
 
     /// <summary>The groups step <paramref name="step"/> trained on, to <c>groups.csv</c>.</summary>

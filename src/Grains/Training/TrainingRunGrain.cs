@@ -147,7 +147,9 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
     private async Task RunLoopAsync(RunConfig config, bool takeOver, long epoch, CancellationToken stop)
     {
         var runDir = RunDirectory(config);
-        for (var inPlace = 0; ; inPlace++)
+        var outage = new OutageClock(config.StorageOutageTimeout);
+        var siloLoss = new OutageClock(SiloLoss.RecoveryWindow);
+        for (var attemptNumber = 1; ; attemptNumber++)
         {
             try
             {
@@ -165,14 +167,28 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
                 _logger.LogWarning("Run {RunId}: {Reason}", config.RunId, e.Message);   // a newer activation owns the run: write nothing more
                 return;
             }
-            catch (Exception e) when (SiloLoss.Is(e) && inPlace < SiloLoss.MaxInPlaceRecoveries)
+            catch (Exception e) when (SiloLoss.Is(e) && siloLoss.Failed(DateTimeOffset.UtcNow, _progress.Current.Step) is { } delay)
             {
+                // Until the cluster declares the lost silo dead (seconds to tens of seconds), calls may still go to it: the
+                // attempts back off (2 s doubling to 30 s) for as long as the recovery window, longer than the detection.
                 _saved.State = _saved.State with { Recoveries = _saved.State.Recoveries + 1 };
                 _progress.Update(s => s with { Recoveries = _saved.State.Recoveries });
-                _logger.LogWarning(e, "Run {RunId}: a silo was lost during {Phase}; redoing from the last checkpoint (recovery {Count})", config.RunId, _progress.Current.Phase, inPlace + 1);
+                _logger.LogWarning(e, "Run {RunId}: a silo was lost during {Phase}; redoing from the last checkpoint in {Delay} (attempt {Attempt})", config.RunId, _progress.Current.Phase, delay, attemptNumber + 1);
                 takeOver = true;
                 _progress.Set(state: RunState.Resuming, phase: "");
-                await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+                if (!await WaitAsync(delay, stop))
+                {
+                    break;
+                }
+            }
+            catch (Exception e) when (StorageOutage.Is(e) && !_stopRequest.IsCancellationRequested && !stop.IsCancellationRequested)
+            {
+                if (!await WaitOutStorageAsync(config, outage, e, stop))
+                {
+                    break;
+                }
+
+                takeOver = true;
             }
             catch (Exception e)
             {
@@ -185,6 +201,50 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
         if (!_deactivating)
         {
             await RecordEndAsync(config, runDir, epoch);   // a deactivating silo leaves the run active: it goes on elsewhere
+        }
+    }
+
+    /// <summary>
+    /// A storage outage: the run is Paused, saying which storage and when it tries again, and waits (2 s doubling to 30 s);
+    /// true to try again from the last checkpoint, false when the run ended: it failed, the outage having outlasted
+    /// <see cref="RunConfig.StorageOutageTimeout"/>, or it was stopped while it waited.
+    /// </summary>
+    private async Task<bool> WaitOutStorageAsync(RunConfig config, OutageClock outage, Exception error, CancellationToken stop)
+    {
+        var reason = StorageOutage.Reason(error);
+        var wait = outage.Failed(DateTimeOffset.UtcNow, _progress.Current.Step);
+        if (wait is not { } delay)
+        {
+            _logger.LogError(error, "Run {RunId}: storage unreachable for longer than storageOutageTimeout {Timeout}", config.RunId, config.StorageOutageTimeout);
+            _progress.Update(s => s with { State = RunState.Failed, Phase = "", Error = $"storage unreachable for longer than storageOutageTimeout ({config.StorageOutageTimeout:c}): {reason}" });
+            return false;
+        }
+
+        var since = outage.Since!.Value;
+        _logger.LogWarning("Run {RunId}: storage unreachable since {Since:u} ({Reason}); paused, trying again from the last checkpoint in {Delay}", config.RunId, since, reason, delay);
+        _progress.Update(s => s with { State = RunState.Paused, Phase = $"storage unreachable since {since:HH:mm:ss} UTC, next try in {delay.TotalSeconds:0} s, fails after {config.StorageOutageTimeout:c}: {reason}" });
+        if (!await WaitAsync(delay, stop))
+        {
+            return false;
+        }
+
+        _progress.Set(state: RunState.Resuming, phase: "");
+        return true;
+    }
+
+    /// <summary>Waits before the next attempt; false, with the run Stopped, when a stop request or deactivation ends the wait.</summary>
+    private async Task<bool> WaitAsync(TimeSpan delay, CancellationToken stop)
+    {
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(stop, _stopRequest.Token);
+        try
+        {
+            await Task.Delay(delay, waiting.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            _progress.Set(state: RunState.Stopped, phase: "");
+            return false;
         }
     }
 
@@ -226,13 +286,18 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             producer?.Advance();
             var eval = evaluation.IsDue(step, steps) ? await clock.RunAsync("Evaluate", () => evaluation.RunAsync(version, $"step{step}", stop)) : null;
             _progress.Update(s => s with { Step = step, PolicyVersion = version, FinalEvalAccuracy = eval?.Accuracy ?? s.FinalEvalAccuracy, CheckpointLocation = location ?? s.CheckpointLocation });
+
+            // The step's metrics.csv and groups.csv rows before the checkpoint that commits it: a silo lost in between
+            // leaves rows past the checkpoint, which the resumed run drops and writes again (in the other order they were lost).
+            RunFence.EnsureCurrent(runDir, epoch);
+            artifacts.RecordValues(step, StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock));
+            artifacts.RecordGroups(step, groups.Groups);
             await clock.RunAsync("Checkpoint", () => checkpoints.SaveAsync(_progress.Current, eval?.Accuracy, producer?.Snapshot(), stop));
             var metrics = StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock);
             RunFence.EnsureCurrent(runDir, epoch);
-            artifacts.RecordStep(step, metrics);
+            artifacts.RecordTimings(step, metrics);
             AgentRlTelemetry.RecordStep(config.RunId, metrics);
             artifacts.RecordSamples(step, scored.Trajectories, rollout.ItemOf);
-            artifacts.RecordGroups(step, groups.Groups);
             rollout.Forget(groups.Groups.Select(g => g.EpisodeId));
             await PushAsync(config, stop);
 

@@ -23,7 +23,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         Location = location;
     }
 
-    public OwnedProcess Process { get; }
+    public OwnedProcess Process { get; private set; }
 
     public int Port { get; }
 
@@ -46,6 +46,18 @@ public sealed class AzuriteServer : IAsyncDisposable
 
         var port = Processes.FreeTcpPort();
         var location = Directory.CreateTempSubdirectory("agentrl-azurite-").FullName;
+        return new AzuriteServer(await ListenAsync(port, location), port, location);
+    }
+
+    /// <summary>Starts the service again after <see cref="StopAsync"/>, on the same port and folder: the outage ends, the blobs are still there.</summary>
+    public async Task RestartAsync()
+    {
+        await Process.DisposeAsync();
+        Process = await ListenAsync(Port, Location);
+    }
+
+    private static async Task<OwnedProcess> ListenAsync(int port, string location)
+    {
         var process = new OwnedProcess("azurite", Executable,
         [
             "--blobHost", "127.0.0.1", "--blobPort", port.ToString(CultureInfo.InvariantCulture),
@@ -63,7 +75,7 @@ public sealed class AzuriteServer : IAsyncDisposable
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, port);
-                return new AzuriteServer(process, port, location);
+                return process;
             }
             catch (SocketException)
             {

@@ -2,6 +2,7 @@ using AgentRl.Abstractions.Training;
 using AgentRl.Cluster.Tests.Infrastructure;
 using AgentRl.Grains.Policies;
 using AgentRl.Grains.Reporting;
+using AgentRl.Pipeline.Metrics;
 using AgentRl.Policy.Checkpoints;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -80,20 +81,58 @@ public sealed class BlobCheckpointRunTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Azurite stopped during a run and started again 20 s later: the run pauses and says which store and when it tries
+    /// again, then goes on by itself from its last checkpoint, and completes with every step recorded once, one RL update
+    /// per step, and policy versions that never go back.
+    /// </summary>
     [Fact]
-    public async Task BlobStoreOutage_MidRun_FailsTheRunWithTheStoreErrorAndKeepsTheLastCheckpoint()
+    public async Task BlobStoreOutage_MidRun_PausesThenResumesByItselfWhenTheStoreIsBack()
+    {
+        await using var azurite = await AzuriteServer.StartAsync();
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        var run = cluster.Client.GetGrain<ITrainingRunGrain>("pause");
+        var directory = Path.Combine(_runDir, "pause");
+        const int steps = 8;
+        await run.StartAsync(Toy(steps, azurite));
+        await RunWaits.UntilAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 2 });
+
+        await azurite.StopAsync();
+        var paused = await RunWaits.UntilAsync(run, s => s.IsFinished || s.State == RunState.Paused);
+        Assert.True(paused.State == RunState.Paused, $"{paused.State}: {paused.Error}");
+        Assert.Contains($"azure-blob checkpoint store http://127.0.0.1:{azurite.Port}/devstoreaccount1", paused.Phase, StringComparison.Ordinal);
+        Assert.Contains("next try in", paused.Phase, StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        Assert.False((await run.GetStatusAsync()).IsFinished, "the run must wait out an outage shorter than storageOutageTimeout");
+
+        await azurite.RestartAsync();
+        var status = await RunWaits.UntilAsync(run, s => s.IsFinished, minutes: 5);
+
+        Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
+        var rows = MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv"));
+        Assert.Equal(Enumerable.Range(0, steps + 1).Select(i => (long)i), rows.Select(r => r.Step));
+        var versions = rows.Where(r => r.Step > 0).Select(r => r.Values[MetricColumns.ToColumn("rollout/policy_version")]).ToList();
+        Assert.Equal(versions.Order(), versions);
+        var state = RunStateFile.Read(directory)!;
+        var counters = System.Text.Json.JsonSerializer.Deserialize<AgentRl.Policy.Training.TrainerCounters>(File.ReadAllText(Path.Combine(state.TrainerPath(directory), "trainer_state.json")))!;
+        Assert.Equal(steps, counters.RlSteps);
+    }
+
+    [Fact]
+    public async Task BlobStoreOutage_LongerThanTheTimeout_FailsTheRunWithTheStoreErrorAndKeepsTheLastCheckpoint()
     {
         await using var azurite = await AzuriteServer.StartAsync();
         await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
         var run = cluster.Client.GetGrain<ITrainingRunGrain>("outage");
 
         var directory = Path.Combine(_runDir, "outage");
-        await run.StartAsync(Toy(steps: 50, azurite));
+        await run.StartAsync(Toy(steps: 50, azurite) with { StorageOutageTimeout = TimeSpan.FromSeconds(5) });
         await RunWaits.UntilAsync(run, s => s.IsFinished || RunStateFile.Read(directory) is { Step: >= 1 });
         await azurite.StopAsync();
         var status = await RunWaits.UntilAsync(run, s => s.IsFinished);
 
         Assert.Equal(RunState.Failed, status.State);
+        Assert.StartsWith("storage unreachable for longer than storageOutageTimeout (00:00:05): ", status.Error, StringComparison.Ordinal);
         Assert.Contains($"azure-blob checkpoint store http://127.0.0.1:{azurite.Port}/devstoreaccount1", status.Error, StringComparison.Ordinal);
         Assert.Contains("could not", status.Error, StringComparison.Ordinal);
 
