@@ -21,13 +21,15 @@ using static TorchSharp.torch;
 //   [--warm-dir DIR] [--latency-min-ms 50 --latency-max-ms 3000 --latency-alpha 1.1]
 //   (sync against async training (a number is η) and APRIL's over-sampling (sync-osR) with a heavy-tailed tool delay on
 //   an in-process silo; the warm start is kept in --warm-dir and reused; see AsyncBench)
+// agentrl-bench load     --episodes 10000 --new-tokens 8 [--silos 1 | --cluster redis://HOST:PORT --cluster-id ID]
+//   (that many episode grains at once on the tiny preset: outcomes, memory per episode, grain-call overhead; see LoadBench)
 // agentrl-bench device-check --device cuda|cpu|cuda:N --dtype auto|f32|bf16|f16 --steps 3 [--config tiny|small]
 //   (the GPU silo's compute path on one device: forward against f32 CPU, generation, trainer steps with master weights,
 //   checkpoint into an f32 CPU engine; exit 0 when every check passed; see DeviceCheck and bench/gpu-check.sh)
 // Prints one JSON line: tokens_per_s is the median over the timed runs after one warm-up run.
-if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile" or "pool" or "async" or "device-check"))
+if (args.Length == 0 || args[0] is not ("generate" or "train" or "rl" or "sft" or "profile" or "pool" or "async" or "device-check" or "load"))
 {
-    Console.Error.WriteLine("usage: agentrl-bench generate|train|rl|sft|profile|pool|async|device-check [--config tiny|small|PATH/config.json] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
+    Console.Error.WriteLine("usage: agentrl-bench generate|train|rl|sft|profile|pool|async|device-check|load [--config tiny|small|PATH/config.json] [--batch B] [--prompt-len N] [--new-tokens N] [--seq-len N] [--runs N] [--threads N]");
     return 2;
 }
 
@@ -40,6 +42,11 @@ for (var i = 1; i + 1 < args.Length; i += 2)
 if (args[0] == "pool")
 {
     return await AgentRl.Bench.PoolBench.RunAsync(options);
+}
+
+if (args[0] == "load")
+{
+    return await AgentRl.Bench.LoadBench.RunAsync(options);
 }
 
 if (args[0] == "device-check")

@@ -17,6 +17,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Storage;
 using TorchSharp;
 
 namespace AgentRl.Grains.Hosting;
@@ -77,6 +78,13 @@ public static class AgentRlSiloBuilderExtensions
         builder.UseSiloMetadata(metadata);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(compute);
+
+        // Grain state (the run, the registry, pool shards) in Orleans' own serializer, the one that already carries the same
+        // [GenerateSerializer] types between client and silos. Orleans' default JSON one writes the runtime type of every
+        // interface-typed member, and reads back none of the compiler's collection-expression types: a RunConfig with its
+        // default sftFlaws ("<>z__ReadOnlySingleElementList") was written to Redis and then could not be read, so a run taken
+        // over a second time failed (found by ChaosTests).
+        builder.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
 
         // Warm starts, updates and evaluations are single grain calls that can run for minutes; Orleans' 30 s default
         // would time them out. Cancellation tokens stop them early where needed.

@@ -249,14 +249,18 @@ public sealed class OwnedProcess : IAsyncDisposable
 /// <summary>A real redis-server on a free 127.0.0.1 port, without persistence, stopped by PID.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private RedisServer(OwnedProcess process, int port, string? password)
+    private RedisServer(OwnedProcess process, int port, string? password, string? dataDirectory)
     {
         Process = process;
         Port = port;
         Password = password;
+        DataDirectory = dataDirectory;
     }
 
-    public OwnedProcess Process { get; }
+    public OwnedProcess Process { get; private set; }
+
+    /// <summary>Where an append-only-file server keeps its AOF (null: nothing persisted).</summary>
+    public string? DataDirectory { get; }
 
     public int Port { get; }
 
@@ -267,11 +271,33 @@ public sealed class RedisServer : IAsyncDisposable
     public string Address => Password is null ? $"127.0.0.1:{Port}" : $"127.0.0.1:{Port},password={Password}";
 
     /// <param name="password">Run with <c>requirepass</c>: every client must authenticate.</param>
-    public static async Task<RedisServer> StartAsync(string? password = null)
+    /// <param name="appendOnly">Persist every write to an append-only file (fsync always) in a temporary folder, so a restart loses nothing.</param>
+    public static async Task<RedisServer> StartAsync(string? password = null, bool appendOnly = false)
     {
         var port = Processes.FreeTcpPort();
+        var data = appendOnly ? Directory.CreateTempSubdirectory("agentrl-redis-").FullName : null;
+        return new RedisServer(await ListenAsync(port, password, data), port, password, data);
+    }
+
+    /// <summary>Kills the server (SIGKILL: no shutdown save) and starts it again on the same port from its append-only file.</summary>
+    public async Task RestartAsync()
+    {
+        if (DataDirectory is null)
+        {
+            throw new InvalidOperationException("only an append-only server keeps its data across a restart");
+        }
+
+        Process.Process.Kill();
+        await Process.Process.WaitForExitAsync();
+        await Process.DisposeAsync();
+        Process = await ListenAsync(Port, Password, DataDirectory);
+    }
+
+    private static async Task<OwnedProcess> ListenAsync(int port, string? password, string? data)
+    {
         string[] auth = password is null ? [] : ["--requirepass", password];
-        var process = new OwnedProcess("redis", "redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", .. auth]);
+        string[] persistence = data is null ? ["--appendonly", "no"] : ["--appendonly", "yes", "--appendfsync", "always", "--dir", data];
+        var process = new OwnedProcess("redis", "redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", .. persistence, "--daemonize", "no", .. auth]);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
         {
@@ -284,7 +310,7 @@ public sealed class RedisServer : IAsyncDisposable
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, port);
-                return new RedisServer(process, port, password);
+                return process;
             }
             catch (SocketException)
             {
@@ -296,5 +322,19 @@ public sealed class RedisServer : IAsyncDisposable
         throw new TimeoutException("redis-server did not listen within 10 s: " + process.Output);
     }
 
-    public ValueTask DisposeAsync() => Process.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Process.DisposeAsync();
+        if (DataDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temp folder is harmless.
+            }
+        }
+    }
 }
