@@ -18,6 +18,18 @@ public sealed class ClusterSecurityOptions
     /// <summary>This side's certificate with its private key: a PKCS#12 file (<c>.pfx</c>/<c>.p12</c>), or a PEM certificate with <see cref="CertificateKeyPath"/>.</summary>
     public string? CertificatePath { get; set; }
 
+    /// <summary>
+    /// This side's certificate from an operating-system certificate store instead of a file: its SHA-1 thumbprint, found in
+    /// <see cref="CertificateStore"/> with its private key. Set either this or <see cref="CertificatePath"/>.
+    /// </summary>
+    public string? CertificateThumbprint { get; set; }
+
+    /// <summary>
+    /// The store <see cref="CertificateThumbprint"/> is looked up in, <c>LOCATION/NAME</c>: <c>CurrentUser/My</c> (default;
+    /// on Linux .NET keeps it under <c>~/.dotnet/corefx/cryptography/x509stores/my/</c>) or <c>LocalMachine/My</c> (Windows).
+    /// </summary>
+    public string CertificateStore { get; set; } = "CurrentUser/My";
+
     /// <summary>The PEM private key of a PEM <see cref="CertificatePath"/>; null for PKCS#12.</summary>
     public string? CertificateKeyPath { get; set; }
 
@@ -38,9 +50,21 @@ public sealed class ClusterSecurityOptions
             yield break;
         }
 
-        if (string.IsNullOrWhiteSpace(CertificatePath))
+        var fromStore = !string.IsNullOrWhiteSpace(CertificateThumbprint);
+        if (fromStore && !string.IsNullOrWhiteSpace(CertificatePath))
         {
-            yield return $"{SectionName}:CertificatePath is required when {SectionName}:Tls is true";
+            yield return $"{SectionName}: set CertificatePath or CertificateThumbprint, not both";
+        }
+        else if (fromStore)
+        {
+            if (ParseStore(CertificateStore) is null)
+            {
+                yield return $"{SectionName}:CertificateStore '{CertificateStore}' is not LOCATION/NAME with LOCATION CurrentUser or LocalMachine (e.g. CurrentUser/My)";
+            }
+        }
+        else if (string.IsNullOrWhiteSpace(CertificatePath))
+        {
+            yield return $"{SectionName}:CertificatePath (or CertificateThumbprint, for a certificate in a store) is required when {SectionName}:Tls is true";
         }
         else if (!File.Exists(CertificatePath))
         {
@@ -67,6 +91,11 @@ public sealed class ClusterSecurityOptions
     /// <exception cref="InvalidOperationException">The file cannot be read as a certificate with a private key; the message says which.</exception>
     public X509Certificate2 LoadCertificate()
     {
+        if (!string.IsNullOrWhiteSpace(CertificateThumbprint))
+        {
+            return LoadFromStore(CertificateThumbprint);
+        }
+
         var path = CertificatePath ?? throw new InvalidOperationException($"{SectionName}:CertificatePath is not set.");
         try
         {
@@ -80,6 +109,30 @@ public sealed class ClusterSecurityOptions
             throw new InvalidOperationException($"{SectionName}:CertificatePath '{path}' could not be read as a certificate with its key: {e.Message}", e);
         }
     }
+
+    /// <summary>The certificate with <paramref name="thumbprint"/> and its private key from <see cref="CertificateStore"/>.</summary>
+    private X509Certificate2 LoadFromStore(string thumbprint)
+    {
+        var (location, name) = ParseStore(CertificateStore) ?? throw new InvalidOperationException($"{SectionName}:CertificateStore '{CertificateStore}' is not LOCATION/NAME (e.g. CurrentUser/My).");
+        using var store = new X509Store(name, location);
+        try
+        {
+            store.Open(OpenFlags.ReadOnly | OpenFlags.OpenExistingOnly);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new InvalidOperationException($"{SectionName}:CertificateStore '{CertificateStore}' cannot be opened: {e.Message}", e);
+        }
+
+        var found = store.Certificates.Find(X509FindType.FindByThumbprint, Normalise(thumbprint), validOnly: false);
+        var certificate = found.Count > 0 ? found[0] : throw new InvalidOperationException($"{SectionName}:CertificateThumbprint {thumbprint} is not in the {CertificateStore} store.");
+        return certificate.HasPrivateKey ? certificate : throw new InvalidOperationException($"{SectionName}:CertificateThumbprint {thumbprint} in {CertificateStore} has no private key.");
+    }
+
+    private static (StoreLocation Location, string Name)? ParseStore(string? store) =>
+        store?.Split('/', 2) is [var location, var name] && name.Length > 0 && Enum.TryParse<StoreLocation>(location, ignoreCase: false, out var parsed) && Enum.IsDefined(parsed)
+            ? (parsed, name)
+            : null;
 
     /// <summary>Whether a peer's certificate is trusted: its thumbprint is allowed, or it chains to the CA.</summary>
     public bool Trusts(X509Certificate2? peer)

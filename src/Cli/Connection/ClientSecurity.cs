@@ -7,7 +7,8 @@ namespace AgentRl.Cli.Connection;
 /// <summary>
 /// The CLI's TLS settings (<see cref="ClusterSecurityOptions"/>) from the environment: <c>AGENTRL_TLS_CERT</c> (PKCS#12, or
 /// PEM with <c>AGENTRL_TLS_KEY</c>), <c>AGENTRL_TLS_PASSWORD</c>, <c>AGENTRL_TLS_THUMBPRINTS</c> (comma-separated) and
-/// <c>AGENTRL_TLS_CA</c>. TLS is on when <c>AGENTRL_TLS_CERT</c> is set.
+/// <c>AGENTRL_TLS_CA</c>; or a certificate in an operating-system store, <c>AGENTRL_TLS_CERT_THUMBPRINT</c> (in
+/// <c>AGENTRL_TLS_CERT_STORE</c>, default <c>CurrentUser/My</c>). TLS is on when either certificate variable is set.
 /// </summary>
 public static class ClientSecurity
 {
@@ -15,10 +16,13 @@ public static class ClientSecurity
     {
         environment ??= Environment.GetEnvironmentVariable;
         var certificate = environment("AGENTRL_TLS_CERT");
+        var thumbprint = environment("AGENTRL_TLS_CERT_THUMBPRINT");
         return new ClusterSecurityOptions
         {
-            Tls = !string.IsNullOrWhiteSpace(certificate),
+            Tls = !string.IsNullOrWhiteSpace(certificate) || !string.IsNullOrWhiteSpace(thumbprint),
             CertificatePath = certificate,
+            CertificateThumbprint = thumbprint,
+            CertificateStore = environment("AGENTRL_TLS_CERT_STORE") is { Length: > 0 } store ? store : "CurrentUser/My",
             CertificateKeyPath = environment("AGENTRL_TLS_KEY"),
             CertificatePassword = environment("AGENTRL_TLS_PASSWORD"),
             AllowedThumbprints = [.. (environment("AGENTRL_TLS_THUMBPRINTS") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)],

@@ -66,9 +66,12 @@ public sealed class RunArtifactsTests
         Assert.Equal(0.75, timings.Values["perf/phase/Rollout_s"]);
         Assert.Equal(0.5, timings.Values["perf/update_seconds"]);
         Assert.Equal(3, timings.Values.Count);
-        var tags = EventFileReader.Read(Directory.GetFiles(runDirectory, "events.out.tfevents.*").Single())[1].Values.Select(v => v.Tag).ToList();
+        // Values and timings of a step may be separate events (an RL step writes its timings after its checkpoint).
+        var tags = EventFileReader.Read(Directory.GetFiles(runDirectory, "events.out.tfevents.*").Single()).Where(e => e.Step == 1).SelectMany(e => e.Values).Select(v => v.Tag).ToList();
         Assert.Contains("perf/tokens_per_s", tags);
         Assert.Contains("perf/phase/Rollout_s", tags);
+        Assert.Contains("perf/tokens", tags);
+        Assert.Equal(tags.Distinct().Count(), tags.Count);
     }
 
     private static EpisodeResult GroupCalling(params string[] tools) => new(

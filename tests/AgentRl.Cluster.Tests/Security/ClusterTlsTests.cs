@@ -36,7 +36,13 @@ public sealed class ClusterTlsTests : IDisposable
         var clusterId = "tls-" + Guid.NewGuid().ToString("N")[..8];
         await using var first = Processes.StartSilo(redis, clusterId, "rollout,tools,trainer", "cpu", extraArgs: siloArgs);
         await using var second = Processes.StartSilo(redis, clusterId, "rollout,tools", "cpu", extraArgs: siloArgs);
-        var trusted = new ClusterSecurityOptions { Tls = true, CertificatePath = clientPath, CertificatePassword = "pw", AllowedThumbprints = [silo.Thumbprint] };
+        // The trusted client takes its certificate from the user's certificate store, by thumbprint (the silos from files).
+        using var store = new X509Store(StoreName.My, StoreLocation.CurrentUser);
+        store.Open(OpenFlags.ReadWrite);
+        using var stored = X509CertificateLoader.LoadPkcs12FromFile(clientPath, "pw", X509KeyStorageFlags.Exportable);
+        store.Add(stored);
+        using var removeFromStore = new Disposer(() => store.Remove(stored));
+        var trusted = new ClusterSecurityOptions { Tls = true, CertificateThumbprint = client.Thumbprint, AllowedThumbprints = [silo.Thumbprint] };
 
         await using (var connected = await ConnectWhenBothSilosAreUpAsync(redis, clusterId, trusted, first, second))
         {
@@ -179,4 +185,9 @@ public sealed class ClusterTlsTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
+
+internal sealed class Disposer(Action dispose) : IDisposable
+{
+    public void Dispose() => dispose();
 }
