@@ -76,7 +76,14 @@ public sealed class AgentRlClient : IAsyncDisposable
         {
             if (target.Kind == ClusterTargetKind.Redis)
             {
-                client.UseRedisClustering(target.Address!);
+                client.UseRedisClustering(o =>
+                {
+                    o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(target.Address!);
+                    if (options.Security.RedisCaCertificatePath is { Length: > 0 } ca)
+                    {
+                        o.ConfigurationOptions.TrustIssuer(ca);   // ssl=true to a Redis whose certificate a private CA issued
+                    }
+                });
             }
             else
             {

@@ -59,7 +59,7 @@ public static class AgentRlSiloHost
         var (cluster, silo, telemetry) = ReadOptions(builder.Configuration);
         builder.UseOrleans(siloBuilder =>
         {
-            ConfigureClustering(siloBuilder, cluster);
+            ConfigureClustering(siloBuilder, cluster, Security(builder.Configuration));
             siloBuilder.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = cluster.ClusterId;
@@ -236,8 +236,20 @@ public static class AgentRlSiloHost
         return security;
     }
 
-    private static void ConfigureClustering(ISiloBuilder silo, SiloClusterOptions options)
+    private static void ConfigureClustering(ISiloBuilder silo, SiloClusterOptions options, ClusterSecurityOptions security)
     {
+        // A Redis with ssl=true and a private CA: the CA is trusted for membership, grain state and reminders alike.
+        StackExchange.Redis.ConfigurationOptions Redis()
+        {
+            var redis = StackExchange.Redis.ConfigurationOptions.Parse(options.Redis!);
+            if (security.RedisCaCertificatePath is { Length: > 0 } ca)
+            {
+                redis.TrustIssuer(ca);
+            }
+
+            return redis;
+        }
+
         switch (options.Clustering)
         {
             case "localhost":
@@ -250,10 +262,10 @@ public static class AgentRlSiloHost
                 silo.AddAgentRlInMemoryState();
                 break;
             case "redis":
-                silo.UseRedisClustering(options.Redis!);
+                silo.UseRedisClustering(o => o.ConfigurationOptions = Redis());
                 silo.ConfigureEndpoints(System.Net.IPAddress.Parse(options.AdvertisedIp), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
-                silo.AddRedisGrainStorage(AgentRlStorage.Name, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(options.Redis!));
-                silo.UseRedisReminderService(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(options.Redis!));
+                silo.AddRedisGrainStorage(AgentRlStorage.Name, o => o.ConfigurationOptions = Redis());
+                silo.UseRedisReminderService(o => o.ConfigurationOptions = Redis());
                 break;
             case "adonet":
                 silo.UseAdoNetClustering(o =>

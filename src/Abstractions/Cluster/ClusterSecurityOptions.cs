@@ -42,9 +42,21 @@ public sealed class ClusterSecurityOptions
     /// <summary>A CA certificate (PEM or DER): a peer whose certificate chains to it is trusted.</summary>
     public string? CaCertificatePath { get; set; }
 
+    /// <summary>
+    /// The CA (PEM or DER) that issued the Redis server's certificate, for a Redis reached with <c>ssl=true</c> whose
+    /// certificate is not publicly trusted (a private CA, or self-signed). Used for membership, grain storage and reminders
+    /// on silos and for the gateway list on clients; independent of <see cref="Tls"/>.
+    /// </summary>
+    public string? RedisCaCertificatePath { get; set; }
+
     /// <summary>Every problem with the settings, naming the key; empty when valid (or TLS is off).</summary>
     public IEnumerable<string> Problems()
     {
+        if (RedisCaCertificatePath is { Length: > 0 } redisCa && !File.Exists(redisCa))
+        {
+            yield return $"{SectionName}:RedisCaCertificatePath: '{redisCa}' does not exist";
+        }
+
         if (!Tls)
         {
             yield break;

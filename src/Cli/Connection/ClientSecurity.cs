@@ -9,6 +9,7 @@ namespace AgentRl.Cli.Connection;
 /// PEM with <c>AGENTRL_TLS_KEY</c>), <c>AGENTRL_TLS_PASSWORD</c>, <c>AGENTRL_TLS_THUMBPRINTS</c> (comma-separated) and
 /// <c>AGENTRL_TLS_CA</c>; or a certificate in an operating-system store, <c>AGENTRL_TLS_CERT_THUMBPRINT</c> (in
 /// <c>AGENTRL_TLS_CERT_STORE</c>, default <c>CurrentUser/My</c>). TLS is on when either certificate variable is set.
+/// <c>AGENTRL_REDIS_CA</c>: the CA of a Redis reached with <c>ssl=true</c>.
 /// </summary>
 public static class ClientSecurity
 {
@@ -27,6 +28,7 @@ public static class ClientSecurity
             CertificatePassword = environment("AGENTRL_TLS_PASSWORD"),
             AllowedThumbprints = [.. (environment("AGENTRL_TLS_THUMBPRINTS") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)],
             CaCertificatePath = environment("AGENTRL_TLS_CA"),
+            RedisCaCertificatePath = environment("AGENTRL_REDIS_CA"),
         };
     }
 
