@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using AgentRl.Abstractions.Chat;
+using AgentRl.Abstractions.Cluster;
 using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Tasks;
 using AgentRl.Abstractions.Tools;
@@ -95,6 +96,7 @@ public sealed class AgentRlClient : IAsyncDisposable
                 o.ClusterId = target.ClusterId;
                 o.ServiceId = target.ServiceId;
             });
+            client.Services.AddAgentRlExceptions();
             if (certificate is not null)
             {
                 // Mutual TLS: this client's certificate, and only gateways whose certificate the options trust.

@@ -85,6 +85,7 @@ public static class AgentRlSiloBuilderExtensions
         // default sftFlaws ("<>z__ReadOnlySingleElementList") was written to Redis and then could not be read, so a run taken
         // over a second time failed (found by ChaosTests).
         builder.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
+        builder.Services.AddAgentRlExceptions();
 
         // Warm starts, updates and evaluations are single grain calls that can run for minutes; Orleans' 30 s default
         // would time them out. Cancellation tokens stop them early where needed.

@@ -278,7 +278,8 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             var clock = new PhaseClock(config.RunId, step, phase => _progress.Set(phase: phase), _logger);
             var groups = await clock.RunAsync("Rollout", () => producer?.CollectAsync(version, stop) ?? rollout.CollectAsync(step, version, stop));
             var scored = await clock.RunAsync("Reward", () => reward.ScoreAsync(groups, stop));
-            scored = pool is null ? scored : await clock.RunAsync("Pool", () => pool.MixAsync(step, version, groups, scored, stop));
+            var mix = pool is null ? null : await clock.RunAsync("Pool", () => pool.MixAsync(step, version, groups, scored, stop));
+            scored = mix?.Scored ?? scored;
             var (batch, advantages) = clock.Run("Advantage", () => advantage.Build(scored));
             var updated = await clock.RunAsync("Update", () => update.RunAsync(batch, stop));
             var location = await clock.RunAsync("PublishWeights", () => publish.RunAsync(updated is not null, stop));
@@ -291,7 +292,7 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             // leaves rows past the checkpoint, which the resumed run drops and writes again (in the other order they were lost).
             RunFence.EnsureCurrent(runDir, epoch);
             artifacts.RecordValues(step, StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock));
-            artifacts.RecordGroups(step, groups.Groups);
+            artifacts.RecordGroups(step, mix is null ? groups.Groups : [.. groups.Groups, .. mix.Added]);
             await clock.RunAsync("Checkpoint", () => checkpoints.SaveAsync(_progress.Current, eval?.Accuracy, producer?.Snapshot(), stop));
             var metrics = StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock);
             RunFence.EnsureCurrent(runDir, epoch);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AgentRl.Abstractions.Cluster;
+using AgentRl.Abstractions.Swarm;
 using AgentRl.Abstractions.Training;
 using AgentRl.Client;
 using AgentRl.Cluster.Tests.Infrastructure;
@@ -13,11 +14,14 @@ using Xunit.Abstractions;
 namespace AgentRl.Cluster.Tests.Chaos;
 
 /// <summary>
-/// One training run on a cluster of real processes — three silo processes, each with its own disk, Redis with an
-/// append-only file for membership, grain state and reminders, Azurite for checkpoints and the run store — while a seeded
-/// schedule kills silos with SIGKILL in given phases (three times, each restarted at once), restarts Redis once and stops
-/// Azurite during a checkpoint for a while. The run must complete by itself with each step recorded once, one update per
-/// step, no group trained twice, versions that never go back, and a registry that names the newest version.
+/// Two training runs side by side on a cluster of real processes — three silo processes, each with its own disk, Redis with
+/// an append-only file for membership, grain state and reminders, Azurite for checkpoints and the run store — while a
+/// seeded schedule kills silos with SIGKILL in given phases of the first (three times, each restarted at once), restarts
+/// Redis once and stops Azurite during a checkpoint for a while. The first run is a swarm member that publishes every group
+/// to an experience pool (its shards in Redis grain storage); the second trains asynchronously (AReaL, η = 1). Both must
+/// complete by themselves with each step recorded once, one update per step, no group trained twice, versions that never
+/// go back and a registry that names the newest version; the pool must still hold every group it acknowledged, and the
+/// async run's stream counters must account for every trained slot exactly once.
 /// <para>
 /// The schedule comes from <c>AGENTRL_CHAOS_SEED</c> (default 1, so CI replays one schedule); the seed and every event
 /// are printed, so a failing schedule can be replayed. <c>bench/chaos-soak.sh N</c> runs N random seeds.
@@ -28,6 +32,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
     private const string Container = "agentrl-chaos";
     private const string Prefix = "runs";
     private const string RunId = "chaos";
+    private const string AsyncRunId = "chaos-async";
+    private const string Pool = "chaos-pool";
     private const int Steps = 24;
     private static readonly string[] KillPhases = ["Rollout", "Update", "Checkpoint", "Evaluate"];
     private readonly string _root = Directory.CreateTempSubdirectory("agentrl-chaos-").FullName;
@@ -64,25 +70,30 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
 
             await using var client = await AgentRlClient.ConnectAsync(new AgentRlClientOptions { Cluster = $"redis://{redis.Address}", ClusterId = clusterId, ConnectRetries = 60 });
             await WaitAsync(async () => (await client.Cluster.GetGrain<IClusterInfoGrain>(0).GetSilosAsync()).Count(x => x.Status == "Active") == 3, TimeSpan.FromMinutes(1), "three active silos", silos);
-            await client.StartRunAsync(ToyRuns.Config("runs", Steps, warmStart: true) with
+            var config = ToyRuns.Config("runs", Steps, warmStart: true) with
             {
                 RunId = RunId,
                 EvalEvery = 3,
                 CheckpointStore = $"azure-blob://{Container}/{Prefix}",
                 RunStore = "azure-blob",
-            });
+            };
+            var swarm = new SwarmSettings { Pool = Pool, Local = 2, External = 1, Share = SwarmSettings.Shares.Everything, MaxAgeSteps = 1_000, Shards = 2 };
+            await client.StartRunAsync(config with { Swarm = swarm });
+            await client.StartRunAsync(config with { RunId = AsyncRunId, PolicyId = "chaos-async-policy", Seed = 7, Mode = RunConfig.Modes.Async, MaxStaleness = 1, EvalEvery = 4 });
 
             // Each event waits for a step of progress after the one before, so faults do not pile onto one recovery.
             RunStatus? final = null;
+            RunStatus? finalAsync = null;
             var events = new Queue<string>(schedule);
             var progressAt = -1;
             var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
             while (DateTime.UtcNow < deadline)
             {
-                var status = await PollAsync(client);
-                if (status is { IsFinished: true })
+                var status = await PollAsync(client, RunId);
+                if (status is { IsFinished: true } && await PollAsync(client, AsyncRunId) is { IsFinished: true } other)
                 {
                     final = status;
+                    finalAsync = other;
                     break;
                 }
 
@@ -116,7 +127,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
                     var seen = new HashSet<RunState>();
                     for (var wait = DateTime.UtcNow.AddSeconds(8); DateTime.UtcNow < wait;)
                     {
-                        if (await PollAsync(client) is { } during)
+                        if (await PollAsync(client, RunId) is { } during)
                         {
                             seen.Add(during.State);
                         }
@@ -137,31 +148,46 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
                 progressAt = status.Step + 1;
             }
 
-            Assert.True(final is not null, $"the run did not finish within 8 minutes; events left: {string.Join(", ", events)}\n{Tail(silos)}");
+            Assert.True(final is not null, $"the runs did not finish within 8 minutes; events left: {string.Join(", ", events)}\n{Tail(silos)}");
             Log($"finished: {final!.State}, step {final.Step}, version {final.PolicyVersion}, recoveries {final.Recoveries}, on {final.Silo}");
+            Log($"async run finished: {finalAsync!.State}, step {finalAsync.Step}, version {finalAsync.PolicyVersion}, recoveries {finalAsync.Recoveries}, on {finalAsync.Silo}");
             Assert.True(final.State == RunState.Completed, $"{final.State}: {final.Error}\n{Tail(silos)}");
+            Assert.True(finalAsync.State == RunState.Completed, $"async run {finalAsync.State}: {finalAsync.Error}\n{Tail(silos)}");
             Assert.True(events.Count == 0, $"the run finished before the schedule did: {string.Join(", ", events)} left");
-            Assert.Equal(Steps, final.Step);
 
-            // Each step exactly once, in order; versions never go back; one update per step (none applied twice).
-            var files = await DownloadAsync(azurite, final.Step);
-            var rows = MetricsCsvWriter.Read(Path.Combine(files, "metrics.csv"));
-            Assert.Equal(Enumerable.Range(0, Steps + 1).Select(i => (long)i), rows.Select(r => r.Step));
-            var versions = rows.Skip(1).Select(r => r.Values[MetricColumns.ToColumn("rollout/policy_version")]).ToList();
-            Assert.Equal(versions.Order(), versions);
-            var perStep = rows.Skip(1).Sum(r => r.Values.GetValueOrDefault(MetricColumns.ToColumn("actor/optimizer_steps")));
-            var counters = JsonSerializer.Deserialize<TrainerCounters>(File.ReadAllText(Path.Combine(files, TrainerState.StateFileName)))!;
-            Assert.Equal(Steps, counters.RlSteps);
-            Assert.Equal(perStep, counters.RlOptimizerSteps);
-
-            // No trajectory group trained twice, none missing.
+            // The swarm member: every step once, each trained group once (own, fill and external alike).
+            var files = await DownloadAsync(azurite, RunId, final.Step);
+            var rows = CheckSteps(client, files, final, config.PolicyId);
             var groups = TrainedGroupsLog.Read(Path.Combine(files, TrainedGroupsLog.FileName));
-            Assert.Equal(Steps * 2, groups.Count);
+            string[] columns = ["swarm/local_groups", "swarm/external_groups", "swarm/fill_groups", "swarm/published_groups"];
+            Log("swarm member per step (" + string.Join(", ", columns) + "): " + string.Join("; ", rows.Skip(1).Select(r => r.Step + ":" + string.Join("/", columns.Select(c => r.Values.GetValueOrDefault(MetricColumns.ToColumn(c)))))));
+            Assert.Equal((int)rows.Skip(1).Sum(r => r.Values[MetricColumns.ToColumn("swarm/local_groups")] + r.Values[MetricColumns.ToColumn("swarm/external_groups")]), groups.Count);
+            Assert.Equal(Steps * swarm.GroupsPerStep, groups.Count);
             Assert.Equal(groups.Count, groups.Select(g => g.Episode).Distinct().Count());
 
-            // The registry (in Redis grain storage, wherever its silo went) names the newest published version.
-            var latest = await client.Cluster.GetGrain<IPolicyRegistryGrain>(new RunConfig().PolicyId).GetLatestAsync();
-            Assert.Equal(final.PolicyVersion, latest.Version);
+            // The pool (shards in Redis grain storage, wherever their silos went) holds every group it acknowledged: what
+            // it accepted is still there or was evicted by its bounds, and it accepted at least what the steps recorded as
+            // published (a step redone after a kill publishes the same groups again, which the pool counts as duplicates).
+            var shards = await Task.WhenAll(Enumerable.Range(0, swarm.Shards).Select(i => client.Cluster.GetGrain<IExperiencePoolGrain>(PoolShards.Key(Pool, i)).GetStatusAsync()));
+            var published = (long)rows.Skip(1).Sum(r => r.Values[MetricColumns.ToColumn("swarm/published_groups")]);
+            Log($"pool: {string.Join("; ", shards.Select(x => $"{x.Key} size {x.Size} accepted {x.Accepted} duplicates {x.Duplicates} evicted {x.Evicted} steps {x.MinStep}-{x.MaxStep}"))}; the steps recorded {published} published");
+            Assert.Equal(shards.Sum(x => x.Accepted), shards.Sum(x => x.Size + x.Evicted));
+            Assert.True(published >= Steps * swarm.Local, $"the member recorded only {published} published groups");
+            Assert.True(shards.Sum(x => x.Accepted) >= published, $"the pool accepted {shards.Sum(x => x.Accepted)} groups, the steps recorded {published} published");
+            Assert.Equal(Steps * swarm.GroupsPerStep, shards.Sum(x => x.Accepted));   // share: all, and a redone step's groups are the same groups
+            Assert.Equal(Steps, shards.Max(x => x.MaxStep));
+            Assert.All(shards.Where(x => x.Size > 0), x => Assert.Equal([RunId], x.Producers.Keys));
+
+            // The async run: every step once, and its stream counters account for each trained slot exactly once.
+            var asyncFiles = await DownloadAsync(azurite, AsyncRunId, finalAsync.Step);
+            var asyncRows = CheckSteps(client, asyncFiles, finalAsync, "chaos-async-policy");
+            var asyncGroups = TrainedGroupsLog.Read(Path.Combine(asyncFiles, TrainedGroupsLog.FileName));
+            Assert.Equal(Steps * config.PromptsPerStep, asyncGroups.Count);
+            Assert.Equal(asyncGroups.Count, asyncGroups.Select(g => g.Episode).Distinct().Count());
+            var stream = RunStateFile.Read(asyncFiles)?.Async ?? throw new InvalidOperationException("the async run's run_state.json holds no stream state");
+            Assert.Equal((long)Steps * config.PromptsPerStep, stream.ConsumedFrontier + stream.ConsumedAbove.Count);
+            Assert.True(stream.NextSlot >= stream.ConsumedFrontier + stream.ConsumedAbove.Count, $"next slot {stream.NextSlot} is below the consumed ones");
+            Assert.All(asyncRows.Skip(1), r => Assert.InRange(r.Values[MetricColumns.ToColumn("staleness/max")], 0, 1));   // η = 1 held through every recovery
         }
         finally
         {
@@ -190,12 +216,32 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
         return events;
     }
 
-    private static async Task<RunStatus?> PollAsync(AgentRlClient client)
+    /// <summary>
+    /// metrics.csv has each step exactly once, in order; versions never go back; one update per step (none applied twice);
+    /// the registry (in Redis grain storage, wherever its silo went) names the newest published version.
+    /// </summary>
+    private static IReadOnlyList<MetricsCsvRow> CheckSteps(AgentRlClient client, string files, RunStatus final, string policyId)
+    {
+        Assert.Equal(Steps, final.Step);
+        var rows = MetricsCsvWriter.Read(Path.Combine(files, "metrics.csv"));
+        Assert.Equal(Enumerable.Range(0, Steps + 1).Select(i => (long)i), rows.Select(r => r.Step));
+        var versions = rows.Skip(1).Select(r => r.Values[MetricColumns.ToColumn("rollout/policy_version")]).ToList();
+        Assert.Equal(versions.Order(), versions);
+        var perStep = rows.Skip(1).Sum(r => r.Values.GetValueOrDefault(MetricColumns.ToColumn("actor/optimizer_steps")));
+        var counters = JsonSerializer.Deserialize<TrainerCounters>(File.ReadAllText(Path.Combine(files, TrainerState.StateFileName)))!;
+        Assert.Equal(Steps, counters.RlSteps);
+        Assert.Equal(perStep, counters.RlOptimizerSteps);
+        var latest = client.Cluster.GetGrain<IPolicyRegistryGrain>(policyId).GetLatestAsync().GetAwaiter().GetResult();
+        Assert.Equal(final.PolicyVersion, latest.Version);
+        return rows;
+    }
+
+    private static async Task<RunStatus?> PollAsync(AgentRlClient client, string runId)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            return await client.GetStatusAsync(RunId, timeout.Token);
+            return await client.GetStatusAsync(runId, timeout.Token);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -203,16 +249,17 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    /// <summary>metrics.csv, groups.csv and the last step's trainer_state.json as the run store holds them.</summary>
-    private async Task<string> DownloadAsync(AzuriteServer azurite, int step)
+    /// <summary>metrics.csv, groups.csv, run_state.json and the last step's trainer_state.json as the run store holds them.</summary>
+    private async Task<string> DownloadAsync(AzuriteServer azurite, string runId, int step)
     {
-        var target = Directory.CreateDirectory(Path.Combine(_root, "store")).FullName;
+        var target = Directory.CreateDirectory(Path.Combine(_root, "store", runId)).FullName;
         var container = new BlobServiceClient(azurite.ConnectionString, new BlobClientOptions(AzureBlobCheckpointStore.PinnedServiceVersion)).GetBlobContainerClient(Container);
         foreach (var (blob, file) in new[]
         {
-            ($"{Prefix}/{RunId}/files/metrics.csv", "metrics.csv"),
-            ($"{Prefix}/{RunId}/files/{TrainedGroupsLog.FileName}", TrainedGroupsLog.FileName),
-            ($"{Prefix}/{RunId}/trainer/s{step:D6}/{TrainerState.StateFileName}", TrainerState.StateFileName),
+            ($"{Prefix}/{runId}/files/metrics.csv", "metrics.csv"),
+            ($"{Prefix}/{runId}/files/{TrainedGroupsLog.FileName}", TrainedGroupsLog.FileName),
+            ($"{Prefix}/{runId}/files/{RunStateFile.FileName}", RunStateFile.FileName),
+            ($"{Prefix}/{runId}/trainer/s{step:D6}/{TrainerState.StateFileName}", TrainerState.StateFileName),
         })
         {
             await container.GetBlobClient(blob).DownloadToAsync(Path.Combine(target, file));

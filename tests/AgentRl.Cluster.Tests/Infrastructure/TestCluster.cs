@@ -1,3 +1,4 @@
+using AgentRl.Abstractions.Cluster;
 using AgentRl.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
@@ -59,6 +60,7 @@ public sealed class AgentRlTestCluster : IAsyncDisposable
         builder.ConfigureClient(client =>
         {
             client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
+            client.Services.AddAgentRlExceptions();   // as AgentRlClient does
             configureClient?.Invoke(client);
         });
         var cluster = builder.Build();

@@ -59,6 +59,12 @@ public sealed class SwarmTrainingTests : IDisposable
             Assert.All(timings, r => Assert.True(r.Values.ContainsKey("swarm/draw_ms") && r.Values.ContainsKey("swarm/publish_ms")));   // wall clock: timings.csv
             Assert.Equal(3, timings.Count);
             Assert.All(rows, r => Assert.Equal(8, r.Values["train/examples"]));   // (I + J) groups × 2 rollouts
+
+            // groups.csv lists every group a step trained: own, fill-up and external ones (as pool:{producer}/{group}).
+            var groups = TrainedGroupsLog.Read(Path.Combine(_runDir, member.RunId, TrainedGroupsLog.FileName));
+            Assert.All(rows, r => Assert.Equal(4, groups.Count(g => g.Step == r.Step)));
+            Assert.All(rows, r => Assert.Equal(r.Values["swarm/external_groups"], groups.Count(g => g.Step == r.Step && g.Episode.StartsWith("pool:", StringComparison.Ordinal))));
+            Assert.Equal(groups.Count, groups.Select(g => (g.Step, g.Episode)).Distinct().Count());
         }
 
         Assert.True(external > 0, "no member trained on another member's groups");

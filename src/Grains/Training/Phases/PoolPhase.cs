@@ -26,7 +26,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
     private readonly SwarmSettings _swarm = run.Config.Swarm ?? throw new ArgumentException("The Pool phase needs swarm settings.", nameof(run));
     private string? _tokenizerId;
 
-    public async Task<ScoredBatch> MixAsync(int step, long version, RolloutBatch local, ScoredBatch scored, CancellationToken stop)
+    public async Task<PoolMix> MixAsync(int step, long version, RolloutBatch local, ScoredBatch scored, CancellationToken stop)
     {
         _tokenizerId ??= await run.Trainer.GetTokenizerIdAsync(stop);
         var metrics = new Dictionary<string, double>();
@@ -43,6 +43,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         var trajectories = scored.Trajectories.ToList();
         var weights = new List<float[]?>(scored.TokenWeights ?? Enumerable.Repeat<float[]?>(null, trajectories.Count));
         var fillGroups = 0;
+        var added = new List<EpisodeResult>();
         if (missing > 0)
         {
             var fill = await rollout.CollectFillAsync(step, version, missing, stop);
@@ -50,6 +51,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             trajectories.AddRange(fillScored.Trajectories);
             weights.AddRange(Enumerable.Repeat<float[]?>(null, fillScored.Trajectories.Count));
             fillGroups = fill.Groups.Count;
+            added.AddRange(fill.Groups);
             publish.Start();
             published += await PublishAsync(step, version, fill.Groups, stop);
             publish.Stop();
@@ -59,6 +61,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         {
             trajectories.AddRange(group.Trajectories);
             weights.AddRange(group.TokenWeights);
+            added.Add(new EpisodeResult($"pool:{group.Source}", group.Trajectories, 0));
         }
 
         var externalTrajectories = external.SelectMany(g => g.Trajectories).ToList();
@@ -79,7 +82,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             metrics[key] = value;
         }
 
-        return new ScoredBatch(trajectories, metrics, weights.Any(w => w is not null) ? weights : null);
+        return new PoolMix(new ScoredBatch(trajectories, metrics, weights.Any(w => w is not null) ? weights : null), added);
     }
 
 
@@ -176,3 +179,10 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
 
     private IExperiencePoolGrain Shard(int shard) => run.Grains.GetGrain<IExperiencePoolGrain>(PoolShards.Key(_swarm.Pool, shard));
 }
+
+/// <summary>
+/// What the Pool phase made of a step: the batch to train (own, fill-up and external groups, with their metrics) and the
+/// groups it added to the rollout's own — fill-ups under their episode keys, external ones as <c>pool:{producer}/{group}</c> —
+/// so <c>groups.csv</c> lists every group the step trained.
+/// </summary>
+public sealed record PoolMix(ScoredBatch Scored, IReadOnlyList<EpisodeResult> Added);
