@@ -23,10 +23,13 @@ namespace AgentRl.Grains.Training.Phases;
 /// </summary>
 public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase reward, ILogger logger)
 {
+    /// <summary>The step's batch, own groups and external ones mixed; and the fill groups the step rolled out itself, which it trains on as own groups (<c>groups.csv</c>).</summary>
+    public sealed record Mix(ScoredBatch Scored, IReadOnlyList<EpisodeResult> FillGroups);
+
     private readonly SwarmSettings _swarm = run.Config.Swarm ?? throw new ArgumentException("The Pool phase needs swarm settings.", nameof(run));
     private string? _tokenizerId;
 
-    public async Task<ScoredBatch> MixAsync(int step, long version, RolloutBatch local, ScoredBatch scored, CancellationToken stop)
+    public async Task<Mix> MixAsync(int step, long version, RolloutBatch local, ScoredBatch scored, CancellationToken stop)
     {
         _tokenizerId ??= await run.Trainer.GetTokenizerIdAsync(stop);
         var metrics = new Dictionary<string, double>();
@@ -42,14 +45,14 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         var missing = _swarm.External - external.Count;
         var trajectories = scored.Trajectories.ToList();
         var weights = new List<float[]?>(scored.TokenWeights ?? Enumerable.Repeat<float[]?>(null, trajectories.Count));
-        var fillGroups = 0;
+        IReadOnlyList<EpisodeResult> fillGroups = [];
         if (missing > 0)
         {
             var fill = await rollout.CollectFillAsync(step, version, missing, stop);
             var fillScored = await reward.ScoreAsync(fill, stop);
             trajectories.AddRange(fillScored.Trajectories);
             weights.AddRange(Enumerable.Repeat<float[]?>(null, fillScored.Trajectories.Count));
-            fillGroups = fill.Groups.Count;
+            fillGroups = fill.Groups;
             publish.Start();
             published += await PublishAsync(step, version, fill.Groups, stop);
             publish.Stop();
@@ -62,9 +65,9 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         }
 
         var externalTrajectories = external.SelectMany(g => g.Trajectories).ToList();
-        metrics["swarm/local_groups"] = local.Groups.Count + fillGroups;
+        metrics["swarm/local_groups"] = local.Groups.Count + fillGroups.Count;
         metrics["swarm/external_groups"] = external.Count;
-        metrics["swarm/fill_groups"] = fillGroups;
+        metrics["swarm/fill_groups"] = fillGroups.Count;
         metrics["swarm/external_reward_mean"] = externalTrajectories.Count == 0 ? 0 : externalTrajectories.Average(ExternalGroups.TaskReward);
         metrics["swarm/external_informative_share"] = external.Count == 0 ? 0 : external.Count(g => SharedGroups.IsInformative(g.Trajectories.Select(ExternalGroups.TaskReward))) / (double)external.Count;
         metrics["swarm/pool_size"] = poolSize;
@@ -79,7 +82,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             metrics[key] = value;
         }
 
-        return new ScoredBatch(trajectories, metrics, weights.Any(w => w is not null) ? weights : null);
+        return new Mix(new ScoredBatch(trajectories, metrics, weights.Any(w => w is not null) ? weights : null), fillGroups);
     }
 
 
