@@ -278,7 +278,8 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             _progress.Set(state: RunState.Training, phase: "Rollout", step: step);
             var clock = new PhaseClock(config.RunId, step, phase => _progress.Set(phase: phase), _logger);
             var groups = await clock.RunAsync("Rollout", () => producer?.CollectAsync(version, stop) ?? rollout.CollectAsync(step, version, stop));
-            var scored = await clock.RunAsync("Reward", () => reward.ScoreAsync(groups, stop));
+            // A swarm step's Pool phase shapes its fill and external groups too, then updates the KL controller once.
+            var scored = await clock.RunAsync("Reward", () => pool is null ? reward.ScoreAsync(groups, stop) : reward.ShapeAsync(groups, stop));
             var mix = pool is null ? null : await clock.RunAsync("Pool", () => pool.MixAsync(step, version, groups, scored, stop));
             scored = mix?.Scored ?? scored;
             IReadOnlyList<EpisodeResult> ownGroups = mix is null ? groups.Groups : [.. groups.Groups, .. mix.FillGroups];   // a swarm's fill groups are its own too

@@ -15,7 +15,10 @@ namespace AgentRl.Grains.Training.Phases;
 /// <c>swarm.maxAgeSteps</c>, as <c>swarm.select</c> says), have the trainer re-render them in this policy's tokens with its
 /// current logprobs (and truncated importance weights for <c>truncated-is</c>), rescore them with this run's task, shape
 /// their rewards as the Reward phase does, and append them as groups of their own. When fewer than J are usable, the step
-/// rolls out the difference itself; it never waits for the pool.
+/// rolls out the difference itself; it never waits for the pool. With KL in the reward the Reward phase only shapes the
+/// own groups (<see cref="RewardPhase.ShapeAsync"/>); fill and external groups are shaped with the same β, and this phase
+/// then updates the KL controller once, with the KL of all of them together: the controller sees the batch the step trains
+/// on, as without a pool, and one step is one update whatever the mix of own and external groups.
 /// Metrics <c>swarm/local_groups</c>, <c>swarm/external_groups</c>, <c>swarm/fill_groups</c>, <c>swarm/external_reward_mean</c>
 /// (rescored), <c>swarm/external_informative_share</c>, <c>swarm/pool_size</c>, <c>swarm/published_groups</c>,
 /// <c>swarm/rejected_groups</c>, <c>swarm/publish_ms</c>, <c>swarm/draw_ms</c>, <c>swarm/corrected_tokens</c>,
@@ -38,7 +41,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         publish.Stop();
 
         var draw = Stopwatch.StartNew();
-        var (external, poolSize, rejected) = await DrawAsync(step, stop);
+        var (external, poolSize, rejected, externalKl) = await DrawAsync(step, stop);
         draw.Stop();
 
         // Fewer usable external groups than J: the step trains on own groups in their place.
@@ -46,10 +49,12 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         var trajectories = scored.Trajectories.ToList();
         var weights = new List<float[]?>(scored.TokenWeights ?? Enumerable.Repeat<float[]?>(null, trajectories.Count));
         IReadOnlyList<EpisodeResult> fillGroups = [];
+        var rewardKl = RewardKlSample.Merge(scored.RewardKl, externalKl);
         if (missing > 0)
         {
             var fill = await rollout.CollectFillAsync(step, version, missing, stop);
-            var fillScored = await reward.ScoreAsync(fill, stop);
+            var fillScored = await reward.ShapeAsync(fill, stop);
+            rewardKl = RewardKlSample.Merge(rewardKl, fillScored.RewardKl);
             trajectories.AddRange(fillScored.Trajectories);
             weights.AddRange(Enumerable.Repeat<float[]?>(null, fillScored.Trajectories.Count));
             fillGroups = fill.Groups;
@@ -82,7 +87,8 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             metrics[key] = value;
         }
 
-        return new Mix(new ScoredBatch(trajectories, metrics, weights.Any(w => w is not null) ? weights : null), fillGroups);
+        await reward.UpdateKlControllerAsync(rewardKl, stop);
+        return new Mix(new ScoredBatch(trajectories, metrics, weights.Any(w => w is not null) ? weights : null, rewardKl), fillGroups);
     }
 
 
@@ -112,13 +118,13 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         return stored;
     }
 
-    /// <summary>Up to J external groups, rendered, rescored and shaped; the pool's size; how many drawn groups could not be used.</summary>
-    private async Task<(IReadOnlyList<ExternalGroup> Groups, int PoolSize, int Rejected)> DrawAsync(int step, CancellationToken stop)
+    /// <summary>Up to J external groups, rendered, rescored and shaped; the pool's size; how many drawn groups could not be used; their KL in the reward.</summary>
+    private async Task<(IReadOnlyList<ExternalGroup> Groups, int PoolSize, int Rejected, RewardKlSample? Kl)> DrawAsync(int step, CancellationToken stop)
     {
         if (_swarm.External == 0)
         {
             var sizes = await Task.WhenAll(Enumerable.Range(0, _swarm.Shards).Select(s => Shard(s).DrawAsync(new PoolDraw(0, run.Config.RunId, run.Config.Task, _swarm.Select, 0, 0), stop)));
-            return ([], sizes.Sum(s => s.Size), 0);
+            return ([], sizes.Sum(s => s.Size), 0, null);
         }
 
         var minStep = Math.Max(0, step - _swarm.MaxAgeSteps);
@@ -129,7 +135,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         var poolSize = answers.Sum(a => a.Size);
         if (drawn.Count == 0)
         {
-            return ([], poolSize, 0);
+            return ([], poolSize, 0, null);
         }
 
         var rendered = await run.Trainer.RenderExternalAsync(new ExternalRenderSpec(run.Config.Task, run.Config.TaskOptions, run.Config.Limits.ContextBudget, _swarm.OffPolicyCorrection, _swarm.IsClip), drawn, stop);
@@ -146,24 +152,30 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             usable.Add(ExternalGroups.Rescore(group, run.Task, TaskCatalog.FromJson(items[group.Source])));
         }
 
-        return (await ShapeAsync(usable, stop), poolSize, rendered.Count - usable.Count);
+        var (shaped, kl) = await ShapeAsync(usable, stop);
+        return (shaped, poolSize, rendered.Count - usable.Count, kl);
     }
 
-    /// <summary>The Reward phase's shaping of external trajectories: overlong penalty and KL in the reward, as for own ones.</summary>
-    private async Task<IReadOnlyList<ExternalGroup>> ShapeAsync(IReadOnlyList<ExternalGroup> groups, CancellationToken stop)
+    /// <summary>
+    /// The Reward phase's shaping of external trajectories: overlong penalty and KL in the reward with the step's β, as for
+    /// own ones, and their KL for the step's one controller update (which this does not make).
+    /// </summary>
+    private async Task<(IReadOnlyList<ExternalGroup> Groups, RewardKlSample? Kl)> ShapeAsync(IReadOnlyList<ExternalGroup> groups, CancellationToken stop)
     {
         var objective = run.Algorithm.Objective;
         var all = groups.SelectMany(g => g.Trajectories).ToList();
         if (all.Count == 0 || (!objective.OverlongBuffer && !objective.UseKlInReward))
         {
-            return groups;
+            return (groups, null);
         }
 
         IReadOnlyList<Trajectory> shaped = RewardShaping.ApplyOverlong(all, objective, run.Config.Limits.ContextBudget);
+        RewardKlSample? sample = null;
         if (objective.UseKlInReward)
         {
             var kl = await run.Trainer.RewardKlAsync(shaped, stop);
             shaped = RewardShaping.Add(shaped, [.. kl.Penalties.Select(p => -p)], RewardShaping.KlPenaltyPart);
+            sample = new RewardKlSample(kl.CurrentKl, shaped.Count);
         }
 
         var result = new List<ExternalGroup>();
@@ -174,7 +186,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             offset += group.Trajectories.Count;
         }
 
-        return result;
+        return (result, sample);
     }
 
     private IExperiencePoolGrain Shard(int shard) => run.Grains.GetGrain<IExperiencePoolGrain>(PoolShards.Key(_swarm.Pool, shard));
