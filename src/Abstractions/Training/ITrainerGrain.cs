@@ -33,10 +33,19 @@ public interface ITrainerGrain : IGrainWithStringKey
 
     /// <summary>
     /// The Reward phase's KL in the reward (<c>objective.useKlInReward</c>): β·Σ_t kl_t(old, ref) of each trajectory under the
-    /// trainer's frozen reference policy, with the current β; the KL controller is updated. Throws when the run's objective
-    /// does not use KL in the reward.
+    /// trainer's frozen reference policy, with the current β, and their mean token-mean KL. The KL controller is not
+    /// updated: a step may shape its batch in parts (a swarm step's own, fill and external groups), all with the step's β,
+    /// and then updates the controller once (<see cref="UpdateRewardKlAsync"/>). Throws when the run's objective does not
+    /// use KL in the reward.
     /// </summary>
     Task<RewardKlPenalty> RewardKlAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The step's one update of the KL-in-reward controller: <paramref name="currentKl"/> the mean token-mean KL(old, ref)
+    /// over the <paramref name="sequences"/> trajectories the step trains on. Returns β after the update (unchanged for a
+    /// fixed controller). Throws when the run's objective does not use KL in the reward.
+    /// </summary>
+    Task<double> UpdateRewardKlAsync(double currentKl, int sequences, CancellationToken cancellationToken = default);
 
     /// <summary>The fingerprint of the policy's tokenizer (what a shared group names as its producer's tokenizer).</summary>
     Task<string> GetTokenizerIdAsync(CancellationToken cancellationToken = default);

@@ -345,8 +345,17 @@ public static class SwarmCommands
 
     private const string PolicyDirectoryPrefix = "dir:";
 
-    private static async Task<int> RunAsync(IClusterClient client, SwarmPlan plan, TextWriter output, CancellationToken ct)
+    /// <summary>
+    /// What <c>agentrl swarm</c> (and <c>--resume</c>) does once connected: saves <c>swarm.json</c> (a resume keeps the one
+    /// saved first), runs the warm starts, then every member at once, following them on <paramref name="output"/>, and writes
+    /// <c>swarm.csv</c> and <c>swarm.png</c>. Cancelling <paramref name="ct"/> (Ctrl+C) stops every member after its step in
+    /// flight. Returns 0 when every member completed, else 1.
+    /// </summary>
+    public static async Task<int> RunAsync(IClusterClient client, SwarmPlan plan, TextWriter output, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(output);
         // The definition is kept on the silos beside the members' run folders; a resume keeps the one saved first.
         var files = client.GetGrain<IRunFilesGrain>(Path.GetDirectoryName(plan.Directory) is { Length: > 0 } parent ? parent : ".");
         await files.SaveSwarmDefinitionAsync(plan.Name, JsonSerializer.Serialize(new SavedSwarm(plan.Name, plan.WarmStarts, plan.Members), TrainCommands.Json), overwrite: !plan.Members.Any(m => m.Resume), CancellationToken.None);

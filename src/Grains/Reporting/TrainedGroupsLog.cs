@@ -8,7 +8,10 @@ namespace AgentRl.Grains.Reporting;
 /// <c>groups.csv</c>: every group a step trained on, one row each (<c>step,episode,trajectories,oldest_version,newest_version</c>:
 /// the episode's key and the oldest and newest policy versions among its generated tokens). In async mode it shows which
 /// groups of which steps a batch took and how stale they were; in any mode it lets anyone check that no group was trained
-/// twice. A resumed run drops the rows after its resume point, as <c>metrics.csv</c> does.
+/// twice. A swarm step's rows are its own groups, the ones it rolled out to fill up for missing external groups included,
+/// then the external groups it trained as <c>pool:{producer}/{group}</c> (other members' episodes, which a later step may
+/// draw again, so "none twice" is about own groups). A resumed run drops the rows after its resume point, as
+/// <c>metrics.csv</c> does.
 /// </summary>
 public sealed class TrainedGroupsLog : IDisposable
 {

@@ -99,8 +99,19 @@ public sealed class TrainerGrain(PolicyHost policies, TaskCatalog tasks, ToolRun
         }
 
         var examples = trajectories.Select(t => TrainingExample.FromTrajectory(t, 0)).ToList();
-        var result = await TorchRuntime.RunAsync(() => trainer.RewardKlPenalties(examples), cancellationToken);
+        var result = await TorchRuntime.RunAsync(() => trainer.RewardKlPenalties(examples, updateController: false), cancellationToken);
         return new RewardKlPenalty(result.Penalties, result.CurrentKl, result.Coef);
+    }
+
+    public Task<double> UpdateRewardKlAsync(double currentKl, int sequences, CancellationToken cancellationToken = default)
+    {
+        var trainer = Trainer;
+        if (!trainer.Objective.UseKlInReward)
+        {
+            throw new InvalidOperationException($"Trainer {this.GetPrimaryKeyString()}: the run's objective does not use KL in the reward.");
+        }
+
+        return Task.FromResult(trainer.UpdateRewardKl(currentKl, sequences));
     }
 
     public Task<string> GetTokenizerIdAsync(CancellationToken cancellationToken = default) => Task.FromResult(TokenizerId);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AgentRl.Abstractions.Rollouts;
 using AgentRl.Abstractions.Training;
 using AgentRl.Grains.Hosting;
 using AgentRl.Grains.Placement;
@@ -277,9 +278,11 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             _progress.Set(state: RunState.Training, phase: "Rollout", step: step);
             var clock = new PhaseClock(config.RunId, step, phase => _progress.Set(phase: phase), _logger);
             var groups = await clock.RunAsync("Rollout", () => producer?.CollectAsync(version, stop) ?? rollout.CollectAsync(step, version, stop));
-            var scored = await clock.RunAsync("Reward", () => reward.ScoreAsync(groups, stop));
+            // A swarm step's Pool phase shapes its fill and external groups too, then updates the KL controller once.
+            var scored = await clock.RunAsync("Reward", () => pool is null ? reward.ScoreAsync(groups, stop) : reward.ShapeAsync(groups, stop));
             var mix = pool is null ? null : await clock.RunAsync("Pool", () => pool.MixAsync(step, version, groups, scored, stop));
             scored = mix?.Scored ?? scored;
+            IReadOnlyList<EpisodeResult> ownGroups = mix is null ? groups.Groups : [.. groups.Groups, .. mix.FillGroups];   // a swarm's fill groups are its own too
             var (batch, advantages) = clock.Run("Advantage", () => advantage.Build(scored));
             var updated = await clock.RunAsync("Update", () => update.RunAsync(batch, stop));
             var location = await clock.RunAsync("PublishWeights", () => publish.RunAsync(updated is not null, stop));
@@ -292,14 +295,14 @@ public sealed class TrainingRunGrain : Grain, ITrainingRunGrain, IRemindable
             // leaves rows past the checkpoint, which the resumed run drops and writes again (in the other order they were lost).
             RunFence.EnsureCurrent(runDir, epoch);
             artifacts.RecordValues(step, StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock));
-            artifacts.RecordGroups(step, mix is null ? groups.Groups : [.. groups.Groups, .. mix.Added]);
+            artifacts.RecordGroups(step, mix is null ? ownGroups : [.. ownGroups, .. mix.ExternalGroups]);
             await clock.RunAsync("Checkpoint", () => checkpoints.SaveAsync(_progress.Current, eval?.Accuracy, producer?.Snapshot(), stop));
             var metrics = StepMetrics.Combine(groups, scored, advantages, updated, eval, version, clock);
             RunFence.EnsureCurrent(runDir, epoch);
             artifacts.RecordTimings(step, metrics);
             AgentRlTelemetry.RecordStep(config.RunId, metrics);
             artifacts.RecordSamples(step, scored.Trajectories, rollout.ItemOf);
-            rollout.Forget(groups.Groups.Select(g => g.EpisodeId));
+            rollout.Forget(ownGroups.Select(g => g.EpisodeId));
             await PushAsync(config, stop);
 
             _progress.Update(s => s with { Metrics = metrics, MetricsStep = step, EtaSeconds = stepClock.Elapsed.TotalSeconds / (step - firstStep + 1) * (steps - step) });

@@ -338,7 +338,14 @@ public sealed class PolicyTrainer : IDisposable
     /// per-sequence token-mean KL (n_steps = the batch size). Needs the reference model (kept when the objective asks for
     /// KL in the reward).
     /// </summary>
-    public RewardKlResult RewardKlPenalties(IReadOnlyList<TrainingExample> batch)
+    public RewardKlResult RewardKlPenalties(IReadOnlyList<TrainingExample> batch) => RewardKlPenalties(batch, updateController: true);
+
+    /// <summary>
+    /// <see cref="RewardKlPenalties(IReadOnlyList{TrainingExample})"/>, updating the controller only when
+    /// <paramref name="updateController"/>: a step whose batch is shaped in parts (a swarm step's own, fill and external
+    /// groups) computes every part with the same β and then updates the controller once (<see cref="UpdateRewardKl"/>).
+    /// </summary>
+    public RewardKlResult RewardKlPenalties(IReadOnlyList<TrainingExample> batch, bool updateController)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var reference = ReferenceModel ?? throw new InvalidOperationException("KL in the reward needs the reference model (ObjectiveOptions.UseKlInReward or KeepReferenceModel).");
@@ -371,8 +378,28 @@ public sealed class PolicyTrainer : IDisposable
             }
         }
         var currentKl = batch.Count == 0 ? 0 : means.Average();
-        _rewardKl.Update(currentKl, batch.Count);
+        if (updateController)
+        {
+            _rewardKl.Update(currentKl, batch.Count);
+        }
+
         return new RewardKlResult([.. sums.Select(kl => beta * kl)], currentKl, beta);
+    }
+
+    /// <summary>
+    /// One update of the KL-in-reward controller (verl <c>kl_ctrl.update(current_kl, n_steps)</c>): <paramref name="currentKl"/>
+    /// the mean over <paramref name="sequences"/> sequences of their token-mean KL(old, ref). Returns β after the update.
+    /// </summary>
+    public double UpdateRewardKl(double currentKl, int sequences)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sequences);
+        if (!double.IsFinite(currentKl))
+        {
+            throw new ArgumentOutOfRangeException(nameof(currentKl), currentKl, "The KL must be finite.");
+        }
+
+        _rewardKl.Update(currentKl, sequences);
+        return _rewardKl.Value;
     }
 
     /// <summary>
@@ -813,7 +840,7 @@ public sealed class PolicyTrainer : IDisposable
     }
 }
 
-/// <summary>What <see cref="PolicyTrainer.RewardKlPenalties"/> found.</summary>
+/// <summary>What <see cref="PolicyTrainer.RewardKlPenalties(IReadOnlyList{TrainingExample}, bool)"/> found.</summary>
 /// <param name="Penalties">β·Σ_t m_t·kl_t per sequence, to subtract from its reward.</param>
 /// <param name="CurrentKl">Batch mean of the per-sequence token-mean KL (what the controller saw).</param>
 /// <param name="Coef">The β applied.</param>

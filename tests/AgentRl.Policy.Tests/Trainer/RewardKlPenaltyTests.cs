@@ -117,6 +117,31 @@ public sealed class RewardKlPenaltyTests
         }
     }
 
+    /// <summary>
+    /// A batch shaped in parts (a swarm step's own and external groups) leaves the controller alone part by part and updates
+    /// it once, with the trajectory-weighted KL of all: the β one updating call on the whole batch would give.
+    /// </summary>
+    [Fact]
+    public void RewardKlPenalties_WithoutUpdate_KeepBeta_AndOneUpdateOfThePartsTogether_IsTheWholeBatchsUpdate()
+    {
+        using var trainer = Setup(Options(adaptive: true), 0.5f, out var batch);
+
+        var own = trainer.RewardKlPenalties(batch[..2], updateController: false);
+        var external = trainer.RewardKlPenalties(batch[2..], updateController: false);
+        var whole = trainer.RewardKlPenalties(batch, updateController: false);
+        Assert.Equal((0.05, 0.05, 0.05, 0.05), (own.Coef, external.Coef, whole.Coef, trainer.RewardKlCoef));
+        Assert.Equal(whole.Penalties, [.. own.Penalties, .. external.Penalties], (a, b) => Math.Abs(a - b) < 1e-7);   // f32, other padding
+
+        var mergedKl = ((own.CurrentKl * 2) + (external.CurrentKl * (batch.Length - 2))) / batch.Length;
+        Assert.Equal(whole.CurrentKl, mergedKl, 1e-7);
+        var beta = trainer.UpdateRewardKl(mergedKl, batch.Length);
+
+        var error = Math.Clamp((whole.CurrentKl / 0.1) - 1, -0.2, 0.2);
+        Assert.NotEqual(0.05, beta);
+        Assert.Equal(0.05 * (1 + (error * batch.Length / 50.0)), beta, 1e-8);
+        Assert.Equal(beta, trainer.RewardKlCoef);
+    }
+
     [Fact]
     public void SaveThenLoad_AdaptiveController_KeepsTheAdaptedBeta()
     {

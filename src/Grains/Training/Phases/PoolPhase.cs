@@ -15,7 +15,10 @@ namespace AgentRl.Grains.Training.Phases;
 /// <c>swarm.maxAgeSteps</c>, as <c>swarm.select</c> says), have the trainer re-render them in this policy's tokens with its
 /// current logprobs (and truncated importance weights for <c>truncated-is</c>), rescore them with this run's task, shape
 /// their rewards as the Reward phase does, and append them as groups of their own. When fewer than J are usable, the step
-/// rolls out the difference itself; it never waits for the pool.
+/// rolls out the difference itself; it never waits for the pool. With KL in the reward the Reward phase only shapes the
+/// own groups (<see cref="RewardPhase.ShapeAsync"/>); fill and external groups are shaped with the same β, and this phase
+/// then updates the KL controller once, with the KL of all of them together: the controller sees the batch the step trains
+/// on, as without a pool, and one step is one update whatever the mix of own and external groups.
 /// Metrics <c>swarm/local_groups</c>, <c>swarm/external_groups</c>, <c>swarm/fill_groups</c>, <c>swarm/external_reward_mean</c>
 /// (rescored), <c>swarm/external_informative_share</c>, <c>swarm/pool_size</c>, <c>swarm/published_groups</c>,
 /// <c>swarm/rejected_groups</c>, <c>swarm/publish_ms</c>, <c>swarm/draw_ms</c>, <c>swarm/corrected_tokens</c>,
@@ -23,10 +26,17 @@ namespace AgentRl.Grains.Training.Phases;
 /// </summary>
 public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase reward, ILogger logger)
 {
+    /// <summary>
+    /// The step's batch, own groups and external ones mixed; the fill groups the step rolled out itself, which it trains on
+    /// as own groups; and the external groups it trained, keyed <c>pool:{producer}/{group}</c>. <c>groups.csv</c> lists
+    /// both; an external group may be drawn again at a later step, so "no group trained twice" holds for own groups.
+    /// </summary>
+    public sealed record Mix(ScoredBatch Scored, IReadOnlyList<EpisodeResult> FillGroups, IReadOnlyList<EpisodeResult> ExternalGroups);
+
     private readonly SwarmSettings _swarm = run.Config.Swarm ?? throw new ArgumentException("The Pool phase needs swarm settings.", nameof(run));
     private string? _tokenizerId;
 
-    public async Task<PoolMix> MixAsync(int step, long version, RolloutBatch local, ScoredBatch scored, CancellationToken stop)
+    public async Task<Mix> MixAsync(int step, long version, RolloutBatch local, ScoredBatch scored, CancellationToken stop)
     {
         _tokenizerId ??= await run.Trainer.GetTokenizerIdAsync(stop);
         var metrics = new Dictionary<string, double>();
@@ -35,23 +45,23 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         publish.Stop();
 
         var draw = Stopwatch.StartNew();
-        var (external, poolSize, rejected) = await DrawAsync(step, stop);
+        var (external, poolSize, rejected, externalKl) = await DrawAsync(step, stop);
         draw.Stop();
 
         // Fewer usable external groups than J: the step trains on own groups in their place.
         var missing = _swarm.External - external.Count;
         var trajectories = scored.Trajectories.ToList();
         var weights = new List<float[]?>(scored.TokenWeights ?? Enumerable.Repeat<float[]?>(null, trajectories.Count));
-        var fillGroups = 0;
-        var added = new List<EpisodeResult>();
+        IReadOnlyList<EpisodeResult> fillGroups = [];
+        var rewardKl = RewardKlSample.Merge(scored.RewardKl, externalKl);
         if (missing > 0)
         {
             var fill = await rollout.CollectFillAsync(step, version, missing, stop);
-            var fillScored = await reward.ScoreAsync(fill, stop);
+            var fillScored = await reward.ShapeAsync(fill, stop);
+            rewardKl = RewardKlSample.Merge(rewardKl, fillScored.RewardKl);
             trajectories.AddRange(fillScored.Trajectories);
             weights.AddRange(Enumerable.Repeat<float[]?>(null, fillScored.Trajectories.Count));
-            fillGroups = fill.Groups.Count;
-            added.AddRange(fill.Groups);
+            fillGroups = fill.Groups;
             publish.Start();
             published += await PublishAsync(step, version, fill.Groups, stop);
             publish.Stop();
@@ -61,13 +71,12 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         {
             trajectories.AddRange(group.Trajectories);
             weights.AddRange(group.TokenWeights);
-            added.Add(new EpisodeResult($"pool:{group.Source}", group.Trajectories, 0));
         }
 
         var externalTrajectories = external.SelectMany(g => g.Trajectories).ToList();
-        metrics["swarm/local_groups"] = local.Groups.Count + fillGroups;
+        metrics["swarm/local_groups"] = local.Groups.Count + fillGroups.Count;
         metrics["swarm/external_groups"] = external.Count;
-        metrics["swarm/fill_groups"] = fillGroups;
+        metrics["swarm/fill_groups"] = fillGroups.Count;
         metrics["swarm/external_reward_mean"] = externalTrajectories.Count == 0 ? 0 : externalTrajectories.Average(ExternalGroups.TaskReward);
         metrics["swarm/external_informative_share"] = external.Count == 0 ? 0 : external.Count(g => SharedGroups.IsInformative(g.Trajectories.Select(ExternalGroups.TaskReward))) / (double)external.Count;
         metrics["swarm/pool_size"] = poolSize;
@@ -82,7 +91,8 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             metrics[key] = value;
         }
 
-        return new PoolMix(new ScoredBatch(trajectories, metrics, weights.Any(w => w is not null) ? weights : null), added);
+        await reward.UpdateKlControllerAsync(rewardKl, stop);
+        return new Mix(new ScoredBatch(trajectories, metrics, weights.Any(w => w is not null) ? weights : null, rewardKl), fillGroups, [.. external.Select(g => new EpisodeResult($"pool:{g.Source}", g.Trajectories, 0))]);
     }
 
 
@@ -112,13 +122,13 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         return stored;
     }
 
-    /// <summary>Up to J external groups, rendered, rescored and shaped; the pool's size; how many drawn groups could not be used.</summary>
-    private async Task<(IReadOnlyList<ExternalGroup> Groups, int PoolSize, int Rejected)> DrawAsync(int step, CancellationToken stop)
+    /// <summary>Up to J external groups, rendered, rescored and shaped; the pool's size; how many drawn groups could not be used; their KL in the reward.</summary>
+    private async Task<(IReadOnlyList<ExternalGroup> Groups, int PoolSize, int Rejected, RewardKlSample? Kl)> DrawAsync(int step, CancellationToken stop)
     {
         if (_swarm.External == 0)
         {
             var sizes = await Task.WhenAll(Enumerable.Range(0, _swarm.Shards).Select(s => Shard(s).DrawAsync(new PoolDraw(0, run.Config.RunId, run.Config.Task, _swarm.Select, 0, 0), stop)));
-            return ([], sizes.Sum(s => s.Size), 0);
+            return ([], sizes.Sum(s => s.Size), 0, null);
         }
 
         var minStep = Math.Max(0, step - _swarm.MaxAgeSteps);
@@ -129,7 +139,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         var poolSize = answers.Sum(a => a.Size);
         if (drawn.Count == 0)
         {
-            return ([], poolSize, 0);
+            return ([], poolSize, 0, null);
         }
 
         var rendered = await run.Trainer.RenderExternalAsync(new ExternalRenderSpec(run.Config.Task, run.Config.TaskOptions, run.Config.Limits.ContextBudget, _swarm.OffPolicyCorrection, _swarm.IsClip), drawn, stop);
@@ -146,24 +156,30 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             usable.Add(ExternalGroups.Rescore(group, run.Task, TaskCatalog.FromJson(items[group.Source])));
         }
 
-        return (await ShapeAsync(usable, stop), poolSize, rendered.Count - usable.Count);
+        var (shaped, kl) = await ShapeAsync(usable, stop);
+        return (shaped, poolSize, rendered.Count - usable.Count, kl);
     }
 
-    /// <summary>The Reward phase's shaping of external trajectories: overlong penalty and KL in the reward, as for own ones.</summary>
-    private async Task<IReadOnlyList<ExternalGroup>> ShapeAsync(IReadOnlyList<ExternalGroup> groups, CancellationToken stop)
+    /// <summary>
+    /// The Reward phase's shaping of external trajectories: overlong penalty and KL in the reward with the step's β, as for
+    /// own ones, and their KL for the step's one controller update (which this does not make).
+    /// </summary>
+    private async Task<(IReadOnlyList<ExternalGroup> Groups, RewardKlSample? Kl)> ShapeAsync(IReadOnlyList<ExternalGroup> groups, CancellationToken stop)
     {
         var objective = run.Algorithm.Objective;
         var all = groups.SelectMany(g => g.Trajectories).ToList();
         if (all.Count == 0 || (!objective.OverlongBuffer && !objective.UseKlInReward))
         {
-            return groups;
+            return (groups, null);
         }
 
         IReadOnlyList<Trajectory> shaped = RewardShaping.ApplyOverlong(all, objective, run.Config.Limits.ContextBudget);
+        RewardKlSample? sample = null;
         if (objective.UseKlInReward)
         {
             var kl = await run.Trainer.RewardKlAsync(shaped, stop);
             shaped = RewardShaping.Add(shaped, [.. kl.Penalties.Select(p => -p)], RewardShaping.KlPenaltyPart);
+            sample = new RewardKlSample(kl.CurrentKl, shaped.Count);
         }
 
         var result = new List<ExternalGroup>();
@@ -174,15 +190,8 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             offset += group.Trajectories.Count;
         }
 
-        return result;
+        return (result, sample);
     }
 
     private IExperiencePoolGrain Shard(int shard) => run.Grains.GetGrain<IExperiencePoolGrain>(PoolShards.Key(_swarm.Pool, shard));
 }
-
-/// <summary>
-/// What the Pool phase made of a step: the batch to train (own, fill-up and external groups, with their metrics) and the
-/// groups it added to the rollout's own — fill-ups under their episode keys, external ones as <c>pool:{producer}/{group}</c> —
-/// so <c>groups.csv</c> lists every group the step trained.
-/// </summary>
-public sealed record PoolMix(ScoredBatch Scored, IReadOnlyList<EpisodeResult> Added);
