@@ -19,6 +19,11 @@ namespace AgentRl.Bench;
 /// <c>--external</c> groups (one call per shard, then the merge). Reports publish and draw latency (median and p95 per
 /// step), throughput, and the managed memory the pool holds (a full GC before and after, the groups built on the fly so
 /// the bench holds none).
+/// <para>
+/// <c>--storage redis</c> keeps the shards in Redis grain storage, as a cluster does: the bench starts a <c>redis-server</c> on
+/// a free 127.0.0.1 port with an append-only file synced on every write (so an acknowledged publish is on disk), or uses
+/// <c>--redis HOST:PORT</c>, and also reports Redis' own memory.
+/// </para>
 /// </summary>
 public static class PoolBench
 {
@@ -33,6 +38,14 @@ public static class PoolBench
         var completions = Int("completions", 8);
         var draws = Int("draws", 200);
         var external = Int("external", 4);
+        var storage = options.GetValueOrDefault("storage", "memory");
+        if (storage is not ("memory" or "redis"))
+        {
+            Console.Error.WriteLine($"agentrl-bench pool: --storage is memory or redis, not '{storage}'");
+            return 2;
+        }
+
+        await using var redis = storage == "redis" ? await BenchRedis.StartAsync(options.GetValueOrDefault("redis")) : null;
 
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSilo((_, silo) =>
@@ -42,7 +55,16 @@ public static class PoolBench
                 o.Accelerator = "cpu";
                 o.TorchThreads = 1;
             });
-            silo.AddAgentRlInMemoryState();
+            if (redis is null)
+            {
+                silo.AddAgentRlInMemoryState();
+            }
+            else
+            {
+                silo.AddRedisGrainStorage(AgentRlStorage.Name, o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis.Address));
+                silo.UseInMemoryReminderService();
+            }
+
             silo.Services.Configure<PoolLimits>(l =>
             {
                 l.ShardCapacity = capacity;
@@ -126,6 +148,8 @@ public static class PoolBench
         {
             ["mode"] = "pool",
             ["silos"] = silos,
+            ["storage"] = redis is null ? "memory" : $"redis ({redis.Persistence})",
+            ["redis_used_memory_mb"] = redis is null ? 0 : Math.Round(await redis.UsedMemoryBytesAsync() / 1e6, 1),
             ["shards"] = shards,
             ["capacity_per_shard"] = capacity,
             ["completions_per_group"] = completions,
@@ -148,3 +172,88 @@ public static class PoolBench
         return 0;
     }
 }
+
+/// <summary>
+/// The Redis of a bench run: a <c>redis-server</c> the bench starts on a free 127.0.0.1 port (append-only file, fsync on every
+/// write, in a temporary folder; stopped by its PID when done), or one given by address.
+/// </summary>
+internal sealed class BenchRedis : IAsyncDisposable
+{
+    private readonly Process? _process;
+    private readonly string? _folder;
+
+    private BenchRedis(string address, string persistence, Process? process, string? folder) =>
+        (Address, Persistence, _process, _folder) = (address, persistence, process, folder);
+
+    public string Address { get; }
+
+    public string Persistence { get; }
+
+    public static async Task<BenchRedis> StartAsync(string? address)
+    {
+        if (address is { Length: > 0 })
+        {
+            return new BenchRedis(address, "given", null, null);
+        }
+
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var folder = Directory.CreateTempSubdirectory("agentrl-bench-redis-").FullName;
+        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", folder })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException("redis-server is not installed (apt-get install redis-server), or pass --redis HOST:PORT", e);
+        }
+
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        var redis = new BenchRedis($"127.0.0.1:{port}", "aof, fsync always", process, folder);
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(100))
+        {
+            try
+            {
+                using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Address);
+                return redis;
+            }
+            catch (StackExchange.Redis.RedisConnectionException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+            }
+        }
+    }
+
+    /// <summary>Redis' <c>used_memory</c>: what the pool's shards take in Redis.</summary>
+    public async Task<long> UsedMemoryBytesAsync()
+    {
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Address + ",allowAdmin=true");
+        var info = await connection.GetServer(Address).InfoAsync("memory");
+        return long.Parse(info.SelectMany(g => g).First(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        if (_folder is not null)
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+}
+

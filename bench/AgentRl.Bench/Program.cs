@@ -15,7 +15,7 @@ using static TorchSharp.torch;
 // agentrl-bench rl ... --tree-forks F [--fork-at 0.6]: the batch as rollout trees (batch / (1 + F) roots, F forks of each
 //   at fork-at of its length); times TrainStep with shared prefixes packed and with one row per path, interleaved run by
 //   run, and prints both medians and their ratio.
-// agentrl-bench pool     --silos 1|2 --groups 10000 --shards 8 --capacity 4096 --batch 64 --completions 8 --draws 200 --external 4
+// agentrl-bench pool     --silos 1|2 --groups 10000 --shards 8 --capacity 4096 --batch 64 --completions 8 --draws 200 --external 4 [--storage memory|redis] [--redis HOST:PORT]
 //   (an experience pool on an in-process cluster: publish and draw latency, managed memory held; see PoolBench)
 // agentrl-bench async    --modes sync,1,2,4,sync-os2 --steps 6 --prompts 8 --group 4 --repeats 1 [--tool-concurrency 64]
 //   [--warm-dir DIR] [--latency-min-ms 50 --latency-max-ms 3000 --latency-alpha 1.1]
