@@ -20,12 +20,23 @@ public static class SwarmCommands
     public const string DefinitionFileName = SwarmFiles.DefinitionFileName;
 
     /// <summary>A swarm ready to start: its name and folder, the shared warm starts, the members.</summary>
-    public sealed record SwarmPlan(string Name, string Directory, IReadOnlyList<RunConfig> WarmStarts, IReadOnlyList<RunConfig> Members);
+    /// <summary>What <c>agentrl swarm</c> runs: the warm starts, then the members.</summary>
+    /// <param name="Name">The swarm's name: its folder, its pool by default, and the prefix of the ids it makes.</param>
+    /// <param name="Directory">The swarm's folder, holding swarm.json, swarm.csv and a folder per member.</param>
+    /// <param name="WarmStarts">Shared warm starts to run first.</param>
+    /// <param name="Members">The members to run.</param>
+    /// <param name="Completed">On a resume, the members that completed before: not run again, but in the report.</param>
+    /// <param name="IsResume">A resume keeps the swarm's saved definition as it is.</param>
+    public sealed record SwarmPlan(string Name, string Directory, IReadOnlyList<RunConfig> WarmStarts, IReadOnlyList<RunConfig> Members, IReadOnlyList<RunConfig>? Completed = null, bool IsResume = false)
+    {
+        /// <summary>Every member of the swarm, in its definition's order where known: the completed ones and those to run.</summary>
+        public IReadOnlyList<RunConfig> AllMembers => Completed is { Count: > 0 } done ? [.. done, .. Members] : Members;
+    }
 
     public static Command Create(CliContext context)
     {
         var file = new Argument<string?>("swarm") { Description = "SWARM.json: a list of members, each a run configuration fragment, or {\"name\", \"shared\", \"swarm\", \"members\"}.", Arity = ArgumentArity.ZeroOrOne };
-        var members = new Option<int?>("--members") { Description = "Members m0 … m(N−1) with seeds 0 … N−1 (when no SWARM.json; default 2)." };
+        var members = new Option<int?>("--members") { Description = "Members NAME-m0 … NAME-m(N−1) with seeds 0 … N−1 (when no SWARM.json; default 2)." };
         var local = new Option<int?>("--local") { Description = "I: own groups per step (swarm.local, default 4)." };
         var external = new Option<int?>("--external") { Description = "J: external groups per step (swarm.external, default 4)." };
         var steps = new Option<int?>("--steps") { Description = "RL steps of every member." };
@@ -183,7 +194,7 @@ public static class SwarmCommands
         else
         {
             var n = memberCount ?? 2;
-            fragments = [.. Enumerable.Range(0, n).Select(i => new JsonObject { ["runId"] = $"m{i}", ["seed"] = i })];
+            fragments = [.. Enumerable.Range(0, n).Select(i => new JsonObject { ["seed"] = i })];
         }
 
         if (fragments.Count < 1)
@@ -202,7 +213,10 @@ public static class SwarmCommands
         for (var i = 0; i < fragments.Count; i++)
         {
             var fragment = fragments[i];
-            var memberName = fragment["runId"]?.GetValue<string>() is { Length: > 0 } id ? id : $"m{i}";
+            // A run id names a run grain, and a run's folder in a blob run store, cluster-wide: a member named by the swarm
+            // carries the swarm's name, so two swarms on one cluster never share a member's grain or store folder.
+            var given = fragment["runId"]?.GetValue<string>() is { Length: > 0 } id ? id : null;
+            var memberName = given ?? $"{name}-m{i}";
             var node = JsonSerializer.SerializeToNode(new RunConfig { Swarm = new SwarmSettings { Pool = name } }, TrainCommands.Json)!.AsObject();
             TrainCommands.Merge(node["swarm"]!.AsObject(), swarmFragment, file ?? "swarm");
             TrainCommands.Merge(node, shared, $"{file} (shared)");
@@ -222,7 +236,7 @@ public static class SwarmCommands
             {
                 RunId = memberName,
                 RunDir = directory,
-                PolicyId = fragment.ContainsKey("policyId") ? config.PolicyId : $"{name}-{memberName}",
+                PolicyId = fragment.ContainsKey("policyId") ? config.PolicyId : given is null ? memberName : $"{name}-{memberName}",
             });
         }
 
@@ -245,11 +259,13 @@ public static class SwarmCommands
             ?? throw new FormatException($"{path}: empty swarm definition.");
         Task<RunStateFile?> StateAsync(RunConfig run) => RunStateFile.ReadAsync(client.GetGrain<IRunFilesGrain>(run.RunDir), run.RunId, cancellationToken);
         var members = new List<RunConfig>();
+        var completed = new List<RunConfig>();
         foreach (var member in saved.Members)
         {
             var state = await StateAsync(member);
             if (state is { State: RunState.Completed })
             {
+                completed.Add(member);
                 continue;
             }
 
@@ -272,7 +288,7 @@ public static class SwarmCommands
             }
         }
 
-        return new SwarmPlan(saved.Name, directory, warm, members);
+        return new SwarmPlan(saved.Name, directory, warm, members, completed, IsResume: true);
     }
 
     private static void Check(IReadOnlyList<RunConfig> members)
@@ -313,7 +329,7 @@ public static class SwarmCommands
                 continue;
             }
 
-            var warm = first with { RunId = $"warmstart{warmStarts.Count}", SftOnly = true, Steps = 0, Swarm = null, PolicyId = $"{name}-warmstart{warmStarts.Count}" };
+            var warm = first with { RunId = $"{name}-warmstart{warmStarts.Count}", SftOnly = true, Steps = 0, Swarm = null, PolicyId = $"{name}-warmstart{warmStarts.Count}" };
             warmStarts.Add(warm);
             var from = Path.GetFullPath(Path.Combine(warm.RunDir, warm.RunId));
             result.AddRange(group.Select(m => m with { InitFrom = from }));
@@ -358,7 +374,7 @@ public static class SwarmCommands
         ArgumentNullException.ThrowIfNull(output);
         // The definition is kept on the silos beside the members' run folders; a resume keeps the one saved first.
         var files = client.GetGrain<IRunFilesGrain>(Path.GetDirectoryName(plan.Directory) is { Length: > 0 } parent ? parent : ".");
-        await files.SaveSwarmDefinitionAsync(plan.Name, JsonSerializer.Serialize(new SavedSwarm(plan.Name, plan.WarmStarts, plan.Members), TrainCommands.Json), overwrite: !plan.Members.Any(m => m.Resume), CancellationToken.None);
+        await files.SaveSwarmDefinitionAsync(plan.Name, JsonSerializer.Serialize(new SavedSwarm(plan.Name, plan.WarmStarts, plan.AllMembers), TrainCommands.Json), overwrite: !plan.IsResume, CancellationToken.None);
 
         var swarm = plan.Members[0].Swarm!;
         output.WriteLine($"swarm {plan.Name}: {plan.Members.Count} members × {plan.Members[0].Steps} steps, I/J = {swarm.Local}/{swarm.External}, pool {swarm.Pool} ({swarm.Shards} shards), share {swarm.Share}, select {swarm.Select}, correction {swarm.OffPolicyCorrection}");
@@ -377,14 +393,15 @@ public static class SwarmCommands
 
         var runnable = plan.Members.Where(m => m.InitFrom is null || !failedWarmStarts.Contains(m.InitFrom) || m.Resume).ToList();
         var statuses = runnable.Count == 0 ? [] : await FollowAllAsync(client, runnable, output, ct);
-        var rows = await files.WriteSwarmReportAsync(plan.Name, [.. plan.Members.Select(m => m.RunId)], CancellationToken.None);
+        // The report covers the whole swarm: members that completed before a resume too.
+        var rows = await files.WriteSwarmReportAsync(plan.Name, [.. plan.AllMembers.Select(m => m.RunId)], CancellationToken.None);
 
         output.WriteLine();
         output.WriteLine("member      state       steps  final eval  cumulative reward  external groups");
-        foreach (var member in plan.Members)
+        foreach (var member in plan.AllMembers)
         {
             var index = runnable.IndexOf(member);
-            var state = index < 0 ? "NotStarted" : statuses[index].State.ToString();
+            var state = index >= 0 ? statuses[index].State.ToString() : plan.Completed?.Contains(member) == true ? "Completed" : "NotStarted";
             var mine = rows.Where(r => r.Member == member.RunId).ToList();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{member.RunId,-11} {state,-11} {mine.Count,5}  {TrainCommands.Percent(index < 0 ? null : statuses[index].FinalEvalAccuracy),10}  {(mine.Count == 0 ? 0 : mine[^1].CumulativeReward),17:0.000}  {mine.Sum(r => r.ExternalGroups ?? 0),15:0}"));
             if (index >= 0 && statuses[index].Error is { } error)

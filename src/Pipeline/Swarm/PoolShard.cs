@@ -69,12 +69,15 @@ public sealed class PoolShard
 
     /// <summary>
     /// Checks every group, then stores the new ones, then evicts. A bad group throws <see cref="ArgumentException"/>
-    /// naming it and its problem before anything changes.
+    /// naming it and its problem before anything changes. A group whose producer and group id the shard already holds
+    /// with other content replaces it: a step redone after a failure publishes its groups again under the same ids, and
+    /// only the redo was trained (the replaced one counts as evicted). The group size a shard holds is the one of its
+    /// first group since it was last empty.
     /// </summary>
     public PoolPublishResult Publish(IReadOnlyList<SharedGroup> groups, DateTime now)
     {
         ArgumentNullException.ThrowIfNull(groups);
-        var size = GroupSize;
+        var size = _entries.Count == 0 ? 0 : GroupSize;
         for (var i = 0; i < groups.Count; i++)
         {
             if (_validator.Problem(groups[i]) is { } problem)
@@ -92,12 +95,20 @@ public sealed class PoolShard
             }
         }
 
-        var (accepted, duplicates) = (0, 0);
+        var (accepted, duplicates, replaced) = (0, 0, 0);
         foreach (var group in groups)
         {
             var entry = Store(group);
             if (_hashes.Add(entry.Hash))
             {
+                var old = _entries.FindIndex(e => e.ProducerRunId == entry.ProducerRunId && e.GroupId == entry.GroupId);
+                if (old >= 0)
+                {
+                    _hashes.Remove(_entries[old].Hash);
+                    _entries.RemoveAt(old);
+                    replaced++;
+                }
+
                 _entries.Add(entry);
                 accepted++;
             }
@@ -110,7 +121,8 @@ public sealed class PoolShard
         GroupSize = size;
         Accepted += accepted;
         Duplicates += duplicates;
-        var evicted = Evict(now);
+        Evicted += replaced;
+        var evicted = replaced + Evict(now);
         return new PoolPublishResult(accepted, duplicates, evicted, _entries.Count);
     }
 
@@ -134,6 +146,11 @@ public sealed class PoolShard
             _hashes.Clear();
             _hashes.UnionWith(_entries.Select(e => e.Hash));
             Evicted += removed;
+        }
+
+        if (_entries.Count == 0)
+        {
+            GroupSize = 0;   // an emptied shard takes the next group's size (status: 0 while empty)
         }
 
         return removed;

@@ -66,6 +66,17 @@ public static class SharedGroups
         };
     }
 
+    /// <summary>
+    /// Whether a trajectory of the group wrote a tool call that did not parse. Its conversation keeps the turn's text
+    /// without the broken block (and the error the model was shown), so a receiver's re-rendering would train tokens the
+    /// producer never wrote; such a group is not shared.
+    /// </summary>
+    public static bool HasMalformedCall(EpisodeResult group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return group.Trajectories.Any(t => t.ToolCalls.Any(c => !c.Invoked && c.ErrorKind == AgentRl.Tools.Catalog.ToolErrorKinds.BadJson));
+    }
+
     /// <summary>Whether the producer's rewards of the group differ (a group whose rewards are all equal teaches GRPO nothing).</summary>
     public static bool IsInformative(SharedGroup group) =>
         group.Completions.Count > 1 && group.Completions.Any(c => c.ProducerReward != group.Completions[0].ProducerReward);

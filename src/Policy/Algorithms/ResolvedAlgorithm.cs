@@ -36,6 +36,13 @@ public sealed record ResolvedAlgorithm(AlgorithmEntry Algorithm, ObjectiveOption
             throw new ArgumentException("mode async and overSampling > 1 do not combine with objective.filterGroups (DAPO's dynamic sampling) yet: a dropped group would leave its slot of the stream unfilled.");
         }
 
+        if (resolved.Objective.FilterGroups && resolved.Objective.MaxNumGenBatches < 1)
+        {
+            // Each step owns the prompts of its generation batches in the training stream (and a swarm's fill-up reserve
+            // after them); an unlimited count would take the fill-up's and the next steps' prompts, training items twice.
+            throw new ArgumentException($"objective.maxNumGenBatches = {resolved.Objective.MaxNumGenBatches} (unlimited) does not combine with objective.filterGroups in a run: each step reserves its generation batches' prompts in the training stream. Set a limit (the dapo preset uses 10).");
+        }
+
         return resolved;
     }
 

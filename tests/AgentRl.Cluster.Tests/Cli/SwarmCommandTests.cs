@@ -13,12 +13,13 @@ public sealed class SwarmCommandTests : IDisposable
     {
         var plan = SwarmCommands.Plan(null, 3, 2, 6, 5, "arithmetic", "s", _dir, ["swarm.offPolicyCorrection=truncated-is"], "shared");
 
-        Assert.Equal(["m0", "m1", "m2"], plan.Members.Select(m => m.RunId));
+        Assert.Equal(["s-m0", "s-m1", "s-m2"], plan.Members.Select(m => m.RunId));   // run ids are cluster-wide: the swarm's name in them
         Assert.Equal(["s-m0", "s-m1", "s-m2"], plan.Members.Select(m => m.PolicyId));
         Assert.Equal([0, 1, 2], plan.Members.Select(m => m.Seed));
         Assert.All(plan.Members, m => Assert.Equal(Path.Combine(_dir, "s"), m.RunDir));
         Assert.All(plan.Members, m => Assert.Equal((2, 6, 8, "s", "truncated-is", 5), (m.Swarm!.Local, m.Swarm.External, m.GroupsPerStep, m.Swarm.Pool, m.Swarm.OffPolicyCorrection, m.Steps)));
         var warm = Assert.Single(plan.WarmStarts);
+        Assert.Equal("s-warmstart0", warm.RunId);
         Assert.True(warm.SftOnly);
         Assert.Null(warm.Swarm);
         Assert.All(plan.Members, m => Assert.Equal(Path.GetFullPath(Path.Combine(_dir, "s", warm.RunId)), m.InitFrom));

@@ -52,7 +52,7 @@ public sealed class SwarmStopResumeTests : IDisposable
         var poolAtStop = await PoolAsync(cluster.Client);
 
         var resumed = await SwarmCommands.ResumePlanAsync(cluster.Client, _runDir, Name);
-        Assert.Equal(["m0", "m1"], resumed.Members.Select(m => m.RunId));
+        Assert.Equal(["resumed-m0", "resumed-m1"], resumed.Members.Select(m => m.RunId));
         Assert.All(resumed.Members, m => Assert.True(m.Resume));
         Assert.Empty(resumed.WarmStarts);
         var output = new StringWriter();
@@ -93,13 +93,46 @@ public sealed class SwarmStopResumeTests : IDisposable
         Assert.True(pool.Sum(s => s.Accepted) >= published, $"pool accepted {pool.Sum(s => s.Accepted)}, members published {published}");
         Assert.True(poolAtStop.Sum(s => s.Accepted) > 0, "nothing was published before the stop");
         Assert.True(pool.Sum(s => s.Accepted) >= poolAtStop.Sum(s => s.Accepted));
-        Assert.Equal(["m0", "m1"], pool.SelectMany(s => s.Producers.Keys).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(["resumed-m0", "resumed-m1"], pool.SelectMany(s => s.Producers.Keys).Distinct().Order(StringComparer.Ordinal));
 
         // swarm.csv: one row per (member, step).
         var csv = File.ReadAllLines(Path.Combine(_runDir, Name, SwarmFiles.CsvFileName)).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',')).ToList();
         Assert.Equal(
             plan.Members.SelectMany(m => Enumerable.Range(1, Steps).Select(s => $"{m.RunId}/{s}")),
             csv.Select(c => $"{c[0]}/{c[1]}"));
+    }
+
+    [Fact]
+    public async Task ResumedSwarm_WithAMemberThatCompletedBefore_ReportsAndKeepsEveryMember()
+    {
+        // Member "short" completes its 1 step; "long" is stopped on the way to 8; the resume runs "long" only, but
+        // swarm.csv, the summary and swarm.json still hold both (they were rewritten with the resumed members alone).
+        await using var cluster = await AgentRlTestCluster.StartAsync(1, (_, o) => o.Roles = "rollout,tools,trainer");
+        Directory.CreateDirectory(_runDir);
+        var file = Path.Combine(_runDir, "two.json");
+        File.WriteAllText(file, """{ "name": "mixed", "members": [ { "runId": "mixed-short", "steps": 1 }, { "runId": "mixed-long", "steps": 8, "seed": 1 } ] }""");
+        var plan = SwarmCommands.Plan(file, null, 1, 1, null, "arithmetic", null, _runDir, Sets, CompareCommands.SharedWarmStart);
+        var (shortRun, longRun) = (cluster.Client.GetGrain<ITrainingRunGrain>("mixed-short"), cluster.Client.GetGrain<ITrainingRunGrain>("mixed-long"));
+
+        using var interrupt = new CancellationTokenSource();
+        var first = SwarmCommands.RunAsync(cluster.Client, plan, TextWriter.Null, interrupt.Token);
+        Assert.Equal(RunState.Completed, (await RunWaits.UntilAsync(shortRun, s => s.IsFinished)).State);
+        await RunWaits.UntilAsync(longRun, s => s.MetricsStep >= 1 || s.IsFinished);
+        interrupt.Cancel();
+        Assert.Equal(1, await first);
+        Assert.Equal(RunState.Stopped, (await longRun.GetStatusAsync()).State);
+
+        var resumed = await SwarmCommands.ResumePlanAsync(cluster.Client, _runDir, "mixed");
+        Assert.Equal(["mixed-long"], resumed.Members.Select(m => m.RunId));
+        Assert.Equal(["mixed-short"], resumed.Completed!.Select(m => m.RunId));
+        var output = new StringWriter();
+        Assert.True(await SwarmCommands.RunAsync(cluster.Client, resumed, output, CancellationToken.None) == 0, output.ToString());
+
+        var csv = File.ReadAllLines(Path.Combine(_runDir, "mixed", SwarmFiles.CsvFileName)).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',')[0] + "/" + l.Split(',')[1]).ToList();
+        Assert.Equal(["mixed-short/1", .. Enumerable.Range(1, 8).Select(s => $"mixed-long/{s}")], csv);
+        Assert.Contains("mixed-short Completed", output.ToString(), StringComparison.Ordinal);
+        var definition = JsonDocument.Parse(File.ReadAllText(Path.Combine(_runDir, "mixed", SwarmFiles.DefinitionFileName)));
+        Assert.Equal(["mixed-short", "mixed-long"], definition.RootElement.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("runId").GetString()));
     }
 
     private List<MetricsCsvRow> Rows(string member) =>

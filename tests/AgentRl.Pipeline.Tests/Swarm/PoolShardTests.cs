@@ -87,6 +87,38 @@ public sealed class PoolShardTests
     }
 
     [Fact]
+    public void Publish_ARedoneStepsGroupUnderTheSameId_ReplacesTheFirst()
+    {
+        // A step redone after a failure publishes its group again under the same id, with other completions when its
+        // generation was not deterministic: the pool keeps the redo only, so a receiver never draws the id twice.
+        var shard = Shard();
+        var first = Group(0);
+        shard.Publish([first, Group(1)], Now);
+        var redo = first with { Completions = Group(0, variant: " again").Completions };
+
+        var result = shard.Publish([redo], Now);
+
+        Assert.Equal(new PoolPublishResult(1, 0, 1, 2), result);
+        var held = shard.Draw(DrawFor("receiver"), Now).Groups;
+        Assert.Equal(2, held.Count);
+        Assert.Equal(SharedGroups.ContentHash(redo), SharedGroups.ContentHash(Assert.Single(held, g => g.GroupId == first.GroupId)));
+        Assert.Equal((3L, 1L), (shard.Accepted, shard.Evicted));   // accepted = held + evicted still
+    }
+
+    [Fact]
+    public void Publish_ToAShardEmptiedByEviction_TakesTheNewGroupSize()
+    {
+        var shard = Shard(maxAge: TimeSpan.FromMinutes(30));
+        shard.Publish([Group(0, size: 2, at: Now.AddHours(-1)), Group(1, size: 2)], Now.AddHours(-1));
+        Assert.Equal(0, shard.Draw(DrawFor("receiver"), Now).Size);   // both older than 30 minutes by now
+
+        shard.Publish([Group(2, size: 4, at: Now)], Now);
+
+        Assert.Equal(1, shard.Count);
+        Assert.Equal(4, shard.GroupSize);
+    }
+
+    [Fact]
     public void Publish_DifferentCompletionsOfOneItem_AreDifferentGroups()
     {
         var shard = Shard();

@@ -198,4 +198,17 @@ public sealed class ResolvedAlgorithmTests
         Assert.DoesNotContain("seed", keys);
         Assert.DoesNotContain("algorithm", keys);
     }
+
+    [Fact]
+    public void ForRun_FilterGroupsWithUnlimitedBatches_IsRefused_ALimitOrThePresetIsNot()
+    {
+        // A run's step reserves its generation batches' prompts in the training stream: unlimited batches would take the
+        // next steps' prompts (and a swarm's fill-up reserve), training items twice.
+        var unlimited = new AgentRl.Abstractions.Training.RunConfig { Algorithm = "grpo", Objective = new Dictionary<string, string> { ["filterGroups"] = "true" } };
+        Assert.Contains("maxNumGenBatches", Assert.Throws<ArgumentException>(() => ResolvedAlgorithm.ForRun(unlimited)).Message, StringComparison.Ordinal);
+
+        var limited = unlimited with { Objective = new Dictionary<string, string> { ["filterGroups"] = "true", ["maxNumGenBatches"] = "3" } };
+        Assert.Equal(3, ResolvedAlgorithm.ForRun(limited).Objective.MaxNumGenBatches);
+        Assert.True(ResolvedAlgorithm.ForRun(new AgentRl.Abstractions.Training.RunConfig { Algorithm = "dapo" }).Objective.FilterGroups);
+    }
 }

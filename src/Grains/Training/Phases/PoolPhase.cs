@@ -103,6 +103,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         var now = DateTime.UtcNow;
         var shared = groups
             .Where(g => _swarm.Share == SwarmSettings.Shares.Everything || SharedGroups.IsInformative(g.Trajectories.Select(t => t.Reward)))
+            .Where(g => !SharedGroups.HasMalformedCall(g))
             .Select(g => SharedGroups.FromEpisode(g, run.Config.Task, rollout.ItemJsonOf(g.EpisodeId), producer, now))
             .ToList();
         var stored = 0;
@@ -135,7 +136,9 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         var seed = unchecked((run.Config.Seed * 100_003) + (step * 7919));
         var answers = await Task.WhenAll(Enumerable.Range(0, _swarm.Shards).Select(s =>
             Shard(s).DrawAsync(new PoolDraw(_swarm.External, run.Config.RunId, run.Config.Task, _swarm.Select, minStep, unchecked(seed + s)), stop)));
-        var drawn = PoolDrawMerge.Merge(answers, _swarm.External, _swarm.Select, seed);
+        // One group per producer and id: a shard replaces a redone step's group, and this guards the step's group ids
+        // (ext:{producer}:{group}) should two copies still meet here.
+        IReadOnlyList<SharedGroup> drawn = [.. PoolDrawMerge.Merge(answers, _swarm.External, _swarm.Select, seed).DistinctBy(g => (g.ProducerRunId, g.GroupId))];
         var poolSize = answers.Sum(a => a.Size);
         if (drawn.Count == 0)
         {
