@@ -397,16 +397,17 @@ public static class SwarmCommands
         var rows = await files.WriteSwarmReportAsync(plan.Name, [.. plan.AllMembers.Select(m => m.RunId)], CancellationToken.None);
 
         output.WriteLine();
-        output.WriteLine("member      state       steps  final eval  cumulative reward  external groups");
+        var width = Math.Max("member".Length, plan.AllMembers.Max(m => m.RunId.Length));
+        output.WriteLine($"{"member".PadRight(width)} state       steps  final eval  cumulative reward  external groups");
         foreach (var member in plan.AllMembers)
         {
             var index = runnable.IndexOf(member);
             var state = index >= 0 ? statuses[index].State.ToString() : plan.Completed?.Contains(member) == true ? "Completed" : "NotStarted";
             var mine = rows.Where(r => r.Member == member.RunId).ToList();
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{member.RunId,-11} {state,-11} {mine.Count,5}  {TrainCommands.Percent(index < 0 ? null : statuses[index].FinalEvalAccuracy),10}  {(mine.Count == 0 ? 0 : mine[^1].CumulativeReward),17:0.000}  {mine.Sum(r => r.ExternalGroups ?? 0),15:0}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{member.RunId.PadRight(width)} {state,-11} {mine.Count,5}  {TrainCommands.Percent(index < 0 ? null : statuses[index].FinalEvalAccuracy),10}  {(mine.Count == 0 ? 0 : mine[^1].CumulativeReward),17:0.000}  {mine.Sum(r => r.ExternalGroups ?? 0),15:0}"));
             if (index >= 0 && statuses[index].Error is { } error)
             {
-                output.WriteLine($"            {error}");
+                output.WriteLine($"{new string(' ', width + 1)}{error}");
             }
         }
 
