@@ -81,7 +81,7 @@ public sealed class RemoteRunDirectoryTests : IDisposable
             "swarm", "--members", "1", "--steps", "1", "--name", "sw", "--local", "2", "--external", "0", "--set", "sftDemonstrations=0", "--set", "evalSize=2",
             "--set", "passK=0", "--set", "groupSize=2", "--set", "limits.maxNewTokensPerTurn=16");
         Assert.True(swarm.ExitCode == 0, swarm.Stdout + swarm.Stderr);
-        foreach (var file in new[] { "swarm.json", "swarm.csv", "swarm.png", "m0/metrics.csv" })
+        foreach (var file in new[] { "swarm.json", "swarm.csv", "swarm.png", "sw-m0/metrics.csv" })
         {
             Assert.True(File.Exists(Path.Combine(_siloFolder, "runs", "sw", file)), $"{file} is written on the silos");
         }

@@ -50,7 +50,7 @@ public sealed class SetReachesTrainingTests
         ["objective.clipCovUpperBound"] = ("clip-cov", ["objective.clipCovRatio=0.5", "objective.clipCovLowerBound=-100"], "-50"),
         ["objective.klCovRatio"] = ("kl-cov", [], "0.5"),
         ["objective.ppoKlCoef"] = ("kl-cov", ["objective.klCovRatio=0.5"], "5"),
-        ["objective.filterGroups"] = ("grpo", [], "true"),
+        ["objective.filterGroups"] = ("grpo", ["objective.maxNumGenBatches=2"], "true"),
         ["objective.maxNumGenBatches"] = ("dapo", [], "1"),
         ["objective.overlongBuffer"] = ("grpo", [], "true"),
         ["objective.overlongBufferLength"] = ("dapo", [], "2"),

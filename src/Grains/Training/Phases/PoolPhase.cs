@@ -20,7 +20,7 @@ namespace AgentRl.Grains.Training.Phases;
 /// then updates the KL controller once, with the KL of all of them together: the controller sees the batch the step trains
 /// on, as without a pool, and one step is one update whatever the mix of own and external groups.
 /// Metrics <c>swarm/local_groups</c>, <c>swarm/external_groups</c>, <c>swarm/fill_groups</c>, <c>swarm/external_reward_mean</c>
-/// (rescored), <c>swarm/external_informative_share</c>, <c>swarm/pool_size</c>, <c>swarm/published_groups</c>,
+/// (rescored), <c>swarm/external_informative_share</c>, <c>swarm/pool_size</c>, <c>swarm/published_groups</c>, <c>swarm/unshared_groups</c>,
 /// <c>swarm/rejected_groups</c>, <c>swarm/publish_ms</c>, <c>swarm/draw_ms</c>, <c>swarm/corrected_tokens</c>,
 /// <c>swarm/uncorrected_tokens</c>.
 /// </summary>
@@ -42,6 +42,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         var metrics = new Dictionary<string, double>();
         var publish = Stopwatch.StartNew();
         var published = await PublishAsync(step, version, local.Groups, stop);
+        var unshared = local.Groups.Count(SharedGroups.HasMalformedCall);
         publish.Stop();
 
         var draw = Stopwatch.StartNew();
@@ -64,6 +65,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             fillGroups = fill.Groups;
             publish.Start();
             published += await PublishAsync(step, version, fill.Groups, stop);
+            unshared += fill.Groups.Count(SharedGroups.HasMalformedCall);
             publish.Stop();
         }
 
@@ -81,6 +83,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         metrics["swarm/external_informative_share"] = external.Count == 0 ? 0 : external.Count(g => SharedGroups.IsInformative(g.Trajectories.Select(ExternalGroups.TaskReward))) / (double)external.Count;
         metrics["swarm/pool_size"] = poolSize;
         metrics["swarm/published_groups"] = published;
+        metrics["swarm/unshared_groups"] = unshared;   // own groups kept from the pool: a tool call that did not parse
         metrics["swarm/rejected_groups"] = rejected;
         metrics["swarm/publish_ms"] = publish.Elapsed.TotalMilliseconds;
         metrics["swarm/draw_ms"] = draw.Elapsed.TotalMilliseconds;
