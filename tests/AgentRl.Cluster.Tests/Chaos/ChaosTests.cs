@@ -157,7 +157,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
 
             // The swarm member: every step once, each trained group once (own, fill and external alike).
             var files = await DownloadAsync(azurite, RunId, final.Step);
-            var rows = CheckSteps(client, files, final, config.PolicyId);
+            var rows = await CheckStepsAsync(client, files, final, config.PolicyId);
             var groups = TrainedGroupsLog.Read(Path.Combine(files, TrainedGroupsLog.FileName));
             string[] columns = ["swarm/local_groups", "swarm/external_groups", "swarm/fill_groups", "swarm/published_groups"];
             Log("swarm member per step (" + string.Join(", ", columns) + "): " + string.Join("; ", rows.Skip(1).Select(r => r.Step + ":" + string.Join("/", columns.Select(c => r.Values.GetValueOrDefault(MetricColumns.ToColumn(c)))))));
@@ -182,7 +182,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
 
             // The async run: every step once, and its stream counters account for each trained slot exactly once.
             var asyncFiles = await DownloadAsync(azurite, AsyncRunId, finalAsync.Step);
-            var asyncRows = CheckSteps(client, asyncFiles, finalAsync, "chaos-async-policy");
+            var asyncRows = await CheckStepsAsync(client, asyncFiles, finalAsync, "chaos-async-policy");
             var asyncGroups = TrainedGroupsLog.Read(Path.Combine(asyncFiles, TrainedGroupsLog.FileName));
             Assert.Equal(Steps * config.PromptsPerStep, asyncGroups.Count);
             Assert.Equal(asyncGroups.Count, asyncGroups.Select(g => g.Episode).Distinct().Count());
@@ -222,7 +222,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
     /// metrics.csv has each step exactly once, in order; versions never go back; one update per step (none applied twice);
     /// the registry (in Redis grain storage, wherever its silo went) names the newest published version.
     /// </summary>
-    private static IReadOnlyList<MetricsCsvRow> CheckSteps(AgentRlClient client, string files, RunStatus final, string policyId)
+    private static async Task<IReadOnlyList<MetricsCsvRow>> CheckStepsAsync(AgentRlClient client, string files, RunStatus final, string policyId)
     {
         Assert.Equal(Steps, final.Step);
         var rows = MetricsCsvWriter.Read(Path.Combine(files, "metrics.csv"));
@@ -233,7 +233,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IDisposable
         var counters = JsonSerializer.Deserialize<TrainerCounters>(File.ReadAllText(Path.Combine(files, TrainerState.StateFileName)))!;
         Assert.Equal(Steps, counters.RlSteps);
         Assert.Equal(perStep, counters.RlOptimizerSteps);
-        var latest = client.Cluster.GetGrain<IPolicyRegistryGrain>(policyId).GetLatestAsync().GetAwaiter().GetResult();
+        var latest = await client.Cluster.GetGrain<IPolicyRegistryGrain>(policyId).GetLatestAsync();
         Assert.Equal(final.PolicyVersion, latest.Version);
         return rows;
     }

@@ -298,6 +298,21 @@ public sealed class RedisServer : IAsyncDisposable
         string[] auth = password is null ? [] : ["--requirepass", password];
         string[] persistence = data is null ? ["--appendonly", "no"] : ["--appendonly", "yes", "--appendfsync", "always", "--dir", data];
         var process = new OwnedProcess("redis", "redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", .. persistence, "--daemonize", "no", .. auth]);
+        try
+        {
+            await WaitForPortAsync(port, process);
+            return process;
+        }
+        catch (TimeoutException)
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Returns once <paramref name="process"/> accepts TCP connections on 127.0.0.1:<paramref name="port"/>; throws with its output if it exits first or takes over 10 s.</summary>
+    public static async Task WaitForPortAsync(int port, OwnedProcess process)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
         {
@@ -310,7 +325,7 @@ public sealed class RedisServer : IAsyncDisposable
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, port);
-                return process;
+                return;
             }
             catch (SocketException)
             {
@@ -318,7 +333,6 @@ public sealed class RedisServer : IAsyncDisposable
             }
         }
 
-        await process.DisposeAsync();
         throw new TimeoutException("redis-server did not listen within 10 s: " + process.Output);
     }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using AgentRl.Abstractions.Cluster;
@@ -31,7 +30,7 @@ public sealed class RedisTlsTests : IDisposable
             "--tls-cert-file", certPath, "--tls-key-file", keyPath, "--tls-ca-cert-file", caPath, "--tls-auth-clients", "no",
             "--save", "", "--appendonly", "no",
         ]);
-        await WaitForPortAsync(port, redis);
+        await RedisServer.WaitForPortAsync(port, redis);
         var connection = $"127.0.0.1:{port},ssl=true";
         var clusterId = "redis-tls-" + Guid.NewGuid().ToString("N")[..8];
 
@@ -86,31 +85,6 @@ public sealed class RedisTlsTests : IDisposable
         File.WriteAllText(paths.Item2, server.ExportCertificatePem());
         File.WriteAllText(paths.Item3, key.ExportRSAPrivateKeyPem());
         return paths;
-    }
-
-    private static async Task WaitForPortAsync(int port, OwnedProcess process)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.Process.HasExited)
-            {
-                throw new InvalidOperationException("redis-server exited: " + process.Output);
-            }
-
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
-        }
-
-        throw new TimeoutException("redis-server did not listen within 10 s: " + process.Output);
     }
 
     public void Dispose()

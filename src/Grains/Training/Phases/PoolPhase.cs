@@ -41,8 +41,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
         _tokenizerId ??= await run.Trainer.GetTokenizerIdAsync(stop);
         var metrics = new Dictionary<string, double>();
         var publish = Stopwatch.StartNew();
-        var published = await PublishAsync(step, version, local.Groups, stop);
-        var unshared = local.Groups.Count(SharedGroups.HasMalformedCall);
+        var (published, unshared) = await PublishAsync(step, version, local.Groups, stop);
         publish.Stop();
 
         var draw = Stopwatch.StartNew();
@@ -64,8 +63,8 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             weights.AddRange(Enumerable.Repeat<float[]?>(null, fillScored.Trajectories.Count));
             fillGroups = fill.Groups;
             publish.Start();
-            published += await PublishAsync(step, version, fill.Groups, stop);
-            unshared += fill.Groups.Count(SharedGroups.HasMalformedCall);
+            var (fillPublished, fillUnshared) = await PublishAsync(step, version, fill.Groups, stop);
+            (published, unshared) = (published + fillPublished, unshared + fillUnshared);
             publish.Stop();
         }
 
@@ -99,14 +98,17 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
     }
 
 
-    /// <summary>Own groups to their shards (<c>swarm.share</c>: informative ones only by default). Returns how many were stored.</summary>
-    private async Task<int> PublishAsync(int step, long version, IReadOnlyList<EpisodeResult> groups, CancellationToken stop)
+    /// <summary>
+    /// Own groups to their shards (<c>swarm.share</c>: informative ones only by default; never one with a tool call that did
+    /// not parse). Returns how many were stored, and how many were kept back for a malformed call.
+    /// </summary>
+    private async Task<(int Stored, int Unshared)> PublishAsync(int step, long version, IReadOnlyList<EpisodeResult> groups, CancellationToken stop)
     {
         var producer = new Producer(run.Config.RunId, run.Config.PolicyId, version, _tokenizerId!, step);
         var now = DateTime.UtcNow;
-        var shared = groups
+        var wellFormed = groups.Where(g => !SharedGroups.HasMalformedCall(g)).ToList();
+        var shared = wellFormed
             .Where(g => _swarm.Share == SwarmSettings.Shares.Everything || SharedGroups.IsInformative(g.Trajectories.Select(t => t.Reward)))
-            .Where(g => !SharedGroups.HasMalformedCall(g))
             .Select(g => SharedGroups.FromEpisode(g, run.Config.Task, rollout.ItemJsonOf(g.EpisodeId), producer, now))
             .ToList();
         var stored = 0;
@@ -123,7 +125,7 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
             }
         }
 
-        return stored;
+        return (stored, groups.Count - wellFormed.Count);
     }
 
     /// <summary>Up to J external groups, rendered, rescored and shaped; the pool's size; how many drawn groups could not be used; their KL in the reward.</summary>
@@ -172,21 +174,8 @@ public sealed class PoolPhase(RunContext run, RolloutPhase rollout, RewardPhase 
     /// </summary>
     private async Task<(IReadOnlyList<ExternalGroup> Groups, RewardKlSample? Kl)> ShapeAsync(IReadOnlyList<ExternalGroup> groups, CancellationToken stop)
     {
-        var objective = run.Algorithm.Objective;
-        var all = groups.SelectMany(g => g.Trajectories).ToList();
-        if (all.Count == 0 || (!objective.OverlongBuffer && !objective.UseKlInReward))
-        {
-            return (groups, null);
-        }
-
-        IReadOnlyList<Trajectory> shaped = RewardShaping.ApplyOverlong(all, objective, run.Config.Limits.ContextBudget);
-        RewardKlSample? sample = null;
-        if (objective.UseKlInReward)
-        {
-            var kl = await run.Trainer.RewardKlAsync(shaped, stop);
-            shaped = RewardShaping.Add(shaped, [.. kl.Penalties.Select(p => -p)], RewardShaping.KlPenaltyPart);
-            sample = new RewardKlSample(kl.CurrentKl, shaped.Count);
-        }
+        var (shaped, kl) = await reward.ShapeTrajectoriesAsync([.. groups.SelectMany(g => g.Trajectories)], stop);
+        var sample = kl is null ? null : new RewardKlSample(kl.CurrentKl, shaped.Count);
 
         var result = new List<ExternalGroup>();
         var offset = 0;

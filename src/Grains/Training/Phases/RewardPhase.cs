@@ -1,4 +1,5 @@
 using AgentRl.Abstractions.Rollouts;
+using AgentRl.Abstractions.Training;
 using AgentRl.Pipeline.Rewards;
 
 namespace AgentRl.Grains.Training.Phases;
@@ -33,26 +34,38 @@ public sealed class RewardPhase(RunContext run)
     /// <summary>The rollouts shaped with the current β; the KL controller is left as it is (<see cref="ScoredBatch.RewardKl"/> says what it should see).</summary>
     public async Task<ScoredBatch> ShapeAsync(RolloutBatch rollout, CancellationToken stop)
     {
-        var objective = run.Algorithm.Objective;
-        var trajectories = RewardShaping.ApplyOverlong([.. rollout.Groups.SelectMany(g => g.Trajectories)], objective, run.Config.Limits.ContextBudget);
+        var (trajectories, kl) = await ShapeTrajectoriesAsync([.. rollout.Groups.SelectMany(g => g.Trajectories)], stop);
         var metrics = new Dictionary<string, double>();
-        if (objective.OverlongBuffer && trajectories.Count > 0)
+        if (run.Algorithm.Objective.OverlongBuffer && trajectories.Count > 0)
         {
             metrics["reward/" + RewardShaping.OverlongPenaltyPart] = trajectories.Average(t => t.RewardParts[RewardShaping.OverlongPenaltyPart]);
         }
 
-        RewardKlSample? sample = null;
-        if (objective.UseKlInReward && trajectories.Count > 0)
+        if (kl is not null)
         {
-            var kl = await run.Trainer.RewardKlAsync(trajectories, stop);
-            trajectories = RewardShaping.Add(trajectories, [.. kl.Penalties.Select(p => -p)], RewardShaping.KlPenaltyPart);
-            sample = new RewardKlSample(kl.CurrentKl, trajectories.Count);
             metrics["reward/" + RewardShaping.KlPenaltyPart] = kl.Penalties.Average();
             metrics["reward/kl"] = kl.CurrentKl;
             metrics["reward/kl_coef"] = kl.Coef;
         }
 
-        return new ScoredBatch(trajectories, metrics, RewardKl: sample);
+        return new ScoredBatch(trajectories, metrics, RewardKl: kl is null ? null : new RewardKlSample(kl.CurrentKl, trajectories.Count));
+    }
+
+    /// <summary>
+    /// Any trajectories (own, or a swarm's external ones) shaped with the current β: the overlong penalty, then KL in the
+    /// reward; and the trainer's KL answer when KL is in the reward (null otherwise, or for no trajectories).
+    /// </summary>
+    public async Task<(IReadOnlyList<Trajectory> Trajectories, RewardKlPenalty? Kl)> ShapeTrajectoriesAsync(IReadOnlyList<Trajectory> trajectories, CancellationToken stop)
+    {
+        var objective = run.Algorithm.Objective;
+        IReadOnlyList<Trajectory> shaped = RewardShaping.ApplyOverlong(trajectories, objective, run.Config.Limits.ContextBudget);
+        if (!objective.UseKlInReward || shaped.Count == 0)
+        {
+            return (shaped, null);
+        }
+
+        var kl = await run.Trainer.RewardKlAsync(shaped, stop);
+        return (RewardShaping.Add(shaped, [.. kl.Penalties.Select(p => -p)], RewardShaping.KlPenaltyPart), kl);
     }
 
     /// <summary>The step's one update of the KL-in-reward controller, with the KL of every trajectory it trains on (none: no update).</summary>
