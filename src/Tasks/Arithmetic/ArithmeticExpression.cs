@@ -38,18 +38,24 @@ public static class ArithmeticExpression
 
     /// <summary>Evaluates an integer expression. Throws <see cref="FormatException"/> on bad syntax and
     /// <see cref="ArithmeticException"/> on division by zero, inexact division or overflow.</summary>
-    public static long Evaluate(string expression)
+    public static long Evaluate(string expression) => Parse(expression).Value;
+
+    /// <summary>
+    /// The expression worked one binary operation at a time, as a careful agent with a calculator would: each step is
+    /// the leftmost operation whose operands are both numbers, written <c>a op b</c> (a negative right operand in
+    /// parentheses), and its value replaces it for the next step. A lone number has no steps; the last step's value is
+    /// the expression's. Throws as <see cref="Evaluate"/> does.
+    /// </summary>
+    public static IReadOnlyList<(string Expression, long Value)> Steps(string expression)
     {
-        ArgumentNullException.ThrowIfNull(expression);
-        var parser = new Parser(expression);
-        var value = parser.ParseSum();
-        parser.SkipSpaces();
-        if (!parser.AtEnd)
+        var steps = new List<(string, long)>();
+        var node = Parse(expression);
+        while (node is not Number)
         {
-            throw new FormatException($"Unexpected '{expression[parser.Position]}' at position {parser.Position}.");
+            node = Reduce(node, steps);
         }
 
-        return value;
+        return steps;
     }
 
     /// <summary>True when <paramref name="expression"/> evaluates; the value comes out.</summary>
@@ -207,6 +213,54 @@ public static class ArithmeticExpression
         return new StringBuilder(left).Append(op).Append(right).ToString();
     }
 
+    private static Node Parse(string expression)
+    {
+        ArgumentNullException.ThrowIfNull(expression);
+        var parser = new Parser(expression);
+        var node = parser.ParseSum();
+        parser.SkipSpaces();
+        if (!parser.AtEnd)
+        {
+            throw new FormatException($"Unexpected '{expression[parser.Position]}' at position {parser.Position}.");
+        }
+
+        return node;
+    }
+
+    /// <summary>Folds the leftmost operation whose operands are numbers, recording it as a step.</summary>
+    private static Node Reduce(Node node, List<(string, long)> steps)
+    {
+        switch (node)
+        {
+            case Binary { Left: Number a, Right: Number b } ready:
+                var op = ready.Op switch { '*' => " * ", '/' => " / ", '+' => " + ", _ => " - " };
+                var right = b.Value < 0 ? $"({b.Value.ToString(CultureInfo.InvariantCulture)})" : b.Value.ToString(CultureInfo.InvariantCulture);
+                steps.Add((a.Value.ToString(CultureInfo.InvariantCulture) + op + right, ready.Value));
+                return new Number(ready.Value);
+            case Binary b when b.Left is not Number:
+                return b with { Left = Reduce(b.Left, steps) };
+            case Binary b:
+                return b with { Right = Reduce(b.Right, steps) };
+            default:
+                return node;
+        }
+    }
+
+    private static Binary Apply(char op, Node left, Node right)
+    {
+        var value = op switch
+        {
+            '+' => checked(left.Value + right.Value),
+            '-' => checked(left.Value - right.Value),
+            '*' => checked(left.Value * right.Value),
+            _ => right.Value == 0 || left.Value % right.Value != 0
+                ? throw new ArithmeticException($"{left.Value} / {right.Value} is not an exact integer division.")
+                : left.Value / right.Value,
+        };
+        return new Binary(op, left, right, value);
+    }
+
+    /// <summary>Recursive descent to a tree: sums of products of unary terms; a negated number is a negative number.</summary>
     private sealed class Parser(string text)
     {
         public int Position { get; private set; }
@@ -221,65 +275,52 @@ public static class ArithmeticExpression
             }
         }
 
-        public long ParseSum()
+        public Node ParseSum()
         {
-            var value = ParseProduct();
+            var node = ParseProduct();
             while (true)
             {
                 SkipSpaces();
                 if (AtEnd || (text[Position] != '+' && text[Position] != '-'))
                 {
-                    return value;
+                    return node;
                 }
 
                 var op = text[Position++];
-                var right = ParseProduct();
-                value = op == '+' ? checked(value + right) : checked(value - right);
+                node = Apply(op, node, ParseProduct());
             }
         }
 
-        private long ParseProduct()
+        private Node ParseProduct()
         {
-            var value = ParseUnary();
+            var node = ParseUnary();
             while (true)
             {
                 SkipSpaces();
                 if (AtEnd || (text[Position] != '*' && text[Position] != '/'))
                 {
-                    return value;
+                    return node;
                 }
 
                 var op = text[Position++];
-                var right = ParseUnary();
-                if (op == '*')
-                {
-                    value = checked(value * right);
-                }
-                else
-                {
-                    if (right == 0 || value % right != 0)
-                    {
-                        throw new ArithmeticException($"{value} / {right} is not an exact integer division.");
-                    }
-
-                    value /= right;
-                }
+                node = Apply(op, node, ParseUnary());
             }
         }
 
-        private long ParseUnary()
+        private Node ParseUnary()
         {
             SkipSpaces();
             if (!AtEnd && text[Position] == '-')
             {
                 Position++;
-                return checked(-ParseUnary());
+                var operand = ParseUnary();
+                return operand is Number n ? new Number(checked(-n.Value)) : Apply('-', new Number(0), operand);
             }
 
             if (!AtEnd && text[Position] == '(')
             {
                 Position++;
-                var value = ParseSum();
+                var node = ParseSum();
                 SkipSpaces();
                 if (AtEnd || text[Position] != ')')
                 {
@@ -287,7 +328,7 @@ public static class ArithmeticExpression
                 }
 
                 Position++;
-                return value;
+                return node;
             }
 
             var start = Position;
@@ -301,7 +342,7 @@ public static class ArithmeticExpression
                 throw new FormatException(AtEnd ? "Unexpected end of expression." : $"Unexpected '{text[Position]}' at position {Position}.");
             }
 
-            return long.Parse(text.AsSpan(start, Position - start), NumberStyles.None, CultureInfo.InvariantCulture);
+            return new Number(long.Parse(text.AsSpan(start, Position - start), NumberStyles.None, CultureInfo.InvariantCulture));
         }
     }
 }

@@ -40,6 +40,15 @@ public sealed record ArithmeticOptions : TaskOptions
     /// </summary>
     public double TeacherMentalShare { get; init; } = 0.7;
 
+    /// <summary>
+    /// Share (0..1) of the multi-operation questions the teacher works one operation per calculator call (the leftmost
+    /// ready operation first, <see cref="ArithmeticExpression.Steps"/>), each call on the previous results; the rest get
+    /// one call with the whole expression (chosen by a stable hash of the item). Default 0: one call per question. With
+    /// more than one operation and a share between 0 and 1, the number of calls is the policy's choice: the warm start
+    /// copies both habits and RL, rewarded on exact answers, decides between them.
+    /// </summary>
+    public double TeacherStepShare { get; init; }
+
     public override void Validate()
     {
         base.Validate();
@@ -61,6 +70,11 @@ public sealed record ArithmeticOptions : TaskOptions
         if (TeacherMentalShare is < 0 or > 1 || double.IsNaN(TeacherMentalShare))
         {
             throw new ArgumentException($"teacherMentalShare must be in [0, 1], got {TeacherMentalShare}.");
+        }
+
+        if (TeacherStepShare is < 0 or > 1 || double.IsNaN(TeacherStepShare))
+        {
+            throw new ArgumentException($"teacherStepShare must be in [0, 1], got {TeacherStepShare}.");
         }
 
         if (TeacherMentalOperators.Any(c => c is not ('+' or '-' or '*' or '/')))

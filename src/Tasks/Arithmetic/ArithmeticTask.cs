@@ -118,6 +118,11 @@ public sealed partial class ArithmeticTask : IAgentTask
             }
         }
 
+        if (flaw == DemonstrationFlaw.None && TeacherWorksStepByStep(item.Id, expression))
+        {
+            return await StepByStepDemonstrationAsync(item, expression, truth, tools, cancellationToken).ConfigureAwait(false);
+        }
+
         var call = new ToolCall(CalculatorTool, ToolArguments.Json((ExpressionArgument, calledExpression)));
         var observation = await tools.ExecuteAsync(call, cancellationToken).ConfigureAwait(false);
         var agree = !observation.IsError && AnswerText.TryParseInteger(observation.Text, out var observed) && observed == answer;
@@ -149,6 +154,33 @@ public sealed partial class ArithmeticTask : IAgentTask
         _options.TeacherMentalShare > 0
         && expression.AsSpan().IndexOfAny(_options.TeacherMentalOperators) >= 0
         && (TaskHash.Of($"teacher/{itemId}") % 10_000) < _options.TeacherMentalShare * 10_000;
+
+    /// <summary>
+    /// Whether the teacher chains one call per operation on this question (<see cref="ArithmeticOptions.TeacherStepShare"/>):
+    /// it has more than one operation and falls in the share by a stable hash of the item.
+    /// </summary>
+    public bool TeacherWorksStepByStep(string itemId, string expression) =>
+        _options.TeacherStepShare > 0
+        && ArithmeticExpression.Steps(expression).Count > 1
+        && (TaskHash.Of($"teacher-steps/{itemId}") % 10_000) < _options.TeacherStepShare * 10_000;
+
+    /// <summary>One assistant turn per step: a call on the step's expression, its result, and the last result as the answer.</summary>
+    private async Task<Demonstration> StepByStepDemonstrationAsync(TaskItem item, string expression, long truth, IToolExecutor tools, CancellationToken cancellationToken)
+    {
+        var messages = new List<ChatMessage> { ChatMessage.System(SystemPrompt), ChatMessage.User(item.Prompt) };
+        var agree = true;
+        foreach (var (step, value) in ArithmeticExpression.Steps(expression))
+        {
+            var call = new ToolCall(CalculatorTool, ToolArguments.Json((ExpressionArgument, step)));
+            var observation = await tools.ExecuteAsync(call, cancellationToken).ConfigureAwait(false);
+            agree &= !observation.IsError && AnswerText.TryParseInteger(observation.Text, out var observed) && observed == value;
+            messages.Add(ChatMessage.Assistant(string.Empty, call));
+            messages.Add(ChatMessage.Tool(CalculatorTool, observation.Text));
+        }
+
+        messages.Add(ChatMessage.Assistant(AnswerText.Tag(truth.ToString(CultureInfo.InvariantCulture))));
+        return new Demonstration(item, messages, DemonstrationFlaw.None, agree);
+    }
 
     /// <summary>A wrong answer near <paramref name="truth"/>: off by 1–9 or 10–90.</summary>
     private static long WrongBy(long truth, Random rng) =>

@@ -157,6 +157,73 @@ public sealed class ArithmeticTaskTests
         Assert.Equal(0.9, r.Score, 9);
     }
 
+    [Theory]
+    [InlineData("12 + 30", new[] { "12 + 30" }, new long[] { 42 })]
+    [InlineData("12 + 30 * 2", new[] { "30 * 2", "12 + 60" }, new long[] { 60, 72 })]
+    [InlineData("(12 + 30) * 2", new[] { "12 + 30", "42 * 2" }, new long[] { 42, 84 })]
+    [InlineData("84 / 2 / 2", new[] { "84 / 2", "42 / 2" }, new long[] { 42, 21 })]
+    [InlineData("3 - 5 * 4 + 2", new[] { "5 * 4", "3 - 20", "-17 + 2" }, new long[] { 20, -17, -15 })]
+    [InlineData("(2 + 3) * (4 + 5)", new[] { "2 + 3", "4 + 5", "5 * 9" }, new long[] { 5, 9, 45 })]
+    [InlineData("7 - (2 - 9)", new[] { "2 - 9", "7 - (-7)" }, new long[] { -7, 14 })]
+    [InlineData("42", new string[0], new long[0])]
+    public void Steps_LeftmostReadyOperationFirst_OnThePreviousResults(string expression, string[] calls, long[] values)
+    {
+        var steps = ArithmeticExpression.Steps(expression);
+        Assert.Equal(calls, steps.Select(s => s.Expression));
+        Assert.Equal(values, steps.Select(s => s.Value));
+    }
+
+    [Fact]
+    public void Steps_OfGeneratedExpressions_EachEvaluatesAsCalledAndTheLastIsTheAnswer()
+    {
+        var harder = new ArithmeticTask(new ArithmeticOptions { MinOperations = 2, MaxOperations = 3, MaxDigits = 3 });
+        foreach (var item in harder.Generate(TaskSplit.Train, 500, 21))
+        {
+            var steps = ArithmeticExpression.Steps(item.Metadata[ArithmeticTask.ExpressionKey]);
+            Assert.InRange(steps.Count, 2, 3);
+            Assert.All(steps, s => Assert.Equal(LocalCalculator.Evaluate(s.Expression), s.Value));
+            Assert.All(steps, s => Assert.Single(Regex.Matches(s.Expression, @"\d [-+*/] [-(\d]")));
+            Assert.Equal(item.Answer, steps[^1].Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public async Task Demonstrations_TeacherStepShare_ChainsOneCallPerOperationOnThatShare()
+    {
+        var options = new ArithmeticOptions { MinOperations = 2, MaxOperations = 2, TeacherMentalShare = 0, TeacherStepShare = 0.5 };
+        var task = new ArithmeticTask(options);
+        var items = task.Generate(TaskSplit.Train, 300, 22);
+        var calculator = new LocalCalculator();
+        var demos = await DemonstrationGenerator.GenerateAsync(task, items, _ => calculator);
+        var chained = demos.Where(d => d.Messages.Count(m => m.Role == ChatRole.Tool) == 2).ToList();
+        var single = demos.Where(d => d.Messages.Count(m => m.Role == ChatRole.Tool) == 1).ToList();
+        Assert.Equal(demos.Count, chained.Count + single.Count);
+        Assert.InRange((double)chained.Count / demos.Count, 0.4, 0.6);
+        Assert.Equal(2 * chained.Count + single.Count, calculator.Calls.Count);
+        Assert.All(demos, d =>
+        {
+            Assert.True(d.ToolResultsAgree);
+            Assert.Equal(1.0, task.Score(d.Item, FinishedConversation.FromMessages(d.Messages)).Score, 9);
+            Assert.Equal(task.TeacherWorksStepByStep(d.Item.Id, d.Item.Metadata[ArithmeticTask.ExpressionKey]), chained.Contains(d));
+        });
+
+        // A chained demonstration: call, result, call on that result, result, answer.
+        var demo = chained[0];
+        var steps = ArithmeticExpression.Steps(demo.Item.Metadata[ArithmeticTask.ExpressionKey]);
+        Assert.Equal(
+            [ChatRole.System, ChatRole.User, ChatRole.Assistant, ChatRole.Tool, ChatRole.Assistant, ChatRole.Tool, ChatRole.Assistant],
+            demo.Messages.Select(m => m.Role));
+        Assert.Equal(steps[0].Expression, ToolCallChecks.TryGetString(demo.Messages[2].ToolCalls![0].ArgumentsJson, "expression"));
+        Assert.Equal(steps[1].Expression, ToolCallChecks.TryGetString(demo.Messages[4].ToolCalls![0].ArgumentsJson, "expression"));
+        Assert.Contains(demo.Messages[3].Content, steps[1].Expression, StringComparison.Ordinal);
+        Assert.Equal(AnswerText.Tag(demo.Item.Answer), demo.Messages[6].Content);
+
+        // One-operation questions have nothing to chain, whatever the share.
+        var oneOperation = new ArithmeticTask(options with { MinOperations = 1, MaxOperations = 1, TeacherStepShare = 1 });
+        var one = await DemonstrationGenerator.GenerateAsync(oneOperation, oneOperation.Generate(TaskSplit.Train, 20, 23), _ => new LocalCalculator());
+        Assert.All(one, d => Assert.Single(d.Messages, m => m.Role == ChatRole.Tool));
+    }
+
     [Fact]
     public async Task Demonstrations_Gold_ScoreFullRewardAndCallTheCalculator()
     {
@@ -220,6 +287,7 @@ public sealed class ArithmeticTaskTests
     {
         Assert.Throws<ArgumentException>(() => new ArithmeticTask(new ArithmeticOptions { TeacherMentalShare = 1.5 }));
         Assert.Throws<ArgumentException>(() => new ArithmeticTask(new ArithmeticOptions { TeacherMentalOperators = "x" }));
+        Assert.Throws<ArgumentException>(() => new ArithmeticTask(new ArithmeticOptions { TeacherStepShare = -0.1 }));
     }
 
     [Fact]
