@@ -18,12 +18,15 @@ namespace AgentRl.Cli.Commands;
 public static class CompareCommands
 {
     /// <summary>One finished run of the comparison.</summary>
-    public sealed record RunOutcome(string Algorithm, int Seed, string State, double? FinalAccuracy, double? WarmStartAccuracy, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSeconds, string RunDirectory, string? Error = null, double? BaselineAccuracy = null, double? ForksPerPrompt = null, double? RlSeconds = null);
+    public sealed record RunOutcome(string Algorithm, int Seed, string State, double? FinalAccuracy, double? WarmStartAccuracy, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSeconds, string RunDirectory, string? Error = null, double? BaselineAccuracy = null, double? ForksPerPrompt = null, double? RlSeconds = null, double? TrainingToolCalls = null);
 
     /// <summary>One table row: an algorithm over its seeds.</summary>
-    public sealed record Summary(string Algorithm, int Runs, int Completed, double? AccuracyMean, double? AccuracySpread, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSecondsMean, double? WarmStartAccuracyMean = null, double? BaselineAccuracyMean = null, double? BaselineAccuracySpread = null, double? GainMean = null, double? GainSpread = null, double? ForksPerPrompt = null);
+    public sealed record Summary(string Algorithm, int Runs, int Completed, double? AccuracyMean, double? AccuracySpread, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSecondsMean, double? WarmStartAccuracyMean = null, double? BaselineAccuracyMean = null, double? BaselineAccuracySpread = null, double? GainMean = null, double? GainSpread = null, double? ForksPerPrompt = null, double? TrainingToolCalls = null);
 
     /// <summary>A seed's shared warm start (an <c>agentrl sft</c> run) and the algorithm runs that start from it.</summary>
+    /// <summary>metrics.csv's column of the metric <c>tools/calls_made</c> (RolloutMetrics.CallsMadeMetric, a full-name column).</summary>
+    public const string CallsMadeColumn = "tools/calls_made";
+
     public sealed record SeedPlan(int Seed, RunConfig? WarmStart, IReadOnlyList<RunConfig> Runs);
 
     /// <summary>The run id of a comparison's shared warm start of <paramref name="seed"/>.</summary>
@@ -264,9 +267,13 @@ public static class CompareCommands
 
         // metrics.csv's column of the metric rollout/branches_per_prompt (MetricColumns renames it), present in branching runs.
         var forks = Mean(metrics.Where(r => r.Step > 0).Select(r => r.Values.TryGetValue("branches_per_prompt", out var v) ? v : (double?)null));
+
+        // The tool calls the training rollouts made (tools/calls_made, a shared prefix once), summed over the steps.
+        var made = metrics.Where(r => r.Step > 0 && r.Values.ContainsKey(CallsMadeColumn)).ToList();
+        double? trainingCalls = made.Count == 0 ? null : made.Sum(r => r.Values[CallsMadeColumn]);
         return new RunOutcome(
             config.Algorithm, config.Seed, status.State.ToString(), status.FinalEvalAccuracy, status.WarmStartEvalAccuracy, perTrajectory, perSolved, wallSeconds, status.RunDirectory, status.Error,
-            status.Baseline?.EvalAccuracy, forks, status.Baseline?.RlSeconds);
+            status.Baseline?.EvalAccuracy, forks, status.Baseline?.RlSeconds, trainingCalls);
     }
 
     /// <summary>One row per algorithm (in first-seen order): means over completed runs, spread = sample std of accuracy (0 for one run).</summary>
@@ -279,7 +286,7 @@ public static class CompareCommands
             var (gainMean, gainSpread) = MeanAndSpread(done.Select(o => o.FinalAccuracy - o.BaselineAccuracy));
             return new Summary(
                 g.Key, g.Count(), done.Count, mean, spread, Mean(done.Select(o => o.ToolCallsPerTrajectory)), Mean(done.Select(o => o.ToolCallsPerSolved)), g.Average(o => o.WallSeconds), Mean(done.Select(o => o.WarmStartAccuracy)),
-                baselineMean, baselineSpread, gainMean, gainSpread, Mean(done.Select(o => o.ForksPerPrompt)));
+                baselineMean, baselineSpread, gainMean, gainSpread, Mean(done.Select(o => o.ForksPerPrompt)), Mean(done.Select(o => o.TrainingToolCalls)));
         })];
 
     /// <summary>The markdown table; with shared warm starts, a line on them under it.</summary>
@@ -292,15 +299,15 @@ public static class CompareCommands
         var withForks = summaries.Any(x => x.ForksPerPrompt is not null);
         text.AppendLine("| algorithm | runs (completed) | held-out accuracy (mean ± std over seeds) | after warm start |"
             + (withBaseline ? " equal-time SFT (mean ± std) | RL − equal-time SFT (points, mean ± std) |" : "")
-            + " tool calls / trajectory | tool calls / solved question |" + (withForks ? " forks / prompt |" : "") + " wall time / run |");
-        text.AppendLine("|---|---|---|---|" + (withBaseline ? "---|---|" : "") + "---|---|" + (withForks ? "---|" : "") + "---|");
+            + " tool calls / trajectory | tool calls / solved question | tool calls made in training |" + (withForks ? " forks / prompt |" : "") + " wall time / run |");
+        text.AppendLine("|---|---|---|---|" + (withBaseline ? "---|---|" : "") + "---|---|---|" + (withForks ? "---|" : "") + "---|");
         foreach (var s in summaries)
         {
             var accuracy = s.AccuracyMean is { } m ? $"{m * 100:0.0}% ± {s.AccuracySpread!.Value * 100:0.0}" : "-";
             var warm = s.WarmStartAccuracyMean is { } w ? $"{w * 100:0.0}%" : "-";
             var baseline = s.BaselineAccuracyMean is { } b ? $"{b * 100:0.0}% ± {s.BaselineAccuracySpread!.Value * 100:0.0}" : "-";
             var gain = s.GainMean is { } d ? $"{d * 100:+0.0;-0.0;0.0} ± {s.GainSpread!.Value * 100:0.0}" : "-";
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.Algorithm} | {s.Runs} ({s.Completed}) | {accuracy} | {warm} |{(withBaseline ? $" {baseline} | {gain} |" : "")} {Number(s.ToolCallsPerTrajectory)} | {Number(s.ToolCallsPerSolved)} |{(withForks ? $" {Number(s.ForksPerPrompt)} |" : "")} {s.WallSecondsMean:0} s |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.Algorithm} | {s.Runs} ({s.Completed}) | {accuracy} | {warm} |{(withBaseline ? $" {baseline} | {gain} |" : "")} {Number(s.ToolCallsPerTrajectory)} | {Number(s.ToolCallsPerSolved)} | {Count(s.TrainingToolCalls)} |{(withForks ? $" {Number(s.ForksPerPrompt)} |" : "")} {s.WallSecondsMean:0} s |");
         }
 
         if (warmStarts is { Count: > 0 })
@@ -316,13 +323,13 @@ public static class CompareCommands
     /// <summary>One line per run.</summary>
     public static string Csv(IReadOnlyList<RunOutcome> outcomes)
     {
-        var text = new StringBuilder("algorithm,seed,state,final_eval_accuracy,warmstart_eval_accuracy,tool_calls_per_traj,tool_calls_per_solved,wall_s,run_dir,baseline_eval_accuracy,rl_s,forks_per_prompt\n");
+        var text = new StringBuilder("algorithm,seed,state,final_eval_accuracy,warmstart_eval_accuracy,tool_calls_per_traj,tool_calls_per_solved,wall_s,run_dir,baseline_eval_accuracy,rl_s,forks_per_prompt,training_tool_calls\n");
         foreach (var o in outcomes)
         {
             text.AppendLine(string.Join(',',
                 o.Algorithm, o.Seed.ToString(CultureInfo.InvariantCulture), o.State, Raw(o.FinalAccuracy), Raw(o.WarmStartAccuracy),
                 Raw(o.ToolCallsPerTrajectory), Raw(o.ToolCallsPerSolved), o.WallSeconds.ToString("0.###", CultureInfo.InvariantCulture), $"\"{o.RunDirectory}\"",
-                Raw(o.BaselineAccuracy), Raw(o.RlSeconds), Raw(o.ForksPerPrompt)));
+                Raw(o.BaselineAccuracy), Raw(o.RlSeconds), Raw(o.ForksPerPrompt), Raw(o.TrainingToolCalls)));
         }
 
         return text.ToString();
@@ -344,6 +351,8 @@ public static class CompareCommands
     private static double? Mean(IEnumerable<double?> values) => MeanAndSpread(values).Mean;
 
     private static string Number(double? value) => value is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "-";
+
+    private static string Count(double? value) => value is { } v ? v.ToString("#,0", CultureInfo.InvariantCulture) : "-";
 
     private static string Raw(double? value) => value is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "";
 }

@@ -11,8 +11,8 @@ public sealed class CompareCommandTests
     {
         CompareCommands.RunOutcome[] outcomes =
         [
-            new("grpo", 0, "Completed", 0.50, 0.4, 1.0, 1.5, 10, "a"),
-            new("grpo", 1, "Completed", 0.70, 0.4, 2.0, 2.5, 20, "b"),
+            new("grpo", 0, "Completed", 0.50, 0.4, 1.0, 1.5, 10, "a", TrainingToolCalls: 1000),
+            new("grpo", 1, "Completed", 0.70, 0.4, 2.0, 2.5, 20, "b", TrainingToolCalls: 2000),
             new("arpo", 0, "Completed", 0.60, 0.4, 1.5, 1.0, 30, "c"),
             new("arpo", 1, "Failed", null, 0.4, null, null, 5, "d"),
         ];
@@ -26,18 +26,21 @@ public sealed class CompareCommandTests
         Assert.Equal(1.5, grpo.ToolCallsPerTrajectory!.Value, 9);
         Assert.Equal(2.0, grpo.ToolCallsPerSolved!.Value, 9);
         Assert.Equal(15, grpo.WallSecondsMean, 9);
+        Assert.Equal(1500, grpo.TrainingToolCalls!.Value, 9);
         var arpo = summaries[1];
         Assert.Equal((2, 1), (arpo.Runs, arpo.Completed));
         Assert.Equal(0.60, arpo.AccuracyMean!.Value, 9);
         Assert.Equal(0.0, arpo.AccuracySpread!.Value);
 
         var markdown = CompareCommands.Markdown(summaries, new RunConfig { Steps = 2 });
-        Assert.Contains("| grpo | 2 (2) | 60.0% ± 14.1 | 40.0% | 1.50 | 2.00 | 15 s |", markdown, StringComparison.Ordinal);
-        Assert.Contains("| arpo | 2 (1) | 60.0% ± 0.0 | 40.0% | 1.50 | 1.00 | 18 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| grpo | 2 (2) | 60.0% ± 14.1 | 40.0% | 1.50 | 2.00 | 1,500 | 15 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| arpo | 2 (1) | 60.0% ± 0.0 | 40.0% | 1.50 | 1.00 | - | 18 s |", markdown, StringComparison.Ordinal);
         Assert.DoesNotContain("Warm start shared", markdown, StringComparison.Ordinal);
         var csv = CompareCommands.Csv(outcomes).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(5, csv.Length);
         Assert.StartsWith("arpo,1,Failed,,0.4,,,5,", csv[4], StringComparison.Ordinal);
+        Assert.EndsWith(",training_tool_calls", csv[0], StringComparison.Ordinal);
+        Assert.EndsWith(",1000", csv[1], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -95,9 +98,12 @@ public sealed class CompareCommandTests
         }
     }
 
-    /// <summary>The metric rollout/branches_per_prompt as metrics.csv writes it (its column is renamed), averaged over the steps.</summary>
+    /// <summary>
+    /// The metric rollout/branches_per_prompt as metrics.csv writes it (its column is renamed), averaged over the steps;
+    /// tools/calls_made summed over them.
+    /// </summary>
     [Fact]
-    public void Outcome_ForksPerPrompt_IsTheStepsMeanOfTheMetricAsWritten()
+    public void Outcome_ForksPerPromptAndCallsMade_FromTheMetricsAsWritten()
     {
         var directory = Path.Combine(Path.GetTempPath(), "agentrl-compare-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
@@ -106,8 +112,8 @@ public sealed class CompareCommandTests
             using (var csv = new AgentRl.Grains.Reporting.MetricsCsvWriter(Path.Combine(directory, "metrics.csv")))
             {
                 csv.Append(0, new Dictionary<string, double> { ["eval/accuracy"] = 0.1 });
-                csv.Append(1, new Dictionary<string, double> { [AgentRl.Pipeline.Metrics.MetricColumns.BranchesPerPrompt] = 1.0 });
-                csv.Append(2, new Dictionary<string, double> { [AgentRl.Pipeline.Metrics.MetricColumns.BranchesPerPrompt] = 2.0 });
+                csv.Append(1, new Dictionary<string, double> { [AgentRl.Pipeline.Metrics.MetricColumns.BranchesPerPrompt] = 1.0, [AgentRl.Pipeline.Metrics.RolloutMetrics.CallsMadeMetric] = 40 });
+                csv.Append(2, new Dictionary<string, double> { [AgentRl.Pipeline.Metrics.MetricColumns.BranchesPerPrompt] = 2.0, [AgentRl.Pipeline.Metrics.RolloutMetrics.CallsMadeMetric] = 25 });
             }
 
             var rows = AgentRl.Grains.Reporting.MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv")).Select(r => new AgentRl.Client.MetricsRow(r.Step, r.Values)).ToList();
@@ -115,6 +121,10 @@ public sealed class CompareCommandTests
 
             Assert.Equal(1.5, CompareCommands.Outcome(new RunConfig(), status, rows, 1).ForksPerPrompt);
             Assert.Null(CompareCommands.Outcome(new RunConfig(), status, rows.Take(1).ToList(), 1).ForksPerPrompt);
+
+            // Tool calls made in training: tools/calls_made (its column keeps the full name) summed over the steps.
+            Assert.Equal(65, CompareCommands.Outcome(new RunConfig(), status, rows, 1).TrainingToolCalls);
+            Assert.Null(CompareCommands.Outcome(new RunConfig(), status, rows.Take(1).ToList(), 1).TrainingToolCalls);
         }
         finally
         {

@@ -67,6 +67,9 @@ public sealed class BranchingTrainingRunTests : IDisposable
         Assert.All(steps, r => Assert.InRange(r.Values["branching/initial_trajectories"], algorithm == "arpo" ? 2.0 : 1.0, algorithm == "arpo" ? 2.0 : 4.0));
         Assert.All(steps, r => Assert.Equal(0.0, r.Values["branching/replay_mismatches"]));
         Assert.Contains(steps, r => r.Values["branching/depth_max"] >= 1);
+
+        // Tool calls made: every trajectory's calls (4 prompts × a tree of 4), less the prefixes forks replayed.
+        Assert.All(steps, r => Assert.Equal((r.Values["tool_calls_per_traj"] * 16) - r.Values["branching/replayed_calls"], r.Values["tools/calls_made"], 6));
         Assert.True(steps[^1].Values["policy_version"] > steps[0].Values["policy_version"]);
     }
 
