@@ -445,7 +445,8 @@ public sealed class PolicyTrainer : IDisposable
 
     /// <summary>
     /// One supervised step: mean cross-entropy over the mask-1 tokens of the whole batch (token-mean, accumulated over
-    /// micro-batches with the global token count), gradient clipping, AdamW at <paramref name="learningRate"/>.
+    /// micro-batches with the global token count; micro-batches cut by <see cref="TokenBudgetBatcher.PackByCost"/> at
+    /// <see cref="TrainerOptions.SftMicroBatchOverheadTokens"/>), gradient clipping, AdamW at <paramref name="learningRate"/>.
     /// </summary>
     public SftStepMetrics SftStep(IReadOnlyList<SftExample> batch, double learningRate)
     {
@@ -464,7 +465,11 @@ public sealed class PolicyTrainer : IDisposable
         var (tokenCount, _) = CountValid(batch.Select(e => e.LossMask));
         var validTokens = Math.Max(tokenCount, 1);
         double loss = 0;
-        foreach (var indices in TokenBudgetBatcher.Pack(sequences.Select(s => s.TokenIds.Count).ToArray(), Options.TokenBudget))
+        var lengths = sequences.Select(s => s.TokenIds.Count).ToArray();
+        var microBatches = Options.SftMicroBatchOverheadTokens > 0
+            ? TokenBudgetBatcher.PackByCost(lengths, Options.TokenBudget, Options.SftMicroBatchOverheadTokens)
+            : TokenBudgetBatcher.Pack(lengths, Options.TokenBudget);
+        foreach (var indices in microBatches)
         {
             using var scope = NewDisposeScope();
             using var micro = MicroBatch.Create(sequences, indices, Model.Device);
@@ -485,7 +490,8 @@ public sealed class PolicyTrainer : IDisposable
         var tokens = batch.Sum(e => (long)e.TokenIds.Length);
         return new SftStepMetrics(
             PolicyVersion, loss, gradNorm, learningRate, tokenCount, tokens,
-            tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), watch.Elapsed.TotalSeconds);
+            tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), watch.Elapsed.TotalSeconds,
+            microBatches.Count, microBatches.Sum(m => (long)m.Length * m.Max(i => lengths[i])));
     }
 
     /// <summary>

@@ -132,6 +132,8 @@ public sealed record TrainStepMetrics
 /// <param name="TokensTrained">Sequence tokens forwarded and back-propagated.</param>
 /// <param name="TokensPerSecond">perf/update_tokens_per_s (reported as <c>sft/perf/update_tokens_per_s</c>).</param>
 /// <param name="Seconds">Wall time of the step.</param>
+/// <param name="MicroBatches">perf/micro_batches: forward and backward passes the batch was cut into.</param>
+/// <param name="PaddedTokens">perf/padded_tokens: tokens forwarded with the padding, rows × longest row summed over the micro-batches.</param>
 public sealed record SftStepMetrics(
     long PolicyVersion,
     double Loss,
@@ -140,7 +142,9 @@ public sealed record SftStepMetrics(
     long LossTokens,
     long TokensTrained,
     double TokensPerSecond,
-    double Seconds)
+    double Seconds,
+    int MicroBatches = 1,
+    long PaddedTokens = 0)
 {
     /// <summary>The metrics under their stable names.</summary>
     public IReadOnlyDictionary<string, double> ToDictionary() => new Dictionary<string, double>
@@ -153,5 +157,7 @@ public sealed record SftStepMetrics(
         ["perf/tokens"] = TokensTrained,
         ["perf/update_tokens_per_s"] = TokensPerSecond,
         ["perf/update_seconds"] = Seconds,
+        ["perf/micro_batches"] = MicroBatches,
+        ["perf/padded_tokens"] = PaddedTokens,
     };
 }

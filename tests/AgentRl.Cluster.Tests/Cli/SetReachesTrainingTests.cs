@@ -74,6 +74,7 @@ public sealed class SetReachesTrainingTests
         ["trainer.ppoEpochs"] = ("grpo", [], "2"),
         ["trainer.miniBatches"] = ("grpo", [], "2"),
         ["trainer.keepReferenceModel"] = ("drgrpo", [], "true"),
+        ["trainer.sftMicroBatchOverheadTokens"] = ("grpo", [], "0"),
     };
 
     public static TheoryData<string> Keys() => [.. Cases.Keys];
@@ -193,6 +194,11 @@ public sealed class SetReachesTrainingTests
         {
             Put(observed, trainer.TrainStep(batch).ToDictionary(), $"/{step}");
         }
+
+        // A warm-start SFT step on long and short rows, as the warm start mixes demonstrations and echo examples.
+        var random = new Random(4);
+        SftExample[] sft = [.. new[] { 40, 40, 6, 6 }.Select(n => new SftExample([.. Enumerable.Range(0, n).Select(_ => random.Next(1, 64))], [.. Enumerable.Repeat((byte)1, n)]))];
+        Put(observed, trainer.SftStep(sft, 1e-3).ToDictionary(), "/4");
 
         return observed;
     }

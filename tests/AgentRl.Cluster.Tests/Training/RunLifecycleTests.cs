@@ -62,8 +62,9 @@ public sealed class RunLifecycleTests : IDisposable
         });
         var run = cluster.Client.GetGrain<ITrainingRunGrain>("long-warm");
 
-        // 400 gold demonstrations, 400 echo examples and a 400 + 400 flaw phase: well over 8 s of SFT on any CPU.
-        await run.StartAsync(Toy(steps: 1) with { SftOnly = true, SftDemonstrations = 400, SftFlawPhaseDemonstrations = 400 });
+        // 800 gold demonstrations, 800 echo examples and an 800 + 800 flaw phase: well over 8 s of SFT on any CPU (half of
+        // that took 6.9 s once SFT batches were cut by cost, TrainerOptions.SftMicroBatchOverheadTokens).
+        await run.StartAsync(Toy(steps: 1) with { SftOnly = true, SftDemonstrations = 800, SftFlawPhaseDemonstrations = 800 });
         await RunWaits.UntilAsync(run, s => s.Phase == "WarmStart" || s.IsFinished);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await RunWaits.UntilAsync(run, s => s.Phase != "WarmStart");

@@ -70,6 +70,37 @@ public sealed class SftTrainerTests
         Assert.Equal(template.ToolCallEndId, result.TokenIds[^1]);
     }
 
+    /// <summary>Cutting a batch of long and short rows in two changes only the order of the gradient's sums.</summary>
+    [Fact]
+    public void SftStep_CostPackingOfLongAndShortRows_SameLossAndWeightsAsOneMicroBatch()
+    {
+        var random = new Random(5);
+        var batch = Enumerable.Range(0, 8).Select(i =>
+        {
+            var length = i < 4 ? 40 : 6;
+            return new SftExample([.. Enumerable.Range(0, length).Select(_ => random.Next(1, 60))], [.. Enumerable.Range(0, length).Select(t => (byte)(t > 1 ? 1 : 0))]);
+        }).ToArray();
+        Assert.Equal(2, TokenBudgetBatcher.PackByCost([.. batch.Select(e => e.TokenIds.Length)], 4096, 64).Count);
+        using var packed = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Algorithm = "dapo" });
+        using var whole = new PolicyTrainer(TestModels.Create(), new TrainerOptions { Algorithm = "dapo", SftMicroBatchOverheadTokens = 0 });
+
+        var a = packed.SftStep(batch, 1e-2);
+        var b = whole.SftStep(batch, 1e-2);
+
+        Assert.Equal(b.Loss, a.Loss, 5);
+        var left = packed.ExportWeights();
+        var right = whole.ExportWeights();
+        foreach (var (name, weight) in left)
+        {
+            Assert.True(weight.allclose(right[name], rtol: 1e-4, atol: 1e-6), name);
+        }
+
+        foreach (var weight in left.Values.Concat(right.Values))
+        {
+            weight.Dispose();
+        }
+    }
+
     [Fact]
     public void SftStep_MaskedTokensOnly_LossIgnoresUnmaskedTokens()
     {

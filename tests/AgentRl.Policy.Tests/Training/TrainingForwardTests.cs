@@ -27,6 +27,68 @@ public sealed class TrainingForwardTests
         Assert.Equal(2, batches.Count);
     }
 
+    /// <summary>The cost PackByCost minimises: padded tokens plus the overhead per micro-batch.</summary>
+    private static long Cost(IReadOnlyList<int[]> batches, int[] lengths, int overhead) =>
+        batches.Sum(b => ((long)b.Length * b.Max(i => lengths[i])) + overhead);
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 16)]
+    [InlineData(3, 64)]
+    [InlineData(4, 1000)]
+    public void PackByCost_RandomLengths_CheapestOfEveryCutOfTheLongestFirstOrder(int seed, int overhead)
+    {
+        var random = new Random(seed);
+        var lengths = Enumerable.Range(0, 12).Select(_ => random.Next(1, 120)).ToArray();
+        const int Budget = 400;
+
+        var batches = TokenBudgetBatcher.PackByCost(lengths, Budget, overhead);
+
+        Assert.Equal(Enumerable.Range(0, 12), batches.SelectMany(b => b).Order());
+        Assert.All(batches, b => Assert.True(b.Length == 1 || b.Length * b.Max(i => lengths[i]) <= Budget));
+
+        // Brute force over the 2^11 ways to cut the longest-first order into runs within the budget.
+        var order = Enumerable.Range(0, 12).OrderByDescending(i => lengths[i]).ToArray();
+        var best = long.MaxValue;
+        for (var cuts = 0; cuts < 1 << 11; cuts++)
+        {
+            var runs = new List<int[]>();
+            var first = 0;
+            for (var k = 1; k <= 12; k++)
+            {
+                if (k == 12 || (cuts & (1 << (k - 1))) != 0)
+                {
+                    runs.Add(order[first..k]);
+                    first = k;
+                }
+            }
+
+            if (runs.All(b => b.Length == 1 || b.Length * b.Max(i => lengths[i]) <= Budget))
+            {
+                best = Math.Min(best, Cost(runs, lengths, overhead));
+            }
+        }
+
+        Assert.Equal(best, Cost(batches, lengths, overhead));
+    }
+
+    [Fact]
+    public void PackByCost_LongAndShortRows_SplitsThemWhereOnePaddedMicroBatchFitsTheBudget()
+    {
+        int[] lengths = [.. Enumerable.Repeat(100, 8), .. Enumerable.Repeat(14, 8)];
+
+        Assert.Single(TokenBudgetBatcher.Pack(lengths, 4096));
+        var batches = TokenBudgetBatcher.PackByCost(lengths, 4096, overheadTokens: 64);
+
+        // 16 × 100 + 64 = 1,664 padded-token equivalents in one micro-batch against 8 × 100 + 8 × 14 + 2 × 64 = 1,040 in two.
+        Assert.Equal([Enumerable.Range(0, 8), Enumerable.Range(8, 8)], batches.Select(b => b.Order()));
+
+        // A large overhead keeps the fewest micro-batches; rows of one length are never cut within the budget.
+        Assert.Single(TokenBudgetBatcher.PackByCost(lengths, 4096, overheadTokens: 10_000));
+        Assert.Single(TokenBudgetBatcher.PackByCost(Enumerable.Repeat(50, 16).ToArray(), 4096, overheadTokens: 1));
+        Assert.Equal(TokenBudgetBatcher.Pack(lengths, 512).Count, TokenBudgetBatcher.PackByCost(lengths, 512, overheadTokens: 10_000).Count);
+    }
+
     [Fact]
     public void Score_PaddedBatch_EqualsEachSequenceAloneAndMasksPadding()
     {
