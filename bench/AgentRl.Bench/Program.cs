@@ -12,6 +12,7 @@ using static TorchSharp.torch;
 // agentrl-bench train    --config tiny|small --batch 16 --seq-len 128 --runs 5 [--threads 2]
 // agentrl-bench rl       --config tiny --batch 16 --seq-len 128 --runs 5 [--algorithm grpo] [--token-budget 4096]   (PolicyTrainer.TrainStep)
 // agentrl-bench sft      --config tiny --batch 16 --seq-len 128 --runs 5 [--token-budget 4096]                      (PolicyTrainer.SftStep)
+// agentrl-bench sft      --packing both [--short-len 14 --short-share 0.5 --overhead-tokens 64]   (cut by cost against one padded micro-batch)
 // agentrl-bench rl ... --tree-forks F [--fork-at 0.6]: the batch as rollout trees (batch / (1 + F) roots, F forks of each
 //   at fork-at of its length); times TrainStep with shared prefixes packed and with one row per path, interleaved run by
 //   run, and prints both medians and their ratio.
@@ -237,6 +238,54 @@ else if (args[0] is "rl" or "sft")
             ["speedup"] = Math.Round(plainMedian / packedMedian, 3),
             ["packed_path_tokens_per_s"] = Math.Round(pathTokens / packedMedian, 1),
             ["plain_path_tokens_per_s"] = Math.Round(pathTokens / plainMedian, 1),
+        }));
+        return 0;
+    }
+
+    if (args[0] == "sft" && options.GetValueOrDefault("packing") == "both")
+    {
+        // The warm start's batches: a share of short rows (echo examples) among long ones (demonstrations), each SFT step
+        // cut by cost (the default) and as one padded micro-batch within the budget (sftMicroBatchOverheadTokens 0), side by side.
+        var shortLength = Int("short-len", 14);
+        var shortRows = (int)Math.Round(batch * double.Parse(options.GetValueOrDefault("short-share", "0.5"), CultureInfo.InvariantCulture));
+        var overhead = Int("overhead-tokens", new TrainerOptions().SftMicroBatchOverheadTokens);
+        var mixed = demonstrations.Select((d, i) => i < batch - shortRows ? d : new SftExample(d.TokenIds[..shortLength], d.LossMask[..shortLength])).ToArray();
+        var costModel = new CausalLanguageModel(config);
+        costModel.InitializeWeights(0.02, seed: 0);
+        var greedyModel = new CausalLanguageModel(config);
+        greedyModel.InitializeWeights(0.02, seed: 0);
+        using var byCost = new PolicyTrainer(costModel, trainer.Options with { SftMicroBatchOverheadTokens = overhead });
+        using var greedy = new PolicyTrainer(greedyModel, trainer.Options with { SftMicroBatchOverheadTokens = 0 });
+        var costFirst = byCost.SftStep(mixed, 1e-5);
+        var greedyFirst = greedy.SftStep(mixed, 1e-5);
+        var costTimes = new List<double>();
+        var greedyTimes = new List<double>();
+        for (var run = 0; run < runs; run++)
+        {
+            costTimes.Add(byCost.SftStep(mixed, 1e-5).Seconds);
+            greedyTimes.Add(greedy.SftStep(mixed, 1e-5).Seconds);
+        }
+
+        var costMedian = costTimes.Order().ElementAt(runs / 2);
+        var greedyMedian = greedyTimes.Order().ElementAt(runs / 2);
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["mode"] = "sft-packing",
+            ["config"] = configName,
+            ["batch"] = batch,
+            ["seq_len"] = seqLength,
+            ["short_len"] = shortLength,
+            ["short_rows"] = shortRows,
+            ["overhead_tokens"] = overhead,
+            ["threads"] = threads,
+            ["runs"] = runs,
+            ["by_cost_micro_batches"] = costFirst.MicroBatches,
+            ["by_cost_padded_tokens"] = costFirst.PaddedTokens,
+            ["greedy_micro_batches"] = greedyFirst.MicroBatches,
+            ["greedy_padded_tokens"] = greedyFirst.PaddedTokens,
+            ["by_cost_median_s"] = Math.Round(costMedian, 5),
+            ["greedy_median_s"] = Math.Round(greedyMedian, 5),
+            ["speedup"] = Math.Round(greedyMedian / costMedian, 3),
         }));
         return 0;
     }

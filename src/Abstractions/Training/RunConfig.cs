@@ -174,6 +174,13 @@ public sealed record RunConfig
     [Id(38)] public int SftFlawPhaseWarmupSteps { get; init; } = 10;
 
     /// <summary>
+    /// Share (0..1) of the gold demonstrations that get a second copy in the warm start with their last tool result
+    /// redrawn at random and the answer quoting the new result (a copy drill: in that copy only the result predicts the
+    /// answer, so the model learns to read it instead of guessing it from the question). Default 0.25. 0 adds none.
+    /// </summary>
+    [Id(48)] public double SftRedrawResultShare { get; init; } = 0.25;
+
+    /// <summary>
     /// Swarm training through a shared experience pool (<c>agentrl swarm</c>; see <see cref="SwarmSettings"/>): I own plus
     /// J external groups per step, which replace <see cref="PromptsPerStep"/>. Default none (no pool).
     /// </summary>
@@ -360,6 +367,7 @@ public sealed record RunConfig
         if (LearningRate <= 0 || SftLearningRate <= 0) yield return "learning rates must be > 0";
         if (SftFlawedFraction is < 0 or > 1) yield return "sftFlawedFraction must be in [0, 1]";
         if (SftEchoExamples < 0) yield return "sftEchoExamples must be ≥ 0";
+        if (SftRedrawResultShare is < 0 or > 1 || double.IsNaN(SftRedrawResultShare)) yield return $"sftRedrawResultShare = {SftRedrawResultShare} is outside the allowed range [0, 1]";
         if (SftFlawPhaseDemonstrations < 0) yield return "sftFlawPhaseDemonstrations must be ≥ 0";
         if (SftBatchSize < 1) yield return $"sftBatchSize = {SftBatchSize} is outside the allowed range [1, ∞)";
         if (SftWarmupSteps < 0 || SftFlawPhaseWarmupSteps < 0) yield return "sftWarmupSteps and sftFlawPhaseWarmupSteps must be ≥ 0";

@@ -7,6 +7,8 @@ namespace AgentRl.Abstractions.Training;
 /// examples) at <see cref="FlawPhaseLearningRate"/>. With 0, one phase with the flawed share mixed in.
 /// With <see cref="TimeBudgetSeconds"/> its first phase stops when that much wall time (demonstrations included) has
 /// passed, its schedule planned over <see cref="PlannedSteps"/> (the equal-time baseline, <see cref="RunConfig.Baseline"/>).
+/// <see cref="RedrawResultShare"/> of the gold demonstrations get a second copy with their last tool result redrawn
+/// (<see cref="RunConfig.SftRedrawResultShare"/>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("agentrl.sft-spec.v1")]
 public sealed record SftSpec(
@@ -25,4 +27,5 @@ public sealed record SftSpec(
     [property: Id(12)] int WarmupSteps = 20,
     [property: Id(13)] int FlawPhaseWarmupSteps = 10,
     [property: Id(14)] double? TimeBudgetSeconds = null,
-    [property: Id(15)] int? PlannedSteps = null);
+    [property: Id(15)] int? PlannedSteps = null,
+    [property: Id(16)] double RedrawResultShare = 0);

@@ -353,6 +353,7 @@ public static class SwarmCommands
         c.SftBatchSize,
         c.SftWarmupSteps,
         c.SftFlawPhaseWarmupSteps,
+        c.SftRedrawResultShare,
         c.InitFrom,
         c.EvalSize,
         c.PassK,

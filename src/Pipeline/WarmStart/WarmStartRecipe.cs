@@ -37,9 +37,9 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
         {
             // Phase 1: the demonstrations (all gold when a flaw phase follows) with the echo examples.
             progress.BeginDemonstrations(1, spec.Demonstrations);
-            var first = await DemonstrationExamplesAsync(spec, spec.Demonstrations, twoPhases ? 0 : spec.FlawedFraction, spec.Seed, sessions, progress, cancellationToken);
+            var first = await DemonstrationExamplesAsync(spec, spec.Demonstrations, twoPhases ? 0 : spec.FlawedFraction, spec.Seed, sessions, progress, cancellationToken, spec.RedrawResultShare);
             var examples = first.Examples.ToList();
-            var demonstrationCount = examples.Count;
+            var demonstrationCount = examples.Count - first.Redrawn;
             var echoCount = AddEchoExamples(examples, first.Demonstrations, spec.EchoExamples, spec.Seed + 1);
             var options = new SftOptions
             {
@@ -56,6 +56,7 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
             {
                 ["sft/examples"] = demonstrationCount,
                 ["sft/echo_examples"] = echoCount,
+                ["sft/redrawn_results"] = first.Redrawn,
                 ["sft/steps"] = steps.Count,
             };
             if (steps.Count > 0)
@@ -92,8 +93,13 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
         }
     }
 
-    private async Task<(IReadOnlyList<SftExample> Examples, IReadOnlyList<Demonstration> Demonstrations)> DemonstrationExamplesAsync(
-        SftSpec spec, int count, double flawedFraction, int seed, List<ToolSession> sessions, WarmStartTracker progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// The demonstrations of <paramref name="count"/> items, rendered; with <paramref name="redrawShare"/>, that share of
+    /// the gold ones (a seeded draw) is followed by its copy with the last tool result redrawn
+    /// (<see cref="EchoExamples.WithRedrawnToolResult"/>), counted in <c>Redrawn</c>.
+    /// </summary>
+    private async Task<(IReadOnlyList<SftExample> Examples, IReadOnlyList<Demonstration> Demonstrations, int Redrawn)> DemonstrationExamplesAsync(
+        SftSpec spec, int count, double flawedFraction, int seed, List<ToolSession> sessions, WarmStartTracker progress, CancellationToken cancellationToken, double redrawShare = 0)
     {
         var items = task.Generate(TaskSplit.Train, count, seed);
         var firstSession = sessions.Count;
@@ -113,12 +119,27 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
             cancellationToken);
 
         // Each demonstration is rendered with the tools of the session that produced it (one per item, in order).
-        var examples = demonstrations
-            .Zip(sessions.Skip(firstSession), (d, session) => (Demonstration: d, session.Tools))
-            .Where(p => p.Demonstration.ToolResultsAgree || p.Demonstration.Flaw != DemonstrationFlaw.None)
-            .Select(p => DemonstrationTokens.Build(template, p.Demonstration.Messages, p.Tools))
-            .ToList();
-        return (examples, demonstrations);
+        var redraw = new Random(seed + 7);
+        var examples = new List<SftExample>();
+        var redrawn = 0;
+        foreach (var (demonstration, tools) in demonstrations.Zip(sessions.Skip(firstSession), (d, session) => (d, session.Tools)))
+        {
+            var gold = demonstration.Flaw == DemonstrationFlaw.None;
+            if (!demonstration.ToolResultsAgree && gold)
+            {
+                continue;
+            }
+
+            examples.Add(DemonstrationTokens.Build(template, demonstration.Messages, tools));
+            if (gold && redrawShare > 0 && redraw.NextDouble() < redrawShare
+                && EchoExamples.WithRedrawnToolResult(demonstration.Messages, redraw) is { } copy)
+            {
+                examples.Add(DemonstrationTokens.Build(template, copy, tools));
+                redrawn++;
+            }
+        }
+
+        return (examples, demonstrations, redrawn);
     }
 
     /// <summary>One SFT pass, each batch reported to <paramref name="progress"/>.</summary>

@@ -51,6 +51,70 @@ public static class EchoExamples
     }
 
     /// <summary>
+    /// A copy drill on a real conversation: <paramref name="messages"/> with its last tool result redrawn at random
+    /// (<see cref="Redraw"/>) and the final answer quoting the new result where it quoted the old one. A tiny model that
+    /// has seen each result with the question that produced it can learn to answer from the question instead of from the
+    /// result (it answers 2720 after the calculator said 2937); in the redrawn copy only the result predicts the
+    /// answer. Null when the conversation does not end in an answer quoting its last tool result, or when the redraw
+    /// left the result unchanged.
+    /// </summary>
+    public static IReadOnlyList<ChatMessage>? WithRedrawnToolResult(IReadOnlyList<ChatMessage> messages, Random rng)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        ArgumentNullException.ThrowIfNull(rng);
+        var tool = messages.Select((m, i) => (m, i)).LastOrDefault(p => p.m.Role == ChatRole.Tool, (null!, -1)).i;
+        var last = messages.Count - 1;
+        if (tool < 0 || last <= tool || messages[last].Role != ChatRole.Assistant)
+        {
+            return null;
+        }
+
+        var result = messages[tool].Content;
+        if (result.Length == 0 || !messages[last].Content.Contains(result, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var redrawn = Redraw(result, rng);
+        if (redrawn == result)
+        {
+            return null;
+        }
+
+        var copy = messages.ToArray();
+        copy[tool] = copy[tool] with { Content = redrawn };
+        copy[last] = copy[last] with { Content = copy[last].Content.Replace(result, redrawn, StringComparison.Ordinal) };
+        return copy;
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> with every digit and ASCII letter drawn again from its own class (a run of digits keeps a
+    /// non-zero first digit, so a number stays a number of the same length); every other character, a sign or a space,
+    /// stays.
+    /// </summary>
+    public static string Redraw(string text, Random rng)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(rng);
+        var chars = text.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            var c = chars[i];
+            var runStart = char.IsAsciiDigit(c) && (i == 0 || !char.IsAsciiDigit(text[i - 1]));
+            var runLong = i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]);
+            chars[i] = c switch
+            {
+                _ when char.IsAsciiDigit(c) => (char)('0' + (runStart && runLong ? rng.Next(1, 10) : rng.Next(10))),
+                _ when char.IsAsciiLetterLower(c) => (char)('a' + rng.Next(26)),
+                _ when char.IsAsciiLetterUpper(c) => (char)('A' + rng.Next(26)),
+                _ => c,
+            };
+        }
+
+        return new string(chars);
+    }
+
+    /// <summary>
     /// The characters a task asks its model to copy, taken from demonstration conversations: the string values of the
     /// tool-call arguments and the tool results (control characters dropped), each once.
     /// </summary>

@@ -43,6 +43,7 @@ public sealed class RewardImprovesTests : IDisposable
             LearningRate = 5e-4,
             SftDemonstrations = 3200,
             SftEchoExamples = 0,
+            SftRedrawResultShare = 0,   // the teacher's habit to unlearn is skipping the tool; extra tool-using copies would hide it
             EvalSize = EvalItems,
             EvalEvery = 100,
             PassK = 0,

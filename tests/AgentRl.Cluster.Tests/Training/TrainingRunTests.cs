@@ -51,9 +51,13 @@ public sealed class TrainingRunTests : IDisposable
         var rows = MetricsCsvWriter.Read(Path.Combine(directory, "metrics.csv"));
         Assert.Equal([0L, 1L, 2L], rows.Select(r => r.Step));
 
-        // Two warm-start phases: 8 gold demonstrations + 8 echo examples, then the flaw phase (8 demonstrations, 60 %
-        // skip-tool, + 8 echo examples): one batch of 16 each (echo and flaw phase are capped at sftDemonstrations).
-        Assert.Equal(1, rows[0].Values["sft/steps"]);
+        // Two warm-start phases: 8 gold demonstrations + 8 echo examples + the redrawn copies of about a quarter of the
+        // gold ones (sftRedrawResultShare), then the flaw phase (8 demonstrations, 60 % skip-tool, + 8 echo examples, no
+        // redrawn copies): batches of 16 (echo and flaw phase are capped at sftDemonstrations).
+        var redrawn = rows[0].Values["sft/redrawn_results"];
+        Assert.InRange(redrawn, 0, 8);
+        Assert.Equal(8, rows[0].Values["sft/examples"]);
+        Assert.Equal(Math.Ceiling((16 + redrawn) / 16), rows[0].Values["sft/steps"]);
         Assert.Equal(8, rows[0].Values["sft/echo_examples"]);
         Assert.Equal(8, rows[0].Values["sft/flaw_phase_examples"]);
         Assert.Equal(1, rows[0].Values["sft/flaw_phase_steps"]);

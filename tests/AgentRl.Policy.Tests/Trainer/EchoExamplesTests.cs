@@ -21,6 +21,51 @@ public sealed class EchoExamplesTests
     ];
 
     [Fact]
+    public void WithRedrawnToolResult_AnswerQuotingTheLastResult_BothRedrawnAlike()
+    {
+        IReadOnlyList<ChatMessage> chained =
+        [
+            ChatMessage.System(""),
+            ChatMessage.User("Compute 7 * 8 - 2"),
+            ChatMessage.Assistant("", new ToolCall("calculator", """{"expression":"7 * 8"}""")),
+            ChatMessage.Tool("calculator", "56"),
+            ChatMessage.Assistant("", new ToolCall("calculator", """{"expression":"56 - 2"}""")),
+            ChatMessage.Tool("calculator", "-154"),
+            ChatMessage.Assistant("<answer>-154</answer>"),
+        ];
+        var rng = new Random(3);
+        var results = new HashSet<string>();
+        for (var i = 0; i < 50; i++)
+        {
+            var copy = EchoExamples.WithRedrawnToolResult(chained, rng);
+            Assert.NotNull(copy);
+            var result = copy[5].Content;
+            Assert.Matches("^-[1-9][0-9]{2}$", result);
+            Assert.NotEqual("-154", result);
+            Assert.Equal($"<answer>{result}</answer>", copy[6].Content);
+            Assert.Equal(chained.Take(5), copy.Take(5));   // only the last result and the answer change
+            results.Add(result);
+        }
+
+        Assert.True(results.Count > 30, $"{results.Count} distinct redrawn results of 50");
+    }
+
+    [Fact]
+    public void WithRedrawnToolResult_AnswerNotQuotingTheResultOrNoTool_Null()
+    {
+        Assert.Null(EchoExamples.WithRedrawnToolResult(Calculation, new Random(1)));   // "15\n" is not in "<answer>15</answer>"
+        Assert.Null(EchoExamples.WithRedrawnToolResult([ChatMessage.User("Compute 2 + 2"), ChatMessage.Assistant("<answer>4</answer>")], new Random(1)));
+        Assert.Null(EchoExamples.WithRedrawnToolResult([ChatMessage.User("x"), ChatMessage.Tool("t", "+ -"), ChatMessage.Assistant("+ -")], new Random(1)));
+
+        // Each character is redrawn within its class; signs and spaces stay; a number keeps its length and a non-zero lead.
+        var rng = new Random(2);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Matches("^[A-Z][a-z]-[1-9][0-9] [0-9]$", EchoExamples.Redraw("Ab-30 0", rng));
+        }
+    }
+
+    [Fact]
     public void Build_EveryExample_AssistantTurnRepeatsTheUserTextAndOnlyItIsTrained()
     {
         var examples = EchoExamples.Build(Template, "0123456789+-*/() ", 200, seed: 4, minLength: 2, maxLength: 9);

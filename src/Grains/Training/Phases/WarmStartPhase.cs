@@ -131,7 +131,7 @@ public sealed class WarmStartPhase(RunContext run, RunProgressHub progress, Eval
     public static SftSpec Spec(RunConfig c) => new(
         c.Task, c.TaskOptions, c.SftDemonstrations, c.SftFlawedFraction, c.SftEpochs, c.SftLearningRate, c.Seed + 1000, c.SftFlaws,
         Math.Min(c.SftEchoExamples, c.SftDemonstrations), Math.Min(c.SftFlawPhaseDemonstrations, c.SftDemonstrations), c.SftFlawPhaseLearningRate,
-        c.SftBatchSize, c.SftWarmupSteps, c.SftFlawPhaseWarmupSteps);
+        c.SftBatchSize, c.SftWarmupSteps, c.SftFlawPhaseWarmupSteps, RedrawResultShare: c.SftRedrawResultShare);
 
     /// <summary>
     /// <c>initFrom</c>: loads the warm-start checkpoint of another run into the trainer, carries over its evaluations and
