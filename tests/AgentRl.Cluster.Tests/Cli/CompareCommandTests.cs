@@ -60,7 +60,7 @@ public sealed class CompareCommandTests
         }
 
         var markdown = CompareCommands.Markdown([], new RunConfig(), [new("warm-start", 0, "Completed", null, 0.3, null, null, 100, "w0"), new("warm-start", 1, "Failed", null, null, null, null, 50, "w1")]);
-        Assert.Contains("Warm start shared per seed (1 of 2 completed, 12800 demonstrations, 75 s each", markdown, StringComparison.Ordinal);
+        Assert.Contains("Warm start shared per seed (1 of 2 completed, 19200 demonstrations, 75 s each", markdown, StringComparison.Ordinal);
     }
 
     [Fact]
