@@ -62,7 +62,12 @@ public static class EchoExamples
     {
         ArgumentNullException.ThrowIfNull(messages);
         ArgumentNullException.ThrowIfNull(rng);
-        var tool = messages.Select((m, i) => (m, i)).LastOrDefault(p => p.m.Role == ChatRole.Tool, (null!, -1)).i;
+        var tool = messages.Count - 1;
+        while (tool >= 0 && messages[tool].Role != ChatRole.Tool)
+        {
+            tool--;
+        }
+
         var last = messages.Count - 1;
         if (tool < 0 || last <= tool || messages[last].Role != ChatRole.Assistant)
         {
