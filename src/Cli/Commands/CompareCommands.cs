@@ -23,10 +23,10 @@ public static class CompareCommands
     /// <summary>One table row: an algorithm over its seeds.</summary>
     public sealed record Summary(string Algorithm, int Runs, int Completed, double? AccuracyMean, double? AccuracySpread, double? ToolCallsPerTrajectory, double? ToolCallsPerSolved, double WallSecondsMean, double? WarmStartAccuracyMean = null, double? BaselineAccuracyMean = null, double? BaselineAccuracySpread = null, double? GainMean = null, double? GainSpread = null, double? ForksPerPrompt = null, double? TrainingToolCalls = null);
 
-    /// <summary>A seed's shared warm start (an <c>agentrl sft</c> run) and the algorithm runs that start from it.</summary>
     /// <summary>metrics.csv's column of the metric <c>tools/calls_made</c> (RolloutMetrics.CallsMadeMetric, a full-name column).</summary>
     public const string CallsMadeColumn = "tools/calls_made";
 
+    /// <summary>A seed's shared warm start (an <c>agentrl sft</c> run) and the algorithm runs that start from it.</summary>
     public sealed record SeedPlan(int Seed, RunConfig? WarmStart, IReadOnlyList<RunConfig> Runs);
 
     /// <summary>The run id of a comparison's shared warm start of <paramref name="seed"/>.</summary>

@@ -37,7 +37,7 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
         {
             // Phase 1: the demonstrations (all gold when a flaw phase follows) with the echo examples.
             progress.BeginDemonstrations(1, spec.Demonstrations);
-            var first = await DemonstrationExamplesAsync(spec, spec.Demonstrations, twoPhases ? 0 : spec.FlawedFraction, spec.Seed, sessions, progress, cancellationToken, spec.RedrawResultShare);
+            var first = await DemonstrationExamplesAsync(spec, spec.Demonstrations, twoPhases ? 0 : spec.FlawedFraction, spec.RedrawResultShare, spec.Seed, sessions, progress, cancellationToken);
             var examples = first.Examples.ToList();
             var demonstrationCount = examples.Count - first.Redrawn;
             var echoCount = AddEchoExamples(examples, first.Demonstrations, spec.EchoExamples, spec.Seed + 1);
@@ -68,7 +68,7 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
             if (twoPhases)
             {
                 progress.BeginDemonstrations(2, spec.FlawPhaseDemonstrations);
-                var flawed = await DemonstrationExamplesAsync(spec, spec.FlawPhaseDemonstrations, spec.FlawedFraction, spec.Seed + 2, sessions, progress, cancellationToken);
+                var flawed = await DemonstrationExamplesAsync(spec, spec.FlawPhaseDemonstrations, spec.FlawedFraction, 0, spec.Seed + 2, sessions, progress, cancellationToken);
                 var phase = flawed.Examples.ToList();
                 var phaseEcho = AddEchoExamples(phase, flawed.Demonstrations, spec.EchoExamples > 0 ? flawed.Examples.Count : 0, spec.Seed + 3);
                 var phaseOptions = new SftOptions { Epochs = 1, LearningRate = spec.FlawPhaseLearningRate, Seed = spec.Seed + 2, BatchSize = spec.BatchSize, WarmupSteps = spec.FlawPhaseWarmupSteps };
@@ -99,7 +99,7 @@ public sealed class WarmStartRecipe(IAgentTask task, IChatTemplate template, Too
     /// (<see cref="EchoExamples.WithRedrawnToolResult"/>), counted in <c>Redrawn</c>.
     /// </summary>
     private async Task<(IReadOnlyList<SftExample> Examples, IReadOnlyList<Demonstration> Demonstrations, int Redrawn)> DemonstrationExamplesAsync(
-        SftSpec spec, int count, double flawedFraction, int seed, List<ToolSession> sessions, WarmStartTracker progress, CancellationToken cancellationToken, double redrawShare = 0)
+        SftSpec spec, int count, double flawedFraction, double redrawShare, int seed, List<ToolSession> sessions, WarmStartTracker progress, CancellationToken cancellationToken)
     {
         var items = task.Generate(TaskSplit.Train, count, seed);
         var firstSession = sessions.Count;

@@ -143,8 +143,8 @@ public sealed record SftStepMetrics(
     long TokensTrained,
     double TokensPerSecond,
     double Seconds,
-    int MicroBatches = 1,
-    long PaddedTokens = 0)
+    int MicroBatches,
+    long PaddedTokens)
 {
     /// <summary>The metrics under their stable names.</summary>
     public IReadOnlyDictionary<string, double> ToDictionary() => new Dictionary<string, double>

@@ -112,14 +112,8 @@ public static class ArithmeticExpression
     {
         try
         {
-            var value = op switch
-            {
-                '+' => checked(left.Value + right.Value),
-                '-' => checked(left.Value - right.Value),
-                '*' => checked(left.Value * right.Value),
-                _ => throw new ArgumentOutOfRangeException(nameof(op)),
-            };
-            return Math.Abs(value) <= options.MaxAbsValue ? new Binary(op, left, right, value) : null;
+            var combined = Apply(op, left, right);
+            return Math.Abs(combined.Value) <= options.MaxAbsValue ? combined : null;
         }
         catch (OverflowException)
         {
@@ -203,15 +197,17 @@ public static class ArithmeticExpression
             right = $"({right})";
         }
 
-        var op = b.Op switch
-        {
-            '*' => " * ",
-            '/' => " / ",
-            '+' => " + ",
-            _ => " - ",
-        };
-        return new StringBuilder(left).Append(op).Append(right).ToString();
+        return new StringBuilder(left).Append(OperatorText(b.Op)).Append(right).ToString();
     }
+
+    /// <summary>An operator as expressions are written: one space on each side.</summary>
+    private static string OperatorText(char op) => op switch
+    {
+        '*' => " * ",
+        '/' => " / ",
+        '+' => " + ",
+        _ => " - ",
+    };
 
     private static Node Parse(string expression)
     {
@@ -233,9 +229,8 @@ public static class ArithmeticExpression
         switch (node)
         {
             case Binary { Left: Number a, Right: Number b } ready:
-                var op = ready.Op switch { '*' => " * ", '/' => " / ", '+' => " + ", _ => " - " };
                 var right = b.Value < 0 ? $"({b.Value.ToString(CultureInfo.InvariantCulture)})" : b.Value.ToString(CultureInfo.InvariantCulture);
-                steps.Add((a.Value.ToString(CultureInfo.InvariantCulture) + op + right, ready.Value));
+                steps.Add((a.Value.ToString(CultureInfo.InvariantCulture) + OperatorText(ready.Op) + right, ready.Value));
                 return new Number(ready.Value);
             case Binary b when b.Left is not Number:
                 return b with { Left = Reduce(b.Left, steps) };

@@ -161,8 +161,8 @@ public sealed partial class ArithmeticTask : IAgentTask
     /// </summary>
     public bool TeacherWorksStepByStep(string itemId, string expression) =>
         _options.TeacherStepShare > 0
-        && ArithmeticExpression.Steps(expression).Count > 1
-        && (TaskHash.Of($"teacher-steps/{itemId}") % 10_000) < _options.TeacherStepShare * 10_000;
+        && (TaskHash.Of($"teacher-steps/{itemId}") % 10_000) < _options.TeacherStepShare * 10_000
+        && ArithmeticExpression.Steps(expression).Count > 1;
 
     /// <summary>One assistant turn per step: a call on the step's expression, its result, and the last result as the answer.</summary>
     private async Task<Demonstration> StepByStepDemonstrationAsync(TaskItem item, string expression, long truth, IToolExecutor tools, CancellationToken cancellationToken)
